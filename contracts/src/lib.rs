@@ -1,0 +1,14 @@
+//! Wire types of the Verenigingsloket integration hub.
+//!
+//! Invariant: this crate does no I/O. It holds the register-facing types (with the
+//! register's own Dutch wire names), the validated identifiers, and the messages the hub
+//! publishes. Every published message has a JSON Schema under `contracts/schemas/` and an
+//! example under `contracts/examples/`; tests keep the three in step.
+
+pub mod ids;
+pub mod messages;
+pub mod register;
+
+pub use ids::{Insz, KboNumber, VCode};
+pub use messages::{AssociationChanged, AssociationRemoved, Metadata, MessageType, Part};
+pub use register::{Mutatie, Vereniging, VerenigingDetail};
