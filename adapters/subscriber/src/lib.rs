@@ -1,1 +1,147 @@
+//! The JSON subscriber adapter: decides, for one subscriber, whether an association
+//! concerns it (the selector) and what of it the subscriber may see (the field policy).
+//!
+//! Invariant: pure functions only. The hub's distribution loop does the consuming,
+//! publishing and bookkeeping; this crate never sees the broker or the store.
 
+use contracts::register::Vereniging;
+use contracts::AssociationChanged;
+use serde::Deserialize;
+
+/// Which associations a subscriber receives.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Selector {
+    /// Every association.
+    All,
+    /// Associations with at least one location whose postcode is listed.
+    Postcodes { postcodes: Vec<String> },
+}
+
+impl Selector {
+    pub fn matches(&self, vereniging: &Vereniging) -> bool {
+        match self {
+            Selector::All => true,
+            Selector::Postcodes { postcodes } => vereniging
+                .postcodes()
+                .iter()
+                .any(|p| postcodes.iter().any(|wanted| wanted == p)),
+        }
+    }
+}
+
+/// What personal data a subscriber is granted. The default grants none of the INSZ and
+/// keeps the representatives' other data (names, contact details).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldPolicy {
+    /// The representatives' national numbers.
+    pub insz: bool,
+    /// The representatives at all (names, e-mail, phone numbers).
+    pub vertegenwoordigers: bool,
+}
+
+impl Default for FieldPolicy {
+    fn default() -> Self {
+        FieldPolicy { insz: false, vertegenwoordigers: true }
+    }
+}
+
+/// What `withheld` lists when the INSZ was left out.
+pub const WITHHELD_INSZ: &str = "vertegenwoordigers[].insz";
+/// What `withheld` lists when all representative data was left out.
+pub const WITHHELD_VERTEGENWOORDIGERS: &str = "vertegenwoordigers";
+
+impl FieldPolicy {
+    /// The message as this subscriber may receive it; `withheld` names what was left out.
+    pub fn apply(&self, mut message: AssociationChanged) -> AssociationChanged {
+        let v = &mut message.vereniging;
+        if !self.vertegenwoordigers {
+            v.vertegenwoordigers.clear();
+            message.withheld.push(WITHHELD_VERTEGENWOORDIGERS.to_owned());
+        } else if !self.insz {
+            for rep in &mut v.vertegenwoordigers {
+                rep.insz = None;
+            }
+            message.withheld.push(WITHHELD_INSZ.to_owned());
+        }
+        message
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::register::VerenigingDetail;
+    use contracts::{Metadata, MessageType, Part};
+
+    fn message() -> AssociationChanged {
+        let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
+        let vereniging = serde_json::from_str::<VerenigingDetail>(raw)
+            .expect("example parses")
+            .vereniging;
+        AssociationChanged {
+            metadata: Metadata {
+                message_id: Default::default(),
+                message_type: MessageType::AssociationChanged,
+                time: time::OffsetDateTime::UNIX_EPOCH,
+                source: "test".into(),
+                correlation_id: Default::default(),
+                v_code: vereniging.v_code.clone(),
+                sequence: 1,
+                version: Some(1),
+            },
+            changed_parts: Part::ALL.to_vec(),
+            withheld: vec![],
+            vereniging,
+        }
+    }
+
+    #[test]
+    fn postcode_selector_matches_any_location() {
+        let m = message();
+        let aalst = Selector::Postcodes { postcodes: vec!["9300".into(), "9320".into()] };
+        let gent = Selector::Postcodes { postcodes: vec!["9000".into()] };
+        let evergem = Selector::Postcodes { postcodes: vec!["9940".into()] };
+        assert!(aalst.matches(&m.vereniging));
+        assert!(gent.matches(&m.vereniging));
+        assert!(!evergem.matches(&m.vereniging));
+        assert!(Selector::All.matches(&m.vereniging));
+    }
+
+    #[test]
+    fn default_policy_removes_every_insz_and_says_so() {
+        let out = FieldPolicy::default().apply(message());
+        let json = serde_json::to_string(&out).expect("serialises");
+        assert!(!json.contains("\"insz\""), "{json}");
+        assert!(!json.contains("85071512397"));
+        assert!(json.contains("an.peeters@example.be"));
+        assert_eq!(out.withheld, vec![WITHHELD_INSZ.to_owned()]);
+    }
+
+    #[test]
+    fn granted_policy_keeps_insz() {
+        let policy = FieldPolicy { insz: true, vertegenwoordigers: true };
+        let out = policy.apply(message());
+        assert_eq!(out.vereniging.vertegenwoordigers[0].insz.as_deref(), Some("85071512397"));
+        assert!(out.withheld.is_empty());
+    }
+
+    #[test]
+    fn no_representatives_policy_removes_all_personal_data() {
+        let policy = FieldPolicy { insz: false, vertegenwoordigers: false };
+        let out = policy.apply(message());
+        let json = serde_json::to_string(&out).expect("serialises");
+        assert!(out.vereniging.vertegenwoordigers.is_empty());
+        assert!(!json.contains("Peeters"));
+        assert_eq!(out.withheld, vec![WITHHELD_VERTEGENWOORDIGERS.to_owned()]);
+    }
+
+    #[test]
+    fn selector_config_is_tagged() {
+        let s: Selector = serde_json::from_str(r#"{"kind":"postcodes","postcodes":["9940"]}"#)
+            .expect("parses");
+        assert_eq!(s, Selector::Postcodes { postcodes: vec!["9940".into()] });
+        assert!(serde_json::from_str::<Selector>(r#"{"kind":"everything"}"#).is_err());
+    }
+}
