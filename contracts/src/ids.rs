@@ -103,7 +103,10 @@ impl fmt::Debug for Insz {
 impl FromStr for Insz {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let digits: String = s.chars().filter(|c| !matches!(c, '.' | '-' | ' ')).collect();
+        let digits: String = s
+            .chars()
+            .filter(|c| !matches!(c, '.' | '-' | ' '))
+            .collect();
         if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             // The input is personal data: report only its length.
             return Err(IdError::InszFormat(format!("<{} characters>", s.len())));
@@ -153,13 +156,28 @@ mod tests {
     #[test]
     fn vcode_accepts_register_form_and_lower_case() {
         assert_eq!("V0001001".parse::<VCode>().map(|v| v.number()), Ok(1001));
-        assert_eq!("v0012345".parse::<VCode>().map(|v| v.to_string()), Ok("V0012345".into()));
-        assert_eq!(VCode::from_number(1021).map(|v| v.to_string()), Ok("V0001021".into()));
+        assert_eq!(
+            "v0012345".parse::<VCode>().map(|v| v.to_string()),
+            Ok("V0012345".into())
+        );
+        assert_eq!(
+            VCode::from_number(1021).map(|v| v.to_string()),
+            Ok("V0001021".into())
+        );
     }
 
     #[test]
     fn vcode_rejects_malformed() {
-        for bad in ["", "V", "V000100", "V00010011", "X0001001", "V0001000", "V00a1001", "0001001"] {
+        for bad in [
+            "",
+            "V",
+            "V000100",
+            "V00010011",
+            "X0001001",
+            "V0001000",
+            "V00a1001",
+            "0001001",
+        ] {
             assert!(bad.parse::<VCode>().is_err(), "{bad} should be rejected");
         }
     }
@@ -172,9 +190,15 @@ mod tests {
         let valid = format!("0{body}{check:02}");
         assert!(valid.parse::<KboNumber>().is_ok());
         let dotted = format!("{}.{}.{}", &valid[..4], &valid[4..7], &valid[7..]);
-        assert_eq!(dotted.parse::<KboNumber>().map(|k| k.to_string()), Ok(valid.clone()));
+        assert_eq!(
+            dotted.parse::<KboNumber>().map(|k| k.to_string()),
+            Ok(valid.clone())
+        );
         let wrong = format!("0{body}{:02}", (check + 1) % 97);
-        assert!(matches!(wrong.parse::<KboNumber>(), Err(IdError::KboCheck(_))));
+        assert!(matches!(
+            wrong.parse::<KboNumber>(),
+            Err(IdError::KboCheck(_))
+        ));
         assert!("12345".parse::<KboNumber>().is_err());
     }
 
@@ -190,7 +214,14 @@ mod tests {
         let check = 97 - format!("2{body}").parse::<u64>().unwrap_or(0) % 97;
         let after = format!("{body}{check:02}");
         assert!(after.parse::<Insz>().is_ok());
-        let formatted = format!("{}.{}.{}-{}.{}", &after[..2], &after[2..4], &after[4..6], &after[6..9], &after[9..]);
+        let formatted = format!(
+            "{}.{}.{}-{}.{}",
+            &after[..2],
+            &after[2..4],
+            &after[4..6],
+            &after[6..9],
+            &after[9..]
+        );
         assert!(formatted.parse::<Insz>().is_ok());
         let wrong = format!("{body}{:02}", (check + 1) % 97);
         assert!(wrong.parse::<Insz>().is_err());

@@ -8,7 +8,9 @@
 pub mod ids;
 pub mod messages;
 pub mod register;
+pub mod schemas;
 
 pub use ids::{Insz, KboNumber, VCode};
-pub use messages::{AssociationChanged, AssociationRemoved, Metadata, MessageType, Part};
+pub use messages::{AssociationChanged, AssociationRemoved, MessageType, Metadata, Part};
 pub use register::{Mutatie, Vereniging, VerenigingDetail};
+pub use schemas::schema;

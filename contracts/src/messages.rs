@@ -22,8 +22,10 @@ pub enum MessageType {
 }
 
 impl MessageType {
-    pub const ALL: [MessageType; 2] =
-        [MessageType::AssociationChanged, MessageType::AssociationRemoved];
+    pub const ALL: [MessageType; 2] = [
+        MessageType::AssociationChanged,
+        MessageType::AssociationRemoved,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

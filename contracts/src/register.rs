@@ -136,7 +136,10 @@ impl Doelgroep {
 
 impl Default for Doelgroep {
     fn default() -> Self {
-        Doelgroep { minimumleeftijd: 0, maximumleeftijd: 150 }
+        Doelgroep {
+            minimumleeftijd: 0,
+            maximumleeftijd: 150,
+        }
     }
 }
 
@@ -276,7 +279,12 @@ mod tests {
     fn keeps_wire_names_on_serialisation() {
         let detail: VerenigingDetail = serde_json::from_str(DETAIL).expect("example parses");
         let out = serde_json::to_value(&detail.vereniging).expect("serialises");
-        for key in ["vCode", "korteNaam", "hoofdactiviteitenVerenigingsloket", "werkingsgebieden"] {
+        for key in [
+            "vCode",
+            "korteNaam",
+            "hoofdactiviteitenVerenigingsloket",
+            "werkingsgebieden",
+        ] {
             assert!(out.get(key).is_some(), "{key} missing");
         }
         assert!(out["vertegenwoordigers"][0].get("e-mail").is_some());

@@ -1,0 +1,813 @@
+//! Keeps the checked-in JSON Schemas, the example messages and the Rust wire types in step.
+//!
+//! - every example validates against the schema of its type (matched by file name prefix);
+//! - every example is exactly what the Rust type emits after a round trip, and that still
+//!   validates;
+//! - the schemas describe exactly the keys serde emits (no more, no fewer, the right ones
+//!   required);
+//! - stray or malformed fields (a leaked INSZ, a bad vCode, a null name, …) are rejected;
+//! - a real register document turned into a message validates.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use contracts::register::Status;
+use contracts::{
+    AssociationChanged, AssociationRemoved, Insz, MessageType, Metadata, Part, VerenigingDetail,
+};
+use jsonschema::Validator;
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+fn schema_value(t: MessageType) -> Value {
+    serde_json::from_str(contracts::schema(t)).expect("schema is JSON")
+}
+
+/// A draft 2020-12 validator for the current schema of `t`, with `format` checked (in 2020-12
+/// `format` is only an annotation unless asked for).
+fn validator(t: MessageType) -> Validator {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema_value(t))
+        .unwrap_or_else(|e| panic!("{t:?}: schema does not compile: {e}"))
+}
+
+fn errors(t: MessageType, instance: &Value) -> Vec<String> {
+    let v = validator(t);
+    v.iter_errors(instance)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect()
+}
+
+fn assert_valid(t: MessageType, instance: &Value, what: &str) {
+    let errs = errors(t, instance);
+    assert!(
+        errs.is_empty(),
+        "{what} should validate as {t:?}:\n{}",
+        errs.join("\n")
+    );
+}
+
+fn assert_invalid(t: MessageType, instance: &Value, what: &str) {
+    assert!(
+        !errors(t, instance).is_empty(),
+        "{what} should NOT validate as {t:?}"
+    );
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messages")
+}
+
+/// The message type an example is for: its file name starts with `<type>.`.
+fn type_of_example(file_name: &str) -> Option<MessageType> {
+    MessageType::ALL
+        .into_iter()
+        .find(|t| file_name.starts_with(&format!("{}.", t.as_str())))
+}
+
+/// Every `*.json` under `examples/messages/`, with its type, sorted by name.
+fn examples() -> Vec<(String, MessageType, Value)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(examples_dir()).expect("examples/messages exists") {
+        let path = entry.expect("dir entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+            .to_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let t = type_of_example(&name)
+            .unwrap_or_else(|| panic!("{name}: does not start with a known message type"));
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let value: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+        out.push((name, t, value));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn example(name: &str) -> Value {
+    examples()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, _, v)| v)
+        .unwrap_or_else(|| panic!("example {name} missing"))
+}
+
+/// Every value of key `key` anywhere in `v`.
+fn find_key<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                if k == key {
+                    out.push(child);
+                }
+                find_key(child, key, out);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| find_key(i, key, out)),
+        _ => {}
+    }
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn register_detail() -> VerenigingDetail {
+    let raw = include_str!("../examples/register/detail-V0001001.json");
+    serde_json::from_str(raw).expect("register example parses")
+}
+
+fn metadata(t: MessageType, v_code: &str) -> Metadata {
+    Metadata {
+        message_id: uuid::Uuid::new_v4(),
+        message_type: t,
+        time: time::macros::datetime!(2026-11-02 14:03:11.250 +01:00),
+        source: "hub/register".into(),
+        correlation_id: uuid::Uuid::new_v4(),
+        v_code: v_code.parse().expect("vCode"),
+        sequence: 48_100,
+        version: Some(12),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The schemas themselves
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
+    for t in MessageType::ALL {
+        let schema = schema_value(t);
+        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+            panic!("{t:?}: not a valid draft 2020-12 schema: {e}");
+        }
+        for key in ["$id", "title", "description"] {
+            assert!(schema[key].is_string(), "{t:?}: {key} missing");
+        }
+        // Every property, at the top and in every $defs entry, is described.
+        let mut objects = vec![("(top)".to_owned(), &schema)];
+        for (name, def) in schema["$defs"].as_object().expect("$defs") {
+            objects.push((name.clone(), def));
+        }
+        for (name, object) in objects {
+            if let Some(props) = object.get("properties").and_then(Value::as_object) {
+                for (prop, sub) in props {
+                    assert!(
+                        sub.get("description").and_then(Value::as_str).is_some(),
+                        "{t:?}: {name}.{prop} has no description"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn format_validation_is_switched_on() {
+    // Without `should_validate_formats` these would pass silently, and the schemas' `uuid`,
+    // `date` and `date-time` formats would check nothing.
+    let mut msg = example("association.removed.json");
+    assert_valid(MessageType::AssociationRemoved, &msg, "removed example");
+    msg["metadata"]["messageId"] = json!("not-a-uuid");
+    assert_invalid(
+        MessageType::AssociationRemoved,
+        &msg,
+        "messageId not a uuid",
+    );
+    let mut msg = example("association.removed.json");
+    msg["metadata"]["time"] = json!("4 november 2026");
+    assert_invalid(
+        MessageType::AssociationRemoved,
+        &msg,
+        "time not a date-time",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// (a) examples against their schemas
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn every_example_validates_against_its_schema() {
+    let all = examples();
+    for name in [
+        "association.changed.json",
+        "association.changed.minimised.json",
+        "association.changed.no-representatives.json",
+        "association.removed.json",
+    ] {
+        assert!(
+            all.iter().any(|(n, _, _)| n == name),
+            "example {name} missing"
+        );
+    }
+    for t in MessageType::ALL {
+        assert!(
+            all.iter().any(|(_, et, _)| *et == t),
+            "no example for {t:?}"
+        );
+    }
+    for (name, t, value) in &all {
+        assert_valid(*t, value, name);
+        assert_eq!(
+            value["metadata"]["type"],
+            t.as_str(),
+            "{name}: metadata.type"
+        );
+    }
+}
+
+#[test]
+fn examples_do_not_validate_against_the_other_schema() {
+    // Guards against schemas so loose that any message passes.
+    for (name, t, value) in examples() {
+        for other in MessageType::ALL.into_iter().filter(|o| *o != t) {
+            assert_invalid(other, &value, &name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// (b) round trip through the Rust types
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn every_example_round_trips_through_the_rust_type_unchanged() {
+    for (name, t, value) in examples() {
+        let back = match t {
+            MessageType::AssociationChanged => {
+                let msg: AssociationChanged = serde_json::from_value(value.clone())
+                    .unwrap_or_else(|e| panic!("{name}: not an AssociationChanged: {e}"));
+                serde_json::to_value(&msg).expect("serialises")
+            }
+            MessageType::AssociationRemoved => {
+                let msg: AssociationRemoved = serde_json::from_value(value.clone())
+                    .unwrap_or_else(|e| panic!("{name}: not an AssociationRemoved: {e}"));
+                serde_json::to_value(&msg).expect("serialises")
+            }
+        };
+        assert_valid(t, &back, &format!("{name} after a round trip"));
+        // The example is exactly what the hub would emit: nothing dropped, renamed or
+        // reformatted by the Rust type.
+        assert_eq!(back, value, "{name}: the round trip changed the message");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The examples are realistic and consistent with each other
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn example_insz_are_valid_national_numbers_and_only_in_the_full_form() {
+    let full = example("association.changed.json");
+    let mut found = Vec::new();
+    find_key(&full, "insz", &mut found);
+    assert!(!found.is_empty(), "the full example carries INSZ");
+    for insz in found {
+        let s = insz.as_str().expect("insz is a string");
+        assert!(
+            s.parse::<Insz>().is_ok(),
+            "an example INSZ fails the mod-97 check"
+        );
+    }
+    for name in [
+        "association.changed.minimised.json",
+        "association.changed.no-representatives.json",
+        "association.removed.json",
+    ] {
+        let msg = example(name);
+        let mut found = Vec::new();
+        find_key(&msg, "insz", &mut found);
+        assert!(found.is_empty(), "{name} must carry no insz");
+    }
+}
+
+#[test]
+fn minimised_examples_are_the_full_example_with_the_policy_applied() {
+    let full = example("association.changed.json");
+
+    let mut expected = full.clone();
+    for v in expected["vereniging"]["vertegenwoordigers"]
+        .as_array_mut()
+        .expect("vertegenwoordigers")
+    {
+        v.as_object_mut().expect("object").remove("insz");
+    }
+    expected["withheld"] = json!(["vertegenwoordigers[].insz"]);
+    assert_eq!(example("association.changed.minimised.json"), expected);
+
+    let mut expected = full;
+    expected["vereniging"]["vertegenwoordigers"] = json!([]);
+    expected["withheld"] = json!(["vertegenwoordigers"]);
+    // `changedParts` is not filtered by the field policy (adapters/subscriber FieldPolicy).
+    assert_eq!(
+        example("association.changed.no-representatives.json"),
+        expected
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The schemas describe exactly what serde emits
+// ---------------------------------------------------------------------------------------
+
+/// `def`'s properties must be exactly the keys of `instance`, and its `required` exactly
+/// those minus `optional`.
+fn assert_def_matches(def: &Value, def_name: &str, instance: &Value, optional: &[&str]) {
+    let props = keys(&def["properties"]);
+    let emitted = keys(instance);
+    assert_eq!(
+        props, emitted,
+        "{def_name}: schema properties vs keys serde emits"
+    );
+    let required: BTreeSet<String> = def["required"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{def_name}: no required"))
+        .iter()
+        .map(|r| r.as_str().expect("string").to_owned())
+        .collect();
+    let expected: BTreeSet<String> = emitted.difference(&set(optional)).cloned().collect();
+    assert_eq!(
+        required, expected,
+        "{def_name}: required vs always-emitted keys"
+    );
+    assert_eq!(
+        def["additionalProperties"],
+        json!(false),
+        "{def_name}: must be closed"
+    );
+}
+
+#[test]
+fn association_changed_schema_describes_exactly_what_serde_emits() {
+    // A message with every optional field present.
+    let mut msg: AssociationChanged =
+        serde_json::from_value(example("association.changed.json")).expect("example");
+    // (The example's erkenningen are empty, so withholding them is consistent.)
+    msg.withheld = vec!["erkenningen".into()];
+    assert!(msg.metadata.version.is_some());
+    assert!(msg
+        .vereniging
+        .vertegenwoordigers
+        .iter()
+        .all(|v| v.insz.is_some()));
+    let out = serde_json::to_value(&msg).expect("serialises");
+    let schema = schema_value(MessageType::AssociationChanged);
+    let defs = &schema["$defs"];
+    let v = "/vereniging";
+    let cases: [(&str, &Value, &str, &[&str]); 12] = [
+        ("(top)", &schema, "", &["withheld"]),
+        ("metadata", &defs["metadata"], "/metadata", &["version"]),
+        ("vereniging", &defs["vereniging"], v, &[]),
+        (
+            "verenigingstype",
+            &defs["verenigingstype"],
+            "/vereniging/verenigingstype",
+            &[],
+        ),
+        (
+            "doelgroep",
+            &defs["doelgroep"],
+            "/vereniging/doelgroep",
+            &[],
+        ),
+        (
+            "contactgegeven",
+            &defs["contactgegeven"],
+            "/vereniging/contactgegevens/0",
+            &[],
+        ),
+        ("locatie", &defs["locatie"], "/vereniging/locaties/0", &[]),
+        ("adres", &defs["adres"], "/vereniging/locaties/0/adres", &[]),
+        (
+            "adresId",
+            &defs["adresId"],
+            "/vereniging/locaties/0/adresId",
+            &[],
+        ),
+        (
+            "vertegenwoordiger",
+            &defs["vertegenwoordiger"],
+            "/vereniging/vertegenwoordigers/0",
+            &["insz"],
+        ),
+        (
+            "codeNaam",
+            &defs["codeNaam"],
+            "/vereniging/hoofdactiviteitenVerenigingsloket/0",
+            &[],
+        ),
+        ("sleutel", &defs["sleutel"], "/vereniging/sleutels/0", &[]),
+    ];
+    for (name, def, pointer, optional) in cases {
+        let instance = out
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("{pointer} missing in the serialised example"));
+        assert_def_matches(def, name, instance, optional);
+    }
+    assert_valid(
+        MessageType::AssociationChanged,
+        &out,
+        "fully populated message",
+    );
+
+    // The optional fields really are left out when empty, and that validates too.
+    msg.withheld.clear();
+    msg.metadata.version = None;
+    msg.vereniging
+        .vertegenwoordigers
+        .iter_mut()
+        .for_each(|v| v.insz = None);
+    let out = serde_json::to_value(&msg).expect("serialises");
+    assert!(out.get("withheld").is_none());
+    assert!(out["metadata"].get("version").is_none());
+    assert!(out["vereniging"]["vertegenwoordigers"][0]
+        .get("insz")
+        .is_none());
+    assert_valid(
+        MessageType::AssociationChanged,
+        &out,
+        "message without optional fields",
+    );
+}
+
+#[test]
+fn association_removed_schema_describes_exactly_what_serde_emits() {
+    let msg = AssociationRemoved {
+        metadata: metadata(MessageType::AssociationRemoved, "V0001021"),
+    };
+    let out = serde_json::to_value(&msg).expect("serialises");
+    let schema = schema_value(MessageType::AssociationRemoved);
+    assert_def_matches(&schema, "(top)", &out, &[]);
+    assert_def_matches(
+        &schema["$defs"]["metadata"],
+        "metadata",
+        &out["metadata"],
+        &["version"],
+    );
+    assert_valid(MessageType::AssociationRemoved, &out, "removed message");
+}
+
+#[test]
+fn both_schemas_share_the_same_metadata_shape() {
+    let changed = schema_value(MessageType::AssociationChanged);
+    let removed = schema_value(MessageType::AssociationRemoved);
+    let mut a = changed["$defs"]["metadata"].clone();
+    let mut b = removed["$defs"]["metadata"].clone();
+    // Only the type constant and the wording may differ.
+    for m in [&mut a, &mut b] {
+        for prop in m["properties"]
+            .as_object_mut()
+            .expect("properties")
+            .values_mut()
+        {
+            prop.as_object_mut().expect("object").remove("description");
+        }
+        m["properties"]["type"] = Value::Null;
+    }
+    assert_eq!(a, b);
+    assert_eq!(
+        changed["$defs"]["vCode"]["pattern"],
+        removed["$defs"]["vCode"]["pattern"]
+    );
+}
+
+#[test]
+fn enums_match_the_rust_enums() {
+    let schema = schema_value(MessageType::AssociationChanged);
+    let parts = serde_json::to_value(Part::ALL).expect("serialises");
+    assert_eq!(
+        schema["$defs"]["part"]["enum"], parts,
+        "changedParts enum vs Part::ALL"
+    );
+
+    let statuses = schema["$defs"]["vereniging"]["properties"]["status"]["enum"]
+        .as_array()
+        .expect("status enum");
+    assert_eq!(statuses.len(), 3);
+    for s in statuses {
+        let status: Status = serde_json::from_value(s.clone())
+            .unwrap_or_else(|e| panic!("schema status {s} is not a Rust Status: {e}"));
+        assert_eq!(&serde_json::to_value(status).expect("serialises"), s);
+    }
+    for t in MessageType::ALL {
+        assert_eq!(
+            schema_value(t)["$defs"]["metadata"]["properties"]["type"]["const"],
+            serde_json::to_value(t).expect("serialises")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// (c) what must be rejected
+// ---------------------------------------------------------------------------------------
+
+type Mutation = (&'static str, fn(&mut Value));
+
+fn set_at(v: &mut Value, pointer: &str, new: Value) {
+    *v.pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} not in the example")) = new;
+}
+
+fn insert_at(v: &mut Value, pointer: &str, key: &str, new: Value) {
+    v.pointer_mut(pointer)
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("{pointer} is not an object in the example"))
+        .insert(key.to_owned(), new);
+}
+
+fn remove_at(v: &mut Value, pointer: &str, key: &str) {
+    let removed = v
+        .pointer_mut(pointer)
+        .and_then(Value::as_object_mut)
+        .and_then(|o| o.remove(key));
+    assert!(removed.is_some(), "{pointer}/{key} not in the example");
+}
+
+const INSZ: &str = "92030421764";
+
+#[test]
+fn association_changed_rejects_stray_and_malformed_fields() {
+    let base = example("association.changed.json");
+    assert_valid(MessageType::AssociationChanged, &base, "the unchanged base");
+    let cases: &[Mutation] = &[
+        ("insz at the top level", |m| {
+            insert_at(m, "", "insz", json!(INSZ))
+        }),
+        ("insz in metadata", |m| {
+            insert_at(m, "/metadata", "insz", json!(INSZ))
+        }),
+        ("insz in vereniging", |m| {
+            insert_at(m, "/vereniging", "insz", json!(INSZ))
+        }),
+        ("insz in a locatie", |m| {
+            insert_at(m, "/vereniging/locaties/0", "insz", json!(INSZ))
+        }),
+        ("insz in an adres", |m| {
+            insert_at(m, "/vereniging/locaties/0/adres", "insz", json!(INSZ))
+        }),
+        ("insz in a contactgegeven", |m| {
+            insert_at(m, "/vereniging/contactgegevens/0", "insz", json!(INSZ))
+        }),
+        ("an unknown field in vereniging", |m| {
+            insert_at(
+                m,
+                "/vereniging",
+                "@id",
+                json!("https://data.vlaanderen.be/id/verenigingen/V0034567"),
+            )
+        }),
+        ("missing metadata.messageId", |m| {
+            remove_at(m, "/metadata", "messageId")
+        }),
+        ("missing metadata.sequence", |m| {
+            remove_at(m, "/metadata", "sequence")
+        }),
+        ("missing changedParts", |m| remove_at(m, "", "changedParts")),
+        ("missing vereniging", |m| remove_at(m, "", "vereniging")),
+        ("missing vereniging.naam", |m| {
+            remove_at(m, "/vereniging", "naam")
+        }),
+        ("metadata.messageId not a uuid", |m| {
+            set_at(m, "/metadata/messageId", json!("msg-1"))
+        }),
+        ("metadata.time not a date-time", |m| {
+            set_at(m, "/metadata/time", json!("2026-11-03 08:15"))
+        }),
+        ("metadata.type of the other message", |m| {
+            set_at(m, "/metadata/type", json!("association.removed"))
+        }),
+        ("a negative sequence", |m| {
+            set_at(m, "/metadata/sequence", json!(-1))
+        }),
+        ("a sequence as a string", |m| {
+            set_at(m, "/metadata/sequence", json!("48213"))
+        }),
+        ("a bad vCode in metadata", |m| {
+            set_at(m, "/metadata/vCode", json!("V34567"))
+        }),
+        ("a lower-case vCode in metadata", |m| {
+            set_at(m, "/metadata/vCode", json!("v0034567"))
+        }),
+        ("a bad vCode in vereniging", |m| {
+            set_at(m, "/vereniging/vCode", json!("X0034567"))
+        }),
+        ("an unknown changedPart", |m| {
+            set_at(m, "/changedParts/0", json!("bestuur"))
+        }),
+        ("a changedPart in Rust spelling", |m| {
+            set_at(m, "/changedParts/0", json!("Contactgegevens"))
+        }),
+        ("a repeated changedPart", |m| {
+            set_at(m, "/changedParts/1", json!("contactgegevens"))
+        }),
+        ("a null naam", |m| {
+            set_at(m, "/vereniging/naam", Value::Null)
+        }),
+        ("a null korteNaam", |m| {
+            set_at(m, "/vereniging/korteNaam", Value::Null)
+        }),
+        ("a null verenigingstype.naam", |m| {
+            set_at(m, "/vereniging/verenigingstype/naam", Value::Null)
+        }),
+        ("a null voornaam", |m| {
+            set_at(m, "/vereniging/vertegenwoordigers/0/voornaam", Value::Null)
+        }),
+        ("a null collection", |m| {
+            set_at(m, "/vereniging/contactgegevens", Value::Null)
+        }),
+        ("a null relaties", |m| {
+            set_at(m, "/vereniging/relaties", Value::Null)
+        }),
+        ("a number as naam", |m| {
+            set_at(m, "/vereniging/naam", json!(42))
+        }),
+        ("an unknown status", |m| {
+            set_at(m, "/vereniging/status", json!("Verdwenen"))
+        }),
+        ("a startdatum in another format", |m| {
+            set_at(m, "/vereniging/startdatum", json!("15/09/1962"))
+        }),
+        ("a startdatum that is no date", |m| {
+            set_at(m, "/vereniging/startdatum", json!("1962-02-30"))
+        }),
+        ("an insz of 10 digits", |m| {
+            set_at(
+                m,
+                "/vereniging/vertegenwoordigers/0/insz",
+                json!("9203042176"),
+            )
+        }),
+        ("an insz with dots", |m| {
+            set_at(
+                m,
+                "/vereniging/vertegenwoordigers/0/insz",
+                json!("92.03.04-217.64"),
+            )
+        }),
+        ("e_mail instead of e-mail", |m| {
+            let v = m
+                .pointer_mut("/vereniging/vertegenwoordigers/0")
+                .and_then(Value::as_object_mut);
+            let v = v.expect("representative");
+            let mail = v.remove("e-mail").expect("e-mail");
+            v.insert("eMail".into(), mail);
+        }),
+        ("a null doelgroep", |m| {
+            set_at(m, "/vereniging/doelgroep", Value::Null)
+        }),
+        ("an empty withheld", |m| {
+            insert_at(m, "", "withheld", json!([]))
+        }),
+        ("a withheld that is no field path", |m| {
+            insert_at(m, "", "withheld", json!(["insz; drop"]))
+        }),
+        ("insz present though withheld", |m| {
+            insert_at(m, "", "withheld", json!(["vertegenwoordigers[].insz"]))
+        }),
+        ("representatives present though withheld", |m| {
+            insert_at(m, "", "withheld", json!(["vertegenwoordigers"]))
+        }),
+    ];
+    for (what, mutate) in cases {
+        let mut msg = base.clone();
+        mutate(&mut msg);
+        assert_ne!(msg, base, "{what}: the mutation changed nothing");
+        assert_invalid(MessageType::AssociationChanged, &msg, what);
+    }
+}
+
+#[test]
+fn minimised_examples_reject_the_data_they_withhold() {
+    let mut msg = example("association.changed.minimised.json");
+    insert_at(
+        &mut msg,
+        "/vereniging/vertegenwoordigers/0",
+        "insz",
+        json!(INSZ),
+    );
+    assert_invalid(
+        MessageType::AssociationChanged,
+        &msg,
+        "minimised with an insz",
+    );
+
+    let full = example("association.changed.json");
+    let mut msg = example("association.changed.no-representatives.json");
+    msg["vereniging"]["vertegenwoordigers"] = json!([full["vereniging"]["vertegenwoordigers"][1]
+        .as_object()
+        .map(|o| {
+            let mut o = o.clone();
+            o.remove("insz");
+            o
+        })]);
+    assert_invalid(
+        MessageType::AssociationChanged,
+        &msg,
+        "no-representatives with one",
+    );
+}
+
+#[test]
+fn association_removed_rejects_stray_and_malformed_fields() {
+    let base = example("association.removed.json");
+    assert_valid(MessageType::AssociationRemoved, &base, "the unchanged base");
+    let cases: &[Mutation] = &[
+        ("insz at the top level", |m| {
+            insert_at(m, "", "insz", json!(INSZ))
+        }),
+        ("insz in metadata", |m| {
+            insert_at(m, "/metadata", "insz", json!(INSZ))
+        }),
+        ("association data", |m| {
+            insert_at(m, "", "vereniging", json!({"vCode": "V0001021"}))
+        }),
+        ("missing metadata.messageId", |m| {
+            remove_at(m, "/metadata", "messageId")
+        }),
+        ("missing metadata", |m| remove_at(m, "", "metadata")),
+        ("metadata.type of the other message", |m| {
+            set_at(m, "/metadata/type", json!("association.changed"))
+        }),
+        ("a bad vCode", |m| {
+            set_at(m, "/metadata/vCode", json!("V00010211"))
+        }),
+        ("a negative version", |m| {
+            insert_at(m, "/metadata", "version", json!(-3))
+        }),
+    ];
+    for (what, mutate) in cases {
+        let mut msg = base.clone();
+        mutate(&mut msg);
+        assert_ne!(msg, base, "{what}: the mutation changed nothing");
+        assert_invalid(MessageType::AssociationRemoved, &msg, what);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// (d) a real register document, as the hub would publish it
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_register_example_as_association_changed_validates() {
+    let detail = register_detail();
+    let mut msg = AssociationChanged {
+        metadata: metadata(MessageType::AssociationChanged, "V0001001"),
+        changed_parts: Part::ALL.to_vec(),
+        withheld: Vec::new(),
+        vereniging: detail.vereniging,
+    };
+    let out = serde_json::to_value(&msg).expect("serialises");
+    assert_valid(
+        MessageType::AssociationChanged,
+        &out,
+        "register example, full",
+    );
+    // The JSON-LD keys and the register's extra fields do not leak through.
+    let mut ld = Vec::new();
+    find_key(&out, "@id", &mut ld);
+    assert!(ld.is_empty(), "JSON-LD keys leaked into the message");
+    // Nulls the register may send survive as nulls and validate.
+    assert_eq!(out["vereniging"]["einddatum"], Value::Null);
+    assert_eq!(out["vereniging"]["locaties"][1]["adresId"], Value::Null);
+
+    // The same, with the INSZ withheld as for a receiver without the grant.
+    msg.vereniging
+        .vertegenwoordigers
+        .iter_mut()
+        .for_each(|v| v.insz = None);
+    msg.withheld = vec!["vertegenwoordigers[].insz".into()];
+    let out = serde_json::to_value(&msg).expect("serialises");
+    assert_valid(
+        MessageType::AssociationChanged,
+        &out,
+        "register example, minimised",
+    );
+
+    // And as the message a receiver gets once the register answers 404.
+    let removed = AssociationRemoved {
+        metadata: metadata(MessageType::AssociationRemoved, "V0001001"),
+    };
+    let out = serde_json::to_value(&removed).expect("serialises");
+    assert_valid(
+        MessageType::AssociationRemoved,
+        &out,
+        "removal of the register example",
+    );
+}
