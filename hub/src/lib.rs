@@ -1,1 +1,15 @@
+//! The Verenigingsloket integration hub's runtime.
+//!
+//! Invariant: the broker and the store are reached only through the [`broker::Broker`] and
+//! [`store::Store`] traits; adapters never see either.
 
+pub mod app;
+pub mod broker;
+pub mod config;
+pub mod distribute;
+pub mod http;
+pub mod ingest;
+pub mod metrics;
+pub mod relay;
+pub mod store;
+pub mod telemetry;

@@ -52,7 +52,9 @@ impl RegisterError {
     pub fn is_transient(&self) -> bool {
         match self {
             RegisterError::Unreachable(_) | RegisterError::TokenUnavailable(_) => true,
-            RegisterError::Status { status, .. } => *status >= 500 || *status == 429 || *status == 401,
+            RegisterError::Status { status, .. } => {
+                *status >= 500 || *status == 429 || *status == 401
+            }
             RegisterError::TokenRefused(_) | RegisterError::Malformed(_) => false,
         }
     }
@@ -61,7 +63,10 @@ impl RegisterError {
 /// What `GET /v1/verenigingen/{vCode}` answered.
 #[derive(Debug)]
 pub enum Detail {
-    Found { body: Bytes, version: Option<u64> },
+    Found {
+        body: Bytes,
+        version: Option<u64>,
+    },
     /// Removed, or left the public stream.
     NotFound,
 }
@@ -192,13 +197,23 @@ impl RegisterClient {
         if !self.config.scope.is_empty() {
             request = request.add_scope(Scope::new(self.config.scope.clone()));
         }
-        let response = request.request_async(&self.token_http).await.map_err(|e| match e {
-            oauth2::RequestTokenError::ServerResponse(r) => RegisterError::TokenRefused(r.to_string()),
-            oauth2::RequestTokenError::Request(e) => RegisterError::TokenUnavailable(e.to_string()),
-            other => RegisterError::TokenUnavailable(other.to_string()),
-        })?;
+        let response = request
+            .request_async(&self.token_http)
+            .await
+            .map_err(|e| match e {
+                oauth2::RequestTokenError::ServerResponse(r) => {
+                    RegisterError::TokenRefused(r.to_string())
+                }
+                oauth2::RequestTokenError::Request(e) => {
+                    RegisterError::TokenUnavailable(e.to_string())
+                }
+                other => RegisterError::TokenUnavailable(other.to_string()),
+            })?;
         let lifetime = response.expires_in().unwrap_or(Duration::from_secs(300));
-        tracing::debug!(lifetime_secs = lifetime.as_secs(), "obtained register token");
+        tracing::debug!(
+            lifetime_secs = lifetime.as_secs(),
+            "obtained register token"
+        );
         Ok(CachedToken {
             secret: SecretString::from(response.access_token().secret().to_owned()),
             renew_at: Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN),

@@ -33,7 +33,8 @@ pub fn etag_version(etag: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    const DETAIL: &[u8] = include_bytes!("../../../contracts/examples/register/detail-V0001001.json");
+    const DETAIL: &[u8] =
+        include_bytes!("../../../contracts/examples/register/detail-V0001001.json");
 
     fn vcode(s: &str) -> VCode {
         s.parse().expect("valid vCode")
@@ -53,9 +54,15 @@ mod tests {
 
     #[test]
     fn refuses_wrong_types_with_the_reason() {
-        let err = parse_detail(&vcode("V0001001"), br#"{"vereniging":{"vCode":"V0001001","naam":42}}"#)
-            .expect_err("malformed");
-        assert!(err.to_string().contains("naam") || err.to_string().contains("integer"), "{err}");
+        let err = parse_detail(
+            &vcode("V0001001"),
+            br#"{"vereniging":{"vCode":"V0001001","naam":42}}"#,
+        )
+        .expect_err("malformed");
+        assert!(
+            err.to_string().contains("naam") || err.to_string().contains("integer"),
+            "{err}"
+        );
     }
 
     #[test]

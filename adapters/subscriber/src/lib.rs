@@ -43,7 +43,10 @@ pub struct FieldPolicy {
 
 impl Default for FieldPolicy {
     fn default() -> Self {
-        FieldPolicy { insz: false, vertegenwoordigers: true }
+        FieldPolicy {
+            insz: false,
+            vertegenwoordigers: true,
+        }
     }
 }
 
@@ -58,7 +61,9 @@ impl FieldPolicy {
         let v = &mut message.vereniging;
         if !self.vertegenwoordigers {
             v.vertegenwoordigers.clear();
-            message.withheld.push(WITHHELD_VERTEGENWOORDIGERS.to_owned());
+            message
+                .withheld
+                .push(WITHHELD_VERTEGENWOORDIGERS.to_owned());
         } else if !self.insz {
             for rep in &mut v.vertegenwoordigers {
                 rep.insz = None;
@@ -73,7 +78,7 @@ impl FieldPolicy {
 mod tests {
     use super::*;
     use contracts::register::VerenigingDetail;
-    use contracts::{Metadata, MessageType, Part};
+    use contracts::{MessageType, Metadata, Part};
 
     fn message() -> AssociationChanged {
         let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
@@ -100,9 +105,15 @@ mod tests {
     #[test]
     fn postcode_selector_matches_any_location() {
         let m = message();
-        let aalst = Selector::Postcodes { postcodes: vec!["9300".into(), "9320".into()] };
-        let gent = Selector::Postcodes { postcodes: vec!["9000".into()] };
-        let evergem = Selector::Postcodes { postcodes: vec!["9940".into()] };
+        let aalst = Selector::Postcodes {
+            postcodes: vec!["9300".into(), "9320".into()],
+        };
+        let gent = Selector::Postcodes {
+            postcodes: vec!["9000".into()],
+        };
+        let evergem = Selector::Postcodes {
+            postcodes: vec!["9940".into()],
+        };
         assert!(aalst.matches(&m.vereniging));
         assert!(gent.matches(&m.vereniging));
         assert!(!evergem.matches(&m.vereniging));
@@ -121,15 +132,24 @@ mod tests {
 
     #[test]
     fn granted_policy_keeps_insz() {
-        let policy = FieldPolicy { insz: true, vertegenwoordigers: true };
+        let policy = FieldPolicy {
+            insz: true,
+            vertegenwoordigers: true,
+        };
         let out = policy.apply(message());
-        assert_eq!(out.vereniging.vertegenwoordigers[0].insz.as_deref(), Some("85071512397"));
+        assert_eq!(
+            out.vereniging.vertegenwoordigers[0].insz.as_deref(),
+            Some("85071512397")
+        );
         assert!(out.withheld.is_empty());
     }
 
     #[test]
     fn no_representatives_policy_removes_all_personal_data() {
-        let policy = FieldPolicy { insz: false, vertegenwoordigers: false };
+        let policy = FieldPolicy {
+            insz: false,
+            vertegenwoordigers: false,
+        };
         let out = policy.apply(message());
         let json = serde_json::to_string(&out).expect("serialises");
         assert!(out.vereniging.vertegenwoordigers.is_empty());
@@ -139,9 +159,14 @@ mod tests {
 
     #[test]
     fn selector_config_is_tagged() {
-        let s: Selector = serde_json::from_str(r#"{"kind":"postcodes","postcodes":["9940"]}"#)
-            .expect("parses");
-        assert_eq!(s, Selector::Postcodes { postcodes: vec!["9940".into()] });
+        let s: Selector =
+            serde_json::from_str(r#"{"kind":"postcodes","postcodes":["9940"]}"#).expect("parses");
+        assert_eq!(
+            s,
+            Selector::Postcodes {
+                postcodes: vec!["9940".into()]
+            }
+        );
         assert!(serde_json::from_str::<Selector>(r#"{"kind":"everything"}"#).is_err());
     }
 }

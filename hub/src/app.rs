@@ -1,0 +1,206 @@
+//! Wires the hub together and runs it until asked to stop.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_register::{RegisterClient, RegisterClientConfig};
+use anyhow::Context;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::broker::{Broker, RabbitBroker, Topology};
+use crate::config::Settings;
+use crate::distribute::Distributor;
+use crate::http::{router, HttpState};
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::relay::Relay;
+use crate::store::{PgStore, Store};
+
+/// A started hub. Dropping it does not stop it: call [`RunningHub::shutdown`].
+pub struct RunningHub {
+    pub http_addr: SocketAddr,
+    pub metrics: Metrics,
+    pub resync_request: Arc<Notify>,
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+    grace: Duration,
+}
+
+impl RunningHub {
+    /// Stops every task, waiting at most the configured grace period.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        let drained = tokio::time::timeout(self.grace, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "grace period over; abandoning in-flight work (it returns to the queues)"
+            );
+            self.tasks.abort_all();
+        }
+    }
+
+    /// Runs until a task ends by itself (which only happens on cancellation) or `stop` fires.
+    pub async fn wait_for(self, stop: impl std::future::Future<Output = ()>) {
+        stop.await;
+        tracing::info!("stopping");
+        self.shutdown().await;
+    }
+
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
+/// Starts the hub: migrations, broker supervision, the leader's register reader and relay,
+/// one distributor per subscriber, and the HTTP server.
+pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<RunningHub> {
+    let cancel = CancellationToken::new();
+    let mut tasks = JoinSet::new();
+
+    let pg = PgStore::connect_lazy(
+        &settings.database.url,
+        settings.database.max_connections,
+        settings.database.connect_timeout,
+    )?;
+    migrate_when_reachable(&pg, &cancel).await?;
+    let store: Arc<dyn Store> = Arc::new(pg);
+
+    let rabbit = RabbitBroker::new(
+        settings.broker.url.clone(),
+        Topology::for_settings(&settings),
+        settings.broker.reconnect_max_delay,
+    );
+    tasks.spawn(rabbit.clone().supervise(cancel.clone()));
+    let broker: Arc<dyn Broker> = rabbit;
+
+    let client = Arc::new(RegisterClient::new(RegisterClientConfig {
+        base_url: settings.register.base_url.clone(),
+        token_url: settings.register.token_url.clone(),
+        client_id: settings.register.client_id.clone(),
+        client_secret: settings.register.client_secret.clone(),
+        scope: settings.register.scope.clone(),
+        timeout: settings.register.timeout,
+    })?);
+    let relay_wake = Arc::new(Notify::new());
+    let resync_request = Arc::new(Notify::new());
+
+    let ingest = Ingest {
+        store: store.clone(),
+        client,
+        metrics: metrics.clone(),
+        settings: settings.register.clone(),
+        relay_wake: relay_wake.clone(),
+        resync_request: resync_request.clone(),
+    };
+    let relay = Relay {
+        store: store.clone(),
+        broker: broker.clone(),
+        metrics: metrics.clone(),
+        wake: relay_wake,
+    };
+    tasks.spawn(lead(store.clone(), ingest, relay, cancel.clone()));
+
+    for subscriber in &settings.subscribers {
+        let distributor = Arc::new(Distributor {
+            subscriber: subscriber.clone(),
+            store: store.clone(),
+            broker: broker.clone(),
+            metrics: metrics.clone(),
+            prefetch: settings.broker.prefetch,
+        });
+        tasks.spawn(distributor.run(cancel.clone()));
+    }
+
+    let listener = tokio::net::TcpListener::bind(settings.http.listen)
+        .await
+        .with_context(|| format!("binding http.listen {}", settings.http.listen))?;
+    let http_addr = listener.local_addr()?;
+    let app = router(HttpState {
+        metrics: metrics.clone(),
+        store,
+        broker,
+        resync_request: resync_request.clone(),
+    });
+    let http_cancel = cancel.clone();
+    tasks.spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_cancel.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    tracing::info!(%http_addr, subscribers = settings.subscribers.len(), "hub started");
+    Ok(RunningHub {
+        http_addr,
+        metrics,
+        resync_request,
+        cancel,
+        tasks,
+        grace: settings.shutdown_grace,
+    })
+}
+
+async fn migrate_when_reachable(store: &PgStore, cancel: &CancellationToken) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match store.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not ready for migrations");
+                tokio::select! {
+                    _ = cancel.cancelled() => anyhow::bail!("stopped before the database was reachable"),
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Competes for leadership; while leader, reads the register and relays the outbox.
+async fn lead(store: Arc<dyn Store>, ingest: Ingest, relay: Relay, cancel: CancellationToken) {
+    let ingest = Arc::new(ingest);
+    let relay = Arc::new(relay);
+    loop {
+        let leadership = tokio::select! {
+            _ = cancel.cancelled() => return,
+            l = store.try_lead() => l,
+        };
+        match leadership {
+            Ok(Some(mut leadership)) => {
+                tracing::info!("leading: reading the register and relaying the outbox");
+                let term = cancel.child_token();
+                let mut work = JoinSet::new();
+                let (i, t) = (ingest.clone(), term.clone());
+                work.spawn(async move { i.run(t).await });
+                let (r, t) = (relay.clone(), term.clone());
+                work.spawn(async move { r.run(t).await });
+                while !term.is_cancelled() {
+                    tokio::select! {
+                        _ = term.cancelled() => {}
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {
+                            if !leadership.confirm().await {
+                                tracing::warn!("lost leadership (database session gone)");
+                                term.cancel();
+                            }
+                        }
+                    }
+                }
+                while work.join_next().await.is_some() {}
+            }
+            Ok(None) => tracing::debug!("another replica leads"),
+            Err(e) => tracing::warn!(error = %e, "cannot compete for leadership"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+    }
+}

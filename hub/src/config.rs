@@ -1,0 +1,532 @@
+//! Layered configuration: `config/default.toml`, then the environment's file
+//! (`config/<HUB_ENV>.toml`, optional), then an explicit `--config FILE`, then `HUB__SECTION__KEY`
+//! environment variables, then programmatic overrides (tests).
+//!
+//! Loading checks every key and reports every problem at once, each with its key path.
+//! Secrets are read into `SecretString` and never appear in a message.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use adapter_subscriber::{FieldPolicy, Selector};
+use config::{Config, Environment, File, Value};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub broker: BrokerSettings,
+    pub register: RegisterSettings,
+    pub subscribers: Vec<SubscriberSettings>,
+    /// How long a stopping hub waits for in-flight work before it returns it.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerSettings {
+    pub url: SecretString,
+    /// Unacknowledged deliveries per consumer.
+    pub prefetch: u16,
+    /// Upper bound of the wait between reconnection attempts.
+    pub reconnect_max_delay: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RegisterSettings {
+    pub base_url: String,
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub scope: String,
+    pub poll_interval: Duration,
+    /// `None`: no scheduled full resync (it can still be triggered).
+    pub resync_interval: Option<Duration>,
+    /// Detail documents fetched at once.
+    pub concurrency: usize,
+    /// Changes committed per database transaction.
+    pub batch_size: usize,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct SubscriberSettings {
+    pub name: String,
+    pub selector: Selector,
+    pub fields: FieldPolicy,
+    /// The subscriber's own durable queue.
+    pub queue: String,
+}
+
+/// Where configuration comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// Directory holding `default.toml` and the environment files.
+    pub dir: PathBuf,
+    /// Environment name (`config/<env>.toml`); usually from `HUB_ENV`.
+    pub env: Option<String>,
+    /// An extra file, applied after the environment's file.
+    pub file: Option<PathBuf>,
+    /// Key/value overrides applied last (dotted keys, e.g. `database.url`).
+    pub overrides: Vec<(String, String)>,
+    /// Read `HUB__…` environment variables (off in tests, so the machine cannot leak in).
+    pub environment_variables: bool,
+}
+
+impl Sources {
+    pub fn from_dir(dir: impl Into<PathBuf>) -> Self {
+        Sources {
+            dir: dir.into(),
+            environment_variables: true,
+            ..Sources::default()
+        }
+    }
+}
+
+/// One problem, at one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+/// Every problem found, in key order of discovery.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<Problem>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} configuration problem(s):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  {}: {}", p.key, p.message)?;
+        }
+        Ok(())
+    }
+}
+
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("http", &["listen"]),
+    ("database", &["url", "max_connections", "connect_timeout"]),
+    ("broker", &["url", "prefetch", "reconnect_max_delay"]),
+    (
+        "register",
+        &[
+            "base_url",
+            "token_url",
+            "client_id",
+            "client_secret",
+            "scope",
+            "poll_interval",
+            "resync_interval",
+            "concurrency",
+            "batch_size",
+            "timeout",
+        ],
+    ),
+];
+const TOP_LEVEL: &[&str] = &["subscribers", "shutdown_grace"];
+
+pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
+    let config = build(sources)?;
+    let mut r = Reader {
+        config: &config,
+        problems: Vec::new(),
+    };
+    r.unknown_keys();
+    let settings = Settings {
+        http: HttpSettings {
+            listen: r
+                .parsed("http.listen")
+                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+        },
+        database: DatabaseSettings {
+            url: r.secret_url("database.url", &["postgres://", "postgresql://"]),
+            max_connections: r.positive("database.max_connections"),
+            connect_timeout: r.duration("database.connect_timeout"),
+        },
+        broker: BrokerSettings {
+            url: r.secret_url("broker.url", &["amqp://", "amqps://"]),
+            prefetch: r.positive("broker.prefetch"),
+            reconnect_max_delay: r.duration("broker.reconnect_max_delay"),
+        },
+        register: RegisterSettings {
+            base_url: r.http_url("register.base_url"),
+            token_url: r.http_url("register.token_url"),
+            client_id: r.non_empty("register.client_id"),
+            client_secret: r.secret("register.client_secret"),
+            scope: r.get::<String>("register.scope").unwrap_or_default(),
+            poll_interval: r.duration("register.poll_interval"),
+            resync_interval: r.optional_duration("register.resync_interval"),
+            concurrency: r.positive("register.concurrency"),
+            batch_size: r.positive("register.batch_size"),
+            timeout: r.duration("register.timeout"),
+        },
+        subscribers: r.subscribers(),
+        shutdown_grace: r.duration("shutdown_grace"),
+    };
+    if r.problems.is_empty() {
+        Ok(settings)
+    } else {
+        Err(ConfigErrors(r.problems))
+    }
+}
+
+fn build(sources: &Sources) -> Result<Config, ConfigErrors> {
+    let mut builder = Config::builder().add_source(File::from(sources.dir.join("default.toml")));
+    if let Some(env) = &sources.env {
+        builder =
+            builder.add_source(File::from(sources.dir.join(format!("{env}.toml"))).required(false));
+    }
+    if let Some(file) = &sources.file {
+        builder = builder.add_source(File::from(file.clone()));
+    }
+    if sources.environment_variables {
+        builder = builder.add_source(
+            Environment::with_prefix("HUB")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+    }
+    for (key, value) in &sources.overrides {
+        builder = builder
+            .set_override(key.as_str(), value.as_str())
+            .map_err(|e| one_problem(key, e.to_string()))?;
+    }
+    builder
+        .build()
+        .map_err(|e| one_problem("(files)", e.to_string()))
+}
+
+fn one_problem(key: &str, message: String) -> ConfigErrors {
+    ConfigErrors(vec![Problem {
+        key: key.to_owned(),
+        message,
+    }])
+}
+
+/// Reads keys one by one, remembering every problem instead of stopping at the first.
+struct Reader<'a> {
+    config: &'a Config,
+    problems: Vec<Problem>,
+}
+
+impl Reader<'_> {
+    fn problem(&mut self, key: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            key: key.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        match self.config.get::<T>(key) {
+            Ok(v) => Some(v),
+            Err(config::ConfigError::NotFound(_)) => {
+                self.problem(key, "missing");
+                None
+            }
+            Err(e) => {
+                self.problem(key, type_problem(&e));
+                None
+            }
+        }
+    }
+
+    fn parsed<T: FromStr>(&mut self, key: &str) -> Option<T>
+    where
+        T::Err: fmt::Display,
+    {
+        let raw = self.get::<String>(key)?;
+        raw.parse()
+            .map_err(|e| self.problem(key, format!("{raw:?} is not valid: {e}")))
+            .ok()
+    }
+
+    fn positive<T: DeserializeOwned + Default + PartialOrd>(&mut self, key: &str) -> T {
+        match self.get::<T>(key) {
+            Some(v) if v > T::default() => v,
+            Some(_) => {
+                self.problem(key, "must be greater than zero");
+                T::default()
+            }
+            None => T::default(),
+        }
+    }
+
+    fn non_empty(&mut self, key: &str) -> String {
+        let value = self.get::<String>(key).unwrap_or_default();
+        if value.trim().is_empty() && !self.has_problem(key) {
+            self.problem(key, "must not be empty");
+        }
+        value
+    }
+
+    fn has_problem(&self, key: &str) -> bool {
+        self.problems.iter().any(|p| p.key == key)
+    }
+
+    fn duration(&mut self, key: &str) -> Duration {
+        self.optional_duration(key).unwrap_or_else(|| {
+            if !self.has_problem(key) {
+                self.problem(key, "must be a duration greater than zero, e.g. \"5s\"");
+            }
+            Duration::ZERO
+        })
+    }
+
+    /// A humantime duration (`"5s"`, `"24h"`); `"off"` or `"0s"` means none.
+    fn optional_duration(&mut self, key: &str) -> Option<Duration> {
+        let raw = self.get::<String>(key)?;
+        if raw == "off" {
+            return None;
+        }
+        match humantime::parse_duration(&raw) {
+            Ok(d) if d.is_zero() => None,
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problem(
+                    key,
+                    format!("{raw:?} is not a duration ({e}); write e.g. \"5s\", \"10m\", \"24h\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn secret(&mut self, key: &str) -> SecretString {
+        // Never echo the value: a type error on a secret is reported without it.
+        match self.config.get::<String>(key) {
+            Ok(v) if !v.is_empty() => SecretString::from(v),
+            Ok(_) => {
+                self.problem(key, "must not be empty");
+                SecretString::from(String::new())
+            }
+            Err(config::ConfigError::NotFound(_)) => {
+                self.problem(key, "missing");
+                SecretString::from(String::new())
+            }
+            Err(_) => {
+                self.problem(key, "must be a string");
+                SecretString::from(String::new())
+            }
+        }
+    }
+
+    /// A URL that may carry a password: checked for its scheme only, never echoed.
+    fn secret_url(&mut self, key: &str, schemes: &[&str]) -> SecretString {
+        let secret = self.secret(key);
+        let value = secret.expose_secret();
+        if !value.is_empty() && !schemes.iter().any(|s| value.starts_with(s)) {
+            self.problem(key, format!("must start with {}", schemes.join(" or ")));
+        }
+        secret
+    }
+
+    fn http_url(&mut self, key: &str) -> String {
+        let value = self.non_empty(key);
+        if !value.is_empty() && !(value.starts_with("http://") || value.starts_with("https://")) {
+            self.problem(
+                key,
+                format!("{value:?} must start with http:// or https://"),
+            );
+        }
+        value
+    }
+
+    fn unknown_keys(&mut self) {
+        let Ok(top) = self
+            .config
+            .clone()
+            .try_deserialize::<config::Map<String, Value>>()
+        else {
+            return;
+        };
+        let mut keys: Vec<&String> = top.keys().collect();
+        keys.sort();
+        for key in keys {
+            match SECTIONS.iter().find(|(s, _)| s == key) {
+                Some((section, known)) => {
+                    let Ok(table) = self.config.get_table(section) else {
+                        self.problem(section, "must be a table");
+                        continue;
+                    };
+                    let mut inner: Vec<&String> = table.keys().collect();
+                    inner.sort();
+                    for k in inner.into_iter().filter(|k| !known.contains(&k.as_str())) {
+                        self.problem(&format!("{section}.{k}"), "unknown key");
+                    }
+                }
+                None if TOP_LEVEL.contains(&key.as_str()) => {}
+                None => self.problem(key, "unknown key"),
+            }
+        }
+    }
+
+    fn subscribers(&mut self) -> Vec<SubscriberSettings> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            name: String,
+            selector: Selector,
+            #[serde(default)]
+            fields: FieldPolicy,
+            queue: Option<String>,
+        }
+        let entries = match self.config.get::<Vec<Value>>("subscribers") {
+            Ok(entries) => entries,
+            Err(config::ConfigError::NotFound(_)) => return Vec::new(),
+            Err(e) => {
+                self.problem("subscribers", type_problem(&e));
+                return Vec::new();
+            }
+        };
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let key = format!("subscribers[{i}]");
+            let raw: Raw = match entry.try_deserialize() {
+                Ok(raw) => raw,
+                Err(e) => {
+                    self.problem(&key, e.to_string());
+                    continue;
+                }
+            };
+            let name_ok = !raw.name.is_empty()
+                && raw
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !name_ok {
+                self.problem(
+                    &format!("{key}.name"),
+                    format!("{:?} must be lower-case letters, digits and '-'", raw.name),
+                );
+            }
+            if !seen.insert(raw.name.clone()) {
+                self.problem(
+                    &format!("{key}.name"),
+                    format!("{:?} is used by an earlier subscriber", raw.name),
+                );
+            }
+            if let Selector::Postcodes { postcodes } = &raw.selector {
+                if postcodes.is_empty() {
+                    self.problem(
+                        &format!("{key}.selector.postcodes"),
+                        "must list at least one postcode",
+                    );
+                }
+                for p in postcodes
+                    .iter()
+                    .filter(|p| p.len() != 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+                {
+                    self.problem(
+                        &format!("{key}.selector.postcodes"),
+                        format!("{p:?} is not a Belgian postcode (4 digits)"),
+                    );
+                }
+            }
+            out.push(SubscriberSettings {
+                queue: raw
+                    .queue
+                    .unwrap_or_else(|| format!("subscriber.{}", raw.name)),
+                name: raw.name,
+                selector: raw.selector,
+                fields: raw.fields,
+            });
+        }
+        out
+    }
+}
+
+/// config's own messages repeat the key; keep the part after it, without values.
+fn type_problem(e: &config::ConfigError) -> String {
+    let text = e.to_string();
+    match text.split_once(" for key") {
+        Some((head, _)) => head.to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(overrides: &[(&str, &str)]) -> Sources {
+        Sources {
+            dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config")),
+            env: None,
+            file: None,
+            overrides: overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            environment_variables: false,
+        }
+    }
+
+    #[test]
+    fn the_checked_in_defaults_load() {
+        let settings = load(&sources(&[])).expect("default.toml is valid");
+        assert!(settings.subscribers.iter().any(|s| s.name == "aalst"));
+        assert_eq!(settings.register.poll_interval, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_key() {
+        let err = load(&sources(&[
+            ("http.listen", "not-an-address"),
+            ("broker.prefetch", "0"),
+            ("register.poll_interval", "soon"),
+            ("register.base_url", "ftp://x"),
+            ("register.colour", "blue"),
+        ]))
+        .expect_err("invalid");
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "http.listen",
+            "broker.prefetch",
+            "register.poll_interval",
+            "register.base_url",
+            "register.colour",
+        ] {
+            assert!(keys.contains(&key), "{key} not reported in {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_appear_in_problems() {
+        let err = load(&sources(&[
+            ("database.url", "mysql://root:hunter2@db/hub"),
+            ("register.client_secret", ""),
+        ]))
+        .expect_err("invalid");
+        let text = err.to_string();
+        assert!(
+            text.contains("database.url") && text.contains("register.client_secret"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+        let settings =
+            load(&sources(&[("register.client_secret", "s3cr3t-value")])).expect("valid");
+        assert!(!format!("{settings:?}").contains("s3cr3t-value"));
+    }
+}

@@ -1,0 +1,348 @@
+//! Register → hub: reads the change feed, fetches each changed association, and commits
+//! projection, outbox and checkpoint together.
+//!
+//! Runs only on the leader. A transient register failure ends the current pass after
+//! committing what was read before it; the next pass starts from the checkpoint. A detail
+//! document that does not parse is recorded as a rejection and the pass goes on.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adapter_register::{parse_detail, Detail, RegisterClient, RegisterError};
+use contracts::{
+    AssociationChanged, AssociationRemoved, MessageType, Metadata, Mutatie, Part, VCode,
+};
+use futures::stream::{self, StreamExt};
+use time::OffsetDateTime;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::RegisterSettings;
+use crate::metrics::Metrics;
+use crate::store::{
+    IngestBatch, OutboxMessage, ProjectionChange, Rejection, Store, StoreError, StoredAssociation,
+};
+
+pub const SOURCE: &str = "hub/register";
+const ADAPTER: &str = "register";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot encode a message: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// Changes since the checkpoint.
+    Poll,
+    /// Every association, to catch what polling missed.
+    Resync,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PassReport {
+    pub read: usize,
+    pub changed: usize,
+    pub removed: usize,
+    pub rejected: usize,
+}
+
+pub struct Ingest {
+    pub store: Arc<dyn Store>,
+    pub client: Arc<RegisterClient>,
+    pub metrics: Metrics,
+    pub settings: RegisterSettings,
+    /// Woken after each commit so the relay publishes without waiting for its tick.
+    pub relay_wake: Arc<Notify>,
+    /// Woken by an operator (HTTP or CLI) to run a resync now.
+    pub resync_request: Arc<Notify>,
+}
+
+impl Ingest {
+    /// Polls until `cancel`, resyncing on schedule and on request.
+    pub async fn run(&self, cancel: CancellationToken) {
+        let mut failures: u32 = 0;
+        let mut next_resync = self
+            .settings
+            .resync_interval
+            .map(|d| tokio::time::Instant::now() + d);
+        let mut pass = Pass::Poll;
+        loop {
+            let started = std::time::Instant::now();
+            let result = tokio::select! {
+                _ = cancel.cancelled() => return,
+                r = self.pass(pass) => r,
+            };
+            match result {
+                Ok(report) => {
+                    failures = 0;
+                    if report.read > 0 || pass == Pass::Resync {
+                        tracing::info!(
+                            ?pass,
+                            read = report.read,
+                            changed = report.changed,
+                            removed = report.removed,
+                            rejected = report.rejected,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "register pass done"
+                        );
+                    }
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    let kind = if is_transient(&e) {
+                        "transient"
+                    } else {
+                        "permanent"
+                    };
+                    self.metrics
+                        .register_errors
+                        .with_label_values(&[ADAPTER, kind])
+                        .inc();
+                    tracing::warn!(?pass, error = %e, failures, "register pass failed; will retry");
+                }
+            }
+            // Back off while the register or the database keeps failing (up to a minute).
+            let wait = if failures == 0 {
+                self.settings.poll_interval
+            } else {
+                (self.settings.poll_interval * 2u32.saturating_pow(failures.min(6)))
+                    .min(Duration::from_secs(60))
+            };
+            let resync_at = next_resync
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+            pass = tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(wait) => Pass::Poll,
+                _ = self.resync_request.notified() => Pass::Resync,
+                _ = tokio::time::sleep_until(resync_at) => Pass::Resync,
+            };
+            if pass == Pass::Resync {
+                next_resync = self
+                    .settings
+                    .resync_interval
+                    .map(|d| tokio::time::Instant::now() + d);
+            }
+        }
+    }
+
+    /// One pass over the change feed.
+    pub async fn pass(&self, pass: Pass) -> Result<PassReport, IngestError> {
+        let since = match pass {
+            Pass::Poll => self.store.checkpoint().await?,
+            Pass::Resync => 0,
+        };
+        self.metrics
+            .register_checkpoint
+            .set(i64::try_from(since).unwrap_or(i64::MAX));
+        let mut mutaties = {
+            let _t = self.metrics.time("register_change_feed");
+            self.client.mutaties(since).await?
+        };
+        self.metrics
+            .changes_polled
+            .with_label_values(&[ADAPTER])
+            .inc_by(mutaties.len() as u64);
+        if pass == Pass::Resync {
+            // Known associations the feed no longer lists are checked too (a 404 removes them).
+            let listed: HashSet<VCode> = mutaties.iter().map(|m| m.v_code.clone()).collect();
+            let checkpoint = self.store.checkpoint().await?;
+            for v_code in self.store.known_v_codes().await? {
+                if !listed.contains(&v_code) {
+                    mutaties.push(Mutatie {
+                        v_code,
+                        sequence: checkpoint,
+                    });
+                }
+            }
+        }
+        let mut report = PassReport {
+            read: mutaties.len(),
+            ..PassReport::default()
+        };
+        for chunk in mutaties.chunks(self.settings.batch_size) {
+            let transient = self.ingest_chunk(chunk, &mut report).await?;
+            if let Some(e) = transient {
+                return Err(e.into());
+            }
+        }
+        Ok(report)
+    }
+
+    /// Fetches and commits one chunk. Returns the transient error that cut it short, if
+    /// any, after committing everything before it.
+    async fn ingest_chunk(
+        &self,
+        chunk: &[Mutatie],
+        report: &mut PassReport,
+    ) -> Result<Option<RegisterError>, IngestError> {
+        let fetched: Vec<Result<Detail, RegisterError>> = stream::iter(chunk.to_vec())
+            .map(|m| {
+                let client = self.client.clone();
+                let timer = self
+                    .metrics
+                    .stage_seconds
+                    .with_label_values(&["register_fetch_detail"]);
+                async move {
+                    let _t = timer.start_timer();
+                    client.detail(&m.v_code).await
+                }
+            })
+            .buffered(self.settings.concurrency)
+            .collect()
+            .await;
+        let codes: Vec<VCode> = chunk.iter().map(|m| m.v_code.clone()).collect();
+        let stored = self.store.associations(&codes).await?;
+
+        let mut batch = IngestBatch::default();
+        let mut cut_short = None;
+        for (m, result) in chunk.iter().zip(fetched) {
+            let old = stored.get(&m.v_code);
+            match result {
+                Err(e) if e.is_transient() => {
+                    cut_short = Some(e);
+                    break;
+                }
+                Err(e) => self.reject(&mut batch, m, e.to_string(), report),
+                Ok(Detail::NotFound) => {
+                    if old.is_some() {
+                        batch
+                            .changes
+                            .push(ProjectionChange::Remove(m.v_code.clone()));
+                        batch.outbox.push(removed_message(m)?);
+                        report.removed += 1;
+                    }
+                }
+                Ok(Detail::Found { body, version }) => match parse_detail(&m.v_code, &body) {
+                    Err(e) => self.reject(&mut batch, m, e.to_string(), report),
+                    Ok(vereniging) => {
+                        // The register's read side can lag: never go back to an older version.
+                        let older = old.is_some_and(|o| {
+                            o.sequence > m.sequence || (o.version.is_some() && version < o.version)
+                        });
+                        if older {
+                            continue;
+                        }
+                        let parts = Part::changed(old.map(|o| &o.vereniging), &vereniging);
+                        let association = StoredAssociation {
+                            vereniging,
+                            sequence: m.sequence,
+                            version,
+                        };
+                        if !parts.is_empty() {
+                            batch.outbox.push(changed_message(m, &association, parts)?);
+                            report.changed += 1;
+                        }
+                        if parts_or_newer(old, &association) {
+                            batch.changes.push(ProjectionChange::Upsert(association));
+                        }
+                    }
+                },
+            }
+            batch.checkpoint = Some(batch.checkpoint.unwrap_or(0).max(m.sequence));
+        }
+        if !batch.is_empty() {
+            let _t = self.metrics.time("ingest_commit");
+            self.store.commit_ingest(batch).await?;
+            self.relay_wake.notify_one();
+        }
+        Ok(cut_short)
+    }
+
+    fn reject(
+        &self,
+        batch: &mut IngestBatch,
+        m: &Mutatie,
+        reason: String,
+        report: &mut PassReport,
+    ) {
+        tracing::warn!(v_code = %m.v_code, sequence = m.sequence, %reason, "rejected a register detail document");
+        self.metrics
+            .register_rejections
+            .with_label_values(&[ADAPTER])
+            .inc();
+        report.rejected += 1;
+        batch.rejections.push(Rejection {
+            v_code: m.v_code.to_string(),
+            sequence: m.sequence,
+            reason,
+            recorded_at: None,
+        });
+    }
+}
+
+/// Store the snapshot when it is new, changed, or carries a newer sequence.
+fn parts_or_newer(old: Option<&StoredAssociation>, new: &StoredAssociation) -> bool {
+    match old {
+        None => true,
+        Some(o) => o.sequence < new.sequence || o.vereniging != new.vereniging,
+    }
+}
+
+fn is_transient(e: &IngestError) -> bool {
+    match e {
+        IngestError::Register(e) => e.is_transient(),
+        IngestError::Store(StoreError::Unavailable(_)) => true,
+        _ => false,
+    }
+}
+
+fn metadata(message_type: MessageType, m: &Mutatie, version: Option<u64>) -> Metadata {
+    Metadata {
+        message_id: Uuid::now_v7(),
+        message_type,
+        time: OffsetDateTime::now_utc(),
+        source: SOURCE.to_owned(),
+        correlation_id: Uuid::new_v4(),
+        v_code: m.v_code.clone(),
+        sequence: m.sequence,
+        version,
+    }
+}
+
+fn outbox_message(metadata: &Metadata, body: Vec<u8>) -> OutboxMessage {
+    OutboxMessage {
+        message_id: metadata.message_id,
+        message_type: metadata.message_type,
+        v_code: metadata.v_code.clone(),
+        sequence: metadata.sequence,
+        version: metadata.version,
+        correlation_id: metadata.correlation_id,
+        time: metadata.time,
+        body,
+    }
+}
+
+fn changed_message(
+    m: &Mutatie,
+    a: &StoredAssociation,
+    changed_parts: Vec<Part>,
+) -> Result<OutboxMessage, serde_json::Error> {
+    let message = AssociationChanged {
+        metadata: metadata(MessageType::AssociationChanged, m, a.version),
+        changed_parts,
+        withheld: Vec::new(),
+        vereniging: a.vereniging.clone(),
+    };
+    Ok(outbox_message(
+        &message.metadata,
+        serde_json::to_vec(&message)?,
+    ))
+}
+
+fn removed_message(m: &Mutatie) -> Result<OutboxMessage, serde_json::Error> {
+    let message = AssociationRemoved {
+        metadata: metadata(MessageType::AssociationRemoved, m, None),
+    };
+    Ok(outbox_message(
+        &message.metadata,
+        serde_json::to_vec(&message)?,
+    ))
+}

@@ -1,0 +1,142 @@
+//! `hub`: the command line of the Verenigingsloket integration hub.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use hub::config::{self, Settings, Sources};
+use hub::metrics::Metrics;
+use hub::store::{PgStore, Store};
+
+#[derive(Parser)]
+#[command(name = "hub", version, about = "Verenigingsloket integration hub")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct ConfigArgs {
+    /// An extra configuration file, applied over config/default.toml and config/<HUB_ENV>.toml.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Directory holding default.toml and the environment files.
+    #[arg(long, default_value = "config", env = "HUB_CONFIG_DIR")]
+    config_dir: PathBuf,
+    /// Environment name: loads <config-dir>/<env>.toml when it exists.
+    #[arg(long, default_value = "local", env = "HUB_ENV")]
+    env: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub until Ctrl-C or SIGTERM.
+    Run(ConfigArgs),
+    /// Check a configuration and report every problem at once.
+    CheckConfig(ConfigArgs),
+    /// List the register detail documents the hub rejected, newest first.
+    Rejections {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Ask a running hub to resync the whole register now.
+    Resync {
+        /// The running hub's HTTP address.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
+}
+
+fn load(args: &ConfigArgs) -> Result<Settings, config::ConfigErrors> {
+    config::load(&Sources {
+        dir: args.config_dir.clone(),
+        env: Some(args.env.clone()),
+        file: args.config.clone(),
+        overrides: Vec::new(),
+        environment_variables: true,
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    hub::telemetry::init();
+    let cli = Cli::parse();
+    match run(cli.command).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::CheckConfig(args) => match load(&args) {
+            Ok(s) => {
+                println!(
+                    "configuration is valid ({} subscriber(s))",
+                    s.subscribers.len()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprint!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Run(args) => {
+            let settings = load(&args).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let metrics = Metrics::new(prometheus::Registry::new())?;
+            let hub = hub::app::start(settings, metrics).await?;
+            hub.wait_for(shutdown_signal()).await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Rejections { config, limit } => {
+            let settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let d = &settings.database;
+            let store = PgStore::connect_lazy(&d.url, 1, d.connect_timeout)?;
+            let rejections = store.rejections(limit).await?;
+            if rejections.is_empty() {
+                println!("no rejected documents");
+            }
+            for r in rejections {
+                let at = r.recorded_at.map(|t| t.to_string()).unwrap_or_default();
+                println!("{at}  {}  sequence {}  {}", r.v_code, r.sequence, r.reason);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Resync { url } => {
+            let response = reqwest::Client::new()
+                .post(format!("{}/admin/resync", url.trim_end_matches('/')))
+                .send()
+                .await?;
+            println!("{}", response.status());
+            Ok(if response.status().is_success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

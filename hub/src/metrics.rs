@@ -1,0 +1,131 @@
+//! The hub's Prometheus metrics, registered on a registry handed in (never a global), so
+//! that tests and several hubs in one process do not share counters.
+//!
+//! Naming: `hub_<what>_total` for counters, `hub_<what>_seconds` for histograms; labelled by
+//! `adapter` (register, or the subscriber's name) and, where it applies, `outcome`/`reason`.
+
+use prometheus::{
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    /// Entries read from the register's change feed.
+    pub changes_polled: IntCounterVec,
+    /// Detail documents the register served that the hub could not accept.
+    pub register_rejections: IntCounterVec,
+    /// Failed calls to the register, by kind (transient, permanent).
+    pub register_errors: IntCounterVec,
+    /// Messages confirmed by the broker, by producing adapter.
+    pub messages_published: IntCounterVec,
+    /// Messages put on a subscriber's queue.
+    pub messages_delivered: IntCounterVec,
+    /// Messages not handled, by adapter and reason.
+    pub messages_failed: IntCounterVec,
+    /// Messages a subscriber did not get, by adapter and reason (not_selected, duplicate, stale).
+    pub messages_skipped: IntCounterVec,
+    /// Duration of each pipeline stage.
+    pub stage_seconds: HistogramVec,
+    /// The last register sequence committed to the projection.
+    pub register_checkpoint: IntGauge,
+    /// Outbox messages not yet confirmed by the broker.
+    pub outbox_pending: IntGauge,
+    /// 1 when a dependency (rabbitmq, postgres) is reachable.
+    pub dependency_up: IntGaugeVec,
+}
+
+impl Metrics {
+    pub fn new(registry: Registry) -> Result<Self, prometheus::Error> {
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, prometheus::Error> {
+                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let changes_polled = counter(
+            "hub_changes_polled_total",
+            "Change-feed entries read",
+            &["adapter"],
+        )?;
+        let register_rejections = counter(
+            "hub_register_rejections_total",
+            "Register detail documents rejected (recorded for the operator)",
+            &["adapter"],
+        )?;
+        let register_errors = counter(
+            "hub_register_errors_total",
+            "Failed register calls",
+            &["adapter", "kind"],
+        )?;
+        let messages_published = counter(
+            "hub_messages_published_total",
+            "Messages confirmed by the broker",
+            &["adapter"],
+        )?;
+        let messages_delivered = counter(
+            "hub_messages_delivered_total",
+            "Messages put on a subscriber's queue",
+            &["adapter"],
+        )?;
+        let messages_failed = counter(
+            "hub_messages_failed_total",
+            "Messages not handled",
+            &["adapter", "reason"],
+        )?;
+        let messages_skipped = counter(
+            "hub_messages_skipped_total",
+            "Messages a subscriber did not get",
+            &["adapter", "reason"],
+        )?;
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "hub_stage_duration_seconds",
+                "Duration of each pipeline stage",
+            )
+            .buckets(exponential_buckets(0.0005, 2.5, 14)?),
+            &["stage"],
+        )?;
+        registry.register(Box::new(stage_seconds.clone()))?;
+        let register_checkpoint = IntGauge::new(
+            "hub_register_checkpoint",
+            "Last register sequence committed",
+        )?;
+        registry.register(Box::new(register_checkpoint.clone()))?;
+        let outbox_pending =
+            IntGauge::new("hub_outbox_pending", "Outbox messages awaiting publication")?;
+        registry.register(Box::new(outbox_pending.clone()))?;
+        let dependency_up = IntGaugeVec::new(
+            Opts::new("hub_dependency_up", "1 when reachable"),
+            &["dependency"],
+        )?;
+        registry.register(Box::new(dependency_up.clone()))?;
+        Ok(Metrics {
+            registry,
+            changes_polled,
+            register_rejections,
+            register_errors,
+            messages_published,
+            messages_delivered,
+            messages_failed,
+            messages_skipped,
+            stage_seconds,
+            register_checkpoint,
+            outbox_pending,
+            dependency_up,
+        })
+    }
+
+    /// Times a stage until the returned guard is dropped.
+    pub fn time(&self, stage: &str) -> prometheus::HistogramTimer {
+        self.stage_seconds.with_label_values(&[stage]).start_timer()
+    }
+
+    pub fn render(&self) -> String {
+        let encoder = prometheus::TextEncoder::new();
+        encoder
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_else(|e| format!("# metrics encoding failed: {e}\n"))
+    }
+}

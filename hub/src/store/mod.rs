@@ -1,0 +1,142 @@
+//! The hub's storage, behind one narrow trait so that another backend (the embedded SQLite
+//! default) can be added without touching the pipeline or any adapter.
+//!
+//! Invariants every implementation keeps:
+//! - `commit_ingest` is atomic: projection, outbox, rejections and checkpoint move together.
+//! - The checkpoint never moves backwards; a snapshot is never replaced by an older sequence.
+//! - `pending_outbox` returns messages in the order they were recorded.
+//! - `record_delivery` never lowers a subscriber's sequence for a vCode.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use contracts::{MessageType, VCode, Vereniging};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub mod postgres;
+
+pub use postgres::PgStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or failed mid-way: retry later.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data does not read back: an operator must look.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// An association as the projection holds it.
+#[derive(Debug, Clone)]
+pub struct StoredAssociation {
+    pub vereniging: Vereniging,
+    pub sequence: u64,
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProjectionChange {
+    Upsert(StoredAssociation),
+    Remove(VCode),
+}
+
+/// A message to publish, as recorded in the outbox. The routing key is its type.
+#[derive(Debug, Clone)]
+pub struct OutboxMessage {
+    pub message_id: Uuid,
+    pub message_type: MessageType,
+    pub v_code: VCode,
+    pub sequence: u64,
+    pub version: Option<u64>,
+    pub correlation_id: Uuid,
+    pub time: OffsetDateTime,
+    pub body: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PendingMessage {
+    pub outbox_id: i64,
+    pub message: OutboxMessage,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Rejection {
+    #[serde(rename = "vCode")]
+    pub v_code: String,
+    pub sequence: u64,
+    /// Why the document was refused (the parser's message, with line and column). The
+    /// document itself is not kept: it may hold personal data.
+    pub reason: String,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub recorded_at: Option<OffsetDateTime>,
+}
+
+/// Everything one ingest step commits at once.
+#[derive(Debug, Default)]
+pub struct IngestBatch {
+    pub changes: Vec<ProjectionChange>,
+    pub outbox: Vec<OutboxMessage>,
+    pub rejections: Vec<Rejection>,
+    /// Moves the checkpoint forward (never back).
+    pub checkpoint: Option<u64>,
+}
+
+impl IngestBatch {
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+            && self.outbox.is_empty()
+            && self.rejections.is_empty()
+            && self.checkpoint.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryState {
+    pub sequence: u64,
+    pub in_scope: bool,
+}
+
+/// Held by the one replica that reads the register and relays the outbox.
+#[async_trait]
+pub trait Leadership: Send {
+    /// Still the leader? False once the lock's session is gone.
+    async fn confirm(&mut self) -> bool;
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Try to become the leader; `None` while another replica is.
+    async fn try_lead(&self) -> Result<Option<Box<dyn Leadership>>, StoreError>;
+
+    async fn checkpoint(&self) -> Result<u64, StoreError>;
+    async fn associations(
+        &self,
+        v_codes: &[VCode],
+    ) -> Result<HashMap<VCode, StoredAssociation>, StoreError>;
+    async fn known_v_codes(&self) -> Result<Vec<VCode>, StoreError>;
+    async fn association_count(&self) -> Result<u64, StoreError>;
+    async fn commit_ingest(&self, batch: IngestBatch) -> Result<(), StoreError>;
+
+    async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;
+    async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
+    async fn outbox_backlog(&self) -> Result<u64, StoreError>;
+
+    /// Newest first.
+    async fn rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError>;
+
+    async fn delivery_state(
+        &self,
+        subscriber: &str,
+        v_code: &VCode,
+    ) -> Result<Option<DeliveryState>, StoreError>;
+    async fn record_delivery(
+        &self,
+        subscriber: &str,
+        v_code: &VCode,
+        state: DeliveryState,
+    ) -> Result<(), StoreError>;
+}
