@@ -1,1 +1,259 @@
+//! Simulators of the hub's partners, for end-to-end tests and for people.
+//!
+//! [`RegisterSim`] is a realistic fake of the Verenigingsregister's public API: OAuth2 client
+//! credentials, the change feed (`/v1/verenigingen/mutaties`), the detail document
+//! (`/v1/verenigingen/{vCode}`) and a control API under `/_sim/` with which tests (in-process,
+//! through the Rust API) or people (with curl) change associations and inject faults.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use partner_sims::{RegisterSim, RegisterSimConfig};
+//! let sim = RegisterSim::start(RegisterSimConfig::with_seed(), "127.0.0.1:0".parse().unwrap()).await?;
+//! let seq = sim.rename("V0001001", "Chiro Sint-Jozef Aalst-Centrum");
+//! assert!(seq.is_some());
+//! sim.shutdown();
+//! # Ok(()) }
+//! ```
 
+mod data;
+mod http;
+mod merge_patch;
+mod ordered;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use data::{
+    insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, validate_vereniging,
+    HOOFDACTIVITEITEN,
+};
+pub use merge_patch::merge_patch;
+pub use state::{SimError, Stats};
+
+use state::{Shared, State};
+
+/// The JSON-LD context the register puts at the top of a detail document.
+pub const DETAIL_CONTEXT: &str =
+    "https://publiek.verenigingen.vlaanderen.be/v1/contexten/publiek/detail-vereniging-context.json";
+
+/// How a [`RegisterSim`] starts.
+#[derive(Debug, Clone)]
+pub struct RegisterSimConfig {
+    /// OAuth2 client id the token endpoint accepts.
+    pub client_id: String,
+    /// OAuth2 client secret the token endpoint accepts.
+    pub client_secret: String,
+    /// Lifetime of issued access tokens.
+    pub token_ttl: Duration,
+    /// Initial `vereniging` objects (each with a `vCode`); they get sequences 1..N in this order.
+    pub associations: Vec<Value>,
+}
+
+impl RegisterSimConfig {
+    /// The checked-in seed (`seed/verenigingen.json`), client `hub`/`hub-secret`, ttl 3600 s.
+    pub fn with_seed() -> Self {
+        Self {
+            associations: seed(),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for RegisterSimConfig {
+    /// No associations, client `hub`/`hub-secret`, ttl 3600 s.
+    fn default() -> Self {
+        Self {
+            client_id: "hub".to_owned(),
+            client_secret: "hub-secret".to_owned(),
+            token_ttl: Duration::from_secs(3600),
+            associations: Vec::new(),
+        }
+    }
+}
+
+/// A running register simulator. Cheap to clone; the server stops on [`RegisterSim::shutdown`]
+/// or when the last clone is dropped.
+#[derive(Clone)]
+pub struct RegisterSim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    server: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl std::fmt::Debug for RegisterSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisterSim")
+            .field("addr", &self.inner.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RegisterSim {
+    /// Loads the associations (sequences 1..N), binds `addr` (port 0 picks a free port) and
+    /// serves in a background task. Fails if an association has no valid `vCode` or the
+    /// address cannot be bound.
+    pub async fn start(config: RegisterSimConfig, addr: SocketAddr) -> std::io::Result<Self> {
+        let mut state = State::default();
+        for v in config.associations {
+            state
+                .put(v, None)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            client_id: config.client_id,
+            client_secret: config.client_secret,
+            token_ttl: config.token_ttl,
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let app = http::router(shared.clone());
+        let stop = cancel.clone().cancelled_owned();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shared,
+                addr,
+                cancel,
+                server: Mutex::new(Some(server)),
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner.shared.lock()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// E.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    /// `base_url() + "/oauth2/token"`.
+    pub fn token_url(&self) -> String {
+        format!("{}/oauth2/token", self.base_url())
+    }
+
+    /// Current vCodes (removed ones left out), in vCode order.
+    pub fn vcodes(&self) -> Vec<String> {
+        self.state().vcodes()
+    }
+
+    /// The stored `vereniging` object (None if unknown or removed).
+    pub fn get(&self, vcode: &str) -> Option<Value> {
+        self.state().get(vcode)
+    }
+
+    /// Per-association version (the detail's `ETag: W/"<version>"`), None if unknown or removed.
+    pub fn version(&self, vcode: &str) -> Option<u64> {
+        self.state().version(vcode)
+    }
+
+    /// Creates or replaces the association with the object's `vCode`; returns the new global
+    /// sequence. See [`RegisterSim::try_put`] for the fallible form.
+    ///
+    /// # Panics
+    /// If the object has no valid `vCode` (a bug in the calling test).
+    #[allow(clippy::expect_used)]
+    pub fn put(&self, vereniging: Value) -> u64 {
+        self.try_put(vereniging)
+            .expect("RegisterSim::put needs a vereniging object with a valid vCode")
+    }
+
+    /// Like [`RegisterSim::put`] but answers an error for an object without valid `vCode`.
+    pub fn try_put(&self, vereniging: Value) -> Result<u64, SimError> {
+        self.state().put(vereniging, None).map(|(seq, _)| seq)
+    }
+
+    /// Applies an RFC 7386 merge patch to the `vereniging` object (its `vCode` cannot change).
+    pub fn patch(&self, vcode: &str, merge_patch: Value) -> Option<u64> {
+        self.state().patch(vcode, &merge_patch).ok().map(|(s, _)| s)
+    }
+
+    /// Sets `naam`.
+    pub fn rename(&self, vcode: &str, naam: &str) -> Option<u64> {
+        self.patch(vcode, serde_json::json!({ "naam": naam }))
+    }
+
+    /// Sets status `Gestopt` and `einddatum` (not validated here; the HTTP API validates).
+    pub fn stop(&self, vcode: &str, einddatum: &str) -> Option<u64> {
+        self.state().stop(vcode, einddatum).ok().map(|(s, _)| s)
+    }
+
+    /// Removes the association: the detail answers 404 and mutaties lists the removal.
+    pub fn remove(&self, vcode: &str) -> Option<u64> {
+        self.state().remove(vcode).ok().map(|(s, _)| s)
+    }
+
+    /// Until the next change of this vCode the detail answers 200 with a document of wrong types.
+    pub fn make_malformed(&self, vcode: &str) -> Option<u64> {
+        self.state().make_malformed(vcode).ok().map(|(s, _)| s)
+    }
+
+    /// The next `count` requests to `/v1/...` answer `status` (problem+json); 0 clears.
+    /// A `status` that is not a valid HTTP status becomes 500.
+    pub fn fail_next(&self, count: u32, status: u16) {
+        self.state().set_fault(count, status);
+    }
+
+    /// Invalidates every issued token.
+    pub fn expire_tokens(&self) {
+        self.state().expire_tokens();
+    }
+
+    /// Current global sequence (0 when empty).
+    pub fn sequence(&self) -> u64 {
+        self.state().sequence
+    }
+
+    /// Request counters (same as `GET /_sim/stats`).
+    pub fn stats(&self) -> Stats {
+        self.state().stats.clone()
+    }
+
+    /// Stops the server gracefully (in-flight requests finish). Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    /// Waits until the server task has ended (after [`RegisterSim::shutdown`]).
+    pub async fn stopped(&self) -> std::io::Result<()> {
+        let handle = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match handle {
+            Some(h) => h.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
