@@ -343,7 +343,7 @@ impl Reader<'_> {
 
     fn http_url(&mut self, key: &str) -> String {
         let value = self.non_empty(key);
-        if !value.is_empty() && !(value.starts_with("http://") || value.starts_with("https://")) {
+        if !(value.is_empty() || value.starts_with("http://") || value.starts_with("https://")) {
             self.problem(
                 key,
                 format!("{value:?} must start with http:// or https://"),

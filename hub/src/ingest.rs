@@ -241,7 +241,9 @@ impl Ingest {
                             report.changed += 1;
                         }
                         if parts_or_newer(old, &association) {
-                            batch.changes.push(ProjectionChange::Upsert(association));
+                            batch
+                                .changes
+                                .push(ProjectionChange::Upsert(Box::new(association)));
                         }
                     }
                 },

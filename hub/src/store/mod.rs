@@ -38,7 +38,7 @@ pub struct StoredAssociation {
 
 #[derive(Debug, Clone)]
 pub enum ProjectionChange {
-    Upsert(StoredAssociation),
+    Upsert(Box<StoredAssociation>),
     Remove(VCode),
 }
 

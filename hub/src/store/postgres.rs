@@ -13,7 +13,7 @@ use sqlx::{Connection, PgConnection, PgPool, Row};
 use super::*;
 
 /// Advisory-lock key of the register reader and outbox relay ("VLHUB" in ASCII).
-const LEADER_LOCK: i64 = 0x564c_4855_42;
+const LEADER_LOCK: i64 = 0x0056_4c48_5542;
 
 pub struct PgStore {
     pool: PgPool,

@@ -54,8 +54,12 @@ impl Isolation {
         sweep_leftovers(now).await;
         rabbitmqctl(&["add_vhost", &name])?;
         rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"])?;
-        let mut admin = PgConnection::connect(POSTGRES_ADMIN).await.context("PostgreSQL is not reachable")?;
-        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await?;
+        let mut admin = PgConnection::connect(POSTGRES_ADMIN)
+            .await
+            .context("PostgreSQL is not reachable")?;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await?;
         Ok(Isolation { name })
     }
 
@@ -80,17 +84,27 @@ impl Isolation {
     pub async fn cleanup(self) {
         let _ = rabbitmqctl(&["delete_vhost", &self.name]);
         if let Ok(mut admin) = PgConnection::connect(POSTGRES_ADMIN).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin)
+            .await;
         }
     }
 }
 
 fn rabbitmqctl(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("rabbitmqctl").args(["-q"]).args(args).output().context("running rabbitmqctl")?;
+    let out = Command::new("rabbitmqctl")
+        .args(["-q"])
+        .args(args)
+        .output()
+        .context("running rabbitmqctl")?;
     if !out.status.success() {
-        bail!("rabbitmqctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "rabbitmqctl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -109,19 +123,27 @@ async fn sweep_leftovers(now: u64) {
         }
     }
     if let Ok(mut admin) = PgConnection::connect(POSTGRES_ADMIN).await {
-        let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'hubtest_%'")
-            .fetch_all(&mut admin)
-            .await
-            .unwrap_or_default();
+        let names: Vec<String> =
+            sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'hubtest_%'")
+                .fetch_all(&mut admin)
+                .await
+                .unwrap_or_default();
         for name in names.iter().filter(|n| stale(n, now)) {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
         }
     }
 }
 
 /// Starts the register simulator with the checked-in seed on a free port.
 pub async fn start_register() -> RegisterSim {
-    RegisterSim::start(RegisterSimConfig::with_seed(), "127.0.0.1:0".parse().unwrap()).await.unwrap()
+    RegisterSim::start(
+        RegisterSimConfig::with_seed(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap()
 }
 
 /// The hub's settings from the checked-in `config/default.toml`, pointed at this test's
@@ -130,7 +152,12 @@ pub fn settings(iso: &Isolation, register: &RegisterSim, extra: &[(&str, &str)])
     settings_with_broker(iso, register, &iso.amqp_url(), extra)
 }
 
-pub fn settings_with_broker(iso: &Isolation, register: &RegisterSim, amqp_url: &str, extra: &[(&str, &str)]) -> Settings {
+pub fn settings_with_broker(
+    iso: &Isolation,
+    register: &RegisterSim,
+    amqp_url: &str,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut overrides = vec![
         ("database.url".to_string(), iso.database_url()),
         ("broker.url".to_string(), amqp_url.to_string()),
@@ -202,12 +229,18 @@ where
 
 pub async fn association_count(iso: &Isolation) -> i64 {
     let mut db = iso.db().await;
-    sqlx::query_scalar("SELECT count(*) FROM association").fetch_one(&mut db).await.unwrap_or(0)
+    sqlx::query_scalar("SELECT count(*) FROM association")
+        .fetch_one(&mut db)
+        .await
+        .unwrap_or(0)
 }
 
 pub async fn outbox_pending(iso: &Isolation) -> i64 {
     let mut db = iso.db().await;
-    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetch_one(&mut db).await.unwrap_or(-1)
+    sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        .fetch_one(&mut db)
+        .await
+        .unwrap_or(-1)
 }
 
 /// One message taken off a subscriber's queue.
@@ -224,7 +257,9 @@ impl Received {
         self.body["metadata"]["vCode"].as_str().unwrap_or_default()
     }
     pub fn sequence(&self) -> u64 {
-        self.body["metadata"]["sequence"].as_u64().unwrap_or_default()
+        self.body["metadata"]["sequence"]
+            .as_u64()
+            .unwrap_or_default()
     }
 }
 
@@ -236,9 +271,14 @@ pub struct QueueReader {
 
 impl QueueReader {
     pub async fn connect(iso: &Isolation) -> QueueReader {
-        let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default()).await.unwrap();
+        let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())
+            .await
+            .unwrap();
         let channel = connection.create_channel().await.unwrap();
-        QueueReader { channel, _connection: connection }
+        QueueReader {
+            channel,
+            _connection: connection,
+        }
     }
 
     /// Takes every message until the queue has stayed empty for `quiet`.
@@ -246,13 +286,28 @@ impl QueueReader {
         let mut out = Vec::new();
         let mut idle_since = tokio::time::Instant::now();
         loop {
-            match self.channel.basic_get(queue.into(), BasicGetOptions::default()).await.unwrap() {
+            match self
+                .channel
+                .basic_get(queue.into(), BasicGetOptions::default())
+                .await
+                .unwrap()
+            {
                 Some(msg) => {
                     let d = msg.delivery;
                     let raw = String::from_utf8(d.data.clone()).unwrap();
                     out.push(Received {
-                        message_type: d.properties.kind().as_ref().map(|k| k.to_string()).unwrap_or_default(),
-                        message_id: d.properties.message_id().as_ref().map(|k| k.to_string()).unwrap_or_default(),
+                        message_type: d
+                            .properties
+                            .kind()
+                            .as_ref()
+                            .map(|k| k.to_string())
+                            .unwrap_or_default(),
+                        message_id: d
+                            .properties
+                            .message_id()
+                            .as_ref()
+                            .map(|k| k.to_string())
+                            .unwrap_or_default(),
                         body: serde_json::from_str(&raw).unwrap(),
                         raw,
                     });
@@ -270,7 +325,13 @@ impl QueueReader {
     }
 
     /// Waits until at least `n` messages arrived (or `timeout`), then drains for `quiet`.
-    pub async fn take_at_least(&self, queue: &str, n: usize, timeout: Duration, quiet: Duration) -> Vec<Received> {
+    pub async fn take_at_least(
+        &self,
+        queue: &str,
+        n: usize,
+        timeout: Duration,
+        quiet: Duration,
+    ) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut out = Vec::new();
         while out.len() < n && tokio::time::Instant::now() < deadline {
@@ -285,10 +346,22 @@ impl QueueReader {
 pub fn assert_valid(message: &Received) {
     let message_type = contracts::MessageType::parse(&message.message_type)
         .unwrap_or_else(|| panic!("unknown type {:?}", message.message_type));
-    let schema: serde_json::Value = serde_json::from_str(contracts::schemas::schema(message_type)).unwrap();
-    let validator = jsonschema::draft202012::options().should_validate_formats(true).build(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&message.body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
-    assert!(errors.is_empty(), "{} {} is invalid: {errors:?}", message.message_type, message.v_code());
+    let schema: serde_json::Value =
+        serde_json::from_str(contracts::schemas::schema(message_type)).unwrap();
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&message.body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{} {} is invalid: {errors:?}",
+        message.message_type,
+        message.v_code()
+    );
 }
 
 /// The postcodes of a register `vereniging` document, read independently of the hub's code.
@@ -312,7 +385,9 @@ pub fn expected_on(register: &RegisterSim, postcodes: &[&str]) -> Vec<String> {
         .into_iter()
         .filter(|v| {
             let doc = register.get(v).unwrap();
-            postcodes_of(&doc).iter().any(|p| postcodes.contains(&p.as_str()))
+            postcodes_of(&doc)
+                .iter()
+                .any(|p| postcodes.contains(&p.as_str()))
         })
         .collect();
     out.sort();
@@ -342,7 +417,9 @@ impl BrokerProxy {
                 }
                 let c = c.clone();
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(RABBITMQ).await else { return };
+                    let Ok(mut outbound) = TcpStream::connect(RABBITMQ).await else {
+                        return;
+                    };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = c.notified() => {}

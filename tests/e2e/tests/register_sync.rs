@@ -12,18 +12,32 @@ const SYNC: Duration = Duration::from_secs(60);
 const QUIET: Duration = Duration::from_millis(1500);
 
 /// Starts sim + hub, waits for the initial sync, and drains every subscriber queue.
-async fn synced() -> (Isolation, RegisterSim, TestHub, QueueReader, HashMap<&'static str, Vec<Received>>) {
+async fn synced() -> (
+    Isolation,
+    RegisterSim,
+    TestHub,
+    QueueReader,
+    HashMap<&'static str, Vec<Received>>,
+) {
     let iso = Isolation::new().await.unwrap();
     let register = start_register().await;
     let hub = TestHub::start(settings(&iso, &register, &[])).await;
     let total = register.vcodes().len() as i64;
-    eventually(SYNC, "all seeded associations projected", || async { association_count(&iso).await == total }).await;
-    eventually(SYNC, "outbox published", || async { outbox_pending(&iso).await == 0 }).await;
+    eventually(SYNC, "all seeded associations projected", || async {
+        association_count(&iso).await == total
+    })
+    .await;
+    eventually(SYNC, "outbox published", || async {
+        outbox_pending(&iso).await == 0
+    })
+    .await;
     let reader = QueueReader::connect(&iso).await;
     let mut initial = HashMap::new();
     for (name, postcodes) in [("aalst", AALST), ("evergem", EVERGEM), ("beveren", BEVEREN)] {
         let want = expected_on(&register, postcodes).len();
-        let got = reader.take_at_least(&format!("subscriber.{name}"), want, SYNC, QUIET).await;
+        let got = reader
+            .take_at_least(&format!("subscriber.{name}"), want, SYNC, QUIET)
+            .await;
         initial.insert(name, got);
     }
     (iso, register, hub, reader, initial)
@@ -37,8 +51,14 @@ fn v_codes(messages: &[Received]) -> Vec<String> {
 
 /// An Aalst association that is on no other pilot territory.
 fn aalst_only(register: &RegisterSim) -> String {
-    let others: BTreeSet<String> = expected_on(register, EVERGEM).into_iter().chain(expected_on(register, BEVEREN)).collect();
-    expected_on(register, AALST).into_iter().find(|v| !others.contains(v)).unwrap()
+    let others: BTreeSet<String> = expected_on(register, EVERGEM)
+        .into_iter()
+        .chain(expected_on(register, BEVEREN))
+        .collect();
+    expected_on(register, AALST)
+        .into_iter()
+        .find(|v| !others.contains(v))
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -49,23 +69,45 @@ async fn initial_sync_projects_everything_and_routes_by_territory_without_insz()
     for (name, postcodes) in [("aalst", AALST), ("evergem", EVERGEM), ("beveren", BEVEREN)] {
         let got = &initial[name];
         let expected = expected_on(&register, postcodes);
-        assert!(!expected.is_empty(), "the seed has associations on {name}'s territory");
-        assert_eq!(v_codes(got), expected, "{name} receives exactly the associations on its territory, once each");
+        assert!(
+            !expected.is_empty(),
+            "the seed has associations on {name}'s territory"
+        );
+        assert_eq!(
+            v_codes(got),
+            expected,
+            "{name} receives exactly the associations on its territory, once each"
+        );
         for m in got {
             assert_eq!(m.message_type, "association.changed");
             assert_valid(m);
-            assert!(!m.raw.contains("\"insz\""), "{name} got an INSZ in {}", m.v_code());
+            assert!(
+                !m.raw.contains("\"insz\""),
+                "{name} got an INSZ in {}",
+                m.v_code()
+            );
             let representatives = register.get(m.v_code()).unwrap()["vertegenwoordigers"].clone();
             for rep in representatives.as_array().into_iter().flatten() {
                 let insz = rep["insz"].as_str().unwrap_or_default();
-                assert!(insz.is_empty() || !m.raw.contains(insz), "{name} got a representative's INSZ value");
+                assert!(
+                    insz.is_empty() || !m.raw.contains(insz),
+                    "{name} got a representative's INSZ value"
+                );
             }
         }
     }
     assert!(hub.metric("hub_changes_polled_total").await >= register.vcodes().len() as f64);
     assert!(hub.metric("hub_messages_published_total").await >= register.vcodes().len() as f64);
-    assert!(hub.metric("hub_messages_delivered_total{adapter=\"aalst\"}").await >= 1.0);
-    assert!(hub.metric("hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}").await >= 1.0);
+    assert!(
+        hub.metric("hub_messages_delivered_total{adapter=\"aalst\"}")
+            .await
+            >= 1.0
+    );
+    assert!(
+        hub.metric("hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}")
+            .await
+            >= 1.0
+    );
     hub.stop().await;
     register.shutdown();
     iso.cleanup().await;
@@ -75,17 +117,33 @@ async fn initial_sync_projects_everything_and_routes_by_territory_without_insz()
 async fn a_rename_produces_exactly_one_message_on_each_matching_queue() {
     let (iso, register, hub, reader, _) = synced().await;
     let v_code = aalst_only(&register);
-    let sequence = register.rename(&v_code, "Hernoemde Vereniging Aalst").unwrap();
+    let sequence = register
+        .rename(&v_code, "Hernoemde Vereniging Aalst")
+        .unwrap();
 
-    let aalst = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
+    let aalst = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
     assert_eq!(aalst.len(), 1, "{aalst:?}");
     assert_eq!(aalst[0].v_code(), v_code);
     assert_eq!(aalst[0].sequence(), sequence);
-    assert_eq!(aalst[0].body["vereniging"]["naam"], "Hernoemde Vereniging Aalst");
-    assert_eq!(aalst[0].body["changedParts"], serde_json::json!(["basisgegevens"]));
+    assert_eq!(
+        aalst[0].body["vereniging"]["naam"],
+        "Hernoemde Vereniging Aalst"
+    );
+    assert_eq!(
+        aalst[0].body["changedParts"],
+        serde_json::json!(["basisgegevens"])
+    );
     assert_valid(&aalst[0]);
     for other in ["subscriber.evergem", "subscriber.beveren"] {
-        assert!(reader.drain(other, Duration::from_millis(300)).await.is_empty(), "{other} is not concerned");
+        assert!(
+            reader
+                .drain(other, Duration::from_millis(300))
+                .await
+                .is_empty(),
+            "{other} is not concerned"
+        );
     }
     hub.stop().await;
     register.shutdown();
@@ -101,20 +159,38 @@ async fn a_restarted_hub_resumes_from_its_checkpoint() {
     // Changes while the hub is down.
     let aalst_code = aalst_only(&register);
     let evergem_code = expected_on(&register, EVERGEM)[0].clone();
-    let s1 = register.rename(&aalst_code, "Gewijzigd tijdens onderbreking").unwrap();
-    let s2 = register.rename(&evergem_code, "Ook gewijzigd tijdens onderbreking").unwrap();
+    let s1 = register
+        .rename(&aalst_code, "Gewijzigd tijdens onderbreking")
+        .unwrap();
+    let s2 = register
+        .rename(&evergem_code, "Ook gewijzigd tijdens onderbreking")
+        .unwrap();
     assert!(s1 > before && s2 > s1);
 
     let hub = TestHub::start(settings(&iso, &register, &[])).await;
-    let aalst = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
-    let evergem = reader.take_at_least("subscriber.evergem", 1, SYNC, QUIET).await;
-    assert_eq!(v_codes(&aalst), vec![aalst_code.clone()], "only the missed change, nothing published twice");
+    let aalst = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
+    let evergem = reader
+        .take_at_least("subscriber.evergem", 1, SYNC, QUIET)
+        .await;
+    assert_eq!(
+        v_codes(&aalst),
+        vec![aalst_code.clone()],
+        "only the missed change, nothing published twice"
+    );
     assert_eq!(aalst[0].sequence(), s1);
     assert_eq!(v_codes(&evergem), vec![evergem_code]);
     assert_eq!(evergem[0].sequence(), s2);
-    assert!(reader.drain("subscriber.beveren", Duration::from_millis(300)).await.is_empty());
+    assert!(reader
+        .drain("subscriber.beveren", Duration::from_millis(300))
+        .await
+        .is_empty());
     let mut db = iso.db().await;
-    let checkpoint: i64 = sqlx::query_scalar("SELECT sequence FROM register_checkpoint").fetch_one(&mut db).await.unwrap();
+    let checkpoint: i64 = sqlx::query_scalar("SELECT sequence FROM register_checkpoint")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
     assert_eq!(checkpoint as u64, s2);
     hub.stop().await;
     register.shutdown();
@@ -127,14 +203,25 @@ async fn a_removed_association_is_announced_to_the_subscribers_that_had_it() {
     let v_code = aalst_only(&register);
     register.remove(&v_code).unwrap();
 
-    let aalst = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
+    let aalst = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
     assert_eq!(aalst.len(), 1);
     assert_eq!(aalst[0].message_type, "association.removed");
     assert_eq!(aalst[0].v_code(), v_code);
     assert_valid(&aalst[0]);
-    assert!(aalst[0].body.get("vereniging").is_none(), "a removal carries no association data");
+    assert!(
+        aalst[0].body.get("vereniging").is_none(),
+        "a removal carries no association data"
+    );
     for other in ["subscriber.evergem", "subscriber.beveren"] {
-        assert!(reader.drain(other, Duration::from_millis(300)).await.is_empty(), "{other} never had it");
+        assert!(
+            reader
+                .drain(other, Duration::from_millis(300))
+                .await
+                .is_empty(),
+            "{other} never had it"
+        );
     }
     let mut db = iso.db().await;
     let left: i64 = sqlx::query_scalar("SELECT count(*) FROM association WHERE vcode = $1")
@@ -157,30 +244,44 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
     let broken = codes[0].clone();
     let broken_seq = register.make_malformed(&broken).unwrap();
     let renamed = codes[1].clone();
-    let s1 = register.rename(&renamed, "Na het kapotte document").unwrap();
-    let got = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
+    let s1 = register
+        .rename(&renamed, "Na het kapotte document")
+        .unwrap();
+    let got = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
     assert_eq!(v_codes(&got), vec![renamed.clone()]);
     assert_eq!(got[0].sequence(), s1);
     let rejections: serde_json::Value = hub.get("/admin/rejections").await.json().await.unwrap();
     let first = &rejections[0];
     assert_eq!(first["vCode"], broken.as_str());
     assert_eq!(first["sequence"], broken_seq);
-    assert!(first["reason"].as_str().unwrap().contains("does not parse"), "{first}");
+    assert!(
+        first["reason"].as_str().unwrap().contains("does not parse"),
+        "{first}"
+    );
     assert!(hub.metric("hub_register_rejections_total").await >= 1.0);
 
     // An expired token is replaced.
     let tokens_before = register.stats().token_requests;
     register.expire_tokens();
     let s2 = register.rename(&codes[2], "Na het verlopen token").unwrap();
-    let got = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
+    let got = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
     assert_eq!(v_codes(&got), vec![codes[2].clone()]);
     assert_eq!(got[0].sequence(), s2);
-    assert!(register.stats().token_requests > tokens_before, "a new token was fetched");
+    assert!(
+        register.stats().token_requests > tokens_before,
+        "a new token was fetched"
+    );
 
     // A register answering 500 for a while.
     register.fail_next(8, 500);
     let s3 = register.rename(&codes[3], "Na de storing").unwrap();
-    let got = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
+    let got = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
     assert_eq!(v_codes(&got), vec![codes[3].clone()]);
     assert_eq!(got[0].sequence(), s3);
     assert!(register.stats().faults_served >= 8);
@@ -188,7 +289,9 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
 
     // The broken document is fixed by its next change and then flows again.
     let s4 = register.rename(&broken, "Hersteld").unwrap();
-    let got = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
+    let got = reader
+        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+        .await;
     assert_eq!(v_codes(&got), vec![broken]);
     assert_eq!(got[0].sequence(), s4);
     hub.stop().await;
@@ -204,30 +307,57 @@ async fn readiness_follows_rabbitmq_and_work_resumes_after_it_returns() {
     let url = iso.amqp_url_via(&proxy.addr.to_string());
     let hub = TestHub::start(settings_with_broker(&iso, &register, &url, &[])).await;
     let total = register.vcodes().len() as i64;
-    eventually(SYNC, "initial sync", || async { association_count(&iso).await == total }).await;
-    eventually(SYNC, "ready", || async { hub.get("/readyz").await.status() == 200 }).await;
+    eventually(SYNC, "initial sync", || async {
+        association_count(&iso).await == total
+    })
+    .await;
+    eventually(SYNC, "ready", || async {
+        hub.get("/readyz").await.status() == 200
+    })
+    .await;
 
     proxy.cut();
-    eventually(SYNC, "not ready while RabbitMQ is unreachable", || async { hub.get("/readyz").await.status() == 503 }).await;
+    eventually(SYNC, "not ready while RabbitMQ is unreachable", || async {
+        hub.get("/readyz").await.status() == 503
+    })
+    .await;
     let body: serde_json::Value = hub.get("/readyz").await.json().await.unwrap();
     assert_eq!(body["rabbitmq"], "down");
     assert_eq!(body["postgres"], "up");
-    assert_eq!(hub.get("/healthz").await.status(), 200, "alive though not ready");
+    assert_eq!(
+        hub.get("/healthz").await.status(),
+        200,
+        "alive though not ready"
+    );
 
     // A change made while the broker is away is kept in the outbox...
     let v_code = aalst_only(&register);
-    let sequence = register.rename(&v_code, "Tijdens de broker-storing").unwrap();
-    eventually(SYNC, "change recorded in the outbox", || async { outbox_pending(&iso).await >= 1 }).await;
+    let sequence = register
+        .rename(&v_code, "Tijdens de broker-storing")
+        .unwrap();
+    eventually(SYNC, "change recorded in the outbox", || async {
+        outbox_pending(&iso).await >= 1
+    })
+    .await;
 
     // ...and delivered once the broker is back.
     proxy.restore();
-    eventually(SYNC, "ready again", || async { hub.get("/readyz").await.status() == 200 }).await;
+    eventually(SYNC, "ready again", || async {
+        hub.get("/readyz").await.status() == 200
+    })
+    .await;
     let reader = QueueReader::connect(&iso).await;
     let aalst = reader.drain("subscriber.aalst", QUIET).await;
-    let after: Vec<&Received> = aalst.iter().filter(|m| m.v_code() == v_code && m.sequence() == sequence).collect();
+    let after: Vec<&Received> = aalst
+        .iter()
+        .filter(|m| m.v_code() == v_code && m.sequence() == sequence)
+        .collect();
     let got_it = !after.is_empty() || {
-        let more = reader.take_at_least("subscriber.aalst", 1, SYNC, QUIET).await;
-        more.iter().any(|m| m.v_code() == v_code && m.sequence() == sequence)
+        let more = reader
+            .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
+            .await;
+        more.iter()
+            .any(|m| m.v_code() == v_code && m.sequence() == sequence)
     };
     assert!(got_it, "the change made during the outage arrives");
     hub.stop().await;
