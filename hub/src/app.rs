@@ -150,7 +150,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
 async fn migrate_when_reachable(store: &PgStore, cancel: &CancellationToken) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(200);
     loop {
-        match store.migrate().await {
+        match store.create_database_if_missing().await.and(store.migrate().await) {
             Ok(()) => return Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not ready for migrations");

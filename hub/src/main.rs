@@ -41,6 +41,19 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Run the hub with the register simulator in-process: the quickest way to watch changes
+    /// flow. Needs RabbitMQ and PostgreSQL as configured.
+    #[cfg(feature = "demo")]
+    Demo {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Where the register simulator listens (its control API is under /_sim/).
+        #[arg(long, default_value = "127.0.0.1:8081")]
+        register_listen: std::net::SocketAddr,
+        /// Synthetic associations added to the simulator's seed.
+        #[arg(long, default_value_t = 0)]
+        synthetic: usize,
+    },
     /// Ask a running hub to resync the whole register now.
     Resync {
         /// The running hub's HTTP address.
@@ -106,6 +119,28 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 let at = r.recorded_at.map(|t| t.to_string()).unwrap_or_default();
                 println!("{at}  {}  sequence {}  {}", r.v_code, r.sequence, r.reason);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        #[cfg(feature = "demo")]
+        Command::Demo { config, register_listen, synthetic } => {
+            let mut settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut sim_config = partner_sims::RegisterSimConfig::with_seed();
+            sim_config.associations.extend(partner_sims::synthetic(synthetic, 42));
+            let register = partner_sims::RegisterSim::start(sim_config, register_listen).await?;
+            settings.register.base_url = register.base_url();
+            settings.register.token_url = register.token_url();
+            settings.register.client_id = "hub".into();
+            settings.register.client_secret = "hub-secret".to_owned().into();
+            let metrics = Metrics::new(prometheus::Registry::new())?;
+            let hub = hub::app::start(settings, metrics).await?;
+            let base = register.base_url();
+            let http = hub.http_addr;
+            println!("register simulator: {base} ({} associations)", register.vcodes().len());
+            println!("hub metrics:        http://{http}/metrics   readiness: http://{http}/readyz");
+            println!("try:  curl -X PATCH {base}/_sim/verenigingen/V0001001 -H 'content-type: application/json' -d '{{\"naam\":\"Nieuwe naam\"}}'");
+            println!("then: the message appears on the RabbitMQ queues subscriber.<name> (Ctrl-C stops)");
+            hub.wait_for(shutdown_signal()).await;
+            register.shutdown();
             Ok(ExitCode::SUCCESS)
         }
         Command::Resync { url } => {

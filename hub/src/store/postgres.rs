@@ -17,6 +17,7 @@ const LEADER_LOCK: i64 = 0x0056_4c48_5542;
 
 pub struct PgStore {
     pool: PgPool,
+    url: SecretString,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -46,7 +47,22 @@ impl PgStore {
             .acquire_timeout(timeout)
             .test_before_acquire(true)
             .connect_lazy_with(options);
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    /// Creates the configured database when the server has none of that name, so that a
+    /// new machine needs no manual set-up.
+    pub async fn create_database_if_missing(&self) -> Result<(), StoreError> {
+        use sqlx::migrate::MigrateDatabase;
+        let url = self.url.expose_secret();
+        if !sqlx::Postgres::database_exists(url).await? {
+            tracing::info!("creating the hub's database");
+            sqlx::Postgres::create_database(url).await?;
+        }
+        Ok(())
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
