@@ -316,7 +316,9 @@ fn minimised_examples_are_the_full_example_with_the_policy_applied() {
     let mut expected = full;
     expected["vereniging"]["vertegenwoordigers"] = json!([]);
     expected["withheld"] = json!(["vertegenwoordigers"]);
-    // `changedParts` is not filtered by the field policy (adapters/subscriber FieldPolicy).
+    // A receiver without the representatives grant does not see them change either
+    // (adapters/subscriber FieldPolicy::apply).
+    expected["changedParts"] = json!(["contactgegevens"]);
     assert_eq!(
         example("association.changed.no-representatives.json"),
         expected

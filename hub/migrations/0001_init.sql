@@ -6,7 +6,6 @@ CREATE TABLE association (
     version     BIGINT,
     updated_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
-CREATE INDEX association_postcodes ON association USING GIN ((snapshot -> 'locaties'));
 
 -- How far the change feed has been read (one row).
 CREATE TABLE register_checkpoint (

@@ -1,6 +1,7 @@
 //! Wires the hub together and runs it until asked to stop.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::config::Settings;
 use crate::distribute::Distributor;
-use crate::http::{router, HttpState};
+use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::relay::Relay;
@@ -63,13 +64,12 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
 
-    let pg = PgStore::connect_lazy(
+    let pg = Arc::new(PgStore::connect_lazy(
         &settings.database.url,
         settings.database.max_connections,
         settings.database.connect_timeout,
-    )?;
-    migrate_when_reachable(&pg, &cancel).await?;
-    let store: Arc<dyn Store> = Arc::new(pg);
+    )?);
+    let store: Arc<dyn Store> = pg.clone();
 
     let rabbit = RabbitBroker::new(
         settings.broker.url.clone(),
@@ -78,6 +78,27 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     );
     tasks.spawn(rabbit.clone().supervise(cancel.clone()));
     let broker: Arc<dyn Broker> = rabbit;
+
+    // HTTP first, so liveness answers (and readiness says why not) while the database is
+    // still away at start-up.
+    let resync_request = Arc::new(Notify::new());
+    let started = Arc::new(AtomicBool::new(false));
+    let http_state = HttpState {
+        metrics: metrics.clone(),
+        store: store.clone(),
+        broker: broker.clone(),
+        resync_request: resync_request.clone(),
+        started: started.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(settings.http.listen)
+        .await
+        .with_context(|| format!("binding http.listen {}", settings.http.listen))?;
+    let http_addr = listener.local_addr()?;
+    tasks.spawn(serve_http(listener, http_state.clone(), cancel.clone()));
+    tasks.spawn(watch_dependencies(http_state, cancel.clone()));
+
+    migrate_when_reachable(&pg, &cancel).await?;
+    started.store(true, Ordering::SeqCst);
 
     let client = Arc::new(RegisterClient::new(RegisterClientConfig {
         base_url: settings.register.base_url.clone(),
@@ -88,8 +109,6 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         timeout: settings.register.timeout,
     })?);
     let relay_wake = Arc::new(Notify::new());
-    let resync_request = Arc::new(Notify::new());
-
     let ingest = Ingest {
         store: store.clone(),
         client,
@@ -103,6 +122,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         broker: broker.clone(),
         metrics: metrics.clone(),
         wake: relay_wake,
+        retention: settings.database.outbox_retention,
     };
     tasks.spawn(lead(store.clone(), ingest, relay, cancel.clone()));
 
@@ -117,25 +137,6 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         tasks.spawn(distributor.run(cancel.clone()));
     }
 
-    let listener = tokio::net::TcpListener::bind(settings.http.listen)
-        .await
-        .with_context(|| format!("binding http.listen {}", settings.http.listen))?;
-    let http_addr = listener.local_addr()?;
-    let app = router(HttpState {
-        metrics: metrics.clone(),
-        store,
-        broker,
-        resync_request: resync_request.clone(),
-    });
-    let http_cancel = cancel.clone();
-    tasks.spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_cancel.cancelled().await })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "HTTP server failed");
-        }
-    });
     tracing::info!(%http_addr, subscribers = settings.subscribers.len(), "hub started");
     Ok(RunningHub {
         http_addr,
@@ -147,10 +148,39 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     })
 }
 
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    state: HttpState,
+    cancel: CancellationToken,
+) {
+    let served = axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move { cancel.cancelled().await })
+        .await;
+    if let Err(e) = served {
+        tracing::error!(error = %e, "HTTP server failed");
+    }
+}
+
+/// Keeps `hub_dependency_up` current for dashboards and alerts, whether or not anyone
+/// polls `/readyz`.
+async fn watch_dependencies(state: HttpState, cancel: CancellationToken) {
+    loop {
+        let _ = readiness(&state).await;
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
 async fn migrate_when_reachable(store: &PgStore, cancel: &CancellationToken) -> anyhow::Result<()> {
     let mut delay = Duration::from_millis(200);
     loop {
-        match store.create_database_if_missing().await.and(store.migrate().await) {
+        match store
+            .create_database_if_missing()
+            .await
+            .and(store.migrate().await)
+        {
             Ok(()) => return Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "database not ready for migrations");

@@ -39,6 +39,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub connect_timeout: Duration,
+    /// Published outbox messages are deleted after this long.
+    pub outbox_retention: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -124,7 +126,15 @@ impl fmt::Display for ConfigErrors {
 
 const SECTIONS: &[(&str, &[&str])] = &[
     ("http", &["listen"]),
-    ("database", &["url", "max_connections", "connect_timeout"]),
+    (
+        "database",
+        &[
+            "url",
+            "max_connections",
+            "connect_timeout",
+            "outbox_retention",
+        ],
+    ),
     ("broker", &["url", "prefetch", "reconnect_max_delay"]),
     (
         "register",
@@ -161,6 +171,7 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             url: r.secret_url("database.url", &["postgres://", "postgresql://"]),
             max_connections: r.positive("database.max_connections"),
             connect_timeout: r.duration("database.connect_timeout"),
+            outbox_retention: r.duration("database.outbox_retention"),
         },
         broker: BrokerSettings {
             url: r.secret_url("broker.url", &["amqp://", "amqps://"]),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adapter_subscriber::FieldPolicy;
-use contracts::{AssociationChanged, AssociationRemoved, MessageType, Part, VCode};
+use contracts::{AssociationChanged, AssociationRemoved, MessageType, VCode};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -261,22 +261,11 @@ fn visible_to(
     was_in_scope: bool,
 ) -> Option<AssociationChanged> {
     let mut visible = policy.apply(message);
-    if !policy.vertegenwoordigers {
-        visible
-            .changed_parts
-            .retain(|p| *p != Part::Vertegenwoordigers);
-    }
-    if visible.changed_parts.is_empty() && was_in_scope {
-        return None;
-    }
     if !was_in_scope {
         // New to this subscriber: everything it may see is new to it.
-        visible.changed_parts = Part::ALL
-            .into_iter()
-            .filter(|p| policy.vertegenwoordigers || *p != Part::Vertegenwoordigers)
-            .collect();
+        visible.changed_parts = policy.visible_parts();
     }
-    Some(visible)
+    (!visible.changed_parts.is_empty()).then_some(visible)
 }
 
 fn parse(incoming: &Incoming) -> Result<Parsed, String> {

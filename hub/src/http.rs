@@ -1,5 +1,6 @@
 //! The hub's HTTP surface: metrics, health, readiness and operator endpoints.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub struct HttpState {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
     pub resync_request: Arc<Notify>,
+    /// Set once migrations ran; not ready before.
+    pub started: Arc<AtomicBool>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -45,32 +48,36 @@ async fn metrics(State(s): State<HttpState>) -> Response {
         .into_response()
 }
 
-/// Ready only while both RabbitMQ and PostgreSQL are reachable.
-async fn readyz(State(s): State<HttpState>) -> Response {
+/// Whether RabbitMQ and PostgreSQL are reachable (and the gauges that say so).
+pub async fn readiness(s: &HttpState) -> (bool, bool) {
     let rabbitmq = s.broker.is_ready();
     let postgres = matches!(
         tokio::time::timeout(Duration::from_secs(2), s.store.ping()).await,
         Ok(Ok(()))
     );
-    s.metrics
-        .dependency_up
+    let gauge = &s.metrics.dependency_up;
+    gauge
         .with_label_values(&["rabbitmq"])
         .set(i64::from(rabbitmq));
-    s.metrics
-        .dependency_up
+    gauge
         .with_label_values(&["postgres"])
         .set(i64::from(postgres));
+    (rabbitmq, postgres)
+}
+
+/// Ready only while both RabbitMQ and PostgreSQL are reachable and migrations ran.
+async fn readyz(State(s): State<HttpState>) -> Response {
+    let (rabbitmq, postgres) = readiness(&s).await;
+    let started = s.started.load(Ordering::SeqCst);
     let word = |up: bool| if up { "up" } else { "down" };
-    let status = if rabbitmq && postgres {
+    let status = if rabbitmq && postgres && started {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(json!({ "rabbitmq": word(rabbitmq), "postgres": word(postgres) })),
-    )
-        .into_response()
+    let body =
+        json!({ "rabbitmq": word(rabbitmq), "postgres": word(postgres), "started": started });
+    (status, Json(body)).into_response()
 }
 
 #[derive(Deserialize)]

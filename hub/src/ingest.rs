@@ -83,6 +83,14 @@ impl Ingest {
             match result {
                 Ok(report) => {
                     failures = 0;
+                    let label = match pass {
+                        Pass::Poll => "poll",
+                        Pass::Resync => "resync",
+                    };
+                    self.metrics
+                        .register_passes
+                        .with_label_values(&[ADAPTER, label])
+                        .inc();
                     if report.read > 0 || pass == Pass::Resync {
                         tracing::info!(
                             ?pass,
@@ -139,9 +147,6 @@ impl Ingest {
             Pass::Poll => self.store.checkpoint().await?,
             Pass::Resync => 0,
         };
-        self.metrics
-            .register_checkpoint
-            .set(i64::try_from(since).unwrap_or(i64::MAX));
         let mut mutaties = {
             let _t = self.metrics.time("register_change_feed");
             self.client.mutaties(since).await?
@@ -206,11 +211,12 @@ impl Ingest {
         for (m, result) in chunk.iter().zip(fetched) {
             let old = stored.get(&m.v_code);
             match result {
-                Err(e) if e.is_transient() => {
+                // Any failed call ends the pass here: skipping the entry would lose the
+                // change. Only a document that arrived but does not parse is rejected.
+                Err(e) => {
                     cut_short = Some(e);
                     break;
                 }
-                Err(e) => self.reject(&mut batch, m, e.to_string(), report),
                 Ok(Detail::NotFound) => {
                     if old.is_some() {
                         batch
@@ -223,27 +229,13 @@ impl Ingest {
                 Ok(Detail::Found { body, version }) => match parse_detail(&m.v_code, &body) {
                     Err(e) => self.reject(&mut batch, m, e.to_string(), report),
                     Ok(vereniging) => {
-                        // The register's read side can lag: never go back to an older version.
-                        let older = old.is_some_and(|o| {
-                            o.sequence > m.sequence || (o.version.is_some() && version < o.version)
-                        });
-                        if older {
-                            continue;
-                        }
-                        let parts = Part::changed(old.map(|o| &o.vereniging), &vereniging);
                         let association = StoredAssociation {
                             vereniging,
                             sequence: m.sequence,
                             version,
                         };
-                        if !parts.is_empty() {
-                            batch.outbox.push(changed_message(m, &association, parts)?);
-                            report.changed += 1;
-                        }
-                        if parts_or_newer(old, &association) {
-                            batch
-                                .changes
-                                .push(ProjectionChange::Upsert(Box::new(association)));
+                        if !is_older(&association, old) {
+                            self.project(&mut batch, m, association, old, report)?;
                         }
                     }
                 },
@@ -252,10 +244,40 @@ impl Ingest {
         }
         if !batch.is_empty() {
             let _t = self.metrics.time("ingest_commit");
+            let checkpoint = batch.checkpoint;
             self.store.commit_ingest(batch).await?;
+            // A resync re-reads old entries; the gauge only moves forward, like the checkpoint.
+            let gauge = &self.metrics.register_checkpoint;
+            if let Some(c) = checkpoint.and_then(|c| i64::try_from(c).ok()) {
+                if c > gauge.get() {
+                    gauge.set(c);
+                }
+            }
             self.relay_wake.notify_one();
         }
         Ok(cut_short)
+    }
+
+    /// Records a new or changed snapshot and, when a part changed, its message.
+    fn project(
+        &self,
+        batch: &mut IngestBatch,
+        m: &Mutatie,
+        association: StoredAssociation,
+        old: Option<&StoredAssociation>,
+        report: &mut PassReport,
+    ) -> Result<(), IngestError> {
+        let parts = Part::changed(old.map(|o| &o.vereniging), &association.vereniging);
+        if !parts.is_empty() {
+            batch.outbox.push(changed_message(m, &association, parts)?);
+            report.changed += 1;
+        }
+        if parts_or_newer(old, &association) {
+            batch
+                .changes
+                .push(ProjectionChange::Upsert(Box::new(association)));
+        }
+        Ok(())
     }
 
     fn reject(
@@ -278,6 +300,14 @@ impl Ingest {
             recorded_at: None,
         });
     }
+}
+
+/// The register's read side can lag behind its change feed: never go back to an older
+/// snapshot (a lower sequence, or a lower version when both are known).
+fn is_older(new: &StoredAssociation, old: Option<&StoredAssociation>) -> bool {
+    old.is_some_and(|o| {
+        o.sequence > new.sequence || matches!((new.version, o.version), (Some(n), Some(o)) if n < o)
+    })
 }
 
 /// Store the snapshot when it is new, changed, or carries a newer sequence.

@@ -122,10 +122,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "demo")]
-        Command::Demo { config, register_listen, synthetic } => {
+        Command::Demo {
+            config,
+            register_listen,
+            synthetic,
+        } => {
             let mut settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            // The simulator starts its sequence at 1 each time, so the hub must too.
+            settings.database.url = fresh_demo_database(&settings.database.url).await?;
             let mut sim_config = partner_sims::RegisterSimConfig::with_seed();
-            sim_config.associations.extend(partner_sims::synthetic(synthetic, 42));
+            sim_config
+                .associations
+                .extend(partner_sims::synthetic(synthetic, 42));
             let register = partner_sims::RegisterSim::start(sim_config, register_listen).await?;
             settings.register.base_url = register.base_url();
             settings.register.token_url = register.token_url();
@@ -135,10 +143,15 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let hub = hub::app::start(settings, metrics).await?;
             let base = register.base_url();
             let http = hub.http_addr;
-            println!("register simulator: {base} ({} associations)", register.vcodes().len());
+            println!(
+                "register simulator: {base} ({} associations)",
+                register.vcodes().len()
+            );
             println!("hub metrics:        http://{http}/metrics   readiness: http://{http}/readyz");
             println!("try:  curl -X PATCH {base}/_sim/verenigingen/V0001001 -H 'content-type: application/json' -d '{{\"naam\":\"Nieuwe naam\"}}'");
-            println!("then: the message appears on the RabbitMQ queues subscriber.<name> (Ctrl-C stops)");
+            println!(
+                "then: the message appears on the RabbitMQ queues subscriber.<name> (Ctrl-C stops)"
+            );
             hub.wait_for(shutdown_signal()).await;
             register.shutdown();
             Ok(ExitCode::SUCCESS)
@@ -156,6 +169,29 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// Same server as configured, database `hub_demo`, emptied.
+#[cfg(feature = "demo")]
+async fn fresh_demo_database(url: &secrecy::SecretString) -> anyhow::Result<secrecy::SecretString> {
+    use secrecy::ExposeSecret;
+    use sqlx::migrate::MigrateDatabase;
+    let url = url.expose_secret();
+    let (without_query, query) = url.split_once('?').unwrap_or((url, ""));
+    let server = without_query
+        .rsplit_once('/')
+        .filter(|(head, _)| head.contains("://") && !head.ends_with('/'))
+        .map(|(head, _)| head)
+        .ok_or_else(|| anyhow::anyhow!("database.url has no database name"))?;
+    let demo = if query.is_empty() {
+        format!("{server}/hub_demo")
+    } else {
+        format!("{server}/hub_demo?{query}")
+    };
+    if sqlx::Postgres::database_exists(&demo).await? {
+        sqlx::Postgres::force_drop_database(&demo).await?;
+    }
+    Ok(demo.into())
 }
 
 async fn shutdown_signal() {

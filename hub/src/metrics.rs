@@ -2,7 +2,7 @@
 //! that tests and several hubs in one process do not share counters.
 //!
 //! Naming: `hub_<what>_total` for counters, `hub_<what>_seconds` for histograms; labelled by
-//! `adapter` (register, or the subscriber's name) and, where it applies, `outcome`/`reason`.
+//! `adapter` (register, or the subscriber's name) and, where it applies, `kind`/`reason`.
 
 use prometheus::{
     exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
@@ -14,6 +14,8 @@ pub struct Metrics {
     pub registry: Registry,
     /// Entries read from the register's change feed.
     pub changes_polled: IntCounterVec,
+    /// Completed passes over the change feed, by pass (poll, resync).
+    pub register_passes: IntCounterVec,
     /// Detail documents the register served that the hub could not accept.
     pub register_rejections: IntCounterVec,
     /// Failed calls to the register, by kind (transient, permanent).
@@ -22,9 +24,10 @@ pub struct Metrics {
     pub messages_published: IntCounterVec,
     /// Messages put on a subscriber's queue.
     pub messages_delivered: IntCounterVec,
-    /// Messages not handled, by adapter and reason.
+    /// Messages not handled, by adapter and reason (transient, permanent, relay).
     pub messages_failed: IntCounterVec,
-    /// Messages a subscriber did not get, by adapter and reason (not_selected, duplicate, stale).
+    /// Messages a subscriber did not get, by adapter and reason (not_selected,
+    /// duplicate_or_stale, no_visible_change, not_held).
     pub messages_skipped: IntCounterVec,
     /// Duration of each pipeline stage.
     pub stage_seconds: HistogramVec,
@@ -32,7 +35,7 @@ pub struct Metrics {
     pub register_checkpoint: IntGauge,
     /// Outbox messages not yet confirmed by the broker.
     pub outbox_pending: IntGauge,
-    /// 1 when a dependency (rabbitmq, postgres) is reachable.
+    /// 1 when a dependency (rabbitmq, postgres) is reachable; refreshed every few seconds.
     pub dependency_up: IntGaugeVec,
 }
 
@@ -48,6 +51,11 @@ impl Metrics {
             "hub_changes_polled_total",
             "Change-feed entries read",
             &["adapter"],
+        )?;
+        let register_passes = counter(
+            "hub_register_passes_total",
+            "Completed passes over the register's change feed",
+            &["adapter", "pass"],
         )?;
         let register_rejections = counter(
             "hub_register_rejections_total",
@@ -104,6 +112,7 @@ impl Metrics {
         Ok(Metrics {
             registry,
             changes_polled,
+            register_passes,
             register_rejections,
             register_errors,
             messages_published,

@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::store::{PendingMessage, Store};
 
 const BATCH: usize = 500;
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
 const ADAPTER: &str = "register";
 
 pub struct Relay {
@@ -21,11 +22,22 @@ pub struct Relay {
     pub broker: Arc<dyn Broker>,
     pub metrics: Metrics,
     pub wake: Arc<Notify>,
+    /// How long published messages stay in the outbox.
+    pub retention: Duration,
 }
 
 impl Relay {
     pub async fn run(&self, cancel: CancellationToken) {
+        let mut next_prune = tokio::time::Instant::now();
         loop {
+            if tokio::time::Instant::now() >= next_prune {
+                match self.store.prune_outbox(self.retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "pruned published outbox messages"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune the outbox"),
+                }
+                next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
+            }
             let published = tokio::select! {
                 _ = cancel.cancelled() => return,
                 r = self.publish_batch() => r,

@@ -5,7 +5,7 @@
 //! publishing and bookkeeping; this crate never sees the broker or the store.
 
 use contracts::register::Vereniging;
-use contracts::AssociationChanged;
+use contracts::{AssociationChanged, Part};
 use serde::Deserialize;
 
 /// Which associations a subscriber receives.
@@ -56,11 +56,24 @@ pub const WITHHELD_INSZ: &str = "vertegenwoordigers[].insz";
 pub const WITHHELD_VERTEGENWOORDIGERS: &str = "vertegenwoordigers";
 
 impl FieldPolicy {
-    /// The message as this subscriber may receive it; `withheld` names what was left out.
+    /// The parts this receiver may see.
+    pub fn visible_parts(&self) -> Vec<Part> {
+        Part::ALL
+            .into_iter()
+            .filter(|p| self.vertegenwoordigers || *p != Part::Vertegenwoordigers)
+            .collect()
+    }
+
+    /// The message as this subscriber may receive it; `withheld` names what was left out
+    /// and `changedParts` keeps only the parts it may see.
     pub fn apply(&self, mut message: AssociationChanged) -> AssociationChanged {
         let v = &mut message.vereniging;
         if !self.vertegenwoordigers {
             v.vertegenwoordigers.clear();
+            // A change it cannot see is no change to this receiver.
+            message
+                .changed_parts
+                .retain(|p| *p != Part::Vertegenwoordigers);
             message
                 .withheld
                 .push(WITHHELD_VERTEGENWOORDIGERS.to_owned());
@@ -155,6 +168,8 @@ mod tests {
         assert!(out.vereniging.vertegenwoordigers.is_empty());
         assert!(!json.contains("Peeters"));
         assert_eq!(out.withheld, vec![WITHHELD_VERTEGENWOORDIGERS.to_owned()]);
+        assert!(!out.changed_parts.contains(&Part::Vertegenwoordigers));
+        assert!(out.changed_parts.contains(&Part::Locaties));
     }
 
     #[test]

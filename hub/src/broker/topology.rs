@@ -5,7 +5,7 @@
 //! hub.associations (topic) --association.#--> hub.deliver.<subscriber> (quorum)   [one per subscriber]
 //! hub.subscribers  (direct) --<subscriber>--> <subscriber's queue>   (quorum)
 //! unroutable on either exchange --> hub.unrouted (fanout) --> hub.unrouted (quorum)
-//! rejected from hub.deliver.<s> --> hub.dead (direct) --> hub.dead.<s> (quorum)
+//! rejected from hub.deliver.<s> --> hub.dead (direct) --> hub.dead.hub.deliver.<s> (quorum)
 //! ```
 
 use crate::config::Settings;

@@ -5,7 +5,8 @@
 //! - `commit_ingest` is atomic: projection, outbox, rejections and checkpoint move together.
 //! - The checkpoint never moves backwards; a snapshot is never replaced by an older sequence.
 //! - `pending_outbox` returns messages in the order they were recorded.
-//! - `record_delivery` never lowers a subscriber's sequence for a vCode.
+//! - `record_delivery` never lowers a subscriber's sequence for a vCode (an equal one may
+//!   update `in_scope`: a removal found by a resync carries the sequence already seen).
 
 use std::collections::HashMap;
 
@@ -124,6 +125,8 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
     async fn outbox_backlog(&self) -> Result<u64, StoreError>;
+    /// Deletes messages published longer ago than `age`; returns how many.
+    async fn prune_outbox(&self, age: std::time::Duration) -> Result<u64, StoreError>;
 
     /// Newest first.
     async fn rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError>;

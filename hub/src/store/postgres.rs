@@ -318,6 +318,16 @@ impl Store for PgStore {
         Ok(to_u64(n))
     }
 
+    async fn prune_outbox(&self, age: Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+        )
+        .bind(age.as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError> {
         let rows = sqlx::query(
             "SELECT vcode, sequence, reason, recorded_at FROM register_rejection ORDER BY id DESC LIMIT $1",
@@ -368,7 +378,7 @@ impl Store for PgStore {
             "INSERT INTO delivery_state (subscriber, vcode, sequence, in_scope) VALUES ($1, $2, $3, $4)
              ON CONFLICT (subscriber, vcode) DO UPDATE
                SET sequence = EXCLUDED.sequence, in_scope = EXCLUDED.in_scope, updated_at = now()
-               WHERE delivery_state.sequence < EXCLUDED.sequence",
+               WHERE delivery_state.sequence <= EXCLUDED.sequence",
         )
         .bind(subscriber)
         .bind(v_code.as_str())

@@ -13,22 +13,40 @@ use partner_sims::synthetic;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).map(|a| a.parse()).transpose()?.unwrap_or(10_000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(10_000);
     let iso = Isolation::new().await?;
-    let config = RegisterSimConfig { associations: synthetic(n, 42), ..RegisterSimConfig::default() };
+    let config = RegisterSimConfig {
+        associations: synthetic(n, 42),
+        ..RegisterSimConfig::default()
+    };
     let register = RegisterSim::start(config, "127.0.0.1:0".parse()?).await?;
-    let expected_deliveries: usize = [AALST, EVERGEM, BEVEREN].iter().map(|t| expected_on(&register, t).len()).sum();
+    let expected_deliveries: usize = [AALST, EVERGEM, BEVEREN]
+        .iter()
+        .map(|t| expected_on(&register, t).len())
+        .sum();
     println!("register simulator: {n} synthetic associations; {expected_deliveries} deliveries expected to the pilot subscribers");
 
     let started = Instant::now();
-    let hub = TestHub::start(settings(&iso, &register, &[("register.poll_interval", "100ms")])).await;
+    let hub = TestHub::start(settings(
+        &iso,
+        &register,
+        &[("register.poll_interval", "100ms")],
+    ))
+    .await;
     let limit = Duration::from_secs(1800);
     let last_report = std::cell::Cell::new(Instant::now());
     eventually(limit, "everything projected and published", || async {
         let projected = association_count(&iso).await;
         let pending = outbox_pending(&iso).await;
         if last_report.get().elapsed() > Duration::from_secs(5) {
-            println!("  {:>5.1}s projected {projected}/{n}, outbox pending {pending}", started.elapsed().as_secs_f64());
+            println!(
+                "  {:>5.1}s projected {projected}/{n}, outbox pending {pending}",
+                started.elapsed().as_secs_f64()
+            );
             last_report.set(Instant::now());
         }
         projected as usize == n && pending == 0
