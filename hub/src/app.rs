@@ -11,8 +11,10 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::broker::topology::delivery_queue;
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::config::Settings;
+use crate::consume::Consumer;
 use crate::distribute::Distributor;
 use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
@@ -126,16 +128,35 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     };
     tasks.spawn(lead(store.clone(), ingest, relay, cancel.clone()));
 
+    let topology = Topology::for_settings(&settings);
     for subscriber in &settings.subscribers {
-        let distributor = Arc::new(Distributor {
-            subscriber: subscriber.clone(),
-            store: store.clone(),
+        let queue = delivery_queue(&subscriber.name);
+        let handler = Distributor::new(
+            subscriber.clone(),
+            store.clone(),
+            broker.clone(),
+            metrics.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("subscriber {}: {e}", subscriber.name))?;
+        let consumer = Arc::new(Consumer {
+            queue,
+            adapter: subscriber.name.clone(),
+            handler: Arc::new(handler),
             broker: broker.clone(),
             metrics: metrics.clone(),
             prefetch: settings.broker.prefetch,
+            retry: subscriber.retry,
+            tiers: topology.retry_tiers.clone(),
         });
-        tasks.spawn(distributor.run(cancel.clone()));
+        tasks.spawn(consumer.run(cancel.clone()));
     }
+    tasks.spawn(watch_queues(
+        broker.clone(),
+        store.clone(),
+        topology,
+        metrics.clone(),
+        cancel.clone(),
+    ));
 
     tracing::info!(%http_addr, subscribers = settings.subscribers.len(), "hub started");
     Ok(RunningHub {
@@ -158,6 +179,36 @@ async fn serve_http(
         .await;
     if let Err(e) = served {
         tracing::error!(error = %e, "HTTP server failed");
+    }
+}
+
+/// Keeps the queue-depth and outbox-lag gauges current.
+async fn watch_queues(
+    broker: Arc<dyn Broker>,
+    store: Arc<dyn Store>,
+    topology: Topology,
+    metrics: Metrics,
+    cancel: CancellationToken,
+) {
+    let queues: Vec<String> = topology.queues.iter().map(|q| q.name.clone()).collect();
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+        }
+        if broker.is_ready() {
+            for queue in &queues {
+                if let Ok(depth) = broker.queue_depth(queue).await {
+                    metrics
+                        .queue_depth
+                        .with_label_values(&[queue])
+                        .set(i64::from(depth));
+                }
+            }
+        }
+        if let Ok(age) = store.outbox_lag().await {
+            metrics.outbox_lag_seconds.set(age.as_secs_f64());
+        }
     }
 }
 

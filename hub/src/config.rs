@@ -50,6 +50,9 @@ pub struct BrokerSettings {
     pub prefetch: u16,
     /// Upper bound of the wait between reconnection attempts.
     pub reconnect_max_delay: Duration,
+    /// Deliveries of one message after which the broker dead-letters it (a consumer that
+    /// crashes on it every time cannot loop forever).
+    pub delivery_limit: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -74,8 +77,26 @@ pub struct SubscriberSettings {
     pub name: String,
     pub selector: Selector,
     pub fields: FieldPolicy,
-    /// The subscriber's own durable queue.
-    pub queue: String,
+    pub channel: Channel,
+    pub retry: RetrySettings,
+}
+
+/// How a subscriber receives its messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Channel {
+    /// JSON on its own durable queue.
+    Queue { queue: String },
+    /// JSON `POST`ed to its endpoint, one message per request.
+    Http { url: String, timeout: Duration },
+}
+
+/// Retries with exponential backoff and full jitter: attempt `n` waits a random time up
+/// to `min(cap, base * 2^(n-1))`; after `max_attempts` the message is dead-lettered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySettings {
+    pub base: Duration,
+    pub cap: Duration,
+    pub max_attempts: u32,
 }
 
 /// Where configuration comes from.
@@ -135,7 +156,11 @@ const SECTIONS: &[(&str, &[&str])] = &[
             "outbox_retention",
         ],
     ),
-    ("broker", &["url", "prefetch", "reconnect_max_delay"]),
+    (
+        "broker",
+        &["url", "prefetch", "reconnect_max_delay", "delivery_limit"],
+    ),
+    ("retry", &["base", "cap", "max_attempts"]),
     (
         "register",
         &[
@@ -177,6 +202,7 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             url: r.secret_url("broker.url", &["amqp://", "amqps://"]),
             prefetch: r.positive("broker.prefetch"),
             reconnect_max_delay: r.duration("broker.reconnect_max_delay"),
+            delivery_limit: r.positive("broker.delivery_limit"),
         },
         register: RegisterSettings {
             base_url: r.http_url("register.base_url"),
@@ -190,7 +216,14 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             batch_size: r.positive("register.batch_size"),
             timeout: r.duration("register.timeout"),
         },
-        subscribers: r.subscribers(),
+        subscribers: {
+            let retry = RetrySettings {
+                base: r.duration("retry.base"),
+                cap: r.duration("retry.cap"),
+                max_attempts: r.positive("retry.max_attempts"),
+            };
+            r.subscribers(retry)
+        },
         shutdown_grace: r.duration("shutdown_grace"),
     };
     if r.problems.is_empty() {
@@ -323,6 +356,22 @@ impl Reader<'_> {
         }
     }
 
+    /// An optional humantime duration given inline (inside a table); zero is refused.
+    fn humantime(&mut self, key: &str, raw: Option<&str>) -> Option<Duration> {
+        let raw = raw?;
+        match humantime::parse_duration(raw) {
+            Ok(d) if !d.is_zero() => Some(d),
+            Ok(_) => {
+                self.problem(key, "must be greater than zero");
+                None
+            }
+            Err(e) => {
+                self.problem(key, format!("{raw:?} is not a duration ({e})"));
+                None
+            }
+        }
+    }
+
     fn secret(&mut self, key: &str) -> SecretString {
         // Never echo the value: a type error on a secret is reported without it.
         match self.config.get::<String>(key) {
@@ -392,7 +441,7 @@ impl Reader<'_> {
         }
     }
 
-    fn subscribers(&mut self) -> Vec<SubscriberSettings> {
+    fn subscribers(&mut self, default_retry: RetrySettings) -> Vec<SubscriberSettings> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
         struct Raw {
@@ -400,7 +449,26 @@ impl Reader<'_> {
             selector: Selector,
             #[serde(default)]
             fields: FieldPolicy,
-            queue: Option<String>,
+            channel: Option<RawChannel>,
+            retry: Option<RawRetry>,
+        }
+        #[derive(Deserialize)]
+        #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+        enum RawChannel {
+            Queue {
+                queue: Option<String>,
+            },
+            Http {
+                url: String,
+                timeout: Option<String>,
+            },
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RawRetry {
+            base: Option<String>,
+            cap: Option<String>,
+            max_attempts: Option<u32>,
         }
         let entries = match self.config.get::<Vec<Value>>("subscribers") {
             Ok(entries) => entries,
@@ -455,13 +523,48 @@ impl Reader<'_> {
                     );
                 }
             }
+            let default_queue = || format!("subscriber.{}", raw.name);
+            let channel = match raw.channel {
+                None | Some(RawChannel::Queue { queue: None }) => Channel::Queue {
+                    queue: default_queue(),
+                },
+                Some(RawChannel::Queue { queue: Some(queue) }) => Channel::Queue { queue },
+                Some(RawChannel::Http { url, timeout }) => {
+                    if !(url.starts_with("http://") || url.starts_with("https://")) {
+                        self.problem(
+                            &format!("{key}.channel.url"),
+                            format!("{url:?} must start with http:// or https://"),
+                        );
+                    }
+                    let timeout = self
+                        .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
+                        .unwrap_or(Duration::from_secs(10));
+                    Channel::Http { url, timeout }
+                }
+            };
+            let mut retry = default_retry;
+            if let Some(r) = raw.retry {
+                let base = self.humantime(&format!("{key}.retry.base"), r.base.as_deref());
+                let cap = self.humantime(&format!("{key}.retry.cap"), r.cap.as_deref());
+                retry.base = base.unwrap_or(retry.base);
+                retry.cap = cap.unwrap_or(retry.cap);
+                retry.max_attempts = r.max_attempts.unwrap_or(retry.max_attempts);
+                if retry.max_attempts == 0 {
+                    self.problem(
+                        &format!("{key}.retry.max_attempts"),
+                        "must be greater than zero",
+                    );
+                }
+            }
+            if retry.base > retry.cap {
+                self.problem(&format!("{key}.retry"), "base must not exceed cap");
+            }
             out.push(SubscriberSettings {
-                queue: raw
-                    .queue
-                    .unwrap_or_else(|| format!("subscriber.{}", raw.name)),
                 name: raw.name,
                 selector: raw.selector,
                 fields: raw.fields,
+                channel,
+                retry,
             });
         }
         out

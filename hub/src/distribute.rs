@@ -1,55 +1,31 @@
-//! Hub → subscriber: consumes the hub's delivery queue for one subscriber, applies its
-//! selector and field policy, and publishes what it may receive to its own queue.
+//! Hub → subscriber: the batch handler behind each subscriber's consumer. For every
+//! `association.changed` / `association.removed` on `hub.deliver.<subscriber>` it applies
+//! the subscriber's selector and field policy and delivers what the subscriber may see
+//! through its channel (its own queue, or its HTTP endpoint).
 //!
-//! Per vCode the subscriber's newest handled sequence is stored; an older or repeated
-//! message is acknowledged without effect, so redeliveries and replays are harmless and an
-//! older snapshot never follows a newer one. Deliveries for one vCode are handled by one
-//! worker, in order; different vCodes are handled concurrently.
+//! Exactly-once effect per subscriber, in one [`DeliveryTx`] per batch: the message ids are
+//! claimed in the inbox (a duplicate, even one handled at the same moment by another
+//! replica, is absorbed), the vCodes' delivery states are locked and compared (per vCode an
+//! older sequence is never delivered after a newer one; within a batch only the newest
+//! message of a vCode is delivered), then the effects happen, then everything commits.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
-use adapter_subscriber::FieldPolicy;
-use contracts::{AssociationChanged, AssociationRemoved, MessageType, VCode};
-use futures::StreamExt;
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
+use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
+use async_trait::async_trait;
+use contracts::{AssociationChanged, AssociationRemoved, MessageType, Metadata, VCode};
+use futures::stream::{self, StreamExt};
 
-use crate::broker::topology::{delivery_queue, SUBSCRIBERS};
-use crate::broker::{Broker, BrokerError, Envelope, Incoming, Outgoing};
-use crate::config::SubscriberSettings;
+use crate::broker::topology::SUBSCRIBERS;
+use crate::broker::{Broker, Incoming, Outgoing, Properties};
+use crate::config::{Channel, SubscriberSettings};
+use crate::consume::{BatchHandler, Failure, Outcome};
 use crate::metrics::Metrics;
 use crate::store::{DeliveryState, Store, StoreError};
 
-/// Workers per subscriber; a vCode always goes to the same one.
-const WORKERS: usize = 16;
-
-#[derive(Debug, thiserror::Error)]
-enum HandleError {
-    /// Worth trying again: the database or the broker is away.
-    #[error("transient: {0}")]
-    Transient(String),
-    /// The message can never be handled: off to the dead-letter queue, with the reason.
-    #[error("permanent: {0}")]
-    Permanent(String),
-}
-
-impl From<StoreError> for HandleError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(m) => HandleError::Transient(m),
-            StoreError::Corrupt(m) => HandleError::Permanent(m),
-        }
-    }
-}
-
-impl From<BrokerError> for HandleError {
-    fn from(e: BrokerError) -> Self {
-        HandleError::Transient(e.to_string())
-    }
-}
+/// Concurrent requests to one HTTP endpoint per batch.
+const HTTP_CONCURRENCY: usize = 16;
 
 enum Parsed {
     Changed(Box<AssociationChanged>),
@@ -57,12 +33,29 @@ enum Parsed {
 }
 
 impl Parsed {
-    fn v_code(&self) -> &VCode {
+    fn metadata(&self) -> &Metadata {
         match self {
-            Parsed::Changed(m) => &m.metadata.v_code,
-            Parsed::Removed(m) => &m.metadata.v_code,
+            Parsed::Changed(m) => &m.metadata,
+            Parsed::Removed(m) => &m.metadata,
         }
     }
+}
+
+struct Item {
+    index: usize,
+    message_id: String,
+    parsed: Parsed,
+}
+
+/// What to do for one message.
+struct Plan {
+    index: usize,
+    message_id: String,
+    v_code: VCode,
+    /// The message to deliver, if any, with its AMQP properties.
+    delivery: Option<(Properties, Vec<u8>, Metadata)>,
+    /// The subscriber's state for the vCode once the delivery (if any) succeeded.
+    new_state: Option<DeliveryState>,
 }
 
 pub struct Distributor {
@@ -70,210 +63,278 @@ pub struct Distributor {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
     pub metrics: Metrics,
-    pub prefetch: u16,
+    endpoint: Option<HttpEndpoint>,
 }
 
 impl Distributor {
-    pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
-        let queue = delivery_queue(&self.subscriber.name);
-        let mut workers = JoinSet::new();
-        let mut senders = Vec::with_capacity(WORKERS);
-        for _ in 0..WORKERS {
-            let (tx, mut rx) = mpsc::channel::<(Incoming, Result<Parsed, String>)>(64);
-            senders.push(tx);
-            let this = self.clone();
-            workers.spawn(async move {
-                while let Some((incoming, parsed)) = rx.recv().await {
-                    this.settle(incoming, parsed).await;
-                }
-            });
+    pub fn new(
+        subscriber: SubscriberSettings,
+        store: Arc<dyn Store>,
+        broker: Arc<dyn Broker>,
+        metrics: Metrics,
+    ) -> Result<Self, String> {
+        let endpoint = match &subscriber.channel {
+            Channel::Http { url, timeout } => Some(HttpEndpoint::new(url, *timeout)?),
+            Channel::Queue { .. } => None,
+        };
+        Ok(Distributor {
+            subscriber,
+            store,
+            broker,
+            metrics,
+            endpoint,
+        })
+    }
+
+    fn skip(&self, reason: &str) {
+        self.metrics
+            .messages_skipped
+            .with_label_values(&[&self.subscriber.name, reason])
+            .inc();
+    }
+
+    /// Claims, decides, delivers and commits; an `Err` means the database or the broker is
+    /// away and nothing of the batch took effect.
+    async fn deliver(&self, items: Vec<Item>, outcomes: &mut [Outcome]) -> Result<(), String> {
+        let unavailable = |e: StoreError| e.to_string();
+        let mut tx = self
+            .store
+            .begin_delivery(&self.subscriber.name)
+            .await
+            .map_err(unavailable)?;
+        let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
+        let fresh = tx.claim(&ids).await.map_err(unavailable)?;
+        let mut seen = HashSet::new();
+        let mut work = Vec::new();
+        for item in items {
+            if fresh.contains(&item.message_id) && seen.insert(item.message_id.clone()) {
+                work.push(item);
+            } else {
+                outcomes[item.index] = Outcome::Duplicate;
+            }
         }
-        loop {
-            let consumed = tokio::select! {
-                _ = cancel.cancelled() => break,
-                c = self.broker.consume(&queue, self.prefetch) => c,
-            };
-            let mut deliveries = match consumed {
-                Ok(stream) => stream,
-                Err(e) => {
-                    tracing::warn!(subscriber = %self.subscriber.name, error = %e, "cannot consume; retrying");
-                    tokio::select! {
-                        _ = cancel.cancelled() => break,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+        let codes: Vec<VCode> = work
+            .iter()
+            .map(|i| i.parsed.metadata().v_code.clone())
+            .collect();
+        let states = tx.lock_states(&codes).await.map_err(unavailable)?;
+        let mut newest: HashMap<&VCode, u64> = HashMap::new();
+        for item in &work {
+            let m = item.parsed.metadata();
+            let n = newest.entry(&m.v_code).or_default();
+            *n = (*n).max(m.sequence);
+        }
+        let mut plans = Vec::with_capacity(work.len());
+        for item in &work {
+            let m = item.parsed.metadata();
+            if newest.get(&m.v_code).is_some_and(|n| *n > m.sequence) {
+                self.skip("superseded");
+                continue;
+            }
+            plans.push(self.plan(item, states.get(&m.v_code).copied()));
+        }
+
+        let results = self.effects(&plans).await?;
+        let mut released = Vec::new();
+        let mut new_states = Vec::new();
+        for (plan, result) in plans.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    if plan.delivery.is_some() {
+                        self.metrics
+                            .messages_delivered
+                            .with_label_values(&[&self.subscriber.name])
+                            .inc();
+                    }
+                    if let Some(state) = plan.new_state {
+                        new_states.push((plan.v_code, state));
                     }
                 }
-            };
-            loop {
-                let next = tokio::select! {
-                    _ = cancel.cancelled() => None,
-                    d = deliveries.next() => d,
-                };
-                let Some(incoming) = next else { break };
-                let parsed = parse(&incoming);
-                let worker = match &parsed {
-                    Ok(p) => shard(p.v_code()),
-                    Err(_) => 0,
-                };
-                if senders[worker].send((incoming, parsed)).await.is_err() {
-                    break;
+                Err(failure) => {
+                    released.push(plan.message_id);
+                    outcomes[plan.index] = Outcome::Failed(failure);
                 }
             }
-            if cancel.is_cancelled() {
-                break;
-            }
         }
-        // Let the workers finish what they hold (unsettled deliveries return to the queue
-        // when the channel closes).
-        drop(senders);
-        while workers.join_next().await.is_some() {}
+        tx.release(&released).await.map_err(unavailable)?;
+        tx.save_states(&new_states).await.map_err(unavailable)?;
+        tx.commit().await.map_err(unavailable)
     }
 
-    async fn settle(&self, incoming: Incoming, parsed: Result<Parsed, String>) {
-        let name = &self.subscriber.name;
-        let outcome = match parsed {
-            Ok(message) => {
-                let _t = self.metrics.time("deliver");
-                self.handle(message).await
-            }
-            Err(reason) => Err(HandleError::Permanent(reason)),
+    fn plan(&self, item: &Item, state: Option<DeliveryState>) -> Plan {
+        let m = item.parsed.metadata();
+        let mut plan = Plan {
+            index: item.index,
+            message_id: item.message_id.clone(),
+            v_code: m.v_code.clone(),
+            delivery: None,
+            new_state: None,
         };
-        let settled = match outcome {
-            Ok(()) => incoming.ack().await,
-            Err(HandleError::Transient(reason)) => {
-                tracing::warn!(subscriber = %name, %reason, "delivery failed; will retry");
-                self.metrics
-                    .messages_failed
-                    .with_label_values(&[name, "transient"])
-                    .inc();
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                incoming.requeue().await
-            }
-            Err(HandleError::Permanent(reason)) => {
-                tracing::error!(subscriber = %name, message_id = ?incoming.message_id, %reason, "dead-lettering a message");
-                self.metrics
-                    .messages_failed
-                    .with_label_values(&[name, "permanent"])
-                    .inc();
-                incoming.dead_letter().await
-            }
-        };
-        if let Err(e) = settled {
-            // The delivery returns to the queue with the lost channel; nothing is lost.
-            tracing::warn!(subscriber = %name, error = %e, "could not settle a delivery");
-        }
-    }
-
-    async fn handle(&self, message: Parsed) -> Result<(), HandleError> {
-        let name = self.subscriber.name.as_str();
-        let v_code = message.v_code().clone();
-        let state = self.store.delivery_state(name, &v_code).await?;
-        let skip = |reason: &str| {
-            self.metrics
-                .messages_skipped
-                .with_label_values(&[name, reason])
-                .inc()
-        };
-        match message {
+        let in_scope = state.is_some_and(|s| s.in_scope);
+        match &item.parsed {
             Parsed::Changed(message) => {
-                let sequence = message.metadata.sequence;
-                if state.is_some_and(|s| s.sequence >= sequence) {
-                    skip("duplicate_or_stale");
-                    return Ok(());
+                if state.is_some_and(|s| s.sequence >= m.sequence) {
+                    self.skip("duplicate_or_stale");
+                    return plan;
                 }
                 if !self.subscriber.selector.matches(&message.vereniging) {
-                    skip("not_selected");
-                    return Ok(self.record(&v_code, sequence, false).await?);
+                    self.skip("not_selected");
+                    plan.new_state = Some(DeliveryState {
+                        sequence: m.sequence,
+                        in_scope: false,
+                    });
+                    return plan;
                 }
-                let was_in_scope = state.is_some_and(|s| s.in_scope);
-                let visible = visible_to(self.subscriber.fields, *message, was_in_scope);
-                let Some(visible) = visible else {
-                    skip("no_visible_change");
-                    return Ok(self.record(&v_code, sequence, true).await?);
-                };
-                self.publish(&visible.metadata, serde_json::to_vec(&visible))
-                    .await?;
-                self.record(&v_code, sequence, true).await?;
+                plan.new_state = Some(DeliveryState {
+                    sequence: m.sequence,
+                    in_scope: true,
+                });
+                let mut visible = self.subscriber.fields.apply(message.as_ref().clone());
+                if !in_scope {
+                    // New to this subscriber: everything it may see is new to it.
+                    visible.changed_parts = self.subscriber.fields.visible_parts();
+                }
+                if visible.changed_parts.is_empty() {
+                    self.skip("no_visible_change");
+                    return plan;
+                }
+                plan.delivery = encode(&visible).map(|body| (properties_for(m), body, m.clone()));
             }
             Parsed::Removed(message) => {
-                let sequence = message.metadata.sequence;
                 // A removal found by a resync may carry the sequence already seen.
-                if state.is_some_and(|s| s.sequence > sequence)
-                    || !state.is_some_and(|s| s.in_scope)
-                {
-                    skip("not_held");
-                    return Ok(self.record(&v_code, sequence, false).await?);
+                if state.is_some_and(|s| s.sequence > m.sequence) {
+                    self.skip("duplicate_or_stale");
+                    return plan;
                 }
-                self.publish(&message.metadata, serde_json::to_vec(&message))
-                    .await?;
-                self.record(&v_code, sequence, false).await?;
+                plan.new_state = Some(DeliveryState {
+                    sequence: m.sequence,
+                    in_scope: false,
+                });
+                if !in_scope {
+                    self.skip("not_held");
+                    return plan;
+                }
+                plan.delivery = encode(message).map(|body| (properties_for(m), body, m.clone()));
             }
         }
-        Ok(())
+        plan
     }
 
-    async fn publish(
-        &self,
-        metadata: &contracts::Metadata,
-        body: Result<Vec<u8>, serde_json::Error>,
-    ) -> Result<(), HandleError> {
-        let body = body.map_err(|e| HandleError::Permanent(format!("cannot encode: {e}")))?;
-        let outgoing = Outgoing {
-            exchange: SUBSCRIBERS.to_owned(),
-            routing_key: self.subscriber.name.clone(),
-            envelope: Envelope {
-                message_id: metadata.message_id,
-                message_type: metadata.message_type.as_str().to_owned(),
-                correlation_id: metadata.correlation_id,
-                time: metadata.time,
-                v_code: metadata.v_code.to_string(),
-                sequence: metadata.sequence,
-                version: metadata.version,
-                schema_version: metadata.message_type.schema_version(),
-            },
-            body,
-        };
-        self.broker.publish(vec![outgoing]).await?;
-        self.metrics
-            .messages_delivered
-            .with_label_values(&[&self.subscriber.name])
-            .inc();
-        Ok(())
-    }
-
-    async fn record(
-        &self,
-        v_code: &VCode,
-        sequence: u64,
-        in_scope: bool,
-    ) -> Result<(), StoreError> {
-        let state = DeliveryState { sequence, in_scope };
-        self.store
-            .record_delivery(&self.subscriber.name, v_code, state)
-            .await
+    /// Delivers what the plans say, through the subscriber's channel; one result per plan.
+    async fn effects(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, String> {
+        match &self.endpoint {
+            None => {
+                let outgoing: Vec<Outgoing> = plans
+                    .iter()
+                    .filter_map(|p| p.delivery.as_ref())
+                    .map(|(properties, body, _)| Outgoing {
+                        exchange: SUBSCRIBERS.to_owned(),
+                        routing_key: self.subscriber.name.clone(),
+                        properties: properties.clone(),
+                        body: body.clone(),
+                    })
+                    .collect();
+                if !outgoing.is_empty() {
+                    self.broker
+                        .publish(outgoing)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(plans.iter().map(|_| Ok(())).collect())
+            }
+            Some(endpoint) => {
+                let posts: Vec<_> = plans
+                    .iter()
+                    .map(|plan| {
+                        let endpoint = endpoint.clone();
+                        let delivery = plan.delivery.clone();
+                        let message_id = plan.message_id.clone();
+                        async move {
+                            let Some((_, body, m)) = delivery else {
+                                return Ok(());
+                            };
+                            let headers = PostHeaders {
+                                message_id,
+                                correlation_id: m.correlation_id.to_string(),
+                                message_type: m.message_type.as_str().to_owned(),
+                            };
+                            endpoint.post(&headers, body).await.map_err(|e| match e {
+                                PostError::Transient(r) => Failure::Transient(r),
+                                PostError::Permanent(r) => Failure::Permanent(r),
+                            })
+                        }
+                    })
+                    .collect();
+                let results = stream::iter(posts)
+                    .buffered(HTTP_CONCURRENCY)
+                    .collect()
+                    .await;
+                Ok(results)
+            }
+        }
     }
 }
 
-/// The message as the subscriber may see it, or `None` when nothing it may see changed
-/// (e.g. only representatives changed and it is not granted them).
-fn visible_to(
-    policy: FieldPolicy,
-    message: AssociationChanged,
-    was_in_scope: bool,
-) -> Option<AssociationChanged> {
-    let mut visible = policy.apply(message);
-    if !was_in_scope {
-        // New to this subscriber: everything it may see is new to it.
-        visible.changed_parts = policy.visible_parts();
+#[async_trait]
+impl BatchHandler for Distributor {
+    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
+        let mut outcomes = vec![Outcome::Done; batch.len()];
+        let mut items = Vec::with_capacity(batch.len());
+        for (index, incoming) in batch.iter().enumerate() {
+            match parse(incoming) {
+                Ok(parsed) => {
+                    let message_id = incoming
+                        .properties
+                        .message_id
+                        .clone()
+                        .unwrap_or_else(|| parsed.metadata().message_id.to_string());
+                    items.push(Item {
+                        index,
+                        message_id,
+                        parsed,
+                    });
+                }
+                Err(reason) => outcomes[index] = Outcome::Failed(Failure::Permanent(reason)),
+            }
+        }
+        let indices: Vec<usize> = items.iter().map(|i| i.index).collect();
+        if items.is_empty() {
+            return outcomes;
+        }
+        if let Err(reason) = self.deliver(items, &mut outcomes).await {
+            for i in indices {
+                outcomes[i] = Outcome::Failed(Failure::Unavailable(reason.clone()));
+            }
+        }
+        outcomes
     }
-    (!visible.changed_parts.is_empty()).then_some(visible)
+}
+
+/// The subscriber's copy keeps the message's id, type and correlation, without the hub's
+/// internal retry headers.
+fn properties_for(m: &Metadata) -> Properties {
+    Properties::from(&crate::broker::Envelope {
+        message_id: m.message_id,
+        message_type: m.message_type.as_str().to_owned(),
+        correlation_id: m.correlation_id,
+        time: m.time,
+        v_code: m.v_code.to_string(),
+        sequence: m.sequence,
+        version: m.version,
+        schema_version: m.message_type.schema_version(),
+    })
+}
+
+fn encode<T: serde::Serialize>(message: &T) -> Option<Vec<u8>> {
+    // Serialising the hub's own types cannot fail; if it ever did, deliver nothing.
+    serde_json::to_vec(message).ok()
 }
 
 fn parse(incoming: &Incoming) -> Result<Parsed, String> {
-    let message_type = incoming
-        .message_type
-        .as_deref()
+    let raw_type = incoming.properties.message_type.as_deref();
+    let message_type = raw_type
         .and_then(MessageType::parse)
-        .ok_or_else(|| format!("unknown message type {:?}", incoming.message_type))?;
+        .ok_or_else(|| format!("unknown message type {raw_type:?}"))?;
     match message_type {
         MessageType::AssociationChanged => serde_json::from_slice(&incoming.body)
             .map(|m| Parsed::Changed(Box::new(m)))
@@ -282,10 +343,4 @@ fn parse(incoming: &Incoming) -> Result<Parsed, String> {
             .map(Parsed::Removed)
             .map_err(|e| format!("association.removed does not parse: {e}")),
     }
-}
-
-fn shard(v_code: &VCode) -> usize {
-    let mut h = DefaultHasher::new();
-    v_code.hash(&mut h);
-    (h.finish() % WORKERS as u64) as usize
 }

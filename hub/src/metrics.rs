@@ -29,6 +29,20 @@ pub struct Metrics {
     /// Messages a subscriber did not get, by adapter and reason (not_selected,
     /// duplicate_or_stale, no_visible_change, not_held).
     pub messages_skipped: IntCounterVec,
+    /// Transient failures sent to a retry tier, by adapter.
+    pub retries: IntCounterVec,
+    /// The retry delays chosen (the tier), by adapter.
+    pub retry_delay: HistogramVec,
+    /// Messages dead-lettered, by adapter and failure (permanent, exhausted).
+    pub dead_letters: IntCounterVec,
+    /// Duplicates absorbed by the inbox, by adapter.
+    pub duplicates: IntCounterVec,
+    /// Deliveries the broker marked as redelivered, by adapter.
+    pub redeliveries: IntCounterVec,
+    /// Messages waiting in each queue (consumer, dead-letter, unrouted, subscriber queues).
+    pub queue_depth: IntGaugeVec,
+    /// Age of the oldest unpublished outbox message (0 when none).
+    pub outbox_lag_seconds: prometheus::Gauge,
     /// Duration of each pipeline stage.
     pub stage_seconds: HistogramVec,
     /// The last register sequence committed to the projection.
@@ -87,6 +101,42 @@ impl Metrics {
             "Messages a subscriber did not get",
             &["adapter", "reason"],
         )?;
+        let retries = counter(
+            "hub_retries_total",
+            "Transient failures scheduled for a retry",
+            &["adapter"],
+        )?;
+        let dead_letters = counter(
+            "hub_dead_letters_total",
+            "Messages dead-lettered",
+            &["adapter", "failure"],
+        )?;
+        let duplicates = counter(
+            "hub_duplicates_total",
+            "Duplicates absorbed by the inbox",
+            &["adapter"],
+        )?;
+        let redeliveries = counter(
+            "hub_redeliveries_total",
+            "Deliveries marked redelivered by the broker",
+            &["adapter"],
+        )?;
+        let retry_delay = HistogramVec::new(
+            HistogramOpts::new("hub_retry_delay_seconds", "Retry delays chosen")
+                .buckets(exponential_buckets(0.1, 2.0, 12)?),
+            &["adapter"],
+        )?;
+        registry.register(Box::new(retry_delay.clone()))?;
+        let queue_depth = IntGaugeVec::new(
+            Opts::new("hub_queue_depth", "Messages waiting in a queue"),
+            &["queue"],
+        )?;
+        registry.register(Box::new(queue_depth.clone()))?;
+        let outbox_lag_seconds = prometheus::Gauge::new(
+            "hub_outbox_lag_seconds",
+            "Age of the oldest unpublished outbox message",
+        )?;
+        registry.register(Box::new(outbox_lag_seconds.clone()))?;
         let stage_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "hub_stage_duration_seconds",
@@ -119,6 +169,13 @@ impl Metrics {
             messages_delivered,
             messages_failed,
             messages_skipped,
+            retries,
+            retry_delay,
+            dead_letters,
+            duplicates,
+            redeliveries,
+            queue_depth,
+            outbox_lag_seconds,
             stage_seconds,
             register_checkpoint,
             outbox_pending,

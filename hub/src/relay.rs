@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::topology::ASSOCIATIONS;
-use crate::broker::{Broker, Envelope, Outgoing};
+use crate::broker::{Broker, Envelope, Outgoing, Properties};
 use crate::metrics::Metrics;
 use crate::store::{PendingMessage, Store};
 
@@ -35,6 +35,10 @@ impl Relay {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "pruned published outbox messages"),
                     Err(e) => tracing::warn!(error = %e, "cannot prune the outbox"),
+                }
+                // Inbox entries outlive any redelivery long before the retention ends.
+                if let Err(e) = self.store.prune_inbox(self.retention).await {
+                    tracing::warn!(error = %e, "cannot prune the inbox");
                 }
                 next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
             }
@@ -99,7 +103,7 @@ fn to_outgoing(p: PendingMessage) -> Outgoing {
     Outgoing {
         exchange: ASSOCIATIONS.to_owned(),
         routing_key: m.message_type.as_str().to_owned(),
-        envelope: Envelope {
+        properties: Properties::from(&Envelope {
             message_id: m.message_id,
             message_type: m.message_type.as_str().to_owned(),
             correlation_id: m.correlation_id,
@@ -108,7 +112,7 @@ fn to_outgoing(p: PendingMessage) -> Outgoing {
             sequence: m.sequence,
             version: m.version,
             schema_version: m.message_type.schema_version(),
-        },
+        }),
         body: m.body,
     }
 }

@@ -1,8 +1,11 @@
 //! The JSON subscriber adapter: decides, for one subscriber, whether an association
 //! concerns it (the selector) and what of it the subscriber may see (the field policy).
 //!
-//! Invariant: pure functions only. The hub's distribution loop does the consuming,
-//! publishing and bookkeeping; this crate never sees the broker or the store.
+//! Invariant: the selector and the field policy are pure; `http` is the one piece of I/O
+//! (posting to a subscriber's endpoint and classifying its answer). The hub's runtime does
+//! the consuming, publishing and bookkeeping; this crate never sees the broker or the store.
+
+pub mod http;
 
 use contracts::register::Vereniging;
 use contracts::{AssociationChanged, Part};

@@ -6,6 +6,8 @@
 //!   routed); anything else is an error and the caller keeps the messages.
 //! - A delivery is removed from its queue only by `ack` or `dead_letter`.
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 use time::OffsetDateTime;
@@ -27,7 +29,62 @@ pub enum BrokerError {
     Unroutable(String),
 }
 
-/// Metadata that travels in AMQP properties and headers, besides the body.
+/// A header value; the hub only uses text and integers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderValue {
+    Text(String),
+    Int(i64),
+}
+
+impl HeaderValue {
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            HeaderValue::Text(s) => Some(s),
+            HeaderValue::Int(_) => None,
+        }
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            HeaderValue::Int(i) => Some(*i),
+            HeaderValue::Text(s) => s.parse().ok(),
+        }
+    }
+}
+
+/// A message's AMQP properties and headers, as far as the hub reads or writes them.
+/// Republishing (retry, dead letter, replay) copies them, so a message keeps its id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Properties {
+    pub message_id: Option<String>,
+    pub message_type: Option<String>,
+    pub correlation_id: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub timestamp: Option<u64>,
+    pub headers: BTreeMap<String, HeaderValue>,
+}
+
+impl Properties {
+    pub fn header_text(&self, key: &str) -> Option<&str> {
+        self.headers.get(key).and_then(HeaderValue::as_text)
+    }
+
+    pub fn header_int(&self, key: &str) -> Option<i64> {
+        self.headers.get(key).and_then(HeaderValue::as_int)
+    }
+
+    pub fn set_text(&mut self, key: &str, value: impl Into<String>) {
+        self.headers
+            .insert(key.to_owned(), HeaderValue::Text(value.into()));
+    }
+
+    pub fn set_int(&mut self, key: &str, value: i64) {
+        self.headers.insert(key.to_owned(), HeaderValue::Int(value));
+    }
+}
+
+/// The metadata of a hub message, in its properties (`message_id`, `type`, `correlation_id`,
+/// `timestamp`) and headers (`vCode`, `sequence`, `version`, `schemaVersion`).
 #[derive(Debug, Clone)]
 pub struct Envelope {
     pub message_id: Uuid,
@@ -40,18 +97,37 @@ pub struct Envelope {
     pub schema_version: u32,
 }
 
+impl From<&Envelope> for Properties {
+    fn from(e: &Envelope) -> Self {
+        let mut p = Properties {
+            message_id: Some(e.message_id.to_string()),
+            message_type: Some(e.message_type.clone()),
+            correlation_id: Some(e.correlation_id.to_string()),
+            timestamp: u64::try_from(e.time.unix_timestamp()).ok(),
+            headers: BTreeMap::new(),
+        };
+        p.set_text("vCode", e.v_code.clone());
+        p.set_int("sequence", i64::try_from(e.sequence).unwrap_or(i64::MAX));
+        if let Some(v) = e.version {
+            p.set_int("version", i64::try_from(v).unwrap_or(i64::MAX));
+        }
+        p.set_int("schemaVersion", i64::from(e.schema_version));
+        p
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     pub exchange: String,
     pub routing_key: String,
-    pub envelope: Envelope,
+    pub properties: Properties,
     /// JSON.
     pub body: Vec<u8>,
 }
 
 /// How a delivery is settled; implemented by each transport.
 #[async_trait]
-pub trait Settle: Send {
+pub trait Settle: Send + Sync {
     async fn ack(self: Box<Self>) -> Result<(), BrokerError>;
     /// Back on the queue, to be delivered again.
     async fn requeue(self: Box<Self>) -> Result<(), BrokerError>;
@@ -60,9 +136,10 @@ pub trait Settle: Send {
 }
 
 pub struct Incoming {
-    pub message_type: Option<String>,
-    pub message_id: Option<String>,
+    pub exchange: String,
+    pub routing_key: String,
     pub redelivered: bool,
+    pub properties: Properties,
     pub body: Vec<u8>,
     pub settle: Box<dyn Settle>,
 }
@@ -95,4 +172,7 @@ pub trait Broker: Send + Sync + 'static {
         queue: &str,
         prefetch: u16,
     ) -> Result<BoxStream<'static, Incoming>, BrokerError>;
+
+    /// Messages ready in a queue (for metrics); an error when the queue or broker is away.
+    async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError>;
 }

@@ -4,6 +4,7 @@
 //! Consumers and publishers never keep a channel across connections: they ask for the
 //! current session, and when it goes away their operations fail and they ask again.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,14 +15,14 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::topology::{ExchangeKind, Topology};
-use super::{Broker, BrokerError, Incoming, Outgoing, Settle};
+use super::{Broker, BrokerError, HeaderValue, Incoming, Outgoing, Properties, Settle};
 
 /// Persistent delivery mode (AMQP 0-9-1).
 const PERSISTENT: u8 = 2;
@@ -161,18 +162,17 @@ fn redact(message: &str, url: &str) -> String {
 }
 
 async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerError> {
+    let text = |s: &str| AMQPValue::LongString(s.into());
     for ex in &topology.exchanges {
         let kind = match ex.kind {
             ExchangeKind::Topic => lapin::ExchangeKind::Topic,
             ExchangeKind::Direct => lapin::ExchangeKind::Direct,
             ExchangeKind::Fanout => lapin::ExchangeKind::Fanout,
+            ExchangeKind::Headers => lapin::ExchangeKind::Headers,
         };
         let mut args = FieldTable::default();
         if let Some(alt) = &ex.alternate {
-            args.insert(
-                "alternate-exchange".into(),
-                AMQPValue::LongString(alt.as_str().into()),
-            );
+            args.insert("alternate-exchange".into(), text(alt));
         }
         let options = ExchangeDeclareOptions {
             durable: true,
@@ -185,19 +185,25 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
     }
     for q in &topology.queues {
         let mut args = FieldTable::default();
-        args.insert(
-            "x-queue-type".into(),
-            AMQPValue::LongString("quorum".into()),
-        );
+        args.insert("x-queue-type".into(), text("quorum"));
         if let Some((exchange, key)) = &q.dead_letter {
+            args.insert("x-dead-letter-exchange".into(), text(exchange));
+            if let Some(key) = key {
+                args.insert("x-dead-letter-routing-key".into(), text(key));
+            }
+            // Dead-lettering that cannot lose a message on the way (quorum queues).
+            args.insert("x-dead-letter-strategy".into(), text("at-least-once"));
+            args.insert("x-overflow".into(), text("reject-publish"));
+        }
+        if let Some(limit) = q.delivery_limit {
             args.insert(
-                "x-dead-letter-exchange".into(),
-                AMQPValue::LongString(exchange.as_str().into()),
+                "x-delivery-limit".into(),
+                AMQPValue::LongLongInt(i64::from(limit)),
             );
-            args.insert(
-                "x-dead-letter-routing-key".into(),
-                AMQPValue::LongString(key.as_str().into()),
-            );
+        }
+        if let Some(ttl) = q.message_ttl {
+            let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+            args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ms));
         }
         let options = QueueDeclareOptions {
             durable: true,
@@ -207,53 +213,85 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
             .queue_declare(q.name.as_str().into(), options, args)
             .await
             .map_err(|e| unavailable(format!("declaring queue {}: {e}", q.name)))?;
-        for (exchange, key) in &q.bindings {
+        for b in &q.bindings {
+            let mut args = FieldTable::default();
+            if !b.headers.is_empty() {
+                args.insert("x-match".into(), text("all"));
+                for (k, v) in &b.headers {
+                    args.insert(k.as_str().into(), text(v));
+                }
+            }
             channel
                 .queue_bind(
                     q.name.as_str().into(),
-                    exchange.as_str().into(),
-                    key.as_str().into(),
+                    b.exchange.as_str().into(),
+                    b.routing_key.as_str().into(),
                     QueueBindOptions::default(),
-                    FieldTable::default(),
+                    args,
                 )
                 .await
-                .map_err(|e| unavailable(format!("binding {} to {exchange}: {e}", q.name)))?;
+                .map_err(|e| unavailable(format!("binding {} to {}: {e}", q.name, b.exchange)))?;
         }
     }
     Ok(())
 }
 
-fn properties(m: &Outgoing) -> BasicProperties {
-    let e = &m.envelope;
+fn to_amqp(p: &Properties) -> BasicProperties {
     let mut headers = FieldTable::default();
-    headers.insert(
-        "vCode".into(),
-        AMQPValue::LongString(e.v_code.as_str().into()),
-    );
-    headers.insert(
-        "sequence".into(),
-        AMQPValue::LongLongInt(i64::try_from(e.sequence).unwrap_or(i64::MAX)),
-    );
-    if let Some(v) = e.version {
-        headers.insert(
-            "version".into(),
-            AMQPValue::LongLongInt(i64::try_from(v).unwrap_or(i64::MAX)),
-        );
+    for (key, value) in &p.headers {
+        let value = match value {
+            HeaderValue::Text(s) => AMQPValue::LongString(s.as_str().into()),
+            HeaderValue::Int(i) => AMQPValue::LongLongInt(*i),
+        };
+        headers.insert(key.as_str().into(), value);
     }
-    headers.insert(
-        "schemaVersion".into(),
-        AMQPValue::LongInt(i32::try_from(e.schema_version).unwrap_or(i32::MAX)),
-    );
-    let timestamp = u64::try_from(e.time.unix_timestamp()).unwrap_or_default();
-    BasicProperties::default()
-        .with_message_id(ShortString::from(e.message_id.to_string()))
-        .with_correlation_id(ShortString::from(e.correlation_id.to_string()))
-        .with_type(ShortString::from(e.message_type.as_str()))
+    let mut props = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(PERSISTENT)
-        .with_timestamp(timestamp)
         .with_app_id("verenigingsloket-hub".into())
-        .with_headers(headers)
+        .with_headers(headers);
+    if let Some(id) = &p.message_id {
+        props = props.with_message_id(id.as_str().into());
+    }
+    if let Some(t) = &p.message_type {
+        props = props.with_type(t.as_str().into());
+    }
+    if let Some(c) = &p.correlation_id {
+        props = props.with_correlation_id(c.as_str().into());
+    }
+    if let Some(ts) = p.timestamp {
+        props = props.with_timestamp(ts);
+    }
+    props
+}
+
+fn from_amqp(p: &BasicProperties) -> Properties {
+    let mut headers = BTreeMap::new();
+    if let Some(table) = p.headers() {
+        for (key, value) in table.inner() {
+            let value = match value {
+                AMQPValue::LongString(s) => HeaderValue::Text(s.to_string()),
+                AMQPValue::ShortString(s) => HeaderValue::Text(s.to_string()),
+                AMQPValue::LongLongInt(i) => HeaderValue::Int(*i),
+                AMQPValue::LongInt(i) => HeaderValue::Int(i64::from(*i)),
+                AMQPValue::LongUInt(i) => HeaderValue::Int(i64::from(*i)),
+                AMQPValue::ShortInt(i) => HeaderValue::Int(i64::from(*i)),
+                AMQPValue::ShortUInt(i) => HeaderValue::Int(i64::from(*i)),
+                AMQPValue::ShortShortInt(i) => HeaderValue::Int(i64::from(*i)),
+                AMQPValue::ShortShortUInt(i) => HeaderValue::Int(i64::from(*i)),
+                // x-death and other broker tables are not needed by the hub.
+                _ => continue,
+            };
+            headers.insert(key.to_string(), value);
+        }
+    }
+    Properties {
+        message_id: p.message_id().as_ref().map(|s| s.to_string()),
+        message_type: p.kind().as_ref().map(|s| s.to_string()),
+        correlation_id: p.correlation_id().as_ref().map(|s| s.to_string()),
+        timestamp: *p.timestamp(),
+        headers,
+    }
 }
 
 #[async_trait]
@@ -276,7 +314,7 @@ impl Broker for RabbitBroker {
                         ..Default::default()
                     },
                     &m.body,
-                    properties(m),
+                    to_amqp(&m.properties),
                 )
                 .await
                 .map_err(unavailable)?;
@@ -295,6 +333,26 @@ impl Broker for RabbitBroker {
             }
         }
         Ok(())
+    }
+
+    async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError> {
+        let session = self.current().await;
+        // A passive declare on a channel of its own: it closes the channel if the queue is gone.
+        let channel = session
+            .connection
+            .create_channel()
+            .await
+            .map_err(unavailable)?;
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let declared = channel
+            .queue_declare(queue.into(), options, FieldTable::default())
+            .await
+            .map_err(unavailable)?;
+        let _ = channel.close(200, "depth read".into()).await;
+        Ok(declared.message_count())
     }
 
     async fn consume(
@@ -330,9 +388,10 @@ impl Broker for RabbitBroker {
                 // The channel lives as long as the stream.
                 let _channel = &channel;
                 futures::future::ready(delivery.ok().map(|d| Incoming {
-                    message_type: d.properties.kind().as_ref().map(|k| k.to_string()),
-                    message_id: d.properties.message_id().as_ref().map(|k| k.to_string()),
+                    exchange: d.exchange.to_string(),
+                    routing_key: d.routing_key.to_string(),
                     redelivered: d.redelivered,
+                    properties: from_amqp(&d.properties),
                     body: d.data,
                     settle: Box::new(RabbitSettle { acker: d.acker }),
                 }))

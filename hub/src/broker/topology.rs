@@ -2,24 +2,46 @@
 //! every (re)connection.
 //!
 //! ```text
-//! hub.associations (topic) --association.#--> hub.deliver.<subscriber> (quorum)   [one per subscriber]
-//! hub.subscribers  (direct) --<subscriber>--> <subscriber's queue>   (quorum)
-//! unroutable on either exchange --> hub.unrouted (fanout) --> hub.unrouted (quorum)
-//! rejected from hub.deliver.<s> --> hub.dead (direct) --> hub.dead.hub.deliver.<s> (quorum)
+//! hub.associations (topic) --association.#--> hub.deliver.<subscriber>   [one per subscriber]
+//! hub.subscribers  (direct) --<subscriber>--> <subscriber's queue>        [queue channel]
+//! unroutable on either exchange --> hub.unrouted (fanout) --> hub.unrouted
+//! retry:  hub.retry (direct) --<tier>--> hub.retry.<tier> (TTL = tier)
+//!           --expired--> hub.retry.return (headers, hub-origin-queue = Q) --> Q
+//! dead:   hub.dead (direct) --Q--> hub.dead.Q   (the hub's own dead letters, and the
+//!           broker's when a delivery exceeds the delivery limit)
 //! ```
+//! Every queue is a durable quorum queue. Consuming queues have a delivery limit and
+//! at-least-once dead-lettering (which needs `reject-publish` overflow); so have the retry
+//! tiers, whose dead-lettering is the way back to the origin queue.
 
-use crate::config::Settings;
+use std::time::Duration;
+
+use crate::config::{Channel, Settings};
 
 pub const ASSOCIATIONS: &str = "hub.associations";
 pub const SUBSCRIBERS: &str = "hub.subscribers";
 pub const UNROUTED: &str = "hub.unrouted";
 pub const DEAD: &str = "hub.dead";
+pub const RETRY: &str = "hub.retry";
+pub const RETRY_RETURN: &str = "hub.retry.return";
+
+/// Header naming the queue a retried or dead-lettered message came from. Not `x-`
+/// prefixed: headers exchanges ignore `x-` headers when matching.
+pub const ORIGIN_QUEUE: &str = "hub-origin-queue";
+/// Header counting the attempts made so far (absent: none failed yet).
+pub const ATTEMPT: &str = "hub-attempt";
+/// Header with the last failure's reason.
+pub const LAST_ERROR: &str = "hub-last-error";
+
+/// The shortest retry delay; tiers double from here up to the longest configured cap.
+pub const SHORTEST_TIER: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExchangeKind {
     Topic,
     Direct,
     Fanout,
+    Headers,
 }
 
 #[derive(Debug, Clone)]
@@ -31,17 +53,41 @@ pub struct ExchangeSpec {
 }
 
 #[derive(Debug, Clone)]
+pub struct Binding {
+    pub exchange: String,
+    pub routing_key: String,
+    /// Header matches (headers exchanges): all must be equal.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Binding {
+    fn key(exchange: &str, routing_key: &str) -> Binding {
+        Binding {
+            exchange: exchange.to_owned(),
+            routing_key: routing_key.to_owned(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct QueueSpec {
     pub name: String,
-    pub bindings: Vec<(String, String)>,
-    /// Dead-letter exchange and routing key for rejected deliveries.
-    pub dead_letter: Option<(String, String)>,
+    pub bindings: Vec<Binding>,
+    /// Dead-letter exchange and routing key (`None`: keep the message's own key).
+    pub dead_letter: Option<(String, Option<String>)>,
+    /// Deliveries after which the broker dead-letters a message it keeps getting back.
+    pub delivery_limit: Option<u32>,
+    /// Messages expire (and are dead-lettered) after this long.
+    pub message_ttl: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Topology {
     pub exchanges: Vec<ExchangeSpec>,
     pub queues: Vec<QueueSpec>,
+    /// Retry delay tiers, shortest first.
+    pub retry_tiers: Vec<Duration>,
 }
 
 /// The hub's own consuming queue for a subscriber.
@@ -53,6 +99,24 @@ pub fn dead_letter_queue(queue: &str) -> String {
     format!("hub.dead.{queue}")
 }
 
+pub fn retry_queue(tier: Duration) -> String {
+    format!("hub.retry.{}", tier_key(tier))
+}
+
+pub fn tier_key(tier: Duration) -> String {
+    format!("{}ms", tier.as_millis())
+}
+
+/// Tiers doubling from [`SHORTEST_TIER`] until one reaches `longest`.
+pub fn retry_tiers(longest: Duration) -> Vec<Duration> {
+    let mut tiers = vec![SHORTEST_TIER];
+    while tiers.last().is_some_and(|t| *t < longest) {
+        let next = tiers.last().map(|t| *t * 2).unwrap_or(SHORTEST_TIER);
+        tiers.push(next);
+    }
+    tiers
+}
+
 impl Topology {
     pub fn for_settings(settings: &Settings) -> Topology {
         let exchange = |name: &str, kind, alternate: bool| ExchangeSpec {
@@ -60,37 +124,97 @@ impl Topology {
             kind,
             alternate: alternate.then(|| UNROUTED.to_owned()),
         };
+        let longest = settings
+            .subscribers
+            .iter()
+            .map(|s| s.retry.cap)
+            .max()
+            .unwrap_or(SHORTEST_TIER);
         let mut topology = Topology {
             exchanges: vec![
                 exchange(UNROUTED, ExchangeKind::Fanout, false),
-                exchange(DEAD, ExchangeKind::Direct, false),
+                exchange(DEAD, ExchangeKind::Direct, true),
+                exchange(RETRY, ExchangeKind::Direct, true),
+                exchange(RETRY_RETURN, ExchangeKind::Headers, true),
                 exchange(ASSOCIATIONS, ExchangeKind::Topic, true),
                 exchange(SUBSCRIBERS, ExchangeKind::Direct, true),
             ],
             queues: vec![QueueSpec {
                 name: UNROUTED.to_owned(),
-                bindings: vec![(UNROUTED.to_owned(), String::new())],
-                dead_letter: None,
+                bindings: vec![Binding::key(UNROUTED, "")],
+                ..QueueSpec::default()
             }],
+            retry_tiers: retry_tiers(longest),
         };
-        for s in &settings.subscribers {
-            let deliver = delivery_queue(&s.name);
+        for tier in topology.retry_tiers.clone() {
             topology.queues.push(QueueSpec {
-                name: dead_letter_queue(&deliver),
-                bindings: vec![(DEAD.to_owned(), deliver.clone())],
-                dead_letter: None,
-            });
-            topology.queues.push(QueueSpec {
-                name: deliver.clone(),
-                bindings: vec![(ASSOCIATIONS.to_owned(), "association.#".to_owned())],
-                dead_letter: Some((DEAD.to_owned(), deliver)),
-            });
-            topology.queues.push(QueueSpec {
-                name: s.queue.clone(),
-                bindings: vec![(SUBSCRIBERS.to_owned(), s.name.clone())],
-                dead_letter: None,
+                name: retry_queue(tier),
+                bindings: vec![Binding::key(RETRY, &tier_key(tier))],
+                dead_letter: Some((RETRY_RETURN.to_owned(), None)),
+                message_ttl: Some(tier),
+                ..QueueSpec::default()
             });
         }
+        for s in &settings.subscribers {
+            topology.add_consumer_queue(
+                &delivery_queue(&s.name),
+                settings.broker.delivery_limit,
+                Binding::key(ASSOCIATIONS, "association.#"),
+            );
+            if let Channel::Queue { queue } = &s.channel {
+                topology.queues.push(QueueSpec {
+                    name: queue.clone(),
+                    bindings: vec![Binding::key(SUBSCRIBERS, &s.name)],
+                    ..QueueSpec::default()
+                });
+            }
+        }
         topology
+    }
+
+    /// A queue the hub consumes: with its dead-letter queue, a delivery limit, and a way
+    /// back from the retry tiers.
+    fn add_consumer_queue(&mut self, name: &str, delivery_limit: u32, source: Binding) {
+        self.queues.push(QueueSpec {
+            name: dead_letter_queue(name),
+            bindings: vec![Binding::key(DEAD, name)],
+            ..QueueSpec::default()
+        });
+        self.queues.push(QueueSpec {
+            name: name.to_owned(),
+            bindings: vec![
+                source,
+                Binding {
+                    exchange: RETRY_RETURN.to_owned(),
+                    routing_key: String::new(),
+                    headers: vec![(ORIGIN_QUEUE.to_owned(), name.to_owned())],
+                },
+            ],
+            dead_letter: Some((DEAD.to_owned(), Some(name.to_owned()))),
+            delivery_limit: Some(delivery_limit),
+            message_ttl: None,
+        });
+    }
+
+    /// The queues the hub consumes (each has a `hub.dead.<queue>`).
+    pub fn consumer_queues(&self) -> Vec<String> {
+        self.queues
+            .iter()
+            .filter(|q| q.delivery_limit.is_some())
+            .map(|q| q.name.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_double_up_to_the_cap() {
+        let tiers = retry_tiers(Duration::from_secs(1));
+        let ms: Vec<u128> = tiers.iter().map(|t| t.as_millis()).collect();
+        assert_eq!(ms, vec![100, 200, 400, 800, 1600]);
+        assert_eq!(retry_tiers(Duration::from_millis(50)).len(), 1);
     }
 }

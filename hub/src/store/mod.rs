@@ -5,10 +5,9 @@
 //! - `commit_ingest` is atomic: projection, outbox, rejections and checkpoint move together.
 //! - The checkpoint never moves backwards; a snapshot is never replaced by an older sequence.
 //! - `pending_outbox` returns messages in the order they were recorded.
-//! - `record_delivery` never lowers a subscriber's sequence for a vCode (an equal one may
-//!   update `in_scope`: a removal found by a resync carries the sequence already seen).
+//! - A `DeliveryTx` is atomic and serialises work on the same message ids and vCodes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use contracts::{MessageType, VCode, Vereniging};
@@ -99,6 +98,28 @@ pub struct DeliveryState {
     pub in_scope: bool,
 }
 
+/// One batch's delivery bookkeeping, in one database transaction that stays open while
+/// the batch's effects (publishing, posting) happen, and commits after them. Dropping it
+/// without `commit` rolls everything back, so a failed batch leaves no trace.
+///
+/// Another replica handling the same message ids or vCodes waits on this transaction's
+/// row locks, then sees its outcome: concurrent duplicates have one effect, and per vCode
+/// the sequence check is never raced.
+#[async_trait]
+pub trait DeliveryTx: Send {
+    /// Records the message ids as applied; returns those not applied before.
+    async fn claim(&mut self, message_ids: &[String]) -> Result<HashSet<String>, StoreError>;
+    /// Locks and reads the state of these vCodes (absent: never delivered).
+    async fn lock_states(
+        &mut self,
+        v_codes: &[VCode],
+    ) -> Result<HashMap<VCode, DeliveryState>, StoreError>;
+    /// Forgets claims whose effect failed, so that their retry is not taken for a duplicate.
+    async fn release(&mut self, message_ids: &[String]) -> Result<(), StoreError>;
+    async fn save_states(&mut self, states: &[(VCode, DeliveryState)]) -> Result<(), StoreError>;
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
 /// Held by the one replica that reads the register and relays the outbox.
 #[async_trait]
 pub trait Leadership: Send {
@@ -125,21 +146,16 @@ pub trait Store: Send + Sync + 'static {
     async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;
     async fn outbox_backlog(&self) -> Result<u64, StoreError>;
+    /// Age of the oldest unpublished outbox message (zero when none).
+    async fn outbox_lag(&self) -> Result<std::time::Duration, StoreError>;
     /// Deletes messages published longer ago than `age`; returns how many.
     async fn prune_outbox(&self, age: std::time::Duration) -> Result<u64, StoreError>;
+    /// Deletes inbox entries older than `age` (longer than any redelivery can take).
+    async fn prune_inbox(&self, age: std::time::Duration) -> Result<u64, StoreError>;
 
     /// Newest first.
     async fn rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError>;
 
-    async fn delivery_state(
-        &self,
-        subscriber: &str,
-        v_code: &VCode,
-    ) -> Result<Option<DeliveryState>, StoreError>;
-    async fn record_delivery(
-        &self,
-        subscriber: &str,
-        v_code: &VCode,
-        state: DeliveryState,
-    ) -> Result<(), StoreError>;
+    /// Opens a unit of work for delivering a batch to `consumer` (see [`DeliveryTx`]).
+    async fn begin_delivery(&self, consumer: &str) -> Result<Box<dyn DeliveryTx>, StoreError>;
 }

@@ -1,6 +1,6 @@
 //! PostgreSQL implementation of [`Store`], with sqlx. Migrations run at start-up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -318,6 +318,16 @@ impl Store for PgStore {
         Ok(to_u64(n))
     }
 
+    async fn outbox_lag(&self) -> Result<Duration, StoreError> {
+        let secs: f64 = sqlx::query_scalar(
+            "SELECT COALESCE(EXTRACT(EPOCH FROM now() - min(created_at))::float8, 0)
+             FROM outbox WHERE published_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Duration::from_secs_f64(secs.max(0.0)))
+    }
+
     async fn prune_outbox(&self, age: Duration) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
@@ -347,45 +357,121 @@ impl Store for PgStore {
             .collect()
     }
 
-    async fn delivery_state(
-        &self,
-        subscriber: &str,
-        v_code: &VCode,
-    ) -> Result<Option<DeliveryState>, StoreError> {
-        let row = sqlx::query(
-            "SELECT sequence, in_scope FROM delivery_state WHERE subscriber = $1 AND vcode = $2",
-        )
-        .bind(subscriber)
-        .bind(v_code.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| {
-            Ok(DeliveryState {
-                sequence: to_u64(row.try_get("sequence")?),
-                in_scope: row.try_get("in_scope")?,
-            })
-        })
-        .transpose()
+    async fn begin_delivery(&self, consumer: &str) -> Result<Box<dyn DeliveryTx>, StoreError> {
+        Ok(Box::new(PgDeliveryTx {
+            tx: self.pool.begin().await?,
+            consumer: consumer.to_owned(),
+        }))
     }
 
-    async fn record_delivery(
-        &self,
-        subscriber: &str,
-        v_code: &VCode,
-        state: DeliveryState,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO delivery_state (subscriber, vcode, sequence, in_scope) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (subscriber, vcode) DO UPDATE
-               SET sequence = EXCLUDED.sequence, in_scope = EXCLUDED.in_scope, updated_at = now()
-               WHERE delivery_state.sequence <= EXCLUDED.sequence",
+    async fn prune_inbox(&self, age: Duration) -> Result<u64, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1)")
+                .bind(age.as_secs_f64())
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+}
+
+struct PgDeliveryTx {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    consumer: String,
+}
+
+#[async_trait]
+impl DeliveryTx for PgDeliveryTx {
+    async fn claim(&mut self, message_ids: &[String]) -> Result<HashSet<String>, StoreError> {
+        // Sorted, so that two transactions claiming overlapping ids lock them in one order.
+        let mut ids = message_ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let fresh: Vec<String> = sqlx::query_scalar(
+            "INSERT INTO inbox (consumer, message_id) SELECT $1, id FROM UNNEST($2::text[]) AS t(id)
+             ON CONFLICT DO NOTHING RETURNING message_id",
         )
-        .bind(subscriber)
-        .bind(v_code.as_str())
-        .bind(to_i64(state.sequence))
-        .bind(state.in_scope)
-        .execute(&self.pool)
+        .bind(&self.consumer)
+        .bind(&ids)
+        .fetch_all(&mut *self.tx)
         .await?;
+        Ok(fresh.into_iter().collect())
+    }
+
+    async fn lock_states(
+        &mut self,
+        v_codes: &[VCode],
+    ) -> Result<HashMap<VCode, DeliveryState>, StoreError> {
+        let mut codes: Vec<&str> = v_codes.iter().map(VCode::as_str).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        // A placeholder row (sequence -1) makes a never-delivered vCode lockable too.
+        sqlx::query(
+            "INSERT INTO delivery_state (subscriber, vcode, sequence, in_scope)
+             SELECT $1, v, -1, FALSE FROM UNNEST($2::text[]) AS t(v) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.consumer)
+        .bind(&codes)
+        .execute(&mut *self.tx)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT vcode, sequence, in_scope FROM delivery_state
+             WHERE subscriber = $1 AND vcode = ANY($2) ORDER BY vcode FOR UPDATE",
+        )
+        .bind(&self.consumer)
+        .bind(&codes)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let sequence: i64 = row.try_get("sequence")?;
+            if sequence < 0 {
+                continue;
+            }
+            let code: String = row.try_get("vcode")?;
+            let state = DeliveryState {
+                sequence: to_u64(sequence),
+                in_scope: row.try_get("in_scope")?,
+            };
+            out.insert(parse_v_code(&code)?, state);
+        }
+        Ok(out)
+    }
+
+    async fn release(&mut self, message_ids: &[String]) -> Result<(), StoreError> {
+        if message_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query("DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2)")
+            .bind(&self.consumer)
+            .bind(message_ids)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_states(&mut self, states: &[(VCode, DeliveryState)]) -> Result<(), StoreError> {
+        if states.is_empty() {
+            return Ok(());
+        }
+        let codes: Vec<&str> = states.iter().map(|(v, _)| v.as_str()).collect();
+        let sequences: Vec<i64> = states.iter().map(|(_, s)| to_i64(s.sequence)).collect();
+        let scopes: Vec<bool> = states.iter().map(|(_, s)| s.in_scope).collect();
+        sqlx::query(
+            "UPDATE delivery_state d SET sequence = u.seq, in_scope = u.scope, updated_at = now()
+             FROM UNNEST($2::text[], $3::int8[], $4::bool[]) AS u(vcode, seq, scope)
+             WHERE d.subscriber = $1 AND d.vcode = u.vcode",
+        )
+        .bind(&self.consumer)
+        .bind(&codes)
+        .bind(&sequences)
+        .bind(&scopes)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.tx.commit().await?;
         Ok(())
     }
 }
