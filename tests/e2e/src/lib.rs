@@ -158,6 +158,24 @@ pub fn settings_with_broker(
     amqp_url: &str,
     extra: &[(&str, &str)],
 ) -> Settings {
+    settings_with_file(iso, register, amqp_url, None, extra)
+}
+
+/// Like [`settings`], with an extra TOML file applied over the defaults (e.g. to replace
+/// the `[[subscribers]]`: an array in a later file replaces the earlier one).
+pub fn settings_with_file(
+    iso: &Isolation,
+    register: &RegisterSim,
+    amqp_url: &str,
+    toml: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Settings {
+    let file = toml.map(|text| {
+        let name = format!("{}-{:08x}.toml", iso.name, rand::random::<u32>());
+        let path = std::env::temp_dir().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    });
     let mut overrides = vec![
         ("database.url".to_string(), iso.database_url()),
         ("broker.url".to_string(), amqp_url.to_string()),
@@ -169,14 +187,17 @@ pub fn settings_with_broker(
         ("shutdown_grace".to_string(), "5s".to_string()),
     ];
     overrides.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    hub::config::load(&Sources {
+    let settings = hub::config::load(&Sources {
         dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../config").into(),
         env: None,
-        file: None,
+        file: file.clone(),
         overrides,
         environment_variables: false,
-    })
-    .unwrap()
+    });
+    if let Some(path) = file {
+        let _ = std::fs::remove_file(path);
+    }
+    settings.unwrap()
 }
 
 pub struct TestHub {
@@ -340,6 +361,93 @@ impl QueueReader {
         out.extend(self.drain(queue, quiet).await);
         out
     }
+}
+
+/// Publishes a message as the hub's relay would (persistent, confirmed), for tests that
+/// inject messages directly.
+pub async fn publish_raw(
+    iso: &Isolation,
+    exchange: &str,
+    routing_key: &str,
+    message_type: &str,
+    message_id: &str,
+    body: &[u8],
+) {
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let properties = lapin::BasicProperties::default()
+        .with_type(message_type.into())
+        .with_message_id(message_id.into())
+        .with_content_type("application/json".into())
+        .with_delivery_mode(2);
+    let confirm = channel
+        .basic_publish(
+            exchange.into(),
+            routing_key.into(),
+            BasicPublishOptions::default(),
+            body,
+            properties,
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(confirm.is_ack());
+    let _ = connection.close(200, "done".into()).await;
+}
+
+/// Builds an `association.changed` as the hub's ingest would, from a register document.
+pub fn association_changed(vereniging: &serde_json::Value, sequence: u64) -> (String, Vec<u8>) {
+    let vereniging: contracts::Vereniging = serde_json::from_value(vereniging.clone()).unwrap();
+    let message_id = uuid::Uuid::now_v7();
+    let message = contracts::AssociationChanged {
+        metadata: contracts::Metadata {
+            message_id,
+            message_type: contracts::MessageType::AssociationChanged,
+            time: time::OffsetDateTime::now_utc(),
+            source: "test".into(),
+            correlation_id: uuid::Uuid::new_v4(),
+            v_code: vereniging.v_code.clone(),
+            sequence,
+            version: Some(1),
+        },
+        changed_parts: contracts::Part::ALL.to_vec(),
+        withheld: vec![],
+        vereniging,
+    };
+    (
+        message_id.to_string(),
+        serde_json::to_vec(&message).unwrap(),
+    )
+}
+
+/// Stops and starts the RabbitMQ application (connections drop, durable queues stay).
+/// Affects every user of the broker: callers make sure no other test runs meanwhile.
+pub fn restart_rabbitmq(down_for: Duration) {
+    rabbitmqctl(&["stop_app"]).unwrap();
+    std::thread::sleep(down_for);
+    rabbitmqctl(&["start_app"]).unwrap();
+    rabbitmqctl(&["await_startup"]).unwrap();
+}
+
+/// Kills every PostgreSQL session of the test's database (as an operator or a failover would).
+pub async fn kill_database_connections(iso: &Isolation) -> u64 {
+    let mut admin = PgConnection::connect(POSTGRES_ADMIN).await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+    )
+    .bind(&iso.name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    killed.into_iter().filter(|k| *k).count() as u64
 }
 
 /// Validates a message against its checked-in JSON Schema.

@@ -1,0 +1,519 @@
+//! Throughput of the hub's distribution compared with what the same RabbitMQ does for a bare
+//! lapin client, in one run on one broker.
+//!
+//! ```sh
+//! cargo run --release -p hub-tests --bin throughput-bench -- \
+//!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000]
+//! ```
+//!
+//! 1. **raw lapin pass-through**: N messages of `--size` bytes preloaded into the quorum queue
+//!    `bench.in`; a consumer (manual acks, `basic_qos(prefetch)`) republishes each body to the
+//!    quorum queue `bench.out` (persistent, publisher confirms) and acks the delivery only after
+//!    that publish was confirmed, with up to `prefetch` deliveries in flight. Rate = N / (first
+//!    delivery .. last ack). This is the ceiling any consume-transform-publish service on
+//!    this broker can reach with the same guarantees.
+//! 2. **the hub**, in-process, with one JSON subscriber `bench` (selector all) and
+//!    `broker.prefetch` = P: N valid `association.changed` messages (synthetic associations,
+//!    `--vcodes` distinct vCodes, reused cyclically with increasing sequences, so none is
+//!    skipped as stale) preloaded into `hub.deliver.bench`, then the hub started and timed until
+//!    `subscriber.bench` holds N messages (every guarantee on: parse, `delivery_state` read
+//!    and write in PostgreSQL, field policy, publish with confirm, ack). Also reports the peak
+//!    resident memory of this process above the baseline taken just before the hub started.
+//!
+//! The last line is the ratio hub/raw. Only that ratio, taken from one run, means something:
+//! the development machine (2 cores, shared with RabbitMQ and PostgreSQL) drifts in speed from
+//! run to run, so absolute rates from different runs are not comparable. Each run uses its
+//! own vhost and database (the harness's `Isolation`) and removes them at the end.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use contracts::{AssociationChanged, MessageType, Metadata, Part, Vereniging};
+use futures::stream::{FuturesUnordered, StreamExt};
+use hub::config::Sources;
+use hub_tests::*;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
+use partner_sims::synthetic;
+use uuid::Uuid;
+
+const PERSISTENT: u8 = 2;
+/// Publisher confirms awaited per window when preloading.
+const PRELOAD_WINDOW: usize = 1000;
+const SUBSCRIBER: &str = "bench";
+const RAW_IN: &str = "bench.in";
+const RAW_OUT: &str = "bench.out";
+
+struct Args {
+    messages: usize,
+    prefetch: u16,
+    size: usize,
+    vcodes: usize,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        messages: 100_000,
+        prefetch: 250,
+        size: 1024,
+        vcodes: 10_000,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--messages" => a.messages = value()?.parse()?,
+            "--prefetch" => a.prefetch = value()?.parse()?,
+            "--size" => a.size = value()?.parse()?,
+            "--vcodes" => a.vcodes = value()?.parse()?,
+            "-h" | "--help" => {
+                println!(
+                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K]"
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    ensure!(a.messages > 0, "--messages must be > 0");
+    ensure!(a.prefetch > 0, "--prefetch must be > 0");
+    ensure!(a.vcodes > 0, "--vcodes must be > 0");
+    Ok(a)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let iso = Isolation::new().await?;
+    let result = run(&iso, &args).await;
+    if result.is_ok() {
+        iso.cleanup().await;
+    } else {
+        eprintln!("vhost and database {} left for inspection", iso.name);
+    }
+    let (raw, hub) = result?;
+    println!("hub/raw = {:.2}", hub / raw);
+    Ok(())
+}
+
+async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64)> {
+    let raw = raw_pass_through(iso, args).await?;
+    println!(
+        "raw lapin pass-through (quorum, prefetch {}, {} B): {raw:.0} msg/s",
+        args.prefetch, args.size
+    );
+    let hub = hub_routing(iso, args).await?;
+    println!(
+        "hub association.changed -> JSON subscriber (quorum, prefetch {}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
+        args.prefetch,
+        hub.average_body,
+        hub.rate,
+        hub.peak_rss_over_baseline_kb / 1024
+    );
+    Ok((raw, hub.rate))
+}
+
+// ---------------------------------------------------------------------------------------------
+// AMQP helpers
+
+async fn connect(iso: &Isolation, name: &str) -> anyhow::Result<Connection> {
+    let properties = ConnectionProperties::default().with_connection_name(name.into());
+    Ok(Connection::connect(&iso.amqp_url(), properties).await?)
+}
+
+fn quorum() -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
+    args
+}
+
+async fn declare_quorum(channel: &Channel, name: &str) -> anyhow::Result<()> {
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .queue_declare(name.into(), options, quorum())
+        .await
+        .with_context(|| format!("declaring {name}"))?;
+    Ok(())
+}
+
+/// Messages ready in an existing queue (passive declare).
+async fn depth(channel: &Channel, name: &str) -> anyhow::Result<u32> {
+    let options = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let queue = channel
+        .queue_declare(name.into(), options, FieldTable::default())
+        .await
+        .with_context(|| format!("queue {name}"))?;
+    Ok(queue.message_count())
+}
+
+fn confirmed(confirmation: Confirmation) -> anyhow::Result<()> {
+    match confirmation {
+        Confirmation::Ack(None) => Ok(()),
+        Confirmation::Ack(Some(_)) => bail!("message returned unroutable"),
+        Confirmation::Nack(_) => bail!("broker nacked a message"),
+        Confirmation::NotRequested => bail!("publisher confirms are off"),
+    }
+}
+
+/// Publishes every body to `queue` through the default exchange (persistent, mandatory),
+/// waiting for the confirms a window at a time.
+async fn preload(
+    channel: &Channel,
+    queue: &str,
+    bodies: impl Iterator<Item = (Vec<u8>, BasicProperties)>,
+) -> anyhow::Result<usize> {
+    let mut window = Vec::with_capacity(PRELOAD_WINDOW);
+    let mut count = 0;
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
+    for (body, properties) in bodies {
+        let confirm = channel
+            .basic_publish("".into(), queue.into(), options, &body, properties)
+            .await?;
+        window.push(confirm);
+        count += 1;
+        if window.len() == PRELOAD_WINDOW {
+            for c in window.drain(..) {
+                confirmed(c.await?)?;
+            }
+        }
+    }
+    for c in window {
+        confirmed(c.await?)?;
+    }
+    Ok(count)
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) raw lapin pass-through
+
+async fn raw_pass_through(iso: &Isolation, args: &Args) -> anyhow::Result<f64> {
+    let n = args.messages;
+    let connection = connect(iso, "throughput-bench raw").await?;
+    let admin = connection.create_channel().await?;
+    declare_quorum(&admin, RAW_IN).await?;
+    declare_quorum(&admin, RAW_OUT).await?;
+
+    let publisher = connection.create_channel().await?;
+    publisher
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let body: Vec<u8> = (0..args.size).map(|i| b'a' + (i % 26) as u8).collect();
+    let persistent = BasicProperties::default().with_delivery_mode(PERSISTENT);
+    let t = Instant::now();
+    preload(
+        &publisher,
+        RAW_IN,
+        std::iter::repeat_n((body, persistent.clone()), n),
+    )
+    .await?;
+    ensure!(
+        depth(&admin, RAW_IN).await? as usize == n,
+        "{RAW_IN} not preloaded"
+    );
+    println!(
+        "  preloaded {n} messages into {RAW_IN} in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    let consumer_channel = connection.create_channel().await?;
+    consumer_channel
+        .basic_qos(args.prefetch, BasicQosOptions::default())
+        .await?;
+    let mut consumer = consumer_channel
+        .basic_consume(
+            RAW_IN.into(),
+            "throughput-bench".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+
+    // Each delivery: publish its body, await that publish's confirm, then ack. Up to
+    // `prefetch` of them run at once (the broker sends no more unacked deliveries).
+    let mut in_flight = FuturesUnordered::new();
+    let (mut received, mut acked) = (0usize, 0usize);
+    let mut first_delivery = None;
+    while acked < n {
+        tokio::select! {
+            delivery = consumer.next(), if received < n => {
+                let delivery = delivery.context("consumer ended")??;
+                first_delivery.get_or_insert_with(Instant::now);
+                received += 1;
+                let publisher = publisher.clone();
+                let properties = persistent.clone();
+                in_flight.push(async move {
+                    let confirm = publisher
+                        .basic_publish(
+                            "".into(),
+                            RAW_OUT.into(),
+                            BasicPublishOptions { mandatory: true, ..Default::default() },
+                            &delivery.data,
+                            properties,
+                        )
+                        .await?;
+                    confirmed(confirm.await?)?;
+                    delivery.acker.ack(BasicAckOptions::default()).await?;
+                    anyhow::Ok(())
+                });
+            }
+            Some(done) = in_flight.next() => {
+                done?;
+                acked += 1;
+            }
+        }
+    }
+    let elapsed = first_delivery.map(|t| t.elapsed()).unwrap_or_default();
+
+    let out = depth(&admin, RAW_OUT).await? as usize;
+    ensure!(out == n, "{RAW_OUT} holds {out} messages, expected {n}");
+    consumer_channel.close(200, "done".into()).await?;
+    for q in [RAW_IN, RAW_OUT] {
+        admin
+            .queue_delete(q.into(), QueueDeleteOptions::default())
+            .await?;
+    }
+    connection.close(200, "done".into()).await?;
+    println!(
+        "  raw: {n} messages passed through in {:.2}s",
+        elapsed.as_secs_f64()
+    );
+    Ok(n as f64 / elapsed.as_secs_f64())
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) the hub
+
+struct HubResult {
+    rate: f64,
+    peak_rss_over_baseline_kb: u64,
+    average_body: usize,
+}
+
+/// The default configuration with its three pilot subscribers replaced by one subscriber
+/// `bench` receiving everything (a later file's array replaces the earlier one's).
+fn hub_settings(
+    iso: &Isolation,
+    register: &RegisterSim,
+    prefetch: u16,
+) -> anyhow::Result<hub::config::Settings> {
+    let file = std::env::temp_dir().join(format!("{}-throughput-bench.toml", iso.name));
+    std::fs::write(
+        &file,
+        format!("[[subscribers]]\nname = \"{SUBSCRIBER}\"\nselector = {{ kind = \"all\" }}\n"),
+    )?;
+    let overrides = [
+        ("database.url", iso.database_url()),
+        ("broker.url", iso.amqp_url()),
+        ("broker.prefetch", prefetch.to_string()),
+        ("broker.reconnect_max_delay", "1s".to_owned()),
+        ("register.base_url", register.base_url()),
+        ("register.token_url", register.token_url()),
+        ("register.poll_interval", "1s".to_owned()),
+        ("http.listen", "127.0.0.1:0".to_owned()),
+        ("shutdown_grace", "5s".to_owned()),
+    ];
+    let loaded = hub::config::load(&Sources {
+        dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config")),
+        env: None,
+        file: Some(file.clone()),
+        overrides: overrides
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        environment_variables: false,
+    });
+    let _ = std::fs::remove_file(&file);
+    let settings = loaded.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let names: Vec<&str> = settings
+        .subscribers
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    ensure!(
+        names == [SUBSCRIBER],
+        "expected the file's subscribers to replace the defaults', got {names:?} (the config crate merged the arrays)"
+    );
+    Ok(settings)
+}
+
+/// `n` valid `association.changed` bodies over `vcodes` synthetic associations; message `i`
+/// has sequence `i + 1`, so every vCode's sequences increase.
+fn changed_messages(
+    n: usize,
+    vcodes: usize,
+) -> anyhow::Result<impl Iterator<Item = (Vec<u8>, BasicProperties)>> {
+    let associations: Vec<Vereniging> = synthetic(vcodes.min(n), 42)
+        .into_iter()
+        .map(serde_json::from_value)
+        .collect::<Result<_, _>>()
+        .context("a synthetic association does not parse as contracts::Vereniging")?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok((0..n).map(move |i| {
+        let vereniging = associations[i % associations.len()].clone();
+        let message = AssociationChanged {
+            metadata: Metadata {
+                message_id: Uuid::now_v7(),
+                message_type: MessageType::AssociationChanged,
+                time: now,
+                source: "hub/register".to_owned(),
+                correlation_id: Uuid::now_v7(),
+                v_code: vereniging.v_code.clone(),
+                sequence: i as u64 + 1,
+                version: Some(1),
+            },
+            changed_parts: Part::ALL.to_vec(),
+            withheld: Vec::new(),
+            vereniging,
+        };
+        let properties = BasicProperties::default()
+            .with_message_id(message.metadata.message_id.to_string().into())
+            .with_correlation_id(message.metadata.correlation_id.to_string().into())
+            .with_type(MessageType::AssociationChanged.as_str().into())
+            .with_content_type("application/json".into())
+            .with_delivery_mode(PERSISTENT);
+        (serde_json::to_vec(&message).unwrap(), properties)
+    }))
+}
+
+/// This process's resident set size in kB (`VmRSS` of /proc/self/status).
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> {
+    let n = args.messages;
+    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse()?).await?;
+    let settings = hub_settings(iso, &register, args.prefetch)?;
+    let deliver = hub::broker::topology::delivery_queue(SUBSCRIBER);
+    let subscriber_queue = match &settings.subscribers[0].channel {
+        hub::config::Channel::Queue { queue } => queue.clone(),
+        other => anyhow::bail!("the bench subscriber must use the queue channel, not {other:?}"),
+    };
+
+    // Once, to migrate the database and declare the topology exactly as the hub does.
+    let hub = TestHub::start(settings.clone()).await;
+    eventually(Duration::from_secs(60), "the hub ready", || async {
+        hub.get("/readyz").await.status().is_success()
+    })
+    .await;
+    hub.stop().await;
+
+    let connection = connect(iso, "throughput-bench hub").await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    ensure!(
+        depth(&channel, &deliver).await? == 0,
+        "{deliver} is not empty"
+    );
+    let bytes = Arc::new(AtomicU64::new(0));
+    let counted = bytes.clone();
+    let messages = changed_messages(n, args.vcodes)?.inspect(move |(body, _)| {
+        counted.fetch_add(body.len() as u64, Ordering::Relaxed);
+    });
+    let t = Instant::now();
+    preload(&channel, &deliver, messages).await?;
+    let queued = depth(&channel, &deliver).await? as usize;
+    ensure!(queued == n, "{deliver} holds {queued}, expected {n}");
+    let average_body = (bytes.load(Ordering::Relaxed) / n as u64) as usize;
+    println!(
+        "  preloaded {n} association.changed messages ({} vCodes, {average_body} B on average) into {deliver} in {:.1}s",
+        args.vcodes.min(n),
+        t.elapsed().as_secs_f64()
+    );
+
+    // Memory: the hub runs in this process; sample from just before it starts.
+    let baseline = rss_kb();
+    let peak = Arc::new(AtomicU64::new(baseline));
+    let sampler = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                peak.fetch_max(rss_kb(), Ordering::Relaxed);
+            }
+        })
+    };
+
+    let hub = TestHub::start(settings).await;
+    let started = Instant::now();
+    let mut last_progress = (0u32, Instant::now());
+    let mut last_report = Instant::now();
+    let elapsed = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let delivered = depth(&channel, &subscriber_queue).await?;
+        if delivered as usize >= n {
+            break started.elapsed();
+        }
+        if delivered > last_progress.0 {
+            last_progress = (delivered, Instant::now());
+        } else if last_progress.1.elapsed() > Duration::from_secs(60) {
+            let left = depth(&channel, &deliver).await?;
+            let dead = depth(
+                &channel,
+                &hub::broker::topology::dead_letter_queue(&deliver),
+            )
+            .await
+            .unwrap_or(0);
+            bail!("no progress for 60 s: {delivered}/{n} on {subscriber_queue}, {left} left on {deliver}, {dead} dead-lettered");
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            println!(
+                "  {:>5.1}s {delivered}/{n} on {subscriber_queue}",
+                started.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+    };
+    sampler.abort();
+    peak.fetch_max(rss_kb(), Ordering::Relaxed);
+    let skipped = hub.metric("hub_messages_skipped_total").await;
+    let failed = hub.metric("hub_messages_failed_total").await;
+    hub.stop().await;
+    register.shutdown();
+    connection.close(200, "done".into()).await?;
+    println!(
+        "  hub: {n} messages delivered in {:.2}s (RSS baseline {} MB, peak {} MB)",
+        elapsed.as_secs_f64(),
+        baseline / 1024,
+        peak.load(Ordering::Relaxed) / 1024
+    );
+    if skipped > 0.0 || failed > 0.0 {
+        println!("  warning: the hub skipped {skipped} and failed {failed} deliveries");
+    }
+    Ok(HubResult {
+        rate: n as f64 / elapsed.as_secs_f64(),
+        peak_rss_over_baseline_kb: peak.load(Ordering::Relaxed).saturating_sub(baseline),
+        average_body,
+    })
+}

@@ -1,0 +1,373 @@
+//! Reliable delivery, proven by breaking things on purpose: RabbitMQ restarted and
+//! PostgreSQL sessions killed mid-run, poison and always-failing messages, a slow endpoint
+//! failing in bursts, and duplicates delivered concurrently to two hub replicas.
+//!
+//! The broker restart disturbs every user of the broker, so that test takes an exclusive
+//! lock and the others a shared one: within this binary it runs alone. (`cargo test` runs
+//! test binaries one after another.)
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use hub_tests::*;
+use partner_sims::{synthetic, EndpointSim};
+use tokio::sync::RwLock;
+
+static BROKER: RwLock<()> = RwLock::const_new(());
+
+const LONG: Duration = Duration::from_secs(180);
+const QUIET: Duration = Duration::from_millis(1500);
+
+const ALL_ON_A_QUEUE: &str = r#"
+[[subscribers]]
+name = "all"
+selector = { kind = "all" }
+"#;
+
+fn all_on_endpoint(url: &str, retry: &str) -> String {
+    format!(
+        r#"
+[[subscribers]]
+name = "backoffice"
+selector = {{ kind = "all" }}
+channel = {{ kind = "http", url = "{url}", timeout = "5s" }}
+retry = {retry}
+"#
+    )
+}
+
+async fn register_with(n: usize) -> RegisterSim {
+    let config = RegisterSimConfig {
+        associations: synthetic(n, 7),
+        ..RegisterSimConfig::default()
+    };
+    RegisterSim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Every association arrived, and every copy of one association carries one message id
+/// (so a receiver deduplicating by message id applies each change once).
+fn assert_each_once_in_effect(received: &[Received], expected: &BTreeSet<String>) -> usize {
+    let mut ids: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for m in received {
+        ids.entry(m.v_code())
+            .or_default()
+            .insert(m.message_id.as_str());
+    }
+    let got: BTreeSet<String> = ids.keys().map(|v| v.to_string()).collect();
+    let missing: Vec<&String> = expected.difference(&got).take(5).collect();
+    assert!(
+        missing.is_empty(),
+        "{} associations missing, e.g. {missing:?}",
+        expected.len() - got.len().min(expected.len())
+    );
+    for (v_code, message_ids) in &ids {
+        assert_eq!(
+            message_ids.len(),
+            1,
+            "{v_code} was delivered as different messages: {message_ids:?}"
+        );
+    }
+    received.len() - ids.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_changes_survive_a_rabbitmq_restart() {
+    let _alone = BROKER.write().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = register_with(5000).await;
+    let expected: BTreeSet<String> = register.vcodes().into_iter().collect();
+    let hub = TestHub::start(settings_with_file(
+        &iso,
+        &register,
+        &iso.amqp_url(),
+        Some(ALL_ON_A_QUEUE),
+        &[],
+    ))
+    .await;
+
+    // Restart the broker once a part has flowed through.
+    eventually(LONG, "a first part delivered", || async {
+        hub.metric("hub_messages_delivered_total").await >= 1000.0
+    })
+    .await;
+    restart_rabbitmq(Duration::from_secs(2));
+    eventually(LONG, "ready again after the restart", || async {
+        hub.get("/readyz").await.status() == 200
+    })
+    .await;
+
+    eventually(LONG, "everything delivered", || async {
+        hub.metric("hub_messages_delivered_total").await >= 5000.0
+    })
+    .await;
+    let reader = QueueReader::connect(&iso).await;
+    let received = reader.drain("subscriber.all", QUIET).await;
+    let duplicates = assert_each_once_in_effect(&received, &expected);
+    eprintln!(
+        "{} messages received for {} associations ({duplicates} redelivered copies)",
+        received.len(),
+        expected.len()
+    );
+    assert!(duplicates <= 500, "too many duplicate copies: {duplicates}");
+    assert_eq!(outbox_pending(&iso).await, 0);
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_changes_survive_killed_database_connections() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = register_with(5000).await;
+    let expected: BTreeSet<String> = register.vcodes().into_iter().collect();
+    let hub = TestHub::start(settings_with_file(
+        &iso,
+        &register,
+        &iso.amqp_url(),
+        Some(ALL_ON_A_QUEUE),
+        &[],
+    ))
+    .await;
+
+    eventually(LONG, "a first part delivered", || async {
+        hub.metric("hub_messages_delivered_total").await >= 500.0
+    })
+    .await;
+    let mut killed = 0;
+    for _ in 0..3 {
+        killed += kill_database_connections(&iso).await;
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+    assert!(killed > 0, "there were database sessions to kill");
+
+    eventually(LONG, "everything projected", || async {
+        association_count(&iso).await == 5000
+    })
+    .await;
+    eventually(LONG, "everything delivered", || async {
+        hub.metric("hub_messages_delivered_total").await >= 5000.0
+    })
+    .await;
+    let reader = QueueReader::connect(&iso).await;
+    let received = reader.drain("subscriber.all", QUIET).await;
+    let duplicates = assert_each_once_in_effect(&received, &expected);
+    eprintln!("killed {killed} sessions; {duplicates} redelivered copies");
+    eventually(LONG, "outbox drained", || async {
+        outbox_pending(&iso).await == 0
+    })
+    .await;
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_and_always_failing_messages_are_dead_lettered_and_the_rest_flow() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = start_register().await;
+    let endpoint = EndpointSim::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let codes = register.vcodes();
+    let (poison, failing) = (codes[3].clone(), codes[7].clone());
+    endpoint.fail_when_body_contains(&format!("\"vCode\":\"{poison}\""), 422);
+    endpoint.fail_when_body_contains(&format!("\"vCode\":\"{failing}\""), 503);
+    let retry = r#"{ base = "1s", cap = "4s", max_attempts = 4 }"#;
+    let toml = all_on_endpoint(&endpoint.url(), retry);
+    let hub = TestHub::start(settings_with_file(
+        &iso,
+        &register,
+        &iso.amqp_url(),
+        Some(&toml),
+        &[],
+    ))
+    .await;
+
+    // The others flow at once.
+    let others = codes.len() - 2;
+    assert!(
+        endpoint.wait_for_accepted(others, LONG).await,
+        "the other messages arrive"
+    );
+    let accepted_by = Instant::now();
+    // The poison message is dead-lettered at once, the failing one after its attempts.
+    eventually(LONG, "poison dead-lettered", || async {
+        hub.metric("hub_dead_letters_total{adapter=\"backoffice\",failure=\"permanent\"}")
+            .await
+            >= 1.0
+    })
+    .await;
+    eventually(LONG, "always-failing message dead-lettered", || async {
+        hub.metric("hub_dead_letters_total{adapter=\"backoffice\",failure=\"exhausted\"}")
+            .await
+            >= 1.0
+    })
+    .await;
+    let attempts = |v: &str| {
+        endpoint
+            .requests()
+            .iter()
+            .filter(|r| r.body["metadata"]["vCode"] == v)
+            .count()
+    };
+    assert_eq!(attempts(&poison), 1, "a permanent failure is not retried");
+    assert_eq!(
+        attempts(&failing),
+        4,
+        "a transient failure is tried max_attempts times"
+    );
+    // The retries happened outside the consumer: the others did not wait for them.
+    let last_other = endpoint.accepted().iter().map(|r| r.at).max().unwrap();
+    let last_failing_attempt = endpoint
+        .requests()
+        .iter()
+        .filter(|r| r.body["metadata"]["vCode"] == failing.as_str())
+        .map(|r| r.at)
+        .max()
+        .unwrap();
+    assert!(
+        last_other < last_failing_attempt,
+        "the other messages were held back by the retries"
+    );
+    assert!(accepted_by.elapsed() < LONG);
+    hub.stop().await;
+    endpoint.shutdown();
+    register.shutdown();
+    iso.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_endpoint_failing_in_bursts_gets_growing_retries_and_bounded_work() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = start_register().await;
+    let endpoint = EndpointSim::start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let n = register.vcodes().len();
+    endpoint.set_delay(Duration::from_millis(50));
+    endpoint.fail_next(u32::try_from(n * 3).unwrap(), 503);
+    let retry = r#"{ base = "400ms", cap = "4s", max_attempts = 12 }"#;
+    let toml = all_on_endpoint(&endpoint.url(), retry);
+    let prefetch = 20;
+    let hub = TestHub::start(settings_with_file(
+        &iso,
+        &register,
+        &iso.amqp_url(),
+        Some(&toml),
+        &[("broker.prefetch", "20")],
+    ))
+    .await;
+
+    assert!(
+        endpoint.wait_for_accepted(n, LONG).await,
+        "everything arrives once the endpoint recovers"
+    );
+    tokio::time::sleep(QUIET).await;
+    let accepted = endpoint.accepted();
+    let ids: BTreeSet<&str> = accepted
+        .iter()
+        .filter_map(|r| r.message_id.as_deref())
+        .collect();
+    assert_eq!(ids.len(), n, "each message accepted");
+    assert_eq!(accepted.len(), n, "and accepted once");
+    assert!(
+        endpoint.max_in_flight() <= prefetch,
+        "in-flight work is bounded by the prefetch: {}",
+        endpoint.max_in_flight()
+    );
+    assert!(
+        hub.metric("hub_retries_total").await >= n as f64,
+        "the burst was retried"
+    );
+
+    // The delay before a retry grows with the attempts (on average: full jitter).
+    let mut gaps: BTreeMap<usize, Vec<Duration>> = BTreeMap::new();
+    for id in &ids {
+        let at = endpoint.attempts(id);
+        for (k, w) in at.windows(2).enumerate() {
+            gaps.entry(k + 1).or_default().push(w[1] - w[0]);
+        }
+    }
+    let mean = |k: usize| {
+        gaps.get(&k)
+            .filter(|g| g.len() >= 5)
+            .map(|g| g.iter().sum::<Duration>() / g.len() as u32)
+    };
+    let (first, third) = (mean(1).unwrap(), mean(3).unwrap());
+    eprintln!(
+        "mean retry gaps: {:?}",
+        (1..=5).map(mean).collect::<Vec<_>>()
+    );
+    // Expected (tiers 100 ms .. 3.2 s, floor of a full-jitter draw): about 0.2 s after the
+    // 1st failure and 0.7 s after the 3rd, plus the same handling time for both.
+    assert!(
+        third > first.mul_f64(1.3),
+        "retries back off: after the 1st failure {first:?}, after the 3rd {third:?}"
+    );
+    hub.stop().await;
+    endpoint.shutdown();
+    register.shutdown();
+    iso.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_message_delivered_twice_even_concurrently_has_one_effect() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    // An empty register: only the injected messages flow.
+    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(ALL_ON_A_QUEUE), &[]);
+    // Two replicas compete for the same queue.
+    let first = TestHub::start(settings.clone()).await;
+    let second = TestHub::start(settings).await;
+    eventually(LONG, "both ready", || async {
+        first.get("/readyz").await.status() == 200 && second.get("/readyz").await.status() == 200
+    })
+    .await;
+
+    let documents = partner_sims::seed();
+    let mut messages = Vec::new();
+    for (i, doc) in documents.iter().enumerate() {
+        messages.push(association_changed(doc, 1000 + i as u64));
+    }
+    // Each message twice, back to back, so the two copies land on both replicas at once.
+    for (id, body) in &messages {
+        for _ in 0..2 {
+            publish_raw(
+                &iso,
+                "hub.associations",
+                "association.changed",
+                "association.changed",
+                id,
+                body,
+            )
+            .await;
+        }
+    }
+    let reader = QueueReader::connect(&iso).await;
+    let received = reader
+        .take_at_least("subscriber.all", messages.len(), LONG, QUIET)
+        .await;
+    let ids: BTreeSet<&str> = received.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids.len(), messages.len(), "every message arrived");
+    assert_eq!(received.len(), messages.len(), "and none twice");
+    let absorbed =
+        first.metric("hub_duplicates_total").await + second.metric("hub_duplicates_total").await;
+    assert!(
+        absorbed >= messages.len() as f64,
+        "the copies were absorbed as duplicates: {absorbed}"
+    );
+    first.stop().await;
+    second.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
+}
