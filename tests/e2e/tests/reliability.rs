@@ -371,3 +371,61 @@ async fn the_same_message_delivered_twice_even_concurrently_has_one_effect() {
     register.shutdown();
     iso.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_stopped_mid_run_returns_its_work_within_the_grace_period() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = register_with(3000).await;
+    let expected: BTreeSet<String> = register.vcodes().into_iter().collect();
+    let settings = settings_with_file(
+        &iso,
+        &register,
+        &iso.amqp_url(),
+        Some(ALL_ON_A_QUEUE),
+        &[("shutdown_grace", "3s")],
+    );
+    let hub = TestHub::start(settings.clone()).await;
+    eventually(LONG, "a first part delivered", || async {
+        hub.metric("hub_messages_delivered_total").await >= 300.0
+    })
+    .await;
+
+    // What SIGTERM does (`hub run` waits for the signal, then this).
+    let stopping = Instant::now();
+    hub.stop().await;
+    let took = stopping.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "stopped within the grace period (+ margin): {took:?}"
+    );
+
+    let hub = TestHub::start(settings).await;
+    eventually(LONG, "everything delivered after the restart", || async {
+        association_count(&iso).await == 3000 && outbox_pending(&iso).await == 0
+    })
+    .await;
+    let reader = QueueReader::connect(&iso).await;
+    let mut received = Vec::new();
+    let deadline = Instant::now() + LONG;
+    while received
+        .iter()
+        .map(|m: &Received| m.v_code().to_owned())
+        .collect::<BTreeSet<_>>()
+        .len()
+        < expected.len()
+        && Instant::now() < deadline
+    {
+        received.extend(
+            reader
+                .drain("subscriber.all", Duration::from_millis(300))
+                .await,
+        );
+    }
+    received.extend(reader.drain("subscriber.all", QUIET).await);
+    let duplicates = assert_each_once_in_effect(&received, &expected);
+    eprintln!("stopped in {took:?}; {duplicates} redelivered copies");
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
+}
