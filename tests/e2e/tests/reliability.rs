@@ -429,3 +429,52 @@ async fn a_hub_stopped_mid_run_returns_its_work_within_the_grace_period() {
     register.shutdown();
     iso.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_nobody_wants_lands_in_the_unrouted_queue() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let hub = TestHub::start(settings(&iso, &register, &[])).await;
+    eventually(LONG, "ready", || async {
+        hub.get("/readyz").await.status() == 200
+    })
+    .await;
+    // The topology is declared again, identically, by a second start.
+    hub.stop().await;
+    let hub = TestHub::start(settings(&iso, &register, &[])).await;
+    eventually(LONG, "ready again", || async {
+        hub.get("/readyz").await.status() == 200
+    })
+    .await;
+
+    publish_raw(
+        &iso,
+        "hub.associations",
+        "registration.cancelled",
+        "registration.cancelled",
+        "m-1",
+        b"{}",
+    )
+    .await;
+    publish_raw(
+        &iso,
+        "hub.subscribers",
+        "nobody",
+        "association.changed",
+        "m-2",
+        b"{}",
+    )
+    .await;
+    let reader = QueueReader::connect(&iso).await;
+    let unrouted = reader
+        .take_at_least("hub.unrouted", 2, LONG, Duration::from_millis(300))
+        .await;
+    let ids: BTreeSet<&str> = unrouted.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, BTreeSet::from(["m-1", "m-2"]));
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
+}
