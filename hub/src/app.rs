@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::topology::delivery_queue;
+use crate::broker::topology::{dead_letter_queue, delivery_queue};
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::config::Settings;
 use crate::consume::Consumer;
@@ -20,6 +20,7 @@ use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::relay::Relay;
+use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{PgStore, Store};
 
 /// A started hub. Dropping it does not stop it: call [`RunningHub::shutdown`].
@@ -72,6 +73,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         settings.database.connect_timeout,
     )?);
     let store: Arc<dyn Store> = pg.clone();
+    let dead_letters: Arc<dyn DeadLetterStore> = pg.clone();
 
     let rabbit = RabbitBroker::new(
         settings.broker.url.clone(),
@@ -89,6 +91,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         metrics: metrics.clone(),
         store: store.clone(),
         broker: broker.clone(),
+        dead_letters: dead_letters.clone(),
         resync_request: resync_request.clone(),
         started: started.clone(),
     };
@@ -150,6 +153,18 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         });
         tasks.spawn(consumer.run(cancel.clone()));
     }
+    let dead_letter_queues: Vec<String> = topology
+        .consumer_queues()
+        .iter()
+        .map(|q| dead_letter_queue(q))
+        .collect();
+    tasks.spawn(crate::dead_letters::drain(
+        broker.clone(),
+        dead_letters,
+        dead_letter_queues,
+        metrics.clone(),
+        cancel.clone(),
+    ));
     tasks.spawn(watch_queues(
         broker.clone(),
         store.clone(),

@@ -1,11 +1,17 @@
 //! The hub's HTTP surface: metrics, health, readiness and operator endpoints.
+//!
+//! Operator actions (`POST /admin/dlq/{id}/replay`, `.../discard`, `POST /admin/resync`) are
+//! recorded in `operator_action` with the actor named by the `X-Operator` header (required
+//! for the dead-letter actions; `unknown` when a resync request has none). Errors of the
+//! dead-letter endpoints are `application/problem+json` (RFC 9457).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -14,14 +20,20 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::broker::Broker;
+use crate::dead_letters::{self, DlqError};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
+use crate::store::{Store, StoreError};
+
+/// The header naming the operator who asks for an action.
+pub const OPERATOR_HEADER: &str = "x-operator";
 
 #[derive(Clone)]
 pub struct HttpState {
     pub metrics: Metrics,
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
+    pub dead_letters: Arc<dyn DeadLetterStore>,
     pub resync_request: Arc<Notify>,
     /// Set once migrations ran; not ready before.
     pub started: Arc<AtomicBool>,
@@ -34,6 +46,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/readyz", get(readyz))
         .route("/admin/rejections", get(rejections))
         .route("/admin/resync", post(resync))
+        .route("/admin/dlq", get(dlq_list))
+        .route("/admin/dlq/{id}", get(dlq_show))
+        .route("/admin/dlq/{id}/replay", post(dlq_replay))
+        .route("/admin/dlq/{id}/discard", post(dlq_discard))
         .with_state(state)
 }
 
@@ -96,7 +112,180 @@ async fn rejections(State(s): State<HttpState>, Query(q): Query<Limit>) -> Respo
     }
 }
 
-async fn resync(State(s): State<HttpState>) -> Response {
+/// Asks the leader's ingest for a full resync, recorded as operator action `resync`.
+async fn resync(State(s): State<HttpState>, headers: HeaderMap) -> Result<Response, Problem> {
+    // Optional here, so that callers predating the header keep working.
+    let actor = match operator(&headers) {
+        Ok(actor) => actor,
+        Err(Missing::Absent) => "unknown".to_owned(),
+        Err(Missing::Invalid(e)) => return Err(Problem::bad_request("Invalid X-Operator", e)),
+    };
+    s.dead_letters
+        .record_action(&actor, "resync", "register", json!({}))
+        .await
+        // Every operator action is recorded: none without its audit row.
+        .map_err(|e| Problem {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            title: "Cannot record the action",
+            detail: e.to_string(),
+        })?;
+    tracing::info!(%actor, "resync requested");
     s.resync_request.notify_one();
-    (StatusCode::ACCEPTED, Json(json!({ "resync": "requested" }))).into_response()
+    Ok((StatusCode::ACCEPTED, Json(json!({ "resync": "requested" }))).into_response())
+}
+
+/// An `application/problem+json` answer (RFC 9457).
+#[derive(Debug)]
+struct Problem {
+    status: StatusCode,
+    title: &'static str,
+    detail: String,
+}
+
+impl Problem {
+    fn bad_request(title: &'static str, detail: impl Into<String>) -> Problem {
+        Problem {
+            status: StatusCode::BAD_REQUEST,
+            title,
+            detail: detail.into(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+impl From<DlqError> for Problem {
+    fn from(e: DlqError) -> Problem {
+        let (status, title) = match &e {
+            DlqError::NotFound(_) => (StatusCode::NOT_FOUND, "Unknown dead letter"),
+            DlqError::NotDead { .. } => (StatusCode::CONFLICT, "Dead letter already resolved"),
+            DlqError::InvalidActor(_) => (StatusCode::BAD_REQUEST, "Invalid X-Operator"),
+            DlqError::Unroutable { .. } => (StatusCode::CONFLICT, "Origin queue missing"),
+            DlqError::Broker(_) => (StatusCode::SERVICE_UNAVAILABLE, "Broker unavailable"),
+            DlqError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Database unavailable"),
+        };
+        Problem {
+            status,
+            title,
+            detail: e.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
+        DlqError::Store(e).into()
+    }
+}
+
+enum Missing {
+    Absent,
+    Invalid(String),
+}
+
+fn operator(headers: &HeaderMap) -> Result<String, Missing> {
+    let raw = headers.get(OPERATOR_HEADER).ok_or(Missing::Absent)?;
+    let text = std::str::from_utf8(raw.as_bytes())
+        .map_err(|_| Missing::Invalid("X-Operator is not UTF-8".into()))?;
+    dead_letters::actor(text).map_err(|e| Missing::Invalid(e.to_string()))
+}
+
+/// The operator of a dead-letter action: `X-Operator` is required.
+fn required_operator(headers: &HeaderMap) -> Result<String, Problem> {
+    operator(headers).map_err(|m| match m {
+        Missing::Absent => Problem::bad_request(
+            "X-Operator required",
+            "name the operator in the X-Operator header; every action is recorded with it",
+        ),
+        Missing::Invalid(e) => Problem::bad_request("Invalid X-Operator", e),
+    })
+}
+
+#[derive(Deserialize)]
+struct DlqQuery {
+    queue: Option<String>,
+    /// dead | replayed | discarded | all (default: all).
+    status: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u64>,
+}
+
+/// `GET /admin/dlq?queue=&status=&limit=&offset=`: newest first, without bodies.
+async fn dlq_list(
+    State(s): State<HttpState>,
+    query: Result<Query<DlqQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(q) = query.map_err(|e| Problem::bad_request("Invalid query", e.body_text()))?;
+    let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
+        None | Some("all") => None,
+        Some(raw) => Some(DeadLetterStatus::parse(raw).ok_or_else(|| {
+            Problem::bad_request(
+                "Invalid query",
+                format!("status {raw:?}: use dead, replayed, discarded or all"),
+            )
+        })?),
+    };
+    let filter = DeadLetterFilter {
+        queue: q.queue.filter(|q| !q.is_empty()),
+        status,
+        limit: q.limit.unwrap_or(100).min(1000),
+        offset: q.offset.unwrap_or(0),
+    };
+    Ok(Json(s.dead_letters.list(&filter).await?).into_response())
+}
+
+fn dead_letter_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, Problem> {
+    path.map(|Path(id)| id)
+        .map_err(|e| Problem::bad_request("Invalid dead letter id", e.body_text()))
+}
+
+/// `GET /admin/dlq/{id}`: the dead letter with its properties, headers and body.
+async fn dlq_show(
+    State(s): State<HttpState>,
+    path: Result<Path<i64>, PathRejection>,
+) -> Result<Response, Problem> {
+    let id = dead_letter_id(path)?;
+    match s.dead_letters.get(id).await? {
+        Some(letter) => Ok(Json(letter).into_response()),
+        None => Err(DlqError::NotFound(id).into()),
+    }
+}
+
+/// `POST /admin/dlq/{id}/replay` (X-Operator required).
+async fn dlq_replay(
+    State(s): State<HttpState>,
+    path: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let id = dead_letter_id(path)?;
+    let actor = required_operator(&headers)?;
+    let done = dead_letters::replay(&*s.broker, &*s.dead_letters, id, &actor).await?;
+    Ok(Json(done).into_response())
+}
+
+/// `POST /admin/dlq/{id}/discard` (X-Operator required).
+async fn dlq_discard(
+    State(s): State<HttpState>,
+    path: Result<Path<i64>, PathRejection>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let id = dead_letter_id(path)?;
+    let actor = required_operator(&headers)?;
+    let done = dead_letters::discard(&*s.dead_letters, id, &actor).await?;
+    Ok(Json(done).into_response())
 }

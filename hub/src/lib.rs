@@ -7,6 +7,7 @@ pub mod app;
 pub mod broker;
 pub mod config;
 pub mod consume;
+pub mod dead_letters;
 pub mod distribute;
 pub mod http;
 pub mod ingest;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use hub::config::{self, Settings, Sources};
 use hub::metrics::Metrics;
+use hub::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
 use hub::store::{PgStore, Store};
 
 #[derive(Parser)]
@@ -54,11 +55,59 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         synthetic: usize,
     },
-    /// Ask a running hub to resync the whole register now.
+    /// Ask a running hub to resync the whole register now (recorded with $USER as operator).
     Resync {
         /// The running hub's HTTP address.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
+    },
+    /// Dead letters: list, show, replay or discard (replay and discard are recorded in the
+    /// audit trail with the operator's name).
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// List dead letters, newest first.
+    List {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Only those of this queue (e.g. hub.deliver.aalst).
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long, default_value = "dead", value_parser = ["dead", "replayed", "discarded", "all"])]
+        status: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Show one dead letter with its properties, headers and body (JSON).
+    Show {
+        #[command(flatten)]
+        config: ConfigArgs,
+        id: i64,
+    },
+    /// Republish a dead letter to the queue it died in, with its message id.
+    Replay {
+        #[command(flatten)]
+        config: ConfigArgs,
+        id: i64,
+        /// Who replays it (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Give up on a dead letter (it stays in the table, marked discarded).
+    Discard {
+        #[command(flatten)]
+        config: ConfigArgs,
+        id: i64,
+        /// Who discards it (default: $USER).
+        #[arg(long)]
+        actor: Option<String>,
     },
 }
 
@@ -156,9 +205,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             register.shutdown();
             Ok(ExitCode::SUCCESS)
         }
+        Command::Dlq { command } => dlq(command).await,
         Command::Resync { url } => {
             let response = reqwest::Client::new()
                 .post(format!("{}/admin/resync", url.trim_end_matches('/')))
+                .header(hub::http::OPERATOR_HEADER, default_actor())
                 .send()
                 .await?;
             println!("{}", response.status());
@@ -168,6 +219,146 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// The operator's name: $USER (or $LOGNAME), else "unknown".
+fn default_actor() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `hub dlq ...`: straight against PostgreSQL (and, for a replay, RabbitMQ) as configured,
+/// so that it works whether or not a hub runs.
+async fn dlq(command: DlqCommand) -> anyhow::Result<ExitCode> {
+    let config = match &command {
+        DlqCommand::List { config, .. }
+        | DlqCommand::Show { config, .. }
+        | DlqCommand::Replay { config, .. }
+        | DlqCommand::Discard { config, .. } => config,
+    };
+    let settings = load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let d = &settings.database;
+    let store = PgStore::connect_lazy(&d.url, 2, d.connect_timeout)?;
+    match command {
+        DlqCommand::List {
+            queue,
+            status,
+            limit,
+            offset,
+            ..
+        } => {
+            let filter = DeadLetterFilter {
+                queue,
+                status: DeadLetterStatus::parse(&status),
+                limit,
+                offset,
+            };
+            let list = store.list(&filter).await?;
+            if list.is_empty() {
+                println!("no dead letters ({status})");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<[String; 8]> = list
+                .iter()
+                .map(|l| {
+                    [
+                        l.id.to_string(),
+                        l.status.to_string(),
+                        l.queue.clone(),
+                        l.failure.clone(),
+                        l.attempts.to_string(),
+                        l.dead_lettered_at
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default(),
+                        l.message_id.clone().unwrap_or_else(|| "-".into()),
+                        one_line(&l.last_error, 80),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "ID",
+                    "STATUS",
+                    "QUEUE",
+                    "FAILURE",
+                    "ATTEMPTS",
+                    "DEAD-LETTERED AT",
+                    "MESSAGE ID",
+                    "LAST ERROR",
+                ],
+                &rows,
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DlqCommand::Show { id, .. } => match store.get(id).await? {
+            Some(letter) => {
+                println!("{}", serde_json::to_string_pretty(&letter)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            None => anyhow::bail!("no dead letter {id}"),
+        },
+        DlqCommand::Replay { id, actor, .. } => {
+            // A broker of its own with an empty topology: the CLI declares nothing (a
+            // replay into a queue that does not exist is refused, not created).
+            let rabbit = hub::broker::RabbitBroker::new(
+                settings.broker.url.clone(),
+                hub::broker::Topology::default(),
+                settings.broker.reconnect_max_delay,
+            );
+            let stop = tokio_util::sync::CancellationToken::new();
+            let supervisor = tokio::spawn(rabbit.clone().supervise(stop.clone()));
+            let actor = actor.unwrap_or_else(default_actor);
+            let replayed = hub::dead_letters::replay(&*rabbit, &store, id, &actor).await;
+            stop.cancel();
+            let _ = supervisor.await;
+            let done = replayed?;
+            println!(
+                "dead letter {id} replayed to {} by {actor} (message id {})",
+                done.queue,
+                done.message_id.as_deref().unwrap_or("-")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        DlqCommand::Discard { id, actor, .. } => {
+            let actor = actor.unwrap_or_else(default_actor);
+            hub::dead_letters::discard(&store, id, &actor).await?;
+            println!("dead letter {id} discarded by {actor}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The first line of `s`, at most `max` characters.
+fn one_line(s: &str, max: usize) -> String {
+    let line = s.lines().next().unwrap_or_default();
+    match line.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None if line.len() < s.len() => format!("{line}…"),
+        None => line.to_owned(),
+    }
+}
+
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
     }
 }
 

@@ -5,7 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,lapin=warn,sqlx=warn,partner_sims=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,lapin=error,sqlx=warn,partner_sims=warn"));
     let json = std::env::var("HUB_LOG_FORMAT").is_ok_and(|f| f == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

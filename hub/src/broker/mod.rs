@@ -29,6 +29,22 @@ pub enum BrokerError {
     Unroutable(String),
 }
 
+/// Headers a transport adds on receipt from the newest entry of the broker's `x-death`
+/// table (present once a message was dead-lettered or expired by the broker), for the
+/// dead-letter tooling. Like every `x-` header they belong to the broker: a transport never
+/// publishes a header whose name starts with `x-`.
+pub const DEATH_REASON: &str = "x-death-reason";
+/// The queue the message died in.
+pub const DEATH_QUEUE: &str = "x-death-queue";
+/// The exchange the message had been published to before it died.
+pub const DEATH_EXCHANGE: &str = "x-death-exchange";
+/// Its first routing key.
+pub const DEATH_ROUTING_KEY: &str = "x-death-routing-key";
+/// When it (first) died for that reason in that queue, seconds since the Unix epoch.
+pub const DEATH_TIME: &str = "x-death-time";
+/// How often it died for that reason in that queue.
+pub const DEATH_COUNT: &str = "x-death-count";
+
 /// A header value; the hub only uses text and integers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderValue {

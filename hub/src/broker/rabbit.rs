@@ -22,7 +22,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::topology::{ExchangeKind, Topology};
-use super::{Broker, BrokerError, HeaderValue, Incoming, Outgoing, Properties, Settle};
+use super::{
+    Broker, BrokerError, HeaderValue, Incoming, Outgoing, Properties, Settle, DEATH_COUNT,
+    DEATH_EXCHANGE, DEATH_QUEUE, DEATH_REASON, DEATH_ROUTING_KEY, DEATH_TIME,
+};
 
 /// Persistent delivery mode (AMQP 0-9-1).
 const PERSISTENT: u8 = 2;
@@ -238,7 +241,9 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
 
 fn to_amqp(p: &Properties) -> BasicProperties {
     let mut headers = FieldTable::default();
-    for (key, value) in &p.headers {
+    // `x-` headers are the broker's (x-death, x-first-death-*, x-delivery-count and the
+    // flattened DEATH_* ones): they describe an earlier delivery and are never republished.
+    for (key, value) in p.headers.iter().filter(|(k, _)| !k.starts_with("x-")) {
         let value = match value {
             HeaderValue::Text(s) => AMQPValue::LongString(s.as_str().into()),
             HeaderValue::Int(i) => AMQPValue::LongLongInt(*i),
@@ -279,7 +284,11 @@ fn from_amqp(p: &BasicProperties) -> Properties {
                 AMQPValue::ShortUInt(i) => HeaderValue::Int(i64::from(*i)),
                 AMQPValue::ShortShortInt(i) => HeaderValue::Int(i64::from(*i)),
                 AMQPValue::ShortShortUInt(i) => HeaderValue::Int(i64::from(*i)),
-                // x-death and other broker tables are not needed by the hub.
+                AMQPValue::FieldArray(deaths) if key.as_str() == "x-death" => {
+                    flatten_death(deaths.as_slice(), &mut headers);
+                    continue;
+                }
+                // Other tables and types are not needed by the hub.
                 _ => continue,
             };
             headers.insert(key.to_string(), value);
@@ -291,6 +300,46 @@ fn from_amqp(p: &BasicProperties) -> Properties {
         correlation_id: p.correlation_id().as_ref().map(|s| s.to_string()),
         timestamp: *p.timestamp(),
         headers,
+    }
+}
+
+/// The newest `x-death` entry (RabbitMQ keeps the most recent first) as `DEATH_*` headers.
+fn flatten_death(deaths: &[AMQPValue], headers: &mut BTreeMap<String, HeaderValue>) {
+    let Some(AMQPValue::FieldTable(newest)) = deaths.first() else {
+        return;
+    };
+    let text = |v: &AMQPValue| match v {
+        AMQPValue::LongString(s) => Some(s.to_string()),
+        AMQPValue::ShortString(s) => Some(s.to_string()),
+        _ => None,
+    };
+    let int = |v: &AMQPValue| match v {
+        AMQPValue::LongLongInt(i) => Some(*i),
+        AMQPValue::LongInt(i) => Some(i64::from(*i)),
+        AMQPValue::LongUInt(i) => Some(i64::from(*i)),
+        AMQPValue::Timestamp(t) => i64::try_from(*t).ok(),
+        _ => None,
+    };
+    for (key, value) in newest.inner() {
+        let flat = match key.as_str() {
+            "reason" => text(value).map(|s| (DEATH_REASON, HeaderValue::Text(s))),
+            "queue" => text(value).map(|s| (DEATH_QUEUE, HeaderValue::Text(s))),
+            "exchange" => text(value).map(|s| (DEATH_EXCHANGE, HeaderValue::Text(s))),
+            "routing-keys" => match value {
+                AMQPValue::FieldArray(keys) => keys
+                    .as_slice()
+                    .first()
+                    .and_then(text)
+                    .map(|s| (DEATH_ROUTING_KEY, HeaderValue::Text(s))),
+                _ => None,
+            },
+            "time" => int(value).map(|t| (DEATH_TIME, HeaderValue::Int(t))),
+            "count" => int(value).map(|c| (DEATH_COUNT, HeaderValue::Int(c))),
+            _ => None,
+        };
+        if let Some((name, value)) = flat {
+            headers.insert(name.to_owned(), value);
+        }
     }
 }
 
@@ -434,5 +483,69 @@ impl Settle for RabbitSettle {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> AMQPValue {
+        AMQPValue::LongString(s.into())
+    }
+
+    fn death(queue: &str, reason: &str, exchange: &str, key: &str, time: u64) -> AMQPValue {
+        let mut t = FieldTable::default();
+        t.insert("count".into(), AMQPValue::LongLongInt(1));
+        t.insert("reason".into(), text(reason));
+        t.insert("queue".into(), text(queue));
+        t.insert("time".into(), AMQPValue::Timestamp(time));
+        t.insert("exchange".into(), text(exchange));
+        t.insert(
+            "routing-keys".into(),
+            AMQPValue::FieldArray(vec![text(key)].into()),
+        );
+        AMQPValue::FieldTable(t)
+    }
+
+    #[test]
+    fn the_newest_death_is_flattened_and_x_headers_are_never_published() {
+        let mut table = FieldTable::default();
+        table.insert("vCode".into(), text("V0001001"));
+        table.insert("x-first-death-reason".into(), text("expired"));
+        table.insert(
+            "x-death".into(),
+            AMQPValue::FieldArray(
+                vec![
+                    death(
+                        "hub.deliver.aalst",
+                        "delivery_limit",
+                        "hub.associations",
+                        "association.changed",
+                        1_740_830_000,
+                    ),
+                    death("hub.retry.100ms", "expired", "hub.retry", "100ms", 1),
+                ]
+                .into(),
+            ),
+        );
+        let received = from_amqp(&BasicProperties::default().with_headers(table));
+        assert_eq!(received.header_text(DEATH_REASON), Some("delivery_limit"));
+        assert_eq!(received.header_text(DEATH_QUEUE), Some("hub.deliver.aalst"));
+        assert_eq!(
+            received.header_text(DEATH_EXCHANGE),
+            Some("hub.associations")
+        );
+        assert_eq!(
+            received.header_text(DEATH_ROUTING_KEY),
+            Some("association.changed")
+        );
+        assert_eq!(received.header_int(DEATH_TIME), Some(1_740_830_000));
+        assert_eq!(received.header_int(DEATH_COUNT), Some(1));
+
+        let sent = to_amqp(&received);
+        let headers = sent.headers().clone().unwrap_or_default();
+        let names: Vec<&str> = headers.inner().keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, vec!["vCode"]);
     }
 }

@@ -14,8 +14,13 @@
 //! sim.shutdown();
 //! # Ok(()) }
 //! ```
+//!
+//! [`EndpointSim`] (module [`endpoint`]) plays a subscriber's back office receiving the hub's
+//! messages by HTTP `POST /messages`: it records every request and can answer with failure
+//! bursts, always-failing messages or delays.
 
 mod data;
+pub mod endpoint;
 mod http;
 mod merge_patch;
 mod ordered;
@@ -33,6 +38,7 @@ pub use data::{
     insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, validate_vereniging,
     HOOFDACTIVITEITEN,
 };
+pub use endpoint::{EndpointSim, RecordedRequest};
 pub use merge_patch::merge_patch;
 pub use state::{SimError, Stats};
 

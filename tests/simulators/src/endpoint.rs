@@ -1,0 +1,487 @@
+//! [`EndpointSim`]: a subscriber's back office that receives the hub's messages by HTTP
+//! (a webhook receiver).
+//!
+//! The hub POSTs each message body as JSON to `/messages` with `Content-Type:
+//! application/json`, `X-Message-Id`, `X-Correlation-Id` and `X-Message-Type`. The simulator
+//! records every such request (arrival time, headers, parsed body, the status it answers) and
+//! answers `200 {"received": true}` unless told otherwise: a burst of failures
+//! ([`EndpointSim::fail_next`]), a message that always fails ([`EndpointSim::fail_message`],
+//! [`EndpointSim::fail_when_body_contains`]) or a slow answer ([`EndpointSim::set_delay`]).
+//! The same behaviours can be set over HTTP with `POST /_sim/behaviour` (see the README).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use partner_sims::EndpointSim;
+//! let sim = EndpointSim::start("127.0.0.1:0".parse().unwrap()).await?;
+//! sim.fail_next(3, 503);                 // the next three requests answer 503
+//! // ... point the hub at sim.url() ...
+//! let delivered = sim.accepted();        // every request answered 2xx
+//! sim.shutdown();
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// One request to `POST /messages`, as the simulator saw it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// When the request arrived (before any delay).
+    pub at: Instant,
+    /// `X-Message-Id`.
+    pub message_id: Option<String>,
+    /// `X-Correlation-Id`.
+    pub correlation_id: Option<String>,
+    /// `X-Message-Type`.
+    pub message_type: Option<String>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// The parsed JSON body; `Value::Null` when the body is not JSON (answered 400).
+    pub body: Value,
+    /// The status the simulator answers (decided on arrival).
+    pub status: u16,
+    /// The answer was handed to the server: false while a delay is running, and for good when
+    /// the client gave up (closed the connection) before the delay was over.
+    pub completed: bool,
+}
+
+impl RecordedRequest {
+    /// Answered (or being answered) with a 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// The simulator's current behaviour, as `GET /_sim/behaviour` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Behaviour {
+    /// `(count, status)`: the next `count` requests answer `status`.
+    pub fail_next: Option<(u32, u16)>,
+    /// Message id → status, until cleared.
+    pub fail_messages: HashMap<String, u16>,
+    /// (substring of the raw body, status), until cleared.
+    pub fail_bodies: Vec<(String, u16)>,
+    /// Every request to `/messages` is answered only after this long.
+    pub delay_ms: u64,
+}
+
+#[derive(Default)]
+struct EndpointState {
+    requests: Vec<RecordedRequest>,
+    behaviour: Behaviour,
+}
+
+impl EndpointState {
+    /// The status for a request: a pending burst first (consuming one), then the
+    /// per-message rules, else 200.
+    fn decide(&mut self, message_id: Option<&str>, raw_body: &str) -> u16 {
+        let b = &mut self.behaviour;
+        if let Some((count, status)) = b.fail_next {
+            b.fail_next = (count > 1).then_some((count - 1, status));
+            return status;
+        }
+        if let Some(&status) = message_id.and_then(|id| b.fail_messages.get(id)) {
+            return status;
+        }
+        if let Some((_, status)) = b.fail_bodies.iter().find(|(s, _)| raw_body.contains(s)) {
+            return *status;
+        }
+        200
+    }
+}
+
+struct Shared {
+    started: Instant,
+    state: Mutex<EndpointState>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, EndpointState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// An HTTP status the simulator can answer; anything else becomes 500.
+fn valid_status(status: u16) -> u16 {
+    if StatusCode::from_u16(status).is_ok() && (100..=599).contains(&status) {
+        status
+    } else {
+        500
+    }
+}
+
+/// A running endpoint simulator. Cheap to clone; the server stops on
+/// [`EndpointSim::shutdown`] or when the last clone is dropped.
+#[derive(Clone)]
+pub struct EndpointSim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    cancel: CancellationToken,
+    server: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl std::fmt::Debug for EndpointSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointSim")
+            .field("addr", &self.inner.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EndpointSim {
+    /// Binds `addr` (port 0 picks a free port) and serves in a background task.
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            started: Instant::now(),
+            state: Mutex::new(EndpointState::default()),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+        });
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let app = router(shared.clone());
+        let stop = cancel.clone().cancelled_owned();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        });
+        Ok(Self {
+            inner: Arc::new(Inner {
+                shared,
+                addr,
+                cancel,
+                server: Mutex::new(Some(server)),
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, EndpointState> {
+        self.inner.shared.lock()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.addr
+    }
+
+    /// E.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.inner.addr)
+    }
+
+    /// Where the hub posts messages: `base_url() + "/messages"`.
+    pub fn url(&self) -> String {
+        format!("{}/messages", self.base_url())
+    }
+
+    /// The next `count` requests to `/messages` answer `status`, whatever they carry (a 5xx
+    /// burst); 0 ends a burst. A `status` that is not a valid HTTP status becomes 500.
+    pub fn fail_next(&self, count: u32, status: u16) {
+        self.state().behaviour.fail_next = (count > 0).then_some((count, valid_status(status)));
+    }
+
+    /// Every request with `X-Message-Id: message_id` answers `status` until [`Self::clear`]
+    /// (a poison or always-failing message).
+    pub fn fail_message(&self, message_id: &str, status: u16) {
+        self.state()
+            .behaviour
+            .fail_messages
+            .insert(message_id.to_owned(), valid_status(status));
+    }
+
+    /// Every request whose raw body contains `substring` (e.g. a vCode) answers `status`
+    /// until [`Self::clear`].
+    pub fn fail_when_body_contains(&self, substring: &str, status: u16) {
+        self.state()
+            .behaviour
+            .fail_bodies
+            .push((substring.to_owned(), valid_status(status)));
+    }
+
+    /// Every request to `/messages` is answered only after `delay` (zero: at once).
+    pub fn set_delay(&self, delay: Duration) {
+        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    }
+
+    /// Back to answering 200 at once: ends a burst, forgets the failing messages and the delay.
+    /// The recorded requests are kept.
+    pub fn clear(&self) {
+        self.state().behaviour = Behaviour::default();
+    }
+
+    /// The current behaviour.
+    pub fn behaviour(&self) -> Behaviour {
+        self.state().behaviour.clone()
+    }
+
+    /// Every request to `/messages` so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// The requests answered with a 2xx status (and not given up by the client during a
+    /// delay), in arrival order.
+    pub fn accepted(&self) -> Vec<RecordedRequest> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.is_success() && r.completed)
+            .cloned()
+            .collect()
+    }
+
+    /// Arrival times of every request for this message id, whatever it was answered.
+    pub fn attempts(&self, message_id: &str) -> Vec<Instant> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.message_id.as_deref() == Some(message_id))
+            .map(|r| r.at)
+            .collect()
+    }
+
+    /// The largest number of requests to `/messages` handled at once so far.
+    pub fn max_in_flight(&self) -> usize {
+        self.inner.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Requests to `/messages` being handled right now.
+    pub fn in_flight(&self) -> usize {
+        self.inner.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until at least `n` requests were accepted; false after `timeout`.
+    pub async fn wait_for_accepted(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.accepted().len() >= n {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    /// Waits until the server task has ended (after [`EndpointSim::shutdown`]).
+    pub async fn stopped(&self) -> std::io::Result<()> {
+        let handle = self
+            .inner
+            .server
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match handle {
+            Some(h) => h.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+type AppState = Arc<Shared>;
+
+fn router(shared: AppState) -> Router {
+    Router::new()
+        .route("/messages", post(receive))
+        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
+        .route("/_sim/requests", get(list_requests))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "no such route"})),
+            )
+        })
+        .with_state(shared)
+}
+
+/// Counts a request in flight for as long as it lives (also when the client gives up and the
+/// handler is dropped).
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn enter(shared: &'a Shared) -> Self {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let _in_flight = InFlight::enter(&shared);
+    let at = Instant::now();
+    let raw = String::from_utf8_lossy(&body);
+    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let message_id = header_str(&headers, "x-message-id");
+    let (index, status, delay) = {
+        let mut state = shared.lock();
+        let status = match parsed {
+            Some(_) => state.decide(message_id.as_deref(), &raw),
+            None => 400,
+        };
+        state.requests.push(RecordedRequest {
+            at,
+            message_id,
+            correlation_id: header_str(&headers, "x-correlation-id"),
+            message_type: header_str(&headers, "x-message-type"),
+            content_type: header_str(&headers, header::CONTENT_TYPE),
+            body: parsed.clone().unwrap_or(Value::Null),
+            status,
+            completed: false,
+        });
+        let delay = Duration::from_millis(state.behaviour.delay_ms);
+        (state.requests.len() - 1, status, delay)
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(r) = shared.lock().requests.get_mut(index) {
+        r.completed = true;
+    }
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let answer = match (parsed.is_some(), code.is_success()) {
+        (false, _) => json!({"received": false, "error": "the body is not JSON"}),
+        (true, true) => json!({"received": true}),
+        (true, false) => json!({"received": false, "error": "simulated failure"}),
+    };
+    (code, Json(answer)).into_response()
+}
+
+async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
+    Json(shared.lock().behaviour.clone())
+}
+
+/// `POST /_sim/behaviour`: every member optional; `clear` is applied first.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BehaviourRequest {
+    #[serde(default)]
+    clear: bool,
+    fail_next: Option<FailNext>,
+    fail_message: Option<FailMessage>,
+    fail_when_body_contains: Option<FailBody>,
+    delay_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailNext {
+    count: u32,
+    status: u16,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailMessage {
+    message_id: String,
+    status: u16,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailBody {
+    substring: String,
+    status: u16,
+}
+
+async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
+    let request: BehaviourRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": e.to_string()})),
+            )
+                .into_response()
+        }
+    };
+    let mut state = shared.lock();
+    let b = &mut state.behaviour;
+    if request.clear {
+        *b = Behaviour::default();
+    }
+    if let Some(f) = request.fail_next {
+        b.fail_next = (f.count > 0).then_some((f.count, valid_status(f.status)));
+    }
+    if let Some(f) = request.fail_message {
+        b.fail_messages.insert(f.message_id, valid_status(f.status));
+    }
+    if let Some(f) = request.fail_when_body_contains {
+        b.fail_bodies.push((f.substring, valid_status(f.status)));
+    }
+    if let Some(ms) = request.delay_ms {
+        b.delay_ms = ms;
+    }
+    Json(b.clone()).into_response()
+}
+
+/// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
+/// bodies.
+async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
+    let state = shared.lock();
+    let list: Vec<Value> = state
+        .requests
+        .iter()
+        .map(|r| {
+            json!({
+                "msSinceStart": r.at.duration_since(shared.started).as_millis() as u64,
+                "messageId": r.message_id,
+                "messageType": r.message_type,
+                "status": r.status,
+                "completed": r.completed,
+            })
+        })
+        .collect();
+    Json(Value::Array(list))
+}
