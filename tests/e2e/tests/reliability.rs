@@ -236,6 +236,71 @@ async fn poison_and_always_failing_messages_are_dead_lettered_and_the_rest_flow(
         "the other messages were held back by the retries"
     );
     assert!(accepted_by.elapsed() < LONG);
+
+    // The dead letters keep the message, its routing, the attempts and the last error.
+    let http = reqwest::Client::new();
+    let list = || async {
+        let url = format!("{}/admin/dlq?status=dead", hub.http);
+        let v: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+        v.as_array().cloned().unwrap_or_default()
+    };
+    eventually(LONG, "both dead letters recorded", || async {
+        list().await.len() == 2
+    })
+    .await;
+    let dead = list().await;
+    let by_failure = |f: &str| dead.iter().find(|d| d["failure"] == f).unwrap().clone();
+    let (permanent, exhausted) = (by_failure("permanent"), by_failure("exhausted"));
+    assert_eq!(permanent["attempts"], 1);
+    assert!(
+        permanent["last_error"].as_str().unwrap().contains("422"),
+        "{permanent}"
+    );
+    assert_eq!(exhausted["attempts"], 4);
+    assert!(
+        exhausted["last_error"].as_str().unwrap().contains("503"),
+        "{exhausted}"
+    );
+    let url = format!("{}/admin/dlq/{}", hub.http, permanent["id"]);
+    let shown: serde_json::Value = http.get(url).send().await.unwrap().json().await.unwrap();
+    assert!(
+        shown["body"].as_str().unwrap().contains(poison.as_str()),
+        "the message is kept"
+    );
+
+    // The cause is fixed; a replay delivers each once.
+    endpoint.clear();
+    for letter in [&permanent, &exhausted] {
+        let replayed = http
+            .post(format!("{}/admin/dlq/{}/replay", hub.http, letter["id"]))
+            .header("X-Operator", "operator-test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            replayed.status(),
+            200,
+            "{}",
+            replayed.text().await.unwrap_or_default()
+        );
+    }
+    let accepted = |v: &str| {
+        endpoint
+            .accepted()
+            .iter()
+            .filter(|r| r.body["metadata"]["vCode"] == v)
+            .count()
+    };
+    eventually(LONG, "both replayed messages accepted", || async {
+        accepted(&poison) == 1 && accepted(&failing) == 1
+    })
+    .await;
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(
+        (accepted(&poison), accepted(&failing)),
+        (1, 1),
+        "each delivered once"
+    );
     hub.stop().await;
     endpoint.shutdown();
     register.shutdown();
