@@ -160,15 +160,19 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         .collect();
     tasks.spawn(crate::dead_letters::drain(
         broker.clone(),
-        dead_letters,
+        dead_letters.clone(),
         dead_letter_queues,
         metrics.clone(),
         cancel.clone(),
     ));
     tasks.spawn(watch_queues(
-        broker.clone(),
-        store.clone(),
-        topology,
+        Watched {
+            broker: broker.clone(),
+            store: store.clone(),
+            dead_letters,
+            topology,
+            retention: settings.database.outbox_retention,
+        },
         metrics.clone(),
         cancel.clone(),
     ));
@@ -197,23 +201,28 @@ async fn serve_http(
     }
 }
 
-/// Keeps the queue-depth and outbox-lag gauges current.
-async fn watch_queues(
+struct Watched {
     broker: Arc<dyn Broker>,
     store: Arc<dyn Store>,
+    dead_letters: Arc<dyn DeadLetterStore>,
     topology: Topology,
-    metrics: Metrics,
-    cancel: CancellationToken,
-) {
-    let queues: Vec<String> = topology.queues.iter().map(|q| q.name.clone()).collect();
+    /// Resolved dead letters are deleted after this long.
+    retention: Duration,
+}
+
+/// Keeps the queue-depth, outbox-lag and dead-letter gauges current, and deletes resolved
+/// dead letters past their retention.
+async fn watch_queues(w: Watched, metrics: Metrics, cancel: CancellationToken) {
+    let queues: Vec<String> = w.topology.queues.iter().map(|q| q.name.clone()).collect();
+    let mut next_prune = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}
         }
-        if broker.is_ready() {
+        if w.broker.is_ready() {
             for queue in &queues {
-                if let Ok(depth) = broker.queue_depth(queue).await {
+                if let Ok(depth) = w.broker.queue_depth(queue).await {
                     metrics
                         .queue_depth
                         .with_label_values(&[queue])
@@ -221,8 +230,20 @@ async fn watch_queues(
                 }
             }
         }
-        if let Ok(age) = store.outbox_lag().await {
+        if let Ok(age) = w.store.outbox_lag().await {
             metrics.outbox_lag_seconds.set(age.as_secs_f64());
+        }
+        if let Ok(n) = w.dead_letters.unresolved().await {
+            metrics
+                .dead_letters_unresolved
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        if tokio::time::Instant::now() >= next_prune {
+            match w.dead_letters.prune_resolved(w.retention).await {
+                Ok(0) | Err(_) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned resolved dead letters"),
+            }
+            next_prune = tokio::time::Instant::now() + Duration::from_secs(600);
         }
     }
 }

@@ -39,7 +39,8 @@ pub struct DatabaseSettings {
     pub url: SecretString,
     pub max_connections: u32,
     pub connect_timeout: Duration,
-    /// Published outbox messages are deleted after this long.
+    /// Published outbox messages, inbox entries and resolved dead letters are deleted
+    /// after this long.
     pub outbox_retention: Duration,
 }
 

@@ -35,6 +35,8 @@ pub struct Metrics {
     pub retry_delay: HistogramVec,
     /// Messages dead-lettered, by adapter and failure (permanent, exhausted).
     pub dead_letters: IntCounterVec,
+    /// Dead letters waiting for an operator (replay or discard).
+    pub dead_letters_unresolved: IntGauge,
     /// Duplicates absorbed by the inbox, by adapter.
     pub duplicates: IntCounterVec,
     /// Deliveries the broker marked as redelivered, by adapter.
@@ -127,6 +129,11 @@ impl Metrics {
             &["adapter"],
         )?;
         registry.register(Box::new(retry_delay.clone()))?;
+        let dead_letters_unresolved = IntGauge::new(
+            "hub_dead_letters_unresolved",
+            "Dead letters waiting for an operator",
+        )?;
+        registry.register(Box::new(dead_letters_unresolved.clone()))?;
         let queue_depth = IntGaugeVec::new(
             Opts::new("hub_queue_depth", "Messages waiting in a queue"),
             &["queue"],
@@ -172,6 +179,7 @@ impl Metrics {
             retries,
             retry_delay,
             dead_letters,
+            dead_letters_unresolved,
             duplicates,
             redeliveries,
             queue_depth,

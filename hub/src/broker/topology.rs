@@ -11,8 +11,9 @@
 //!           broker's when a delivery exceeds the delivery limit)
 //! ```
 //! Every queue is a durable quorum queue. Consuming queues have a delivery limit and
-//! at-least-once dead-lettering (which needs `reject-publish` overflow); so have the retry
-//! tiers, whose dead-lettering is the way back to the origin queue.
+//! at-least-once dead-lettering (which needs `reject-publish` overflow). The retry tiers
+//! dead-letter at-least-once too (no delivery limit: nobody consumes them): expiring is
+//! their way back to the origin queue.
 
 use std::time::Duration;
 

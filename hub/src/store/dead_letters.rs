@@ -258,6 +258,11 @@ pub trait DeadLetterStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The audit trail, newest first.
     async fn actions(&self, limit: u32) -> Result<Vec<OperatorAction>, StoreError>;
+    /// Dead letters still waiting for an operator.
+    async fn unresolved(&self) -> Result<u64, StoreError>;
+    /// Deletes replayed and discarded dead letters resolved longer ago than `age` (they hold
+    /// full messages, personal data included); unresolved ones are kept.
+    async fn prune_resolved(&self, age: std::time::Duration) -> Result<u64, StoreError>;
 }
 
 /// Properties as stored: `{"message_id", "type", "correlation_id", "timestamp", "headers"}`,
@@ -511,6 +516,24 @@ impl DeadLetterStore for PgStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.pool().acquire().await?;
         insert_action(&mut conn, actor, action, target, detail).await
+    }
+
+    async fn unresolved(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM dead_letter WHERE status = 'dead'")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+
+    async fn prune_resolved(&self, age: std::time::Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM dead_letter
+             WHERE status <> 'dead' AND resolved_at < now() - make_interval(secs => $1)",
+        )
+        .bind(age.as_secs_f64())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn actions(&self, limit: u32) -> Result<Vec<OperatorAction>, StoreError> {
