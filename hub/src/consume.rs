@@ -221,6 +221,7 @@ impl<H: BatchHandler> Consumer<H> {
         properties.set_text(ORIGIN_QUEUE, self.queue.clone());
         properties.set_int(ATTEMPT, i64::from(attempt));
         properties.set_text(LAST_ERROR, truncate(reason, 500));
+        remember_first_routing(&mut properties, &incoming);
         let message_id = properties.message_id.clone().unwrap_or_default();
         let retry = Outgoing {
             exchange: RETRY.to_owned(),
@@ -237,7 +238,7 @@ impl<H: BatchHandler> Consumer<H> {
                     .inc();
                 self.metrics
                     .retry_delay
-                    .with_label_values(&[&self.adapter])
+                    .with_label_values(&[&self.adapter, &attempt.to_string()])
                     .observe(tier.as_secs_f64());
                 incoming.ack().await
             }
@@ -260,11 +261,7 @@ impl<H: BatchHandler> Consumer<H> {
         properties.set_int(ATTEMPT, i64::from(attempts));
         properties.set_text(LAST_ERROR, truncate(reason, 2000));
         properties.set_text(FAILURE, failure);
-        // Where it first came from (a retried message arrives from the retry exchange).
-        if properties.header_text(ORIGINAL_EXCHANGE).is_none() {
-            properties.set_text(ORIGINAL_EXCHANGE, incoming.exchange.clone());
-            properties.set_text(ORIGINAL_ROUTING_KEY, incoming.routing_key.clone());
-        }
+        remember_first_routing(&mut properties, &incoming);
         let now = time::OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .unwrap_or_default();
@@ -290,6 +287,15 @@ impl<H: BatchHandler> Consumer<H> {
                 incoming.requeue().await
             }
         }
+    }
+}
+
+/// Where the message was first routed; kept across retries (a retried message arrives
+/// through the retry exchanges), so a dead letter shows its real origin.
+fn remember_first_routing(properties: &mut crate::broker::Properties, incoming: &Incoming) {
+    if properties.header_text(ORIGINAL_EXCHANGE).is_none() {
+        properties.set_text(ORIGINAL_EXCHANGE, incoming.exchange.clone());
+        properties.set_text(ORIGINAL_ROUTING_KEY, incoming.routing_key.clone());
     }
 }
 

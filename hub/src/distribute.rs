@@ -18,7 +18,7 @@ use contracts::{AssociationChanged, AssociationRemoved, MessageType, Metadata, V
 use futures::stream::{self, StreamExt};
 
 use crate::broker::topology::SUBSCRIBERS;
-use crate::broker::{Broker, Incoming, Outgoing, Properties};
+use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
 use crate::config::{Channel, SubscriberSettings};
 use crate::consume::{BatchHandler, Failure, Outcome};
 use crate::metrics::Metrics;
@@ -93,10 +93,13 @@ impl Distributor {
             .inc();
     }
 
-    /// Claims, decides, delivers and commits; an `Err` means the database or the broker is
-    /// away and nothing of the batch took effect.
-    async fn deliver(&self, items: Vec<Item>, outcomes: &mut [Outcome]) -> Result<(), String> {
-        let unavailable = |e: StoreError| e.to_string();
+    /// Claims, decides, delivers and commits; an `Err` says why nothing of the batch took
+    /// effect (usually: the database or the broker is away).
+    async fn deliver(&self, items: Vec<Item>, outcomes: &mut [Outcome]) -> Result<(), Failure> {
+        let unavailable = |e: StoreError| match e {
+            StoreError::Unavailable(m) => Failure::Unavailable(m),
+            StoreError::Corrupt(m) => Failure::Permanent(format!("stored state is corrupt: {m}")),
+        };
         let mut tx = self
             .store
             .begin_delivery(&self.subscriber.name)
@@ -118,16 +121,20 @@ impl Distributor {
             .map(|i| i.parsed.metadata().v_code.clone())
             .collect();
         let states = tx.lock_states(&codes).await.map_err(unavailable)?;
-        let mut newest: HashMap<&VCode, u64> = HashMap::new();
-        for item in &work {
+        // Per vCode only the newest message of the batch is delivered (the last one, when
+        // two carry the same sequence); the others are superseded.
+        let mut newest: HashMap<&VCode, (u64, usize)> = HashMap::new();
+        for (position, item) in work.iter().enumerate() {
             let m = item.parsed.metadata();
-            let n = newest.entry(&m.v_code).or_default();
-            *n = (*n).max(m.sequence);
+            let best = newest.entry(&m.v_code).or_insert((m.sequence, position));
+            if m.sequence >= best.0 {
+                *best = (m.sequence, position);
+            }
         }
         let mut plans = Vec::with_capacity(work.len());
-        for item in &work {
+        for (position, item) in work.iter().enumerate() {
             let m = item.parsed.metadata();
-            if newest.get(&m.v_code).is_some_and(|n| *n > m.sequence) {
+            if newest.get(&m.v_code).is_some_and(|(_, p)| *p != position) {
                 self.skip("superseded");
                 continue;
             }
@@ -137,15 +144,11 @@ impl Distributor {
         let results = self.effects(&plans).await?;
         let mut released = Vec::new();
         let mut new_states = Vec::new();
+        let mut delivered = 0;
         for (plan, result) in plans.into_iter().zip(results) {
             match result {
                 Ok(()) => {
-                    if plan.delivery.is_some() {
-                        self.metrics
-                            .messages_delivered
-                            .with_label_values(&[&self.subscriber.name])
-                            .inc();
-                    }
+                    delivered += u64::from(plan.delivery.is_some());
                     if let Some(state) = plan.new_state {
                         new_states.push((plan.v_code, state));
                     }
@@ -158,7 +161,12 @@ impl Distributor {
         }
         tx.release(&released).await.map_err(unavailable)?;
         tx.save_states(&new_states).await.map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)
+        tx.commit().await.map_err(unavailable)?;
+        self.metrics
+            .messages_delivered
+            .with_label_values(&[&self.subscriber.name])
+            .inc_by(delivered);
+        Ok(())
     }
 
     fn plan(&self, item: &Item, state: Option<DeliveryState>) -> Plan {
@@ -221,7 +229,7 @@ impl Distributor {
     }
 
     /// Delivers what the plans say, through the subscriber's channel; one result per plan.
-    async fn effects(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, String> {
+    async fn effects(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
         match &self.endpoint {
             None => {
                 let outgoing: Vec<Outgoing> = plans
@@ -235,10 +243,11 @@ impl Distributor {
                     })
                     .collect();
                 if !outgoing.is_empty() {
-                    self.broker
-                        .publish(outgoing)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    self.broker.publish(outgoing).await.map_err(|e| match e {
+                        BrokerError::Unavailable(m) => Failure::Unavailable(m),
+                        // Refused by the broker: retried with backoff, then dead-lettered.
+                        other => Failure::Transient(other.to_string()),
+                    })?;
                 }
                 Ok(plans.iter().map(|_| Ok(())).collect())
             }
@@ -301,9 +310,9 @@ impl BatchHandler for Distributor {
         if items.is_empty() {
             return outcomes;
         }
-        if let Err(reason) = self.deliver(items, &mut outcomes).await {
+        if let Err(failure) = self.deliver(items, &mut outcomes).await {
             for i in indices {
-                outcomes[i] = Outcome::Failed(Failure::Unavailable(reason.clone()));
+                outcomes[i] = Outcome::Failed(failure.clone());
             }
         }
         outcomes

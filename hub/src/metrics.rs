@@ -22,18 +22,23 @@ pub struct Metrics {
     pub register_errors: IntCounterVec,
     /// Messages confirmed by the broker, by producing adapter.
     pub messages_published: IntCounterVec,
-    /// Messages put on a subscriber's queue.
+    /// Messages delivered to a subscriber (its queue or its HTTP endpoint), counted once
+    /// the delivery is committed.
     pub messages_delivered: IntCounterVec,
-    /// Messages not handled, by adapter and reason (transient, permanent, relay).
+    /// Work that could not be done for now, by adapter and reason: `relay` (an outbox
+    /// batch not published), `unavailable` (a batch held while a dependency is away).
+    /// Message-level failures are counted by `retries` and `dead_letters`.
     pub messages_failed: IntCounterVec,
     /// Messages a subscriber did not get, by adapter and reason (not_selected,
-    /// duplicate_or_stale, no_visible_change, not_held).
+    /// duplicate_or_stale, no_visible_change, not_held, superseded).
     pub messages_skipped: IntCounterVec,
     /// Transient failures sent to a retry tier, by adapter.
     pub retries: IntCounterVec,
-    /// The retry delays chosen (the tier), by adapter.
+    /// The retry delays chosen (the tier), by adapter and attempt (bounded by
+    /// `max_attempts`), so a dashboard shows the backoff growing.
     pub retry_delay: HistogramVec,
-    /// Messages dead-lettered, by adapter and failure (permanent, exhausted).
+    /// Messages dead-lettered, by adapter and failure: `permanent` and `exhausted` (by the
+    /// runtime), or the broker's reason (`delivery_limit`, `rejected`) counted by the drain.
     pub dead_letters: IntCounterVec,
     /// Dead letters waiting for an operator (replay or discard).
     pub dead_letters_unresolved: IntGauge,
@@ -126,7 +131,7 @@ impl Metrics {
         let retry_delay = HistogramVec::new(
             HistogramOpts::new("hub_retry_delay_seconds", "Retry delays chosen")
                 .buckets(exponential_buckets(0.1, 2.0, 12)?),
-            &["adapter"],
+            &["adapter", "attempt"],
         )?;
         registry.register(Box::new(retry_delay.clone()))?;
         let dead_letters_unresolved = IntGauge::new(
