@@ -10,24 +10,29 @@
 //!    `bench.in`; a consumer (manual acks, `basic_qos(prefetch)`) republishes each body to the
 //!    quorum queue `bench.out` (persistent, publisher confirms) and acks the delivery only after
 //!    that publish was confirmed, with up to `prefetch` deliveries in flight. Rate = N / (first
-//!    delivery .. last ack). This is the ceiling any consume-transform-publish service on
-//!    this broker can reach with the same guarantees.
-//! 2. **the hub**, in-process, with one JSON subscriber `bench` (selector all) and
-//!    `broker.prefetch` = P: N valid `association.changed` messages (synthetic associations,
-//!    `--vcodes` distinct vCodes, reused cyclically with increasing sequences, so none is
-//!    skipped as stale) preloaded into `hub.deliver.bench`, then the hub started and timed until
-//!    `subscriber.bench` holds N messages (every guarantee on: parse, `delivery_state` read
-//!    and write in PostgreSQL, field policy, publish with confirm, ack). Also reports the peak
-//!    resident memory of this process above the baseline taken just before the hub started.
+//!    delivery .. last ack). This is the ceiling of any consume-transform-publish service on
+//!    this broker with the same guarantees.
+//! 2. **the hub**, in-process, with one JSON subscriber `bench` (selector all, replacing the
+//!    default file's pilot subscribers) and `broker.prefetch` = P. The hub is started and
+//!    stopped once (migrations, topology exactly as it declares it); then a child process
+//!    (this binary with a hidden first argument, so generating the messages does not inflate
+//!    this process's memory baseline) preloads N valid `association.changed` messages into
+//!    `hub.deliver.bench`: synthetic associations, `--vcodes` distinct vCodes reused
+//!    cyclically with increasing sequences (none is stale), a unique UUIDv7 message id each.
+//!    Then the hub is started again and timed from the end of its start until
+//!    `subscriber.bench` holds N messages (depth polled every 100 ms), every guarantee on:
+//!    parsing, the per-subscriber bookkeeping in PostgreSQL, field policy, publish with
+//!    confirm, ack. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
+//!    above the baseline taken just before that start is reported too.
 //!
-//! The last line is the ratio hub/raw. Only that ratio, taken from one run, means something:
-//! the development machine (2 cores, shared with RabbitMQ and PostgreSQL) drifts in speed from
-//! run to run, so absolute rates from different runs are not comparable. Each run uses its
-//! own vhost and database (the harness's `Isolation`) and removes them at the end.
+//! The last line is the ratio hub/raw. Only that ratio, from one run, means something: the
+//! development machine (2 cores, shared with RabbitMQ and PostgreSQL) drifts in speed from run
+//! to run, so absolute rates from different runs are not comparable. Do not run it alongside
+//! `cargo test` (load, and the reliability tests restart RabbitMQ). Each run uses its own vhost
+//! and database (the harness's `Isolation`) and removes them when it succeeds.
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +40,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context};
 use contracts::{AssociationChanged, MessageType, Metadata, Part, Vereniging};
 use futures::stream::{FuturesUnordered, StreamExt};
-use hub::config::Sources;
 use hub_tests::*;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -52,6 +56,9 @@ const PRELOAD_WINDOW: usize = 1000;
 const SUBSCRIBER: &str = "bench";
 const RAW_IN: &str = "bench.in";
 const RAW_OUT: &str = "bench.out";
+/// Hidden first argument: this binary run as a child that preloads the hub's queue, so that
+/// generating the messages does not inflate the benchmark process's memory baseline.
+const PRELOAD_CHILD: &str = "--preload-child";
 
 struct Args {
     messages: usize,
@@ -92,6 +99,10 @@ fn args() -> anyhow::Result<Args> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(PRELOAD_CHILD) {
+        return preload_child(&argv[2..]).await;
+    }
     let args = args()?;
     let iso = Isolation::new().await?;
     let result = run(&iso, &args).await;
@@ -160,7 +171,9 @@ async fn depth(channel: &Channel, name: &str) -> anyhow::Result<u32> {
     let queue = channel
         .queue_declare(name.into(), options, FieldTable::default())
         .await
-        .with_context(|| format!("queue {name}"))?;
+        .with_context(|| {
+            format!("reading the depth of {name} (a lost connection, e.g. RabbitMQ restarted by another test, ends the run)")
+        })?;
     Ok(queue.message_count())
 }
 
@@ -310,41 +323,27 @@ struct HubResult {
     average_body: usize,
 }
 
-/// The default configuration with its three pilot subscribers replaced by one subscriber
-/// `bench` receiving everything (a later file's array replaces the earlier one's).
+/// The default configuration (through the harness) with its three pilot subscribers replaced
+/// by one subscriber `bench` receiving everything: a later file's array replaces the earlier
+/// one's in the `config` crate (tables are merged key by key, anything else is overwritten).
 fn hub_settings(
     iso: &Isolation,
     register: &RegisterSim,
     prefetch: u16,
 ) -> anyhow::Result<hub::config::Settings> {
-    let file = std::env::temp_dir().join(format!("{}-throughput-bench.toml", iso.name));
-    std::fs::write(
-        &file,
-        format!("[[subscribers]]\nname = \"{SUBSCRIBER}\"\nselector = {{ kind = \"all\" }}\n"),
-    )?;
-    let overrides = [
-        ("database.url", iso.database_url()),
-        ("broker.url", iso.amqp_url()),
-        ("broker.prefetch", prefetch.to_string()),
-        ("broker.reconnect_max_delay", "1s".to_owned()),
-        ("register.base_url", register.base_url()),
-        ("register.token_url", register.token_url()),
-        ("register.poll_interval", "1s".to_owned()),
-        ("http.listen", "127.0.0.1:0".to_owned()),
-        ("shutdown_grace", "5s".to_owned()),
-    ];
-    let loaded = hub::config::load(&Sources {
-        dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config")),
-        env: None,
-        file: Some(file.clone()),
-        overrides: overrides
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        environment_variables: false,
-    });
-    let _ = std::fs::remove_file(&file);
-    let settings = loaded.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let toml =
+        format!("[[subscribers]]\nname = \"{SUBSCRIBER}\"\nselector = {{ kind = \"all\" }}\n");
+    let prefetch = prefetch.to_string();
+    let settings = settings_with_file(
+        iso,
+        register,
+        &iso.amqp_url(),
+        Some(&toml),
+        &[
+            ("broker.prefetch", prefetch.as_str()),
+            ("register.poll_interval", "1s"),
+        ],
+    );
     let names: Vec<&str> = settings
         .subscribers
         .iter()
@@ -396,6 +395,32 @@ fn changed_messages(
     }))
 }
 
+/// The child: `--preload-child <amqp url> <queue> <n> <vcodes>`; prints the average body size
+/// as its last line.
+async fn preload_child(argv: &[String]) -> anyhow::Result<()> {
+    let [url, queue, n, vcodes] = argv else {
+        bail!("usage: {PRELOAD_CHILD} <amqp url> <queue> <n> <vcodes>");
+    };
+    let n: usize = n.parse()?;
+    let connection = Connection::connect(
+        url,
+        ConnectionProperties::default().with_connection_name("throughput-bench preload".into()),
+    )
+    .await?;
+    let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
+    let mut bytes = 0;
+    let messages = changed_messages(n, vcodes.parse()?)?.inspect(|(body, _)| {
+        bytes += body.len();
+    });
+    preload(&channel, queue, messages).await?;
+    connection.close(200, "done".into()).await?;
+    println!("{}", bytes / n);
+    Ok(())
+}
+
 /// This process's resident set size in kB (`VmRSS` of /proc/self/status).
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -435,16 +460,31 @@ async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> 
         depth(&channel, &deliver).await? == 0,
         "{deliver} is not empty"
     );
-    let bytes = Arc::new(AtomicU64::new(0));
-    let counted = bytes.clone();
-    let messages = changed_messages(n, args.vcodes)?.inspect(move |(body, _)| {
-        counted.fetch_add(body.len() as u64, Ordering::Relaxed);
-    });
     let t = Instant::now();
-    preload(&channel, &deliver, messages).await?;
+    let child = tokio::process::Command::new(std::env::current_exe()?)
+        .args([
+            PRELOAD_CHILD,
+            &iso.amqp_url(),
+            &deliver,
+            &n.to_string(),
+            &args.vcodes.to_string(),
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await?;
+    ensure!(
+        child.status.success(),
+        "preloading {deliver} failed: {}",
+        child.status
+    );
+    let average_body: usize = String::from_utf8_lossy(&child.stdout)
+        .lines()
+        .last()
+        .context("the preloading child printed nothing")?
+        .trim()
+        .parse()?;
     let queued = depth(&channel, &deliver).await? as usize;
     ensure!(queued == n, "{deliver} holds {queued}, expected {n}");
-    let average_body = (bytes.load(Ordering::Relaxed) / n as u64) as usize;
     println!(
         "  preloaded {n} association.changed messages ({} vCodes, {average_body} B on average) into {deliver} in {:.1}s",
         args.vcodes.min(n),
