@@ -3,13 +3,15 @@
 //! the subscriber's selector and field policy and delivers what the subscriber may see
 //! through its channel (its own queue, or its HTTP endpoint).
 //!
-//! Exactly-once effect per subscriber, in one [`DeliveryTx`] per batch: the message ids are
-//! claimed in the inbox (a duplicate, even one handled at the same moment by another
-//! replica, is absorbed), the vCodes' delivery states are locked and compared (per vCode an
-//! older sequence is never delivered after a newer one; within a batch only the newest
-//! message of a vCode is delivered), then the effects happen, then everything commits.
+//! One effect per message and subscriber, in one [`crate::store::DeliveryTx`] per batch:
+//! one statement advances the subscriber's per-vCode state (its inbox: the newest sequence
+//! applied) where the message is newer, returning what the subscriber had; a duplicate
+//! (same sequence), even one handled at the same moment by another replica, is absorbed,
+//! and per vCode an older sequence is never delivered after a newer one. Within a batch only
+//! the newest message of a vCode counts. Then the effects happen, failed ones are put back,
+//! and everything commits.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
@@ -22,7 +24,7 @@ use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
 use crate::config::{Channel, SubscriberSettings};
 use crate::consume::{BatchHandler, Failure, Outcome};
 use crate::metrics::Metrics;
-use crate::store::{DeliveryState, Store, StoreError};
+use crate::store::{Advance, DeliveryState, Store, StoreError};
 
 /// Concurrent requests to one HTTP endpoint per batch.
 const HTTP_CONCURRENCY: usize = 16;
@@ -54,8 +56,6 @@ struct Plan {
     v_code: VCode,
     /// The message to deliver, if any, with its AMQP properties.
     delivery: Option<(Properties, Vec<u8>, Metadata)>,
-    /// The subscriber's state for the vCode once the delivery (if any) succeeded.
-    new_state: Option<DeliveryState>,
 }
 
 pub struct Distributor {
@@ -93,74 +93,80 @@ impl Distributor {
             .inc();
     }
 
-    /// Claims, decides, delivers and commits; an `Err` says why nothing of the batch took
-    /// effect (usually: the database or the broker is away).
+    /// Advances the states, delivers and commits; an `Err` says why nothing of the batch
+    /// took effect (usually: the database or the broker is away).
     async fn deliver(&self, items: Vec<Item>, outcomes: &mut [Outcome]) -> Result<(), Failure> {
         let unavailable = |e: StoreError| match e {
             StoreError::Unavailable(m) => Failure::Unavailable(m),
             StoreError::Corrupt(m) => Failure::Permanent(format!("stored state is corrupt: {m}")),
         };
+        // Per vCode only the newest message of the batch counts (the last one, when two
+        // carry the same sequence); the others are superseded.
+        let mut newest: HashMap<VCode, usize> = HashMap::new();
+        for (position, item) in items.iter().enumerate() {
+            let m = item.parsed.metadata();
+            let best = newest.entry(m.v_code.clone()).or_insert(position);
+            if m.sequence >= items[*best].parsed.metadata().sequence {
+                *best = position;
+            }
+        }
+        let mut kept = Vec::with_capacity(newest.len());
+        for (position, item) in items.into_iter().enumerate() {
+            if newest.get(&item.parsed.metadata().v_code) == Some(&position) {
+                kept.push(item);
+            } else {
+                self.skip("superseded");
+            }
+        }
+        let proposals: Vec<(VCode, DeliveryState)> = kept
+            .iter()
+            .map(|item| {
+                (
+                    item.parsed.metadata().v_code.clone(),
+                    self.proposed_state(&item.parsed),
+                )
+            })
+            .collect();
+
         let mut tx = self
             .store
             .begin_delivery(&self.subscriber.name)
             .await
             .map_err(unavailable)?;
-        let ids: Vec<String> = items.iter().map(|i| i.message_id.clone()).collect();
-        let fresh = tx.claim(&ids).await.map_err(unavailable)?;
-        let mut seen = HashSet::new();
-        let mut work = Vec::new();
-        for item in items {
-            if fresh.contains(&item.message_id) && seen.insert(item.message_id.clone()) {
-                work.push(item);
-            } else {
-                outcomes[item.index] = Outcome::Duplicate;
-            }
-        }
-        let codes: Vec<VCode> = work
-            .iter()
-            .map(|i| i.parsed.metadata().v_code.clone())
+        let advanced: HashMap<VCode, Advance> = tx
+            .advance(&proposals)
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|a| (a.v_code.clone(), a))
             .collect();
-        let states = tx.lock_states(&codes).await.map_err(unavailable)?;
-        // Per vCode only the newest message of the batch is delivered (the last one, when
-        // two carry the same sequence); the others are superseded.
-        let mut newest: HashMap<&VCode, (u64, usize)> = HashMap::new();
-        for (position, item) in work.iter().enumerate() {
+        let mut plans = Vec::with_capacity(kept.len());
+        for item in kept {
             let m = item.parsed.metadata();
-            let best = newest.entry(&m.v_code).or_insert((m.sequence, position));
-            if m.sequence >= best.0 {
-                *best = (m.sequence, position);
+            match advanced.get(&m.v_code) {
+                Some(a) if a.applied => plans.push(self.plan(item, a.previous)),
+                Some(Advance {
+                    previous: Some(p), ..
+                }) if p.sequence == m.sequence => {
+                    outcomes[item.index] = Outcome::Duplicate;
+                }
+                _ => self.skip("duplicate_or_stale"),
             }
-        }
-        let mut plans = Vec::with_capacity(work.len());
-        for (position, item) in work.iter().enumerate() {
-            let m = item.parsed.metadata();
-            if newest.get(&m.v_code).is_some_and(|(_, p)| *p != position) {
-                self.skip("superseded");
-                continue;
-            }
-            plans.push(self.plan(item, states.get(&m.v_code).copied()));
         }
 
         let results = self.effects(&plans).await?;
-        let mut released = Vec::new();
-        let mut new_states = Vec::new();
+        let mut failed = Vec::new();
         let mut delivered = 0;
         for (plan, result) in plans.into_iter().zip(results) {
             match result {
-                Ok(()) => {
-                    delivered += u64::from(plan.delivery.is_some());
-                    if let Some(state) = plan.new_state {
-                        new_states.push((plan.v_code, state));
-                    }
-                }
+                Ok(()) => delivered += u64::from(plan.delivery.is_some()),
                 Err(failure) => {
-                    released.push(plan.message_id);
+                    failed.push(plan.v_code);
                     outcomes[plan.index] = Outcome::Failed(failure);
                 }
             }
         }
-        tx.release(&released).await.map_err(unavailable)?;
-        tx.save_states(&new_states).await.map_err(unavailable)?;
+        tx.restore(&failed).await.map_err(unavailable)?;
         tx.commit().await.map_err(unavailable)?;
         self.metrics
             .messages_delivered
@@ -169,36 +175,34 @@ impl Distributor {
         Ok(())
     }
 
-    fn plan(&self, item: &Item, state: Option<DeliveryState>) -> Plan {
-        let m = item.parsed.metadata();
+    /// The subscriber's state for the vCode once this message is applied.
+    fn proposed_state(&self, parsed: &Parsed) -> DeliveryState {
+        let sequence = parsed.metadata().sequence;
+        let in_scope = match parsed {
+            Parsed::Changed(m) => self.subscriber.selector.matches(&m.vereniging),
+            Parsed::Removed(_) => false,
+        };
+        DeliveryState { sequence, in_scope }
+    }
+
+    /// What to deliver for an applied message, given what the subscriber had before.
+    fn plan(&self, item: Item, previous: Option<DeliveryState>) -> Plan {
+        let held = previous.is_some_and(|s| s.in_scope);
+        let metadata = item.parsed.metadata().clone();
         let mut plan = Plan {
             index: item.index,
-            message_id: item.message_id.clone(),
-            v_code: m.v_code.clone(),
+            message_id: item.message_id,
+            v_code: metadata.v_code.clone(),
             delivery: None,
-            new_state: None,
         };
-        let in_scope = state.is_some_and(|s| s.in_scope);
-        match &item.parsed {
+        let body = match item.parsed {
             Parsed::Changed(message) => {
-                if state.is_some_and(|s| s.sequence >= m.sequence) {
-                    self.skip("duplicate_or_stale");
-                    return plan;
-                }
                 if !self.subscriber.selector.matches(&message.vereniging) {
                     self.skip("not_selected");
-                    plan.new_state = Some(DeliveryState {
-                        sequence: m.sequence,
-                        in_scope: false,
-                    });
                     return plan;
                 }
-                plan.new_state = Some(DeliveryState {
-                    sequence: m.sequence,
-                    in_scope: true,
-                });
-                let mut visible = self.subscriber.fields.apply(message.as_ref().clone());
-                if !in_scope {
+                let mut visible = self.subscriber.fields.apply(*message);
+                if !held {
                     // New to this subscriber: everything it may see is new to it.
                     visible.changed_parts = self.subscriber.fields.visible_parts();
                 }
@@ -206,25 +210,17 @@ impl Distributor {
                     self.skip("no_visible_change");
                     return plan;
                 }
-                plan.delivery = encode(&visible).map(|body| (properties_for(m), body, m.clone()));
+                encode(&visible)
             }
             Parsed::Removed(message) => {
-                // A removal found by a resync may carry the sequence already seen.
-                if state.is_some_and(|s| s.sequence > m.sequence) {
-                    self.skip("duplicate_or_stale");
-                    return plan;
-                }
-                plan.new_state = Some(DeliveryState {
-                    sequence: m.sequence,
-                    in_scope: false,
-                });
-                if !in_scope {
+                if !held {
                     self.skip("not_held");
                     return plan;
                 }
-                plan.delivery = encode(message).map(|body| (properties_for(m), body, m.clone()));
+                encode(&message)
             }
-        }
+        };
+        plan.delivery = body.map(|body| (properties_for(&metadata), body, metadata));
         plan
     }
 

@@ -36,10 +36,6 @@ impl Relay {
                     Ok(n) => tracing::info!(deleted = n, "pruned published outbox messages"),
                     Err(e) => tracing::warn!(error = %e, "cannot prune the outbox"),
                 }
-                // Inbox entries outlive any redelivery long before the retention ends.
-                if let Err(e) = self.store.prune_inbox(self.retention).await {
-                    tracing::warn!(error = %e, "cannot prune the inbox");
-                }
                 next_prune = tokio::time::Instant::now() + PRUNE_EVERY;
             }
             let published = tokio::select! {

@@ -7,7 +7,7 @@
 //! - `pending_outbox` returns messages in the order they were recorded.
 //! - A `DeliveryTx` is atomic and serialises work on the same message ids and vCodes.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use contracts::{MessageType, VCode, Vereniging};
@@ -103,22 +103,33 @@ pub struct DeliveryState {
 /// the batch's effects (publishing, posting) happen, and commits after them. Dropping it
 /// without `commit` rolls everything back, so a failed batch leaves no trace.
 ///
-/// Another replica handling the same message ids or vCodes waits on this transaction's
-/// row locks, then sees its outcome: concurrent duplicates have one effect, and per vCode
-/// the sequence check is never raced.
+/// The subscriber's state per vCode is its inbox: the newest sequence applied. A message
+/// is applied only if it moves that forward, so a redelivered or replayed message (same id,
+/// same sequence) is absorbed, an older one is never applied after a newer one, and a
+/// replica handling the same vCode at the same moment waits on this transaction's row lock
+/// and then sees its outcome.
 #[async_trait]
 pub trait DeliveryTx: Send {
-    /// Records the message ids as applied; returns those not applied before.
-    async fn claim(&mut self, message_ids: &[String]) -> Result<HashSet<String>, StoreError>;
-    /// Locks and reads the state of these vCodes (absent: never delivered).
-    async fn lock_states(
+    /// Moves each vCode's state to the proposed one where the proposal is newer (or is a
+    /// removal of a held association at the same sequence), and says what it was before.
+    async fn advance(
         &mut self,
-        v_codes: &[VCode],
-    ) -> Result<HashMap<VCode, DeliveryState>, StoreError>;
-    /// Forgets claims whose effect failed, so that their retry is not taken for a duplicate.
-    async fn release(&mut self, message_ids: &[String]) -> Result<(), StoreError>;
-    async fn save_states(&mut self, states: &[(VCode, DeliveryState)]) -> Result<(), StoreError>;
+        proposals: &[(VCode, DeliveryState)],
+    ) -> Result<Vec<Advance>, StoreError>;
+    /// Puts the rows of these vCodes back as they were before `advance` (their delivery failed).
+    async fn restore(&mut self, v_codes: &[VCode]) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+}
+
+/// What `advance` did for one vCode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advance {
+    pub v_code: VCode,
+    /// The state was moved forward by this transaction.
+    pub applied: bool,
+    /// The state before (when applied), or the current state (when not); `None`: never
+    /// delivered.
+    pub previous: Option<DeliveryState>,
 }
 
 /// Held by the one replica that reads the register and relays the outbox.
@@ -151,8 +162,6 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_lag(&self) -> Result<std::time::Duration, StoreError>;
     /// Deletes messages published longer ago than `age`; returns how many.
     async fn prune_outbox(&self, age: std::time::Duration) -> Result<u64, StoreError>;
-    /// Deletes inbox entries older than `age` (longer than any redelivery can take).
-    async fn prune_inbox(&self, age: std::time::Duration) -> Result<u64, StoreError>;
 
     /// Newest first.
     async fn rejections(&self, limit: usize) -> Result<Vec<Rejection>, StoreError>;

@@ -363,15 +363,6 @@ impl Store for PgStore {
             consumer: consumer.to_owned(),
         }))
     }
-
-    async fn prune_inbox(&self, age: Duration) -> Result<u64, StoreError> {
-        let done =
-            sqlx::query("DELETE FROM inbox WHERE processed_at < now() - make_interval(secs => $1)")
-                .bind(age.as_secs_f64())
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected())
-    }
 }
 
 struct PgDeliveryTx {
@@ -381,90 +372,110 @@ struct PgDeliveryTx {
 
 #[async_trait]
 impl DeliveryTx for PgDeliveryTx {
-    async fn claim(&mut self, message_ids: &[String]) -> Result<HashSet<String>, StoreError> {
-        // Sorted, so that two transactions claiming overlapping ids lock them in one order.
-        let mut ids = message_ids.to_vec();
-        ids.sort();
-        ids.dedup();
-        let fresh: Vec<String> = sqlx::query_scalar(
-            "INSERT INTO inbox (consumer, message_id) SELECT $1, id FROM UNNEST($2::text[]) AS t(id)
-             ON CONFLICT DO NOTHING RETURNING message_id",
-        )
-        .bind(&self.consumer)
-        .bind(&ids)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        Ok(fresh.into_iter().collect())
-    }
-
-    async fn lock_states(
+    async fn advance(
         &mut self,
-        v_codes: &[VCode],
-    ) -> Result<HashMap<VCode, DeliveryState>, StoreError> {
-        let mut codes: Vec<&str> = v_codes.iter().map(VCode::as_str).collect();
-        codes.sort_unstable();
-        codes.dedup();
-        // A placeholder row (sequence -1) makes a never-delivered vCode lockable too.
-        sqlx::query(
-            "INSERT INTO delivery_state (subscriber, vcode, sequence, in_scope)
-             SELECT $1, v, -1, FALSE FROM UNNEST($2::text[]) AS t(v) ON CONFLICT DO NOTHING",
-        )
-        .bind(&self.consumer)
-        .bind(&codes)
-        .execute(&mut *self.tx)
-        .await?;
-        let rows = sqlx::query(
-            "SELECT vcode, sequence, in_scope FROM delivery_state
-             WHERE subscriber = $1 AND vcode = ANY($2) ORDER BY vcode FOR UPDATE",
-        )
-        .bind(&self.consumer)
-        .bind(&codes)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let sequence: i64 = row.try_get("sequence")?;
-            if sequence < 0 {
-                continue;
-            }
-            let code: String = row.try_get("vcode")?;
-            let state = DeliveryState {
-                sequence: to_u64(sequence),
-                in_scope: row.try_get("in_scope")?,
-            };
-            out.insert(parse_v_code(&code)?, state);
+        proposals: &[(VCode, DeliveryState)],
+    ) -> Result<Vec<Advance>, StoreError> {
+        if proposals.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
-    }
-
-    async fn release(&mut self, message_ids: &[String]) -> Result<(), StoreError> {
-        if message_ids.is_empty() {
-            return Ok(());
-        }
-        sqlx::query("DELETE FROM inbox WHERE consumer = $1 AND message_id = ANY($2)")
-            .bind(&self.consumer)
-            .bind(message_ids)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn save_states(&mut self, states: &[(VCode, DeliveryState)]) -> Result<(), StoreError> {
-        if states.is_empty() {
-            return Ok(());
-        }
-        let codes: Vec<&str> = states.iter().map(|(v, _)| v.as_str()).collect();
-        let sequences: Vec<i64> = states.iter().map(|(_, s)| to_i64(s.sequence)).collect();
-        let scopes: Vec<bool> = states.iter().map(|(_, s)| s.in_scope).collect();
-        sqlx::query(
-            "UPDATE delivery_state d SET sequence = u.seq, in_scope = u.scope, updated_at = now()
-             FROM UNNEST($2::text[], $3::int8[], $4::bool[]) AS u(vcode, seq, scope)
-             WHERE d.subscriber = $1 AND d.vcode = u.vcode",
+        // Sorted, so that two transactions with overlapping vCodes lock rows in one order.
+        let mut sorted: Vec<&(VCode, DeliveryState)> = proposals.iter().collect();
+        sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let codes: Vec<&str> = sorted.iter().map(|(v, _)| v.as_str()).collect();
+        let sequences: Vec<i64> = sorted.iter().map(|(_, s)| to_i64(s.sequence)).collect();
+        let scopes: Vec<bool> = sorted.iter().map(|(_, s)| s.in_scope).collect();
+        // One statement: the upsert takes the row lock (waiting for a concurrent
+        // transaction on the same vCode), applies only a newer sequence, and keeps what was
+        // there in prev_*; rows it did not apply are read back as they are.
+        let applied = sqlx::query(
+            "INSERT INTO delivery_state AS d (subscriber, vcode, sequence, in_scope)
+             SELECT $1, v, q, s FROM UNNEST($2::text[], $3::int8[], $4::bool[]) AS t(v, q, s)
+             ON CONFLICT (subscriber, vcode) DO UPDATE
+               SET prev_sequence = d.sequence, prev_in_scope = d.in_scope,
+                   sequence = EXCLUDED.sequence, in_scope = EXCLUDED.in_scope, updated_at = now()
+               WHERE d.sequence < EXCLUDED.sequence
+                  OR (d.sequence = EXCLUDED.sequence AND d.in_scope AND NOT EXCLUDED.in_scope)
+             RETURNING d.vcode, d.prev_sequence, d.prev_in_scope, (d.xmax = 0) AS inserted",
         )
         .bind(&self.consumer)
         .bind(&codes)
         .bind(&sequences)
         .bind(&scopes)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut out = Vec::with_capacity(proposals.len());
+        let mut done = HashSet::new();
+        for row in applied {
+            let code: String = row.try_get("vcode")?;
+            let inserted: bool = row.try_get("inserted")?;
+            let previous = if inserted {
+                None
+            } else {
+                let sequence: Option<i64> = row.try_get("prev_sequence")?;
+                let in_scope: Option<bool> = row.try_get("prev_in_scope")?;
+                sequence.map(|s| DeliveryState {
+                    sequence: to_u64(s),
+                    in_scope: in_scope.unwrap_or(false),
+                })
+            };
+            done.insert(code.clone());
+            out.push(Advance {
+                v_code: parse_v_code(&code)?,
+                applied: true,
+                previous,
+            });
+        }
+        let skipped: Vec<&str> = codes
+            .iter()
+            .copied()
+            .filter(|c| !done.contains(*c))
+            .collect();
+        if !skipped.is_empty() {
+            let rows = sqlx::query(
+                "SELECT vcode, sequence, in_scope FROM delivery_state
+                 WHERE subscriber = $1 AND vcode = ANY($2)",
+            )
+            .bind(&self.consumer)
+            .bind(&skipped)
+            .fetch_all(&mut *self.tx)
+            .await?;
+            for row in rows {
+                let code: String = row.try_get("vcode")?;
+                out.push(Advance {
+                    v_code: parse_v_code(&code)?,
+                    applied: false,
+                    previous: Some(DeliveryState {
+                        sequence: to_u64(row.try_get("sequence")?),
+                        in_scope: row.try_get("in_scope")?,
+                    }),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn restore(&mut self, v_codes: &[VCode]) -> Result<(), StoreError> {
+        if v_codes.is_empty() {
+            return Ok(());
+        }
+        let codes: Vec<&str> = v_codes.iter().map(VCode::as_str).collect();
+        // Rows this transaction inserted have no previous state: they go; the others get
+        // their previous state back.
+        sqlx::query(
+            "DELETE FROM delivery_state
+             WHERE subscriber = $1 AND vcode = ANY($2) AND prev_sequence IS NULL",
+        )
+        .bind(&self.consumer)
+        .bind(&codes)
+        .execute(&mut *self.tx)
+        .await?;
+        sqlx::query(
+            "UPDATE delivery_state SET sequence = prev_sequence, in_scope = prev_in_scope
+             WHERE subscriber = $1 AND vcode = ANY($2) AND prev_sequence IS NOT NULL",
+        )
+        .bind(&self.consumer)
+        .bind(&codes)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
