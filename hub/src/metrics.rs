@@ -42,7 +42,7 @@ pub struct Metrics {
     pub dead_letters: IntCounterVec,
     /// Dead letters waiting for an operator (replay or discard).
     pub dead_letters_unresolved: IntGauge,
-    /// Duplicates absorbed by the inbox, by adapter.
+    /// Messages absorbed because the subscriber already has that sequence, by adapter.
     pub duplicates: IntCounterVec,
     /// Deliveries the broker marked as redelivered, by adapter.
     pub redeliveries: IntCounterVec,
@@ -120,7 +120,7 @@ impl Metrics {
         )?;
         let duplicates = counter(
             "hub_duplicates_total",
-            "Duplicates absorbed by the inbox",
+            "Messages absorbed because the subscriber already has that sequence",
             &["adapter"],
         )?;
         let redeliveries = counter(

@@ -5,7 +5,7 @@
 //! - `commit_ingest` is atomic: projection, outbox, rejections and checkpoint move together.
 //! - The checkpoint never moves backwards; a snapshot is never replaced by an older sequence.
 //! - `pending_outbox` returns messages in the order they were recorded.
-//! - A `DeliveryTx` is atomic and serialises work on the same message ids and vCodes.
+//! - A `DeliveryTx` is atomic and serialises work on the same vCodes.
 
 use std::collections::HashMap;
 
