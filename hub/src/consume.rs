@@ -143,20 +143,13 @@ impl<H: BatchHandler> Consumer<H> {
                 let _t = self.metrics.time("deliver_batch");
                 self.handler.handle(&pending).await
             };
+            let mut outcomes = outcomes.into_iter();
             let mut unavailable = Vec::new();
             let mut reason = String::new();
-            for (incoming, outcome) in
-                pending
-                    .into_iter()
-                    .zip(
-                        outcomes
-                            .into_iter()
-                            .chain(std::iter::repeat(Outcome::Failed(Failure::Unavailable(
-                                "handler returned no outcome".into(),
-                            )))),
-                    )
-            {
-                match outcome {
+            for incoming in pending {
+                // A handler owes one outcome per delivery; a missing one is held, not lost.
+                let missing = || Outcome::Failed(Failure::Unavailable("no outcome".into()));
+                match outcomes.next().unwrap_or_else(missing) {
                     Outcome::Failed(Failure::Unavailable(r)) => {
                         reason = r;
                         unavailable.push(incoming);
