@@ -94,7 +94,12 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         dead_letters: dead_letters.clone(),
         resync_request: resync_request.clone(),
         started: started.clone(),
+        admin_token: settings.http.admin_token.clone(),
     };
+    if settings.http.admin_token.is_none() && !settings.http.listen.ip().is_loopback() {
+        tracing::warn!(listen = %settings.http.listen,
+            "the admin endpoints are open to anyone who reaches http.listen; set http.admin_token");
+    }
     let listener = tokio::net::TcpListener::bind(settings.http.listen)
         .await
         .with_context(|| format!("binding http.listen {}", settings.http.listen))?;

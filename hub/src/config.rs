@@ -32,6 +32,8 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
     pub listen: SocketAddr,
+    /// When set, `/admin/*` requires `Authorization: Bearer <token>`.
+    pub admin_token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +149,7 @@ impl fmt::Display for ConfigErrors {
 }
 
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("http", &["listen"]),
+    ("http", &["listen", "admin_token"]),
     (
         "database",
         &[
@@ -192,6 +194,7 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             listen: r
                 .parsed("http.listen")
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+            admin_token: r.optional_secret("http.admin_token"),
         },
         database: DatabaseSettings {
             url: r.secret_url("database.url", &["postgres://", "postgresql://"]),
@@ -368,6 +371,18 @@ impl Reader<'_> {
             }
             Err(e) => {
                 self.problem(key, format!("{raw:?} is not a duration ({e})"));
+                None
+            }
+        }
+    }
+
+    /// A secret that may be absent or empty (`None` then); never echoed.
+    fn optional_secret(&mut self, key: &str) -> Option<SecretString> {
+        match self.config.get::<String>(key) {
+            Ok(v) if !v.is_empty() => Some(SecretString::from(v)),
+            Ok(_) | Err(config::ConfigError::NotFound(_)) => None,
+            Err(_) => {
+                self.problem(key, "must be a string");
                 None
             }
         }

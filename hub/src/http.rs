@@ -10,13 +10,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 use tokio::sync::Notify;
 
 use crate::broker::Broker;
@@ -37,20 +40,63 @@ pub struct HttpState {
     pub resync_request: Arc<Notify>,
     /// Set once migrations ran; not ready before.
     pub started: Arc<AtomicBool>,
+    /// Required as a bearer token on `/admin/*` when set.
+    pub admin_token: Option<SecretString>,
 }
 
 pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
+    let admin = Router::new()
         .route("/admin/rejections", get(rejections))
         .route("/admin/resync", post(resync))
         .route("/admin/dlq", get(dlq_list))
         .route("/admin/dlq/{id}", get(dlq_show))
         .route("/admin/dlq/{id}/replay", post(dlq_replay))
         .route("/admin/dlq/{id}/discard", post(dlq_discard))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_admin_token,
+        ));
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .merge(admin)
         .with_state(state)
+}
+
+/// With `http.admin_token` set, the admin endpoints need it as a bearer token.
+async fn require_admin_token(State(s): State<HttpState>, request: Request, next: Next) -> Response {
+    let Some(expected) = &s.admin_token else {
+        return next.run(request).await;
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let matches: bool = given
+        .as_bytes()
+        .ct_eq(expected.expose_secret().as_bytes())
+        .into();
+    if matches {
+        return next.run(request).await;
+    }
+    let body = json!({
+        "type": "about:blank",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "the admin endpoints need the configured bearer token",
+    });
+    (
+        StatusCode::UNAUTHORIZED,
+        [
+            (header::WWW_AUTHENTICATE, "Bearer"),
+            (header::CONTENT_TYPE, "application/problem+json"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn metrics(State(s): State<HttpState>) -> Response {

@@ -60,6 +60,9 @@ enum Command {
         /// The running hub's HTTP address.
         #[arg(long, default_value = "http://127.0.0.1:8080")]
         url: String,
+        /// The hub's `http.admin_token`, when it has one.
+        #[arg(long, env = "HUB_ADMIN_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Dead letters: list, show, replay or discard (replay and discard are recorded in the
     /// audit trail with the operator's name).
@@ -206,12 +209,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq { command } => dlq(command).await,
-        Command::Resync { url } => {
-            let response = reqwest::Client::new()
+        Command::Resync { url, token } => {
+            let mut request = reqwest::Client::new()
                 .post(format!("{}/admin/resync", url.trim_end_matches('/')))
-                .header(hub::http::OPERATOR_HEADER, default_actor())
-                .send()
-                .await?;
+                .header(hub::http::OPERATOR_HEADER, default_actor());
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await?;
             println!("{}", response.status());
             Ok(if response.status().is_success() {
                 ExitCode::SUCCESS
