@@ -146,6 +146,7 @@ impl<H: BatchHandler> Consumer<H> {
             let mut outcomes = outcomes.into_iter();
             let mut unavailable = Vec::new();
             let mut reason = String::new();
+            let mut settling = Vec::new();
             for incoming in pending {
                 // A handler owes one outcome per delivery; a missing one is held, not lost.
                 let missing = || Outcome::Failed(Failure::Unavailable("no outcome".into()));
@@ -154,9 +155,11 @@ impl<H: BatchHandler> Consumer<H> {
                         reason = r;
                         unavailable.push(incoming);
                     }
-                    other => self.settle(incoming, other).await,
+                    other => settling.push(self.settle(incoming, other)),
                 }
             }
+            // Each settlement is a round trip through lapin's I/O loop: overlap them.
+            futures::future::join_all(settling).await;
             pending = unavailable;
             if !pending.is_empty() {
                 tracing::warn!(queue = %self.queue, %reason, pause_ms = pause.as_millis() as u64, held = pending.len(),
