@@ -34,8 +34,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
@@ -137,21 +135,13 @@ pub struct EndpointSim {
 
 struct Inner {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    cancel: CancellationToken,
-    server: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
+    server: crate::server::Server,
 }
 
 impl std::fmt::Debug for EndpointSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EndpointSim")
-            .field("addr", &self.inner.addr)
+            .field("addr", &self.inner.server.addr)
             .finish_non_exhaustive()
     }
 }
@@ -165,23 +155,9 @@ impl EndpointSim {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
         });
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let cancel = CancellationToken::new();
-        let app = router(shared.clone());
-        let stop = cancel.clone().cancelled_owned();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-        });
+        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                shared,
-                addr,
-                cancel,
-                server: Mutex::new(Some(server)),
-            }),
+            inner: Arc::new(Inner { shared, server }),
         })
     }
 
@@ -191,12 +167,12 @@ impl EndpointSim {
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.server.addr
     }
 
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.addr)
+        format!("http://{}", self.inner.server.addr)
     }
 
     /// Where the hub posts messages: `base_url() + "/messages"`.
@@ -296,21 +272,12 @@ impl EndpointSim {
 
     /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
     pub fn shutdown(&self) {
-        self.inner.cancel.cancel();
+        self.inner.server.shutdown();
     }
 
     /// Waits until the server task has ended (after [`EndpointSim::shutdown`]).
     pub async fn stopped(&self) -> std::io::Result<()> {
-        let handle = self
-            .inner
-            .server
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match handle {
-            Some(h) => h.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
-        }
+        self.inner.server.stopped().await
     }
 }
 

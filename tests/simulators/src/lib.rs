@@ -24,6 +24,7 @@ pub mod endpoint;
 mod http;
 mod merge_patch;
 mod ordered;
+mod server;
 mod state;
 
 use std::net::SocketAddr;
@@ -31,8 +32,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub use data::{
     insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, validate_vereniging,
@@ -92,21 +91,13 @@ pub struct RegisterSim {
 
 struct Inner {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    cancel: CancellationToken,
-    server: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.cancel.cancel();
-    }
+    server: crate::server::Server,
 }
 
 impl std::fmt::Debug for RegisterSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegisterSim")
-            .field("addr", &self.inner.addr)
+            .field("addr", &self.inner.server.addr)
             .finish_non_exhaustive()
     }
 }
@@ -128,23 +119,9 @@ impl RegisterSim {
             client_secret: config.client_secret,
             token_ttl: config.token_ttl,
         });
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let cancel = CancellationToken::new();
-        let app = http::router(shared.clone());
-        let stop = cancel.clone().cancelled_owned();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-        });
+        let server = crate::server::Server::start(addr, http::router(shared.clone())).await?;
         Ok(Self {
-            inner: Arc::new(Inner {
-                shared,
-                addr,
-                cancel,
-                server: Mutex::new(Some(server)),
-            }),
+            inner: Arc::new(Inner { shared, server }),
         })
     }
 
@@ -154,12 +131,12 @@ impl RegisterSim {
 
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
-        self.inner.addr
+        self.inner.server.addr
     }
 
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.addr)
+        format!("http://{}", self.inner.server.addr)
     }
 
     /// `base_url() + "/oauth2/token"`.
@@ -246,20 +223,11 @@ impl RegisterSim {
 
     /// Stops the server gracefully (in-flight requests finish). Idempotent.
     pub fn shutdown(&self) {
-        self.inner.cancel.cancel();
+        self.inner.server.shutdown();
     }
 
     /// Waits until the server task has ended (after [`RegisterSim::shutdown`]).
     pub async fn stopped(&self) -> std::io::Result<()> {
-        let handle = self
-            .inner
-            .server
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match handle {
-            Some(h) => h.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
-        }
+        self.inner.server.stopped().await
     }
 }

@@ -1,0 +1,57 @@
+//! The HTTP server lifecycle every simulator shares: bind (port 0 allowed), serve until
+//! shut down or dropped, wait for the end.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
+    cancel: CancellationToken,
+    task: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+impl Server {
+    pub(crate) async fn start(addr: SocketAddr, app: axum::Router) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone().cancelled_owned();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await
+        });
+        Ok(Server {
+            addr,
+            cancel,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// Stops serving (gracefully: requests under way are answered).
+    pub(crate) fn shutdown(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Waits until the server task has ended (after [`Server::shutdown`]).
+    pub(crate) async fn stopped(&self) -> std::io::Result<()> {
+        let handle = self
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match handle {
+            Some(h) => h.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
