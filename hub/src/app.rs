@@ -55,10 +55,6 @@ impl RunningHub {
         tracing::info!("stopping");
         self.shutdown().await;
     }
-
-    pub fn cancellation(&self) -> CancellationToken {
-        self.cancel.clone()
-    }
 }
 
 /// Starts the hub: migrations, broker supervision, the leader's register reader and relay,

@@ -4,7 +4,8 @@
 //! Invariants every implementation keeps:
 //! - `publish` returns `Ok` only when the broker has confirmed every message (persistent,
 //!   routed); anything else is an error and the caller keeps the messages.
-//! - A delivery is removed from its queue only by `ack` or `dead_letter`.
+//! - A delivery is removed from its queue only by `ack` (the runtime dead-letters by
+//!   publishing a copy with its reason first).
 
 use std::collections::BTreeMap;
 
@@ -147,8 +148,6 @@ pub trait Settle: Send + Sync {
     async fn ack(self: Box<Self>) -> Result<(), BrokerError>;
     /// Back on the queue, to be delivered again.
     async fn requeue(self: Box<Self>) -> Result<(), BrokerError>;
-    /// Off the queue into its dead-letter queue.
-    async fn dead_letter(self: Box<Self>) -> Result<(), BrokerError>;
 }
 
 pub struct Incoming {
@@ -166,9 +165,6 @@ impl Incoming {
     }
     pub async fn requeue(self) -> Result<(), BrokerError> {
         self.settle.requeue().await
-    }
-    pub async fn dead_letter(self) -> Result<(), BrokerError> {
-        self.settle.dead_letter().await
     }
 }
 

@@ -473,17 +473,6 @@ impl Settle for RabbitSettle {
             .map(|_| ())
             .map_err(unavailable)
     }
-    async fn dead_letter(self: Box<Self>) -> Result<(), BrokerError> {
-        let options = BasicNackOptions {
-            requeue: false,
-            ..Default::default()
-        };
-        self.acker
-            .nack(options)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
-    }
 }
 
 #[cfg(test)]

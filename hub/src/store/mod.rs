@@ -152,7 +152,6 @@ pub trait Store: Send + Sync + 'static {
         v_codes: &[VCode],
     ) -> Result<HashMap<VCode, StoredAssociation>, StoreError>;
     async fn known_v_codes(&self) -> Result<Vec<VCode>, StoreError>;
-    async fn association_count(&self) -> Result<u64, StoreError>;
     async fn commit_ingest(&self, batch: IngestBatch) -> Result<(), StoreError>;
 
     async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;

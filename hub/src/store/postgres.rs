@@ -168,13 +168,6 @@ impl Store for PgStore {
         codes.iter().map(|c| parse_v_code(c)).collect()
     }
 
-    async fn association_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM association")
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(to_u64(n))
-    }
-
     async fn commit_ingest(&self, batch: IngestBatch) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
 
