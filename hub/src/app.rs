@@ -234,6 +234,10 @@ async fn watch_queues(w: Watched, metrics: Metrics, cancel: CancellationToken) {
         if let Ok(age) = w.store.outbox_lag().await {
             metrics.outbox_lag_seconds.set(age.as_secs_f64());
         }
+        if let Ok(backlog) = w.store.outbox_backlog().await {
+            let backlog = i64::try_from(backlog).unwrap_or(i64::MAX);
+            metrics.outbox_pending.set(backlog);
+        }
         if let Ok(n) = w.dead_letters.unresolved().await {
             metrics
                 .dead_letters_unresolved

@@ -54,7 +54,7 @@ pub struct Metrics {
     pub stage_seconds: HistogramVec,
     /// The last register sequence committed to the projection.
     pub register_checkpoint: IntGauge,
-    /// Outbox messages not yet confirmed by the broker.
+    /// Outbox messages not yet confirmed by the broker; refreshed every 10 s.
     pub outbox_pending: IntGauge,
     /// 1 when a dependency (rabbitmq, postgres) is reachable; refreshed every few seconds.
     pub dependency_up: IntGaugeVec,

@@ -69,11 +69,6 @@ impl Relay {
     /// Publishes up to one batch; returns how many were published.
     async fn publish_batch(&self) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
         let pending = self.store.pending_outbox(BATCH).await?;
-        if let Ok(backlog) = self.store.outbox_backlog().await {
-            self.metrics
-                .outbox_pending
-                .set(i64::try_from(backlog).unwrap_or(i64::MAX));
-        }
         if pending.is_empty() {
             return Ok(0);
         }
