@@ -11,6 +11,8 @@ pub mod register;
 pub mod schemas;
 
 pub use ids::{Insz, KboNumber, VCode};
-pub use messages::{AssociationChanged, AssociationRemoved, MessageType, Metadata, Part};
+pub use messages::{
+    AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,
+};
 pub use register::{Mutatie, Vereniging, VerenigingDetail};
 pub use schemas::schema;

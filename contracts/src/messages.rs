@@ -19,18 +19,26 @@ pub enum MessageType {
     AssociationChanged,
     #[serde(rename = "association.removed")]
     AssociationRemoved,
+    #[serde(rename = "association.entered-territory")]
+    AssociationEnteredTerritory,
+    #[serde(rename = "association.left-territory")]
+    AssociationLeftTerritory,
 }
 
 impl MessageType {
-    pub const ALL: [MessageType; 2] = [
+    pub const ALL: [MessageType; 4] = [
         MessageType::AssociationChanged,
         MessageType::AssociationRemoved,
+        MessageType::AssociationEnteredTerritory,
+        MessageType::AssociationLeftTerritory,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MessageType::AssociationChanged => "association.changed",
             MessageType::AssociationRemoved => "association.removed",
+            MessageType::AssociationEnteredTerritory => "association.entered-territory",
+            MessageType::AssociationLeftTerritory => "association.left-territory",
         }
     }
 
@@ -161,6 +169,56 @@ pub struct AssociationRemoved {
     pub metadata: Metadata,
 }
 
+/// `association.entered-territory` and `association.left-territory`: a change moved the
+/// association onto or off a municipality's territory (none of its locations or
+/// werkingsgebieden was in the territory before, or none is now). Carries no association
+/// data: an entered notice is followed by an `association.changed` with the snapshot; a left
+/// notice is all the municipality gets, so it holds no personal data.
+///
+/// Made by the hub per municipality from the `association.changed` that caused it: same
+/// `vCode`, `sequence`, `version`, `time` and `correlationId`; its `messageId` is derived
+/// from the cause's (see [`TerritoryNotice::for_change`]), so a redelivered cause yields
+/// the same notice id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerritoryNotice {
+    pub metadata: Metadata,
+    /// The name of the municipality (hub adapter instance) whose territory this is.
+    pub territory: String,
+}
+
+/// Which way an association crossed a territory's border.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crossing {
+    Entered,
+    Left,
+}
+
+impl TerritoryNotice {
+    /// The notice that `cause` (an `association.changed`) moved its association across
+    /// `territory`'s border.
+    pub fn for_change(cause: &Metadata, territory: &str, crossing: Crossing) -> Self {
+        let message_type = match crossing {
+            Crossing::Entered => MessageType::AssociationEnteredTerritory,
+            Crossing::Left => MessageType::AssociationLeftTerritory,
+        };
+        let name = format!("{}/{territory}", message_type.as_str());
+        TerritoryNotice {
+            metadata: Metadata {
+                message_id: Uuid::new_v5(&cause.message_id, name.as_bytes()),
+                message_type,
+                time: cause.time,
+                source: "hub/territory".to_owned(),
+                correlation_id: cause.correlation_id,
+                v_code: cause.v_code.clone(),
+                sequence: cause.sequence,
+                version: cause.version,
+            },
+            territory: territory.to_owned(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +253,46 @@ mod tests {
             adres.postcode = "9940".into();
         }
         assert_eq!(Part::changed(Some(&old), &new), vec![Part::Locaties]);
+    }
+
+    #[test]
+    fn a_notice_id_is_stable_per_cause_territory_and_direction() {
+        let cause = Metadata {
+            message_id: Uuid::now_v7(),
+            message_type: MessageType::AssociationChanged,
+            time: OffsetDateTime::UNIX_EPOCH,
+            source: "hub/register".into(),
+            correlation_id: Uuid::now_v7(),
+            v_code: example().v_code,
+            sequence: 7,
+            version: Some(3),
+        };
+        let left = TerritoryNotice::for_change(&cause, "aalst", Crossing::Left);
+        assert_eq!(
+            left,
+            TerritoryNotice::for_change(&cause, "aalst", Crossing::Left)
+        );
+        assert_eq!(
+            left.metadata.message_type,
+            MessageType::AssociationLeftTerritory
+        );
+        assert_eq!(left.metadata.sequence, 7);
+        assert_eq!(left.metadata.correlation_id, cause.correlation_id);
+        let ids = [
+            left.metadata.message_id,
+            TerritoryNotice::for_change(&cause, "aalst", Crossing::Entered)
+                .metadata
+                .message_id,
+            TerritoryNotice::for_change(&cause, "evergem", Crossing::Left)
+                .metadata
+                .message_id,
+            cause.message_id,
+        ];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
     }
 
     #[test]

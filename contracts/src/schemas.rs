@@ -6,6 +6,10 @@ use crate::messages::MessageType;
 
 const ASSOCIATION_CHANGED_V1: &str = include_str!("../schemas/association.changed.v1.json");
 const ASSOCIATION_REMOVED_V1: &str = include_str!("../schemas/association.removed.v1.json");
+const ASSOCIATION_ENTERED_TERRITORY_V1: &str =
+    include_str!("../schemas/association.entered-territory.v1.json");
+const ASSOCIATION_LEFT_TERRITORY_V1: &str =
+    include_str!("../schemas/association.left-territory.v1.json");
 
 /// The JSON Schema (draft 2020-12) text of the current version of `message_type`
 /// ([`MessageType::schema_version`]): `contracts/schemas/<type>.v<N>.json`.
@@ -13,6 +17,8 @@ pub fn schema(message_type: MessageType) -> &'static str {
     match message_type {
         MessageType::AssociationChanged => ASSOCIATION_CHANGED_V1,
         MessageType::AssociationRemoved => ASSOCIATION_REMOVED_V1,
+        MessageType::AssociationEnteredTerritory => ASSOCIATION_ENTERED_TERRITORY_V1,
+        MessageType::AssociationLeftTerritory => ASSOCIATION_LEFT_TERRITORY_V1,
     }
 }
 

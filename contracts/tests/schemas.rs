@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use contracts::register::Status;
 use contracts::{
-    AssociationChanged, AssociationRemoved, Insz, MessageType, Metadata, Part, VerenigingDetail,
+    AssociationChanged, AssociationRemoved, Crossing, Insz, MessageType, Metadata, Part,
+    TerritoryNotice, VerenigingDetail,
 };
 use jsonschema::Validator;
 use serde_json::{json, Value};
@@ -212,6 +213,8 @@ fn every_example_validates_against_its_schema() {
         "association.changed.minimised.json",
         "association.changed.no-representatives.json",
         "association.removed.json",
+        "association.entered-territory.json",
+        "association.left-territory.json",
     ] {
         assert!(
             all.iter().any(|(n, _, _)| n == name),
@@ -260,6 +263,11 @@ fn every_example_round_trips_through_the_rust_type_unchanged() {
             MessageType::AssociationRemoved => {
                 let msg: AssociationRemoved = serde_json::from_value(value.clone())
                     .unwrap_or_else(|e| panic!("{name}: not an AssociationRemoved: {e}"));
+                serde_json::to_value(&msg).expect("serialises")
+            }
+            MessageType::AssociationEnteredTerritory | MessageType::AssociationLeftTerritory => {
+                let msg: TerritoryNotice = serde_json::from_value(value.clone())
+                    .unwrap_or_else(|e| panic!("{name}: not a TerritoryNotice: {e}"));
                 serde_json::to_value(&msg).expect("serialises")
             }
         };
@@ -467,13 +475,40 @@ fn association_removed_schema_describes_exactly_what_serde_emits() {
 }
 
 #[test]
-fn both_schemas_share_the_same_metadata_shape() {
-    let changed = schema_value(MessageType::AssociationChanged);
-    let removed = schema_value(MessageType::AssociationRemoved);
-    let mut a = changed["$defs"]["metadata"].clone();
-    let mut b = removed["$defs"]["metadata"].clone();
-    // Only the type constant and the wording may differ.
-    for m in [&mut a, &mut b] {
+fn territory_notice_schemas_describe_exactly_what_serde_emits() {
+    let cause = metadata(MessageType::AssociationChanged, "V0001001");
+    for (crossing, t) in [
+        (Crossing::Entered, MessageType::AssociationEnteredTerritory),
+        (Crossing::Left, MessageType::AssociationLeftTerritory),
+    ] {
+        let notice = TerritoryNotice::for_change(&cause, "aalst", crossing);
+        let out = serde_json::to_value(&notice).expect("serialises");
+        let schema = schema_value(t);
+        assert_def_matches(&schema, "(top)", &out, &[]);
+        assert_def_matches(
+            &schema["$defs"]["metadata"],
+            "metadata",
+            &out["metadata"],
+            &["version"],
+        );
+        assert_valid(t, &out, "territory notice");
+        let mut found = Vec::new();
+        find_key(&out, "vereniging", &mut found);
+        assert!(found.is_empty(), "a notice carries no association data");
+        let mut bad = out.clone();
+        bad["territory"] = json!("Aalst!");
+        assert_invalid(t, &bad, "a territory that is no adapter name");
+        let mut leaked = out.clone();
+        leaked["vereniging"] = json!({"naam": "x"});
+        assert_invalid(t, &leaked, "a notice with association data");
+    }
+}
+
+#[test]
+fn every_schema_shares_the_same_metadata_shape() {
+    let shape = |t: MessageType| {
+        let mut m = schema_value(t)["$defs"]["metadata"].clone();
+        // Only the type constant and the wording may differ.
         for prop in m["properties"]
             .as_object_mut()
             .expect("properties")
@@ -482,12 +517,16 @@ fn both_schemas_share_the_same_metadata_shape() {
             prop.as_object_mut().expect("object").remove("description");
         }
         m["properties"]["type"] = Value::Null;
+        m
+    };
+    let changed = schema_value(MessageType::AssociationChanged);
+    for t in MessageType::ALL {
+        assert_eq!(shape(MessageType::AssociationChanged), shape(t), "{t:?}");
+        assert_eq!(
+            changed["$defs"]["vCode"]["pattern"],
+            schema_value(t)["$defs"]["vCode"]["pattern"]
+        );
     }
-    assert_eq!(a, b);
-    assert_eq!(
-        changed["$defs"]["vCode"]["pattern"],
-        removed["$defs"]["vCode"]["pattern"]
-    );
 }
 
 #[test]

@@ -347,5 +347,9 @@ fn parse(incoming: &Incoming) -> Result<Parsed, String> {
         MessageType::AssociationRemoved => serde_json::from_slice(&incoming.body)
             .map(Parsed::Removed)
             .map_err(|e| format!("association.removed does not parse: {e}")),
+        // Made per municipality by the distributor itself; never published to the hub.
+        MessageType::AssociationEnteredTerritory | MessageType::AssociationLeftTerritory => Err(
+            format!("{} is not expected on a delivery queue", message_type.as_str()),
+        ),
     }
 }
