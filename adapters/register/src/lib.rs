@@ -4,6 +4,7 @@
 //! detail document, reading an ETag). The adapter knows nothing of the broker or the store:
 //! the hub's ingest loop decides what to do with what it returns.
 
+pub mod beheer;
 pub mod client;
 pub mod translate;
 
