@@ -11,8 +11,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::topology::{dead_letter_queue, delivery_queue};
+use crate::broker::topology::{command_queue, dead_letter_queue, delivery_queue};
 use crate::broker::{Broker, RabbitBroker, Topology};
+use crate::commands::CommandHandler;
 use crate::config::Settings;
 use crate::consume::Consumer;
 use crate::distribute::Distributor;
@@ -20,10 +21,14 @@ use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::relay::Relay;
+use crate::store::commands::CommandStore;
 use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{PgStore, Store};
 
 /// A started hub. Dropping it does not stop it: call [`RunningHub::shutdown`].
+/// Unsettled commands per municipality: each waits on the register.
+const COMMAND_PREFETCH: u16 = 16;
+
 pub struct RunningHub {
     pub http_addr: SocketAddr,
     pub metrics: Metrics,
@@ -70,6 +75,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     )?);
     let store: Arc<dyn Store> = pg.clone();
     let dead_letters: Arc<dyn DeadLetterStore> = pg.clone();
+    let command_store: Arc<dyn CommandStore> = pg.clone();
 
     let rabbit = RabbitBroker::new(
         settings.broker.url.clone(),
@@ -117,7 +123,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let relay_wake = Arc::new(Notify::new());
     let ingest = Ingest {
         store: store.clone(),
-        client,
+        client: client.clone(),
         metrics: metrics.clone(),
         settings: settings.register.clone(),
         relay_wake: relay_wake.clone(),
@@ -153,6 +159,27 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             tiers: topology.retry_tiers.clone(),
         });
         tasks.spawn(consumer.run(cancel.clone()));
+        if let Some(municipality) = &subscriber.municipality {
+            let consumer = Arc::new(Consumer {
+                queue: command_queue(&subscriber.name),
+                adapter: subscriber.name.clone(),
+                handler: Arc::new(CommandHandler {
+                    municipality: subscriber.name.clone(),
+                    ovo_code: municipality.ovo_code.clone(),
+                    store: command_store.clone(),
+                    broker: broker.clone(),
+                    register: client.clone(),
+                    metrics: metrics.clone(),
+                }),
+                broker: broker.clone(),
+                metrics: metrics.clone(),
+                // Commands are few and each waits on the register: keep them close.
+                prefetch: COMMAND_PREFETCH,
+                retry: subscriber.retry,
+                tiers: topology.retry_tiers.clone(),
+            });
+            tasks.spawn(consumer.run(cancel.clone()));
+        }
     }
     let dead_letter_queues: Vec<String> = topology
         .consumer_queues()
@@ -171,6 +198,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             broker: broker.clone(),
             store: store.clone(),
             dead_letters,
+            commands: command_store,
             topology,
             retention: settings.database.outbox_retention,
         },
@@ -206,6 +234,7 @@ struct Watched {
     broker: Arc<dyn Broker>,
     store: Arc<dyn Store>,
     dead_letters: Arc<dyn DeadLetterStore>,
+    commands: Arc<dyn CommandStore>,
     topology: Topology,
     /// Resolved dead letters are deleted after this long.
     retention: Duration,
@@ -247,6 +276,10 @@ async fn watch_queues(w: Watched, metrics: Metrics, cancel: CancellationToken) {
             match w.dead_letters.prune_resolved(w.retention).await {
                 Ok(0) | Err(_) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned resolved dead letters"),
+            }
+            match w.commands.prune_commands(w.retention).await {
+                Ok(0) | Err(_) => {}
+                Ok(n) => tracing::info!(deleted = n, "pruned finished register commands"),
             }
             next_prune = tokio::time::Instant::now() + Duration::from_secs(600);
         }

@@ -75,6 +75,8 @@ pub struct RegisterSettings {
     pub timeout: Duration,
 }
 
+/// One adapter instance that receives association data: a generic subscriber
+/// (`[[subscribers]]`) or a municipality (`[[municipalities]]`).
 #[derive(Debug, Clone)]
 pub struct SubscriberSettings {
     pub name: String,
@@ -82,7 +84,19 @@ pub struct SubscriberSettings {
     pub fields: FieldPolicy,
     pub channel: Channel,
     pub retry: RetrySettings,
+    /// Set for a municipality: it is told when an association enters or leaves its
+    /// territory, and may send commands to the register.
+    pub municipality: Option<MunicipalitySettings>,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MunicipalitySettings {
+    /// Acts as `VR-Initiator` on the municipality's commands to the register.
+    pub ovo_code: String,
+}
+
+/// The `Afzender` of the hub's SOAP publications unless a channel sets `sender`.
+pub const DEFAULT_SOAP_SENDER: &str = "kbbj.vlaanderen.be/verenigingsloket-hub";
 
 /// How a subscriber receives its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +105,33 @@ pub enum Channel {
     Queue { queue: String },
     /// JSON `POST`ed to its endpoint, one message per request.
     Http { url: String, timeout: Duration },
+    /// MAGDA-style SOAP 1.1 publications `POST`ed to its endpoint, one per message.
+    Soap(SoapChannel),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoapChannel {
+    pub url: String,
+    pub timeout: Duration,
+    /// `Afzender/Identificatie`: the hub.
+    pub sender: String,
+    /// `Ontvanger/Identificatie`: the back office (default: the municipality's OVO code).
+    pub receiver: String,
+    /// A client certificate for mutual TLS, when the back office asks for one.
+    pub tls: Option<ClientTlsFiles>,
+}
+
+/// PEM files of a client certificate (the private key file is the secret: keep it out of
+/// the repository and readable by the hub only).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTlsFiles {
+    /// The client certificate (chain), PEM.
+    pub certificate: PathBuf,
+    /// Its private key, PEM.
+    pub private_key: PathBuf,
+    /// An extra root to trust for the back office's server certificate, PEM.
+    pub ca: Option<PathBuf>,
 }
 
 /// Retries with exponential backoff and full jitter: attempt `n` waits a random time up
@@ -180,7 +221,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-const TOP_LEVEL: &[&str] = &["subscribers", "shutdown_grace"];
+const TOP_LEVEL: &[&str] = &["subscribers", "municipalities", "shutdown_grace"];
 
 pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
     let config = build(sources)?;
@@ -457,10 +498,12 @@ impl Reader<'_> {
         }
     }
 
+    /// `[[subscribers]]` and `[[municipalities]]`: one list of adapter instances, names
+    /// unique across both.
     fn subscribers(&mut self, default_retry: RetrySettings) -> Vec<SubscriberSettings> {
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
-        struct Raw {
+        struct RawSubscriber {
             name: String,
             selector: Selector,
             #[serde(default)]
@@ -469,59 +512,28 @@ impl Reader<'_> {
             retry: Option<RawRetry>,
         }
         #[derive(Deserialize)]
-        #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-        enum RawChannel {
-            Queue {
-                queue: Option<String>,
-            },
-            Http {
-                url: String,
-                timeout: Option<String>,
-            },
+        #[serde(deny_unknown_fields)]
+        struct RawMunicipality {
+            name: String,
+            ovo_code: String,
+            territory: RawTerritory,
+            #[serde(default)]
+            fields: FieldPolicy,
+            channel: Option<RawChannel>,
+            retry: Option<RawRetry>,
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
-        struct RawRetry {
-            base: Option<String>,
-            cap: Option<String>,
-            max_attempts: Option<u32>,
+        struct RawTerritory {
+            #[serde(default)]
+            postcodes: Vec<String>,
+            #[serde(default)]
+            werkingsgebieden: Vec<String>,
         }
-        let entries = match self.config.get::<Vec<Value>>("subscribers") {
-            Ok(entries) => entries,
-            Err(config::ConfigError::NotFound(_)) => return Vec::new(),
-            Err(e) => {
-                self.problem("subscribers", type_problem(&e));
-                return Vec::new();
-            }
-        };
         let mut seen = HashSet::new();
         let mut out = Vec::new();
-        for (i, entry) in entries.into_iter().enumerate() {
-            let key = format!("subscribers[{i}]");
-            let raw: Raw = match entry.try_deserialize() {
-                Ok(raw) => raw,
-                Err(e) => {
-                    self.problem(&key, e.to_string());
-                    continue;
-                }
-            };
-            let name_ok = !raw.name.is_empty()
-                && raw
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !name_ok {
-                self.problem(
-                    &format!("{key}.name"),
-                    format!("{:?} must be lower-case letters, digits and '-'", raw.name),
-                );
-            }
-            if !seen.insert(raw.name.clone()) {
-                self.problem(
-                    &format!("{key}.name"),
-                    format!("{:?} is used by an earlier subscriber", raw.name),
-                );
-            }
+        for (key, raw) in self.entries::<RawSubscriber>("subscribers") {
+            let name = self.adapter_name(&key, raw.name, &mut seen);
             if let Selector::Postcodes { postcodes } = &raw.selector {
                 if postcodes.is_empty() {
                     self.problem(
@@ -529,62 +541,225 @@ impl Reader<'_> {
                         "must list at least one postcode",
                     );
                 }
-                for p in postcodes
-                    .iter()
-                    .filter(|p| p.len() != 4 || !p.bytes().all(|b| b.is_ascii_digit()))
-                {
-                    self.problem(
-                        &format!("{key}.selector.postcodes"),
-                        format!("{p:?} is not a Belgian postcode (4 digits)"),
-                    );
-                }
+                self.postcodes(&format!("{key}.selector.postcodes"), postcodes);
             }
-            let default_queue = || format!("subscriber.{}", raw.name);
-            let channel = match raw.channel {
-                None | Some(RawChannel::Queue { queue: None }) => Channel::Queue {
-                    queue: default_queue(),
-                },
-                Some(RawChannel::Queue { queue: Some(queue) }) => Channel::Queue { queue },
-                Some(RawChannel::Http { url, timeout }) => {
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        self.problem(
-                            &format!("{key}.channel.url"),
-                            format!("{url:?} must start with http:// or https://"),
-                        );
-                    }
-                    let timeout = self
-                        .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
-                        .unwrap_or(Duration::from_secs(10));
-                    Channel::Http { url, timeout }
-                }
-            };
-            let mut retry = default_retry;
-            if let Some(r) = raw.retry {
-                let base = self.humantime(&format!("{key}.retry.base"), r.base.as_deref());
-                let cap = self.humantime(&format!("{key}.retry.cap"), r.cap.as_deref());
-                retry.base = base.unwrap_or(retry.base);
-                retry.cap = cap.unwrap_or(retry.cap);
-                retry.max_attempts = r.max_attempts.unwrap_or(retry.max_attempts);
-                if retry.max_attempts == 0 {
-                    self.problem(
-                        &format!("{key}.retry.max_attempts"),
-                        "must be greater than zero",
-                    );
-                }
-            }
-            if retry.base > retry.cap {
-                self.problem(&format!("{key}.retry"), "base must not exceed cap");
-            }
+            let channel = self.channel(&key, &name, &name, raw.channel);
+            let retry = self.retry(&key, default_retry, raw.retry);
             out.push(SubscriberSettings {
-                name: raw.name,
+                name,
                 selector: raw.selector,
                 fields: raw.fields,
                 channel,
                 retry,
+                municipality: None,
+            });
+        }
+        for (key, raw) in self.entries::<RawMunicipality>("municipalities") {
+            let name = self.adapter_name(&key, raw.name, &mut seen);
+            let ovo_ok = raw.ovo_code.len() == 9
+                && raw.ovo_code.starts_with("OVO")
+                && raw.ovo_code[3..].bytes().all(|b| b.is_ascii_digit());
+            if !ovo_ok {
+                self.problem(
+                    &format!("{key}.ovo_code"),
+                    format!("{:?} is not an OVO code (OVO and 6 digits)", raw.ovo_code),
+                );
+            }
+            let territory = raw.territory;
+            if territory.postcodes.is_empty() && territory.werkingsgebieden.is_empty() {
+                self.problem(
+                    &format!("{key}.territory"),
+                    "must list at least one postcode or werkingsgebied",
+                );
+            }
+            self.postcodes(&format!("{key}.territory.postcodes"), &territory.postcodes);
+            for w in territory
+                .werkingsgebieden
+                .iter()
+                .filter(|w| w.len() < 3 || !w.starts_with("BE"))
+            {
+                self.problem(
+                    &format!("{key}.territory.werkingsgebieden"),
+                    format!("{w:?} is not a NUTS/LAU code (BE...)"),
+                );
+            }
+            let channel = self.channel(&key, &name, &raw.ovo_code, raw.channel);
+            let retry = self.retry(&key, default_retry, raw.retry);
+            out.push(SubscriberSettings {
+                name,
+                selector: Selector::Territory {
+                    postcodes: territory.postcodes,
+                    werkingsgebieden: territory.werkingsgebieden,
+                },
+                fields: raw.fields,
+                channel,
+                retry,
+                municipality: Some(MunicipalitySettings {
+                    ovo_code: raw.ovo_code,
+                }),
             });
         }
         out
     }
+
+    /// The entries of an array of tables, each with its key (`subscribers[0]`); entries
+    /// that do not deserialise are reported and left out.
+    fn entries<T: DeserializeOwned>(&mut self, array: &str) -> Vec<(String, T)> {
+        let entries = match self.config.get::<Vec<Value>>(array) {
+            Ok(entries) => entries,
+            Err(config::ConfigError::NotFound(_)) => return Vec::new(),
+            Err(e) => {
+                self.problem(array, type_problem(&e));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for (i, entry) in entries.into_iter().enumerate() {
+            let key = format!("{array}[{i}]");
+            match entry.try_deserialize() {
+                Ok(raw) => out.push((key, raw)),
+                Err(e) => self.problem(&key, e.to_string()),
+            }
+        }
+        out
+    }
+
+    fn adapter_name(&mut self, key: &str, name: String, seen: &mut HashSet<String>) -> String {
+        let name_ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !name_ok {
+            self.problem(
+                &format!("{key}.name"),
+                format!("{name:?} must be lower-case letters, digits and '-'"),
+            );
+        }
+        if !seen.insert(name.clone()) {
+            self.problem(
+                &format!("{key}.name"),
+                format!("{name:?} is used by an earlier subscriber or municipality"),
+            );
+        }
+        name
+    }
+
+    fn postcodes(&mut self, key: &str, postcodes: &[String]) {
+        for p in postcodes
+            .iter()
+            .filter(|p| p.len() != 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            self.problem(key, format!("{p:?} is not a Belgian postcode (4 digits)"));
+        }
+    }
+
+    fn channel(
+        &mut self,
+        key: &str,
+        name: &str,
+        default_receiver: &str,
+        raw: Option<RawChannel>,
+    ) -> Channel {
+        let url_problem = |r: &mut Self, url: &str| {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                r.problem(
+                    &format!("{key}.channel.url"),
+                    format!("{url:?} must start with http:// or https://"),
+                );
+            }
+        };
+        match raw {
+            None | Some(RawChannel::Queue { queue: None }) => Channel::Queue {
+                queue: format!("subscriber.{name}"),
+            },
+            Some(RawChannel::Queue { queue: Some(queue) }) => Channel::Queue { queue },
+            Some(RawChannel::Http { url, timeout }) => {
+                url_problem(self, &url);
+                let timeout = self
+                    .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
+                    .unwrap_or(Duration::from_secs(10));
+                Channel::Http { url, timeout }
+            }
+            Some(RawChannel::Soap {
+                url,
+                timeout,
+                sender,
+                receiver,
+                tls,
+            }) => {
+                url_problem(self, &url);
+                let timeout = self
+                    .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
+                    .unwrap_or(Duration::from_secs(10));
+                if tls.is_some() && !url.starts_with("https://") {
+                    self.problem(
+                        &format!("{key}.channel.tls"),
+                        "a client certificate needs an https:// url",
+                    );
+                }
+                Channel::Soap(SoapChannel {
+                    url,
+                    timeout,
+                    sender: sender.unwrap_or_else(|| DEFAULT_SOAP_SENDER.to_owned()),
+                    receiver: receiver.unwrap_or_else(|| default_receiver.to_owned()),
+                    tls,
+                })
+            }
+        }
+    }
+
+    fn retry(
+        &mut self,
+        key: &str,
+        default_retry: RetrySettings,
+        raw: Option<RawRetry>,
+    ) -> RetrySettings {
+        let mut retry = default_retry;
+        if let Some(r) = raw {
+            let base = self.humantime(&format!("{key}.retry.base"), r.base.as_deref());
+            let cap = self.humantime(&format!("{key}.retry.cap"), r.cap.as_deref());
+            retry.base = base.unwrap_or(retry.base);
+            retry.cap = cap.unwrap_or(retry.cap);
+            retry.max_attempts = r.max_attempts.unwrap_or(retry.max_attempts);
+            if retry.max_attempts == 0 {
+                self.problem(
+                    &format!("{key}.retry.max_attempts"),
+                    "must be greater than zero",
+                );
+            }
+        }
+        if retry.base > retry.cap {
+            self.problem(&format!("{key}.retry"), "base must not exceed cap");
+        }
+        retry
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum RawChannel {
+    Queue {
+        queue: Option<String>,
+    },
+    Http {
+        url: String,
+        timeout: Option<String>,
+    },
+    Soap {
+        url: String,
+        timeout: Option<String>,
+        sender: Option<String>,
+        receiver: Option<String>,
+        tls: Option<ClientTlsFiles>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetry {
+    base: Option<String>,
+    cap: Option<String>,
+    max_attempts: Option<u32>,
 }
 
 /// config's own messages repeat the key; keep the part after it, without values.

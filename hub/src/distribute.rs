@@ -14,14 +14,19 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use adapter_municipality::endpoint::{ClientTls, SoapEndpoint, SoapError};
+use adapter_municipality::soap::{self, Parties, Publication};
 use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
 use async_trait::async_trait;
-use contracts::{AssociationChanged, AssociationRemoved, MessageType, Metadata, VCode};
+use contracts::{
+    AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, TerritoryNotice,
+    VCode,
+};
 use futures::stream::{self, StreamExt};
 
 use crate::broker::topology::SUBSCRIBERS;
 use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
-use crate::config::{Channel, SubscriberSettings};
+use crate::config::{Channel, ClientTlsFiles, SoapChannel, SubscriberSettings};
 use crate::consume::{BatchHandler, Failure, Outcome};
 use crate::metrics::Metrics;
 use crate::store::{Advance, DeliveryState, Store, StoreError};
@@ -45,17 +50,55 @@ impl Parsed {
 
 struct Item {
     index: usize,
-    message_id: String,
     parsed: Parsed,
 }
 
-/// What to do for one message.
+/// One message as it leaves the hub for this subscriber (already through its field policy).
+enum Outbound {
+    Changed(AssociationChanged),
+    Removed(AssociationRemoved),
+    Notice(TerritoryNotice),
+}
+
+impl Outbound {
+    fn metadata(&self) -> &Metadata {
+        match self {
+            Outbound::Changed(m) => &m.metadata,
+            Outbound::Removed(m) => &m.metadata,
+            Outbound::Notice(m) => &m.metadata,
+        }
+    }
+
+    fn json(&self) -> Option<Vec<u8>> {
+        match self {
+            Outbound::Changed(m) => encode(m),
+            Outbound::Removed(m) => encode(m),
+            Outbound::Notice(m) => encode(m),
+        }
+    }
+
+    fn publication(&self) -> Publication<'_> {
+        match self {
+            Outbound::Changed(m) => Publication::Changed(m),
+            Outbound::Removed(m) => Publication::Removed(m),
+            Outbound::Notice(m) => Publication::Notice(m),
+        }
+    }
+}
+
+/// What to do for one message: nothing, one message, or a territory notice and the
+/// snapshot (delivered in that order).
 struct Plan {
     index: usize,
-    message_id: String,
     v_code: VCode,
-    /// The message to deliver, if any, with its AMQP properties.
-    delivery: Option<(Properties, Vec<u8>, Metadata)>,
+    deliveries: Vec<Outbound>,
+}
+
+/// How this distributor reaches its subscriber.
+enum Route {
+    Queue,
+    Http(HttpEndpoint),
+    Soap(SoapEndpoint, Parties),
 }
 
 pub struct Distributor {
@@ -63,7 +106,7 @@ pub struct Distributor {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
     pub metrics: Metrics,
-    endpoint: Option<HttpEndpoint>,
+    route: Route,
 }
 
 impl Distributor {
@@ -73,16 +116,18 @@ impl Distributor {
         broker: Arc<dyn Broker>,
         metrics: Metrics,
     ) -> Result<Self, String> {
-        let endpoint = match &subscriber.channel {
-            Channel::Http { url, timeout } => Some(HttpEndpoint::new(url, *timeout)?),
-            Channel::Queue { .. } => None,
+        let route = match &subscriber.channel {
+            Channel::Queue { .. } => Route::Queue,
+            Channel::Http { url, timeout } => Route::Http(HttpEndpoint::new(url, *timeout)?),
+            Channel::Soap(channel) => soap_route(channel)
+                .map_err(|e| format!("subscriber {}: {e}", subscriber.name))?,
         };
         Ok(Distributor {
             subscriber,
             store,
             broker,
             metrics,
-            endpoint,
+            route,
         })
     }
 
@@ -159,7 +204,7 @@ impl Distributor {
         let mut delivered = 0;
         for (plan, result) in plans.into_iter().zip(results) {
             match result {
-                Ok(()) => delivered += u64::from(plan.delivery.is_some()),
+                Ok(()) => delivered += plan.deliveries.len() as u64,
                 Err(failure) => {
                     failed.push(plan.v_code);
                     outcomes[plan.index] = Outcome::Failed(failure);
@@ -188,96 +233,160 @@ impl Distributor {
     /// What to deliver for an applied message, given what the subscriber had before.
     fn plan(&self, item: Item, previous: Option<DeliveryState>) -> Plan {
         let held = previous.is_some_and(|s| s.in_scope);
-        let metadata = item.parsed.metadata().clone();
+        // Known to the subscriber's state but out of its scope: for a municipality, a
+        // change that selects it now moved it onto the territory.
+        let was_outside = previous.is_some_and(|s| !s.in_scope);
         let mut plan = Plan {
             index: item.index,
-            message_id: item.message_id,
-            v_code: metadata.v_code.clone(),
-            delivery: None,
+            v_code: item.parsed.metadata().v_code.clone(),
+            deliveries: Vec::new(),
         };
-        let body = match item.parsed {
+        let territory = self.subscriber.municipality.is_some();
+        let notice = |m: &Metadata, crossing| {
+            Outbound::Notice(TerritoryNotice::for_change(
+                m,
+                &self.subscriber.name,
+                crossing,
+            ))
+        };
+        match item.parsed {
             Parsed::Changed(message) => {
                 if !self.subscriber.selector.matches(&message.vereniging) {
-                    self.skip("not_selected");
+                    if held && territory {
+                        plan.deliveries
+                            .push(notice(&message.metadata, Crossing::Left));
+                    } else {
+                        self.skip("not_selected");
+                    }
                     return plan;
                 }
                 let mut visible = self.subscriber.fields.apply(*message);
                 if !held {
                     // New to this subscriber: everything it may see is new to it.
                     visible.changed_parts = self.subscriber.fields.visible_parts();
+                    if was_outside && territory {
+                        plan.deliveries
+                            .push(notice(&visible.metadata, Crossing::Entered));
+                    }
                 }
                 if visible.changed_parts.is_empty() {
                     self.skip("no_visible_change");
                     return plan;
                 }
-                encode(&visible)
+                plan.deliveries.push(Outbound::Changed(visible));
             }
             Parsed::Removed(message) => {
                 if !held {
                     self.skip("not_held");
                     return plan;
                 }
-                encode(&message)
+                plan.deliveries.push(Outbound::Removed(message));
             }
-        };
-        plan.delivery = body.map(|body| (properties_for(&metadata), body, metadata));
+        }
         plan
     }
 
     /// Delivers what the plans say, through the subscriber's channel; one result per plan.
     async fn effects(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
-        match &self.endpoint {
-            None => {
-                let outgoing: Vec<Outgoing> = plans
-                    .iter()
-                    .filter_map(|p| p.delivery.as_ref())
-                    .map(|(properties, body, _)| Outgoing {
-                        exchange: SUBSCRIBERS.to_owned(),
-                        routing_key: self.subscriber.name.clone(),
-                        properties: properties.clone(),
-                        body: body.clone(),
-                    })
-                    .collect();
-                if !outgoing.is_empty() {
-                    self.broker.publish(outgoing).await.map_err(|e| match e {
-                        BrokerError::Unavailable(m) => Failure::Unavailable(m),
-                        // Refused by the broker: retried with backoff, then dead-lettered.
-                        other => Failure::Transient(other.to_string()),
-                    })?;
-                }
-                Ok(plans.iter().map(|_| Ok(())).collect())
-            }
-            Some(endpoint) => {
-                let posts: Vec<_> = plans
-                    .iter()
-                    .map(|plan| {
-                        let endpoint = endpoint.clone();
-                        let delivery = plan.delivery.clone();
-                        let message_id = plan.message_id.clone();
-                        async move {
-                            let Some((_, body, m)) = delivery else {
-                                return Ok(());
-                            };
-                            let headers = PostHeaders {
-                                message_id,
-                                correlation_id: m.correlation_id.to_string(),
-                                message_type: m.message_type.as_str().to_owned(),
-                            };
-                            endpoint.post(&headers, body).await.map_err(|e| match e {
-                                PostError::Transient(r) => Failure::Transient(r),
-                                PostError::Permanent(r) => Failure::Permanent(r),
-                            })
-                        }
-                    })
-                    .collect();
-                let results = stream::iter(posts)
+        let endpoint_results = match &self.route {
+            Route::Queue => return self.publish(plans).await,
+            Route::Http(endpoint) => {
+                let posts = plans.iter().map(|plan| async move {
+                    for outbound in &plan.deliveries {
+                        let (Some(body), m) = (outbound.json(), outbound.metadata()) else {
+                            continue;
+                        };
+                        let headers = PostHeaders {
+                            message_id: m.message_id.to_string(),
+                            correlation_id: m.correlation_id.to_string(),
+                            message_type: m.message_type.as_str().to_owned(),
+                        };
+                        endpoint.post(&headers, body).await.map_err(|e| match e {
+                            PostError::Transient(r) => Failure::Transient(r),
+                            PostError::Permanent(r) => Failure::Permanent(r),
+                        })?;
+                    }
+                    Ok(())
+                });
+                stream::iter(posts)
                     .buffered(HTTP_CONCURRENCY)
                     .collect()
-                    .await;
-                Ok(results)
+                    .await
             }
-        }
+            Route::Soap(endpoint, parties) => {
+                let calls = plans.iter().map(|plan| async move {
+                    for outbound in &plan.deliveries {
+                        let envelope = soap::request(
+                            &outbound.publication(),
+                            parties,
+                            time::OffsetDateTime::now_utc(),
+                        );
+                        endpoint.send(envelope).await.map_err(|e| match e {
+                            SoapError::Transient(r) => Failure::Transient(r),
+                            SoapError::Permanent(r) => Failure::Permanent(r),
+                        })?;
+                    }
+                    Ok(())
+                });
+                stream::iter(calls)
+                    .buffered(HTTP_CONCURRENCY)
+                    .collect()
+                    .await
+            }
+        };
+        Ok(endpoint_results)
     }
+
+    /// Queue channel: the whole batch in one confirmed publish, in plan order.
+    async fn publish(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
+        let outgoing: Vec<Outgoing> = plans
+            .iter()
+            .flat_map(|p| &p.deliveries)
+            .filter_map(|outbound| {
+                let body = outbound.json()?;
+                Some(Outgoing {
+                    exchange: SUBSCRIBERS.to_owned(),
+                    routing_key: self.subscriber.name.clone(),
+                    properties: properties_for(outbound.metadata()),
+                    body,
+                })
+            })
+            .collect();
+        if !outgoing.is_empty() {
+            self.broker.publish(outgoing).await.map_err(|e| match e {
+                BrokerError::Unavailable(m) => Failure::Unavailable(m),
+                // Refused by the broker: retried with backoff, then dead-lettered.
+                other => Failure::Transient(other.to_string()),
+            })?;
+        }
+        Ok(plans.iter().map(|_| Ok(())).collect())
+    }
+}
+
+/// The SOAP endpoint of a channel, with its client certificate read from disk.
+fn soap_route(channel: &SoapChannel) -> Result<Route, String> {
+    let tls = channel.tls.as_ref().map(read_tls).transpose()?;
+    let endpoint = SoapEndpoint::new(&channel.url, channel.timeout, tls.as_ref())?;
+    let parties = Parties {
+        sender: channel.sender.clone(),
+        receiver: channel.receiver.clone(),
+    };
+    Ok(Route::Soap(endpoint, parties))
+}
+
+fn read_tls(files: &ClientTlsFiles) -> Result<ClientTls, String> {
+    let read = |path: &std::path::Path, what: &str| {
+        std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
+    };
+    Ok(ClientTls {
+        certificate_pem: read(&files.certificate, "client certificate")?,
+        private_key_pem: read(&files.private_key, "client private key")?,
+        ca_pem: files
+            .ca
+            .as_deref()
+            .map(|ca| read(ca, "CA certificate"))
+            .transpose()?,
+    })
 }
 
 #[async_trait]
@@ -287,18 +396,7 @@ impl BatchHandler for Distributor {
         let mut items = Vec::with_capacity(batch.len());
         for (index, incoming) in batch.iter().enumerate() {
             match parse(incoming) {
-                Ok(parsed) => {
-                    let message_id = incoming
-                        .properties
-                        .message_id
-                        .clone()
-                        .unwrap_or_else(|| parsed.metadata().message_id.to_string());
-                    items.push(Item {
-                        index,
-                        message_id,
-                        parsed,
-                    });
-                }
+                Ok(parsed) => items.push(Item { index, parsed }),
                 Err(reason) => outcomes[index] = Outcome::Failed(Failure::Permanent(reason)),
             }
         }

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod broker;
+pub mod commands;
 pub mod config;
 pub mod consume;
 pub mod dead_letters;

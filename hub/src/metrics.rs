@@ -32,6 +32,9 @@ pub struct Metrics {
     /// Messages a subscriber did not get, by adapter and reason (not_selected,
     /// duplicate_or_stale, no_visible_change, not_held, superseded).
     pub messages_skipped: IntCounterVec,
+    /// Municipalities' commands to the register answered, by adapter (the municipality)
+    /// and outcome (accepted, rejected, conflicted); a stored reply sent again counts too.
+    pub commands: IntCounterVec,
     /// Transient failures sent to a retry tier, by adapter.
     pub retries: IntCounterVec,
     /// The retry delays chosen (the tier), by adapter and attempt (bounded by
@@ -108,6 +111,11 @@ impl Metrics {
             "Messages a subscriber did not get",
             &["adapter", "reason"],
         )?;
+        let commands = counter(
+            "hub_commands_total",
+            "Municipalities' commands to the register answered",
+            &["adapter", "outcome"],
+        )?;
         let retries = counter(
             "hub_retries_total",
             "Transient failures scheduled for a retry",
@@ -181,6 +189,7 @@ impl Metrics {
             messages_delivered,
             messages_failed,
             messages_skipped,
+            commands,
             retries,
             retry_delay,
             dead_letters,

@@ -19,18 +19,39 @@ pub enum Selector {
     All,
     /// Associations with at least one location whose postcode is listed.
     Postcodes { postcodes: Vec<String> },
+    /// A municipality's territory: associations with a location whose postcode is listed,
+    /// or a werkingsgebied (NUTS/LAU code, e.g. `BE2341002`) that is listed.
+    Territory {
+        postcodes: Vec<String>,
+        #[serde(default)]
+        werkingsgebieden: Vec<String>,
+    },
 }
 
 impl Selector {
     pub fn matches(&self, vereniging: &Vereniging) -> bool {
         match self {
             Selector::All => true,
-            Selector::Postcodes { postcodes } => vereniging
-                .postcodes()
-                .iter()
-                .any(|p| postcodes.iter().any(|wanted| wanted == p)),
+            Selector::Postcodes { postcodes } => has_postcode(vereniging, postcodes),
+            Selector::Territory {
+                postcodes,
+                werkingsgebieden,
+            } => {
+                has_postcode(vereniging, postcodes)
+                    || vereniging
+                        .werkingsgebieden
+                        .iter()
+                        .any(|w| werkingsgebieden.contains(&w.code))
+            }
         }
     }
+}
+
+fn has_postcode(vereniging: &Vereniging, postcodes: &[String]) -> bool {
+    vereniging
+        .postcodes()
+        .iter()
+        .any(|p| postcodes.iter().any(|wanted| wanted == p))
 }
 
 /// What personal data a subscriber is granted. The default grants none of the INSZ and
@@ -134,6 +155,26 @@ mod tests {
         assert!(gent.matches(&m.vereniging));
         assert!(!evergem.matches(&m.vereniging));
         assert!(Selector::All.matches(&m.vereniging));
+    }
+
+    #[test]
+    fn territory_matches_a_postcode_or_a_werkingsgebied() {
+        let mut m = message();
+        let evergem = |werkingsgebieden: Vec<String>| Selector::Territory {
+            postcodes: vec!["9940".into()],
+            werkingsgebieden,
+        };
+        assert!(!evergem(vec![]).matches(&m.vereniging));
+        m.vereniging.werkingsgebieden = vec![contracts::register::CodeNaam {
+            code: "BE2344019".into(),
+            naam: "Evergem".into(),
+        }];
+        assert!(evergem(vec!["BE2344019".into()]).matches(&m.vereniging));
+        assert!(!evergem(vec!["BE2341002".into()]).matches(&m.vereniging));
+        if let Some(adres) = m.vereniging.locaties[0].adres.as_mut() {
+            adres.postcode = "9940".into();
+        }
+        assert!(evergem(vec![]).matches(&m.vereniging));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! ```text
 //! hub.associations (topic) --association.#--> hub.deliver.<subscriber>   [one per subscriber]
 //! hub.subscribers  (direct) --<subscriber>--> <subscriber's queue>        [queue channel]
-//! unroutable on either exchange --> hub.unrouted (fanout) --> hub.unrouted
+//! hub.commands     (topic)  --<municipality>.#--> hub.commands.<municipality>   [commands in]
+//! hub.replies      (direct) --<municipality>--> municipality.<municipality>.replies
+//! unroutable on any of them --> hub.unrouted (fanout) --> hub.unrouted
 //! retry:  hub.retry (direct) --<tier>--> hub.retry.<tier> (TTL = tier)
 //!           --expired--> hub.retry.return (headers, hub-origin-queue = Q) --> Q
 //! dead:   hub.dead (direct) --Q--> hub.dead.Q   (the hub's own dead letters, and the
@@ -21,6 +23,10 @@ use crate::config::{Channel, Settings};
 
 pub const ASSOCIATIONS: &str = "hub.associations";
 pub const SUBSCRIBERS: &str = "hub.subscribers";
+/// Municipalities publish their commands here, routing key `<municipality>.<command type>`.
+pub const COMMANDS: &str = "hub.commands";
+/// The hub's replies to commands, routing key the municipality's name.
+pub const REPLIES: &str = "hub.replies";
 pub const UNROUTED: &str = "hub.unrouted";
 pub const DEAD: &str = "hub.dead";
 pub const RETRY: &str = "hub.retry";
@@ -96,6 +102,16 @@ pub fn delivery_queue(subscriber: &str) -> String {
     format!("hub.deliver.{subscriber}")
 }
 
+/// The hub's own consuming queue for a municipality's commands.
+pub fn command_queue(municipality: &str) -> String {
+    format!("hub.commands.{municipality}")
+}
+
+/// Where a municipality reads the replies to its commands.
+pub fn reply_queue(municipality: &str) -> String {
+    format!("municipality.{municipality}.replies")
+}
+
 pub fn dead_letter_queue(queue: &str) -> String {
     format!("hub.dead.{queue}")
 }
@@ -139,6 +155,8 @@ impl Topology {
                 exchange(RETRY_RETURN, ExchangeKind::Headers, true),
                 exchange(ASSOCIATIONS, ExchangeKind::Topic, true),
                 exchange(SUBSCRIBERS, ExchangeKind::Direct, true),
+                exchange(COMMANDS, ExchangeKind::Topic, true),
+                exchange(REPLIES, ExchangeKind::Direct, true),
             ],
             queues: vec![QueueSpec {
                 name: UNROUTED.to_owned(),
@@ -166,6 +184,18 @@ impl Topology {
                 topology.queues.push(QueueSpec {
                     name: queue.clone(),
                     bindings: vec![Binding::key(SUBSCRIBERS, &s.name)],
+                    ..QueueSpec::default()
+                });
+            }
+            if s.municipality.is_some() {
+                topology.add_consumer_queue(
+                    &command_queue(&s.name),
+                    settings.broker.delivery_limit,
+                    Binding::key(COMMANDS, &format!("{}.#", s.name)),
+                );
+                topology.queues.push(QueueSpec {
+                    name: reply_queue(&s.name),
+                    bindings: vec![Binding::key(REPLIES, &s.name)],
                     ..QueueSpec::default()
                 });
             }

@@ -40,8 +40,8 @@ const TYPES: [(&str, &str); 5] = [
     ("PS", "Private stichting"),
 ];
 const KBO_TYPES: [&str; 5] = ["VZW", "IVZW", "PS", "SVON", "KBV"];
-const CONTACT_TYPES: [&str; 4] = ["E-mail", "Telefoon", "Website", "SocialMedia"];
-const LOCATIE_TYPES: [&str; 3] = [
+pub(crate) const CONTACT_TYPES: [&str; 4] = ["E-mail", "Telefoon", "Website", "SocialMedia"];
+pub(crate) const LOCATIE_TYPES: [&str; 3] = [
     "Correspondentie",
     "Activiteiten",
     "Maatschappelijke zetel volgens KBO",
@@ -92,7 +92,7 @@ pub fn kbo_is_valid(s: &str) -> bool {
     97 - first8 % 97 == check
 }
 
-fn is_date(s: &str) -> bool {
+pub(crate) fn is_date(s: &str) -> bool {
     s.len() == 10 && time::Date::parse(s, format_description!("[year]-[month]-[day]")).is_ok()
 }
 
@@ -340,6 +340,30 @@ struct Place {
     gemeente: &'static str,
     gebied: (&'static str, &'static str),
     streets: &'static [&'static str],
+}
+
+/// Werkingsgebieden the simulator knows besides the places' own (code, naam).
+const OTHER_WERKINGSGEBIEDEN: &[(&str, &str)] = &[
+    ("NVT", "Niet van toepassing"),
+    ("BE23242006", "Dendermonde"),
+    ("BE23646014", "Lokeren"),
+    ("BE21", "Provincie Antwerpen"),
+    ("BE22", "Provincie Limburg"),
+    ("BE23", "Provincie Oost-Vlaanderen"),
+    ("BE24", "Provincie Vlaams-Brabant"),
+    ("BE25", "Provincie West-Vlaanderen"),
+    ("BE10", "Brussels Hoofdstedelijk Gewest"),
+];
+
+/// The name of a werkingsgebied code the simulator knows (`NVT`, the provinces and the
+/// municipalities of the seed and the synthetic places).
+pub(crate) fn werkingsgebied_naam(code: &str) -> Option<&'static str> {
+    OTHER_WERKINGSGEBIEDEN
+        .iter()
+        .copied()
+        .chain(PLACES.iter().map(|p| p.gebied))
+        .find(|(c, _)| *c == code)
+        .map(|(_, n)| n)
 }
 
 const AALST: (&str, &str) = ("BE23141002", "Aalst");

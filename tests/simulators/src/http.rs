@@ -1,8 +1,9 @@
-//! The HTTP side: OAuth2 token endpoint, the register's public `/v1` routes and `/_sim/`.
+//! The HTTP side: OAuth2 token endpoint, the register's public `/v1` routes (reads here, the
+//! beheer commands in `beheer`) and `/_sim/`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
@@ -18,15 +19,19 @@ use time::macros::format_description;
 
 use crate::data::normalize_vcode;
 use crate::state::{Bump, Shared, SimError};
-use crate::{ordered, DETAIL_CONTEXT};
+use crate::{beheer, ordered, DETAIL_CONTEXT};
 
-type AppState = Arc<Shared>;
+pub(crate) type AppState = Arc<Shared>;
 
 pub(crate) fn router(shared: AppState) -> Router {
     let v1 = Router::new()
         .route("/v1/verenigingen/mutaties", get(mutaties))
         .route("/v1/verenigingen/{vcode}", get(detail))
         .route_layer(middleware::from_fn_with_state(shared.clone(), v1_guard));
+    let beheer = beheer::routes().route_layer(middleware::from_fn_with_state(
+        shared.clone(),
+        beheer::guard,
+    ));
     let sim = Router::new()
         .route("/_sim/verenigingen", get(sim_list))
         .route(
@@ -40,10 +45,14 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route("/_sim/verenigingen/{vcode}/malformed", post(sim_malformed))
         .route("/_sim/faults", post(sim_faults))
         .route("/_sim/tokens/expire", post(sim_expire))
-        .route("/_sim/stats", get(sim_stats));
+        .route("/_sim/stats", get(sim_stats))
+        .route("/_sim/writes", get(sim_writes).delete(sim_clear_writes))
+        .route("/_sim/write-faults", post(sim_write_faults))
+        .route("/_sim/write-delay", post(sim_write_delay));
     Router::new()
         .route("/oauth2/token", post(token))
         .merge(v1)
+        .merge(beheer)
         .merge(sim)
         .fallback(not_found)
         .layer(middleware::from_fn(log_requests))
@@ -69,7 +78,7 @@ async fn log_requests(req: Request, next: Next) -> Response {
 // responses
 
 /// A JSON response with members in the register's order (see `ordered`).
-fn json_response(
+pub(crate) fn json_response(
     status: StatusCode,
     value: &Value,
     ctx: &str,
@@ -86,7 +95,12 @@ fn ok_json(value: &Value) -> Response {
     json_response(StatusCode::OK, value, "", "application/json")
 }
 
-fn problem(status: StatusCode, kind: &str, detail: impl Into<String>, instance: &str) -> Response {
+pub(crate) fn problem(
+    status: StatusCode,
+    kind: &str,
+    detail: impl Into<String>,
+    instance: &str,
+) -> Response {
     let body = json!({
         "type": format!("urn:associationregistry:problem:{kind}"),
         "title": status.canonical_reason().unwrap_or("Error"),
@@ -280,7 +294,30 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Counts, serves injected faults, then checks the bearer token.
+/// The 401 to answer when the request carries no valid bearer token (counted in
+/// `stats.unauthorized`); `None` when the token is valid.
+pub(crate) fn unauthorized(shared: &Shared, headers: &HeaderMap, path: &str) -> Option<Response> {
+    let mut st = shared.lock();
+    if bearer(headers).is_some_and(|t| st.token_valid(t)) {
+        return None;
+    }
+    st.stats.unauthorized += 1;
+    drop(st);
+    let mut resp = problem(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid bearer token is required",
+        path,
+    );
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    Some(resp)
+}
+
+/// Counts, serves injected faults, then checks the bearer token (the reads; the beheer
+/// routes have `beheer::guard`).
 async fn v1_guard(
     State(shared): State<AppState>,
     matched: Option<MatchedPath>,
@@ -305,22 +342,9 @@ async fn v1_guard(
                 &path,
             );
         }
-        let ok = bearer(req.headers()).is_some_and(|t| st.token_valid(t));
-        if !ok {
-            st.stats.unauthorized += 1;
-            drop(st);
-            let mut resp = problem(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "a valid bearer token is required",
-                &path,
-            );
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            );
-            return resp;
-        }
+    }
+    if let Some(resp) = unauthorized(&shared, req.headers(), &path) {
+        return resp;
     }
     next.run(req).await
 }
@@ -566,6 +590,61 @@ async fn sim_expire(State(shared): State<AppState>) -> Response {
 
 async fn sim_stats(State(shared): State<AppState>) -> Response {
     Json(shared.lock().stats.clone()).into_response()
+}
+
+async fn sim_writes(State(shared): State<AppState>) -> Response {
+    Json(shared.lock().writes.clone()).into_response()
+}
+
+async fn sim_clear_writes(State(shared): State<AppState>) -> Response {
+    let n = std::mem::take(&mut shared.lock().writes).len();
+    ok_json(&json!({"count": n}))
+}
+
+async fn sim_write_faults(
+    State(shared): State<AppState>,
+    body: Result<Json<FaultsBody>, JsonRejection>,
+) -> Response {
+    let instance = "/_sim/write-faults";
+    let Ok(Json(body)) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "expected {\"status\": 503, \"count\": 2}",
+            instance,
+        );
+    };
+    if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "status must be 100..=599",
+            instance,
+        );
+    }
+    shared.lock().set_write_fault(body.count, body.status);
+    ok_json(&json!({"status": body.status, "count": body.count}))
+}
+
+#[derive(Debug, Deserialize)]
+struct DelayBody {
+    millis: u64,
+}
+
+async fn sim_write_delay(
+    State(shared): State<AppState>,
+    body: Result<Json<DelayBody>, JsonRejection>,
+) -> Response {
+    let Ok(Json(body)) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "expected {\"millis\": 2000}",
+            "/_sim/write-delay",
+        );
+    };
+    shared.lock().write_delay = Duration::from_millis(body.millis);
+    ok_json(&json!({"millis": body.millis}))
 }
 
 #[cfg(test)]

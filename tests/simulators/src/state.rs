@@ -1,4 +1,5 @@
-//! The simulator's state: associations, the global sequence, tokens, faults and counters.
+//! The simulator's state: associations, the global sequence, tokens, faults, counters and
+//! the beheer requests received.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -9,18 +10,22 @@ use serde::Serialize;
 use serde_json::Value;
 use time::Date;
 
+use crate::beheer::WriteRecord;
 use crate::data::normalize_vcode;
 use crate::merge_patch::merge_patch;
 
 /// Request counters, as served by `GET /_sim/stats`.
 ///
 /// `mutaties_requests` and `detail_requests` count every request to those routes, including the
-/// ones answered with an injected fault or a 401.
+/// ones answered with an injected fault or a 401; `write_requests` counts every beheer request
+/// (`PATCH`/`POST`/`DELETE` under `/v1/verenigingen/{vCode}`) likewise. `faults_served` counts
+/// the injected faults of reads and of writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     pub token_requests: u64,
     pub mutaties_requests: u64,
     pub detail_requests: u64,
+    pub write_requests: u64,
     pub faults_served: u64,
     pub unauthorized: u64,
 }
@@ -44,6 +49,15 @@ pub(crate) struct Entry {
     pub removed: bool,
     pub malformed: bool,
     pub modified: Date,
+    /// Highest ids handed out by the beheer API, so that a deleted id is never reused.
+    pub ids: IdHighWater,
+}
+
+/// Highest `contactgegevenId` and `locatieId` ever handed out for one association.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct IdHighWater {
+    pub contactgegeven: u64,
+    pub locatie: u64,
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +67,12 @@ pub(crate) struct State {
     pub tokens: HashMap<String, Instant>,
     /// (status, remaining count)
     pub fault: Option<(u16, u32)>,
+    /// Injected faults of beheer requests: (status, remaining count)
+    pub write_fault: Option<(u16, u32)>,
+    /// How long beheer answers are held back after the command was applied.
+    pub write_delay: Duration,
+    /// Every beheer request received, in order.
+    pub writes: Vec<WriteRecord>,
     pub stats: Stats,
 }
 
@@ -87,7 +107,11 @@ impl State {
     }
 
     /// Applies `change` to a live entry and bumps its version and the global sequence.
-    fn bump(&mut self, vcode: &str, change: impl FnOnce(&mut Entry)) -> Result<Bump, SimError> {
+    pub(crate) fn bump(
+        &mut self,
+        vcode: &str,
+        change: impl FnOnce(&mut Entry),
+    ) -> Result<Bump, SimError> {
         let (key, _) = self.live(vcode)?;
         self.sequence += 1;
         let seq = self.sequence;
@@ -156,9 +180,9 @@ impl State {
         obj.insert("vCode".into(), Value::String(key.clone()));
         self.sequence += 1;
         let seq = self.sequence;
-        let version = match self.entries.get(&key) {
-            Some(e) => e.version + 1,
-            None => 1,
+        let (version, ids) = match self.entries.get(&key) {
+            Some(e) => (e.version + 1, e.ids),
+            None => (1, IdHighWater::default()),
         };
         self.entries.insert(
             key,
@@ -169,6 +193,7 @@ impl State {
                 removed: false,
                 malformed: false,
                 modified: today(),
+                ids,
             },
         );
         Ok((seq, version))
@@ -224,6 +249,23 @@ impl State {
     pub fn take_fault(&mut self) -> Option<u16> {
         let (status, count) = self.fault?;
         self.fault = (count > 1).then_some((status, count - 1));
+        self.stats.faults_served += 1;
+        Some(status)
+    }
+
+    pub fn set_write_fault(&mut self, count: u32, status: u16) {
+        let status = if (100..=599).contains(&status) {
+            status
+        } else {
+            500
+        };
+        self.write_fault = (count > 0).then_some((status, count));
+    }
+
+    /// Consumes one injected fault of a beheer request, if any.
+    pub fn take_write_fault(&mut self) -> Option<u16> {
+        let (status, count) = self.write_fault?;
+        self.write_fault = (count > 1).then_some((status, count - 1));
         self.stats.faults_served += 1;
         Some(status)
     }
