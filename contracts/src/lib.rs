@@ -5,11 +5,13 @@
 //! publishes. Every published message has a JSON Schema under `contracts/schemas/` and an
 //! example under `contracts/examples/`; tests keep the three in step.
 
+pub mod commands;
 pub mod ids;
 pub mod messages;
 pub mod register;
 pub mod schemas;
 
+pub use commands::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
 pub use ids::{Insz, KboNumber, VCode};
 pub use messages::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,

@@ -834,4 +834,94 @@ mod tests {
             load(&sources(&[("register.client_secret", "s3cr3t-value")])).expect("valid");
         assert!(!format!("{settings:?}").contains("s3cr3t-value"));
     }
+
+    fn with_file(text: &str) -> Result<Settings, ConfigErrors> {
+        let path = std::env::temp_dir().join(format!(
+            "hub-config-test-{}-{}.toml",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::write(&path, text).expect("temp file");
+        let mut s = sources(&[]);
+        s.file = Some(path.clone());
+        let loaded = load(&s);
+        let _ = std::fs::remove_file(path);
+        loaded
+    }
+
+    #[test]
+    fn the_defaults_declare_the_pilot_municipalities_on_their_territories() {
+        let settings = load(&sources(&[])).expect("valid");
+        let aalst = settings
+            .subscribers
+            .iter()
+            .find(|s| s.name == "aalst")
+            .expect("aalst");
+        assert_eq!(
+            aalst.municipality,
+            Some(MunicipalitySettings {
+                ovo_code: "OVO002001".into()
+            })
+        );
+        assert!(matches!(&aalst.selector, Selector::Territory { postcodes, .. }
+            if postcodes == &["9300", "9308", "9310", "9320"]));
+        assert!(!aalst.fields.insz, "no INSZ by default");
+    }
+
+    #[test]
+    fn the_pilot_environment_puts_one_municipality_on_soap() {
+        let mut s = sources(&[]);
+        s.env = Some("pilot".into());
+        let settings = load(&s).expect("pilot.toml is valid");
+        let names: Vec<&str> = settings.subscribers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["aalst", "evergem", "beveren"]);
+        let beveren = &settings.subscribers[2];
+        let Channel::Soap(soap) = &beveren.channel else {
+            panic!("beveren is on soap: {:?}", beveren.channel);
+        };
+        assert_eq!(soap.receiver, "OVO002003");
+        assert_eq!(soap.sender, DEFAULT_SOAP_SENDER);
+        assert!(soap.tls.is_none());
+    }
+
+    #[test]
+    fn municipality_problems_are_reported_with_their_keys() {
+        let err = with_file(
+            r#"
+[[municipalities]]
+name = "aalst"
+ovo_code = "OVO12"
+territory = { postcodes = ["930"], werkingsgebieden = ["41002"] }
+channel = { kind = "soap", url = "http://x/ws", tls = { certificate = "c.pem", private_key = "k.pem" } }
+
+[[municipalities]]
+name = "aalst"
+ovo_code = "OVO002001"
+territory = {}
+"#,
+        )
+        .expect_err("invalid");
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "municipalities[0].ovo_code",
+            "municipalities[0].territory.postcodes",
+            "municipalities[0].territory.werkingsgebieden",
+            "municipalities[0].channel.tls",
+            "municipalities[1].name",
+            "municipalities[1].territory",
+        ] {
+            assert!(keys.contains(&key), "{key} not reported in {err}");
+        }
+    }
+
+    #[test]
+    fn an_empty_array_in_a_later_file_removes_the_municipalities() {
+        let settings = with_file(
+            "municipalities = []\n[[subscribers]]\nname = \"all\"\nselector = { kind = \"all\" }\n",
+        )
+        .expect("valid");
+        let names: Vec<&str> = settings.subscribers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["all"]);
+        assert!(settings.subscribers[0].municipality.is_none());
+    }
 }

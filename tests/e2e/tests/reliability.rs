@@ -20,7 +20,10 @@ static BROKER: RwLock<()> = RwLock::const_new(());
 const LONG: Duration = Duration::from_secs(180);
 const QUIET: Duration = Duration::from_millis(1500);
 
+/// One subscriber only (no pilot municipalities: they would only add load).
 const ALL_ON_A_QUEUE: &str = r#"
+municipalities = []
+
 [[subscribers]]
 name = "all"
 selector = { kind = "all" }
@@ -29,6 +32,8 @@ selector = { kind = "all" }
 fn all_on_endpoint(url: &str, retry: &str) -> String {
     format!(
         r#"
+municipalities = []
+
 [[subscribers]]
 name = "backoffice"
 selector = {{ kind = "all" }}
