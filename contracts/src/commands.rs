@@ -130,6 +130,11 @@ impl Command {
         self.data.command_type()
     }
 
+    /// The command's `type` as it travels, e.g. `association.add-contactgegeven`.
+    pub fn type_name(&self) -> &'static str {
+        self.command_type().as_str()
+    }
+
     /// The correlation id in effect: `correlationId`, else `commandId`.
     pub fn effective_correlation_id(&self) -> Uuid {
         self.correlation_id.unwrap_or(self.command_id)
@@ -167,11 +172,23 @@ impl CommandData {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeBasisgegevens {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub naam: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub korte_naam: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub korte_beschrijving: Option<String>,
     /// Absent: unchanged; `null` (`Some(None)`): cleared; a date: set.
     #[serde(
@@ -180,13 +197,25 @@ pub struct ChangeBasisgegevens {
         with = "nullable_date"
     )]
     pub startdatum: Option<Option<Date>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub doelgroep: Option<DoelgroepChange>,
     /// Codes from [`HOOFDACTIVITEITEN_VERENIGINGSLOKET`]; replaces the whole list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub hoofdactiviteiten_verenigingsloket: Option<Vec<String>>,
     /// NUTS/LAU codes (`BE25`, `BE25535002`) or `NVT`; replaces the whole list.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub werkingsgebieden: Option<Vec<String>>,
 }
 
@@ -194,9 +223,17 @@ pub struct ChangeBasisgegevens {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoelgroepChange {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub minimumleeftijd: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub maximumleeftijd: Option<u16>,
 }
 
@@ -239,9 +276,17 @@ impl ContactgegevenType {
 pub struct AddContactgegeven {
     pub contactgegeventype: ContactgegevenType,
     pub waarde: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub beschrijving: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub is_primair: Option<bool>,
 }
 
@@ -250,11 +295,23 @@ pub struct AddContactgegeven {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeContactgegeven {
     pub contactgegeven_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub waarde: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub beschrijving: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub is_primair: Option<bool>,
 }
 
@@ -296,7 +353,11 @@ impl LocatieType {
 pub struct CommandAdres {
     pub straatnaam: String,
     pub huisnummer: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub busnummer: Option<String>,
     /// 4 digits.
     pub postcode: String,
@@ -309,9 +370,17 @@ pub struct CommandAdres {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AddLocatie {
     pub locatietype: LocatieType,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub is_primair: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub naam: Option<String>,
     pub adres: CommandAdres,
 }
@@ -322,13 +391,29 @@ pub struct AddLocatie {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ChangeLocatie {
     pub locatie_id: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub locatietype: Option<LocatieType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub is_primair: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub naam: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub adres: Option<CommandAdres>,
 }
 
@@ -348,9 +433,17 @@ struct CommandWire {
     command_type: CommandType,
     #[serde(rename = "vCode")]
     v_code: VCode,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     expected_version: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     correlation_id: Option<Uuid>,
     data: serde_json::Value,
 }
@@ -410,6 +503,16 @@ impl<'de> Deserialize<'de> for Command {
             data,
         })
     }
+}
+
+/// An optional field: absent is `None`, but an explicit `null` is refused (omit the field
+/// instead), as the schemas do.
+fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// `startdatum`: absent (`None`), `null` (`Some(None)`) or `yyyy-MM-dd`.
@@ -476,28 +579,46 @@ impl ReplyError {
 
 /// The hub's answer to one command.
 ///
-/// `commandId`, `correlationId` and `vCode` are always present unless a rejected command
-/// did not carry a usable one. `accepted` carries `version` (the association's version
-/// after the change, or its current one for a no-op) and `sequence` (the change's register
-/// sequence, absent for a no-op); `rejected` carries `detail` and usually `errors`;
-/// `conflicted` carries `detail` and, when known, the current `version`.
+/// Every reply names the command (`commandId`, `correlationId`): a command without a
+/// readable `commandId` cannot be answered. `vCode` is absent only when a rejected command
+/// did not carry a valid one. `accepted` carries `version` (the association's version after
+/// the change, or its current one for a no-op or a command found already applied) and
+/// `sequence` (the change's register sequence; absent for a no-op); `rejected` carries
+/// `detail` and usually `errors`; `conflicted` carries `detail` and, when known, the
+/// current `version`. `detail` may also explain an `accepted` no-op.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Reply {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command_id: Option<Uuid>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<Uuid>,
-    #[serde(rename = "vCode", default, skip_serializing_if = "Option::is_none")]
+    pub command_id: Uuid,
+    /// The command's `correlationId`, else its `commandId`.
+    pub correlation_id: Uuid,
+    #[serde(
+        rename = "vCode",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub v_code: Option<VCode>,
     pub outcome: Outcome,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub version: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub sequence: Option<u64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ReplyError>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "non_null"
+    )]
     pub detail: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
@@ -547,9 +668,10 @@ impl Reply {
         }
     }
 
-    /// An invalid command: whatever could be read of its identifiers, and every error.
+    /// An invalid command: its `commandId`, whatever else could be read of it (a
+    /// `correlationId`, a valid `vCode`), and every error.
     pub fn rejected_invalid(
-        command_id: Option<Uuid>,
+        command_id: Uuid,
         correlation_id: Option<Uuid>,
         v_code: Option<VCode>,
         errors: Vec<ReplyError>,
@@ -558,7 +680,7 @@ impl Reply {
     ) -> Reply {
         Reply {
             command_id,
-            correlation_id: correlation_id.or(command_id),
+            correlation_id: correlation_id.unwrap_or(command_id),
             v_code,
             outcome: Outcome::Rejected,
             version: None,
@@ -571,8 +693,8 @@ impl Reply {
 
     fn base(command: &Command, outcome: Outcome, time: OffsetDateTime) -> Reply {
         Reply {
-            command_id: Some(command.command_id),
-            correlation_id: Some(command.effective_correlation_id()),
+            command_id: command.command_id,
+            correlation_id: command.effective_correlation_id(),
             v_code: Some(command.v_code.clone()),
             outcome,
             version: None,
@@ -612,8 +734,7 @@ mod tests {
 
     #[test]
     fn startdatum_absent_null_and_set_are_distinct() {
-        let absent: ChangeBasisgegevens =
-            serde_json::from_str(r#"{"naam":"x"}"#).expect("absent");
+        let absent: ChangeBasisgegevens = serde_json::from_str(r#"{"naam":"x"}"#).expect("absent");
         assert_eq!(absent.startdatum, None);
         let null: ChangeBasisgegevens =
             serde_json::from_str(r#"{"startdatum":null}"#).expect("null");

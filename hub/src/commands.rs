@@ -204,7 +204,11 @@ impl CommandHandler {
         }
 
         let write = to_write(&command, &self.ovo_code, Some(if_match));
-        let answer = self.register.write(&write).await.map_err(register_failure)?;
+        let answer = self
+            .register
+            .write(&write)
+            .await
+            .map_err(register_failure)?;
         tracing::info!(municipality = %self.municipality, %command_id, attempt,
             v_code = %command.v_code, answer = ?answer, "command sent to the register");
         Ok(match answer {
@@ -268,10 +272,15 @@ impl CommandHandler {
 
     /// The register's current snapshot and version of an association; `None`: unknown.
     async fn current(&self, v_code: &VCode) -> Result<Option<(Vereniging, u64)>, Failure> {
-        match self.register.detail(v_code).await.map_err(register_failure)? {
+        match self
+            .register
+            .detail(v_code)
+            .await
+            .map_err(register_failure)?
+        {
             Detail::NotFound => Ok(None),
             Detail::Found { body, version } => {
-                let vereniging = parse_detail(&body, v_code).map_err(|e| {
+                let vereniging = parse_detail(v_code, &body).map_err(|e| {
                     Failure::Transient(format!("the register's {v_code} does not parse: {e}"))
                 })?;
                 let version = version.ok_or_else(|| {

@@ -863,8 +863,10 @@ mod tests {
                 ovo_code: "OVO002001".into()
             })
         );
-        assert!(matches!(&aalst.selector, Selector::Territory { postcodes, .. }
-            if postcodes == &["9300", "9308", "9310", "9320"]));
+        assert!(
+            matches!(&aalst.selector, Selector::Territory { postcodes, .. }
+            if postcodes == &["9300", "9308", "9310", "9320"])
+        );
         assert!(!aalst.fields.insz, "no INSZ by default");
     }
 
@@ -873,7 +875,11 @@ mod tests {
         let mut s = sources(&[]);
         s.env = Some("pilot".into());
         let settings = load(&s).expect("pilot.toml is valid");
-        let names: Vec<&str> = settings.subscribers.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = settings
+            .subscribers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
         assert_eq!(names, ["aalst", "evergem", "beveren"]);
         let beveren = &settings.subscribers[2];
         let Channel::Soap(soap) = &beveren.channel else {
@@ -920,7 +926,11 @@ territory = {}
             "municipalities = []\n[[subscribers]]\nname = \"all\"\nselector = { kind = \"all\" }\n",
         )
         .expect("valid");
-        let names: Vec<&str> = settings.subscribers.iter().map(|s| s.name.as_str()).collect();
+        let names: Vec<&str> = settings
+            .subscribers
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
         assert_eq!(names, ["all"]);
         assert!(settings.subscribers[0].municipality.is_none());
     }

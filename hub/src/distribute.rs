@@ -19,8 +19,7 @@ use adapter_municipality::soap::{self, Parties, Publication};
 use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
 use async_trait::async_trait;
 use contracts::{
-    AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, TerritoryNotice,
-    VCode,
+    AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, TerritoryNotice, VCode,
 };
 use futures::stream::{self, StreamExt};
 
@@ -119,8 +118,9 @@ impl Distributor {
         let route = match &subscriber.channel {
             Channel::Queue { .. } => Route::Queue,
             Channel::Http { url, timeout } => Route::Http(HttpEndpoint::new(url, *timeout)?),
-            Channel::Soap(channel) => soap_route(channel)
-                .map_err(|e| format!("subscriber {}: {e}", subscriber.name))?,
+            Channel::Soap(channel) => {
+                soap_route(channel).map_err(|e| format!("subscriber {}: {e}", subscriber.name))?
+            }
         };
         Ok(Distributor {
             subscriber,
@@ -288,53 +288,53 @@ impl Distributor {
 
     /// Delivers what the plans say, through the subscriber's channel; one result per plan.
     async fn effects(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
-        let endpoint_results = match &self.route {
-            Route::Queue => return self.publish(plans).await,
-            Route::Http(endpoint) => {
-                let posts = plans.iter().map(|plan| async move {
-                    for outbound in &plan.deliveries {
-                        let (Some(body), m) = (outbound.json(), outbound.metadata()) else {
-                            continue;
-                        };
-                        let headers = PostHeaders {
-                            message_id: m.message_id.to_string(),
-                            correlation_id: m.correlation_id.to_string(),
-                            message_type: m.message_type.as_str().to_owned(),
-                        };
-                        endpoint.post(&headers, body).await.map_err(|e| match e {
-                            PostError::Transient(r) => Failure::Transient(r),
-                            PostError::Permanent(r) => Failure::Permanent(r),
-                        })?;
-                    }
-                    Ok(())
-                });
-                stream::iter(posts)
-                    .buffered(HTTP_CONCURRENCY)
-                    .collect()
-                    .await
+        if let Route::Queue = self.route {
+            return self.publish(plans).await;
+        }
+        // Collected first: a lazy `map` held across the await is not `Send` enough for
+        // `async_trait`.
+        let calls: Vec<_> = plans.iter().map(|plan| self.call(plan)).collect();
+        Ok(stream::iter(calls)
+            .buffered(HTTP_CONCURRENCY)
+            .collect()
+            .await)
+    }
+
+    /// HTTP and SOAP channels: one request per message of the plan, in order; the first
+    /// failure fails the plan (its state is restored, so all of it is retried).
+    async fn call(&self, plan: &Plan) -> Result<(), Failure> {
+        for outbound in &plan.deliveries {
+            match &self.route {
+                Route::Queue => {}
+                Route::Http(endpoint) => {
+                    let Some(body) = outbound.json() else {
+                        continue;
+                    };
+                    let m = outbound.metadata();
+                    let headers = PostHeaders {
+                        message_id: m.message_id.to_string(),
+                        correlation_id: m.correlation_id.to_string(),
+                        message_type: m.message_type.as_str().to_owned(),
+                    };
+                    endpoint.post(&headers, body).await.map_err(|e| match e {
+                        PostError::Transient(r) => Failure::Transient(r),
+                        PostError::Permanent(r) => Failure::Permanent(r),
+                    })?;
+                }
+                Route::Soap(endpoint, parties) => {
+                    let envelope = soap::request(
+                        &outbound.publication(),
+                        parties,
+                        time::OffsetDateTime::now_utc(),
+                    );
+                    endpoint.send(envelope).await.map_err(|e| match e {
+                        SoapError::Transient(r) => Failure::Transient(r),
+                        SoapError::Permanent(r) => Failure::Permanent(r),
+                    })?;
+                }
             }
-            Route::Soap(endpoint, parties) => {
-                let calls = plans.iter().map(|plan| async move {
-                    for outbound in &plan.deliveries {
-                        let envelope = soap::request(
-                            &outbound.publication(),
-                            parties,
-                            time::OffsetDateTime::now_utc(),
-                        );
-                        endpoint.send(envelope).await.map_err(|e| match e {
-                            SoapError::Transient(r) => Failure::Transient(r),
-                            SoapError::Permanent(r) => Failure::Permanent(r),
-                        })?;
-                    }
-                    Ok(())
-                });
-                stream::iter(calls)
-                    .buffered(HTTP_CONCURRENCY)
-                    .collect()
-                    .await
-            }
-        };
-        Ok(endpoint_results)
+        }
+        Ok(())
     }
 
     /// Queue channel: the whole batch in one confirmed publish, in plan order.
@@ -446,8 +446,11 @@ fn parse(incoming: &Incoming) -> Result<Parsed, String> {
             .map(Parsed::Removed)
             .map_err(|e| format!("association.removed does not parse: {e}")),
         // Made per municipality by the distributor itself; never published to the hub.
-        MessageType::AssociationEnteredTerritory | MessageType::AssociationLeftTerritory => Err(
-            format!("{} is not expected on a delivery queue", message_type.as_str()),
-        ),
+        MessageType::AssociationEnteredTerritory | MessageType::AssociationLeftTerritory => {
+            Err(format!(
+                "{} is not expected on a delivery queue",
+                message_type.as_str()
+            ))
+        }
     }
 }

@@ -161,7 +161,9 @@ async fn each_municipality_receives_its_territory_and_crossing_notices() {
             assert_valid(m);
         }
     }
-    let everything = pilot.take("subscriber.observer", register.vcodes().len()).await;
+    let everything = pilot
+        .take("subscriber.observer", register.vcodes().len())
+        .await;
     assert_eq!(everything.len(), register.vcodes().len());
 
     // Move the association's only location from Aalst to Evergem.
@@ -185,7 +187,10 @@ async fn each_municipality_receives_its_territory_and_crossing_notices() {
         left.body.get("vereniging").is_none(),
         "a left notice has no association data"
     );
-    let naam = register.get(&v_code).unwrap()["naam"].as_str().unwrap().to_owned();
+    let naam = register.get(&v_code).unwrap()["naam"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(!left.raw.contains(&naam), "not even the name");
 
     let evergem = pilot.take("subscriber.evergem", 2).await;
@@ -215,15 +220,23 @@ async fn each_municipality_receives_its_territory_and_crossing_notices() {
     let mut back = locaties.clone();
     back[0]["adres"]["postcode"] = json!("9300");
     back[0]["adres"]["gemeente"] = json!("Aalst");
-    register.patch(&v_code, json!({ "locaties": back })).unwrap();
+    register
+        .patch(&v_code, json!({ "locaties": back }))
+        .unwrap();
     let evergem = pilot.take("subscriber.evergem", 1).await;
     assert_eq!(
-        evergem.iter().map(|m| m.message_type.as_str()).collect::<Vec<_>>(),
+        evergem
+            .iter()
+            .map(|m| m.message_type.as_str())
+            .collect::<Vec<_>>(),
         ["association.left-territory"]
     );
     let aalst = pilot.take("subscriber.aalst", 2).await;
     assert_eq!(
-        aalst.iter().map(|m| m.message_type.as_str()).collect::<Vec<_>>(),
+        aalst
+            .iter()
+            .map(|m| m.message_type.as_str())
+            .collect::<Vec<_>>(),
         ["association.entered-territory", "association.changed"]
     );
     pilot.stop().await;
@@ -252,14 +265,18 @@ async fn the_soap_municipality_gets_valid_publications_fout_dead_letters_throttl
     let pilot = Pilot::start(&pilot_with_soap(&backoffice.url())).await;
     let register = &pilot.register;
     let want: BTreeSet<String> = on_beveren.iter().cloned().collect();
-    eventually(SYNC, "beveren's associations accepted over SOAP", || async {
-        let accepted: BTreeSet<String> = backoffice
-            .accepted()
-            .iter()
-            .filter_map(|r| r.v_code.clone())
-            .collect();
-        accepted.len() == want.len() - 1
-    })
+    eventually(
+        SYNC,
+        "beveren's associations accepted over SOAP",
+        || async {
+            let accepted: BTreeSet<String> = backoffice
+                .accepted()
+                .iter()
+                .filter_map(|r| r.v_code.clone())
+                .collect();
+            accepted.len() == want.len() - 1
+        },
+    )
     .await;
     let requests = backoffice.requests();
     assert!(
@@ -268,7 +285,7 @@ async fn the_soap_municipality_gets_valid_publications_fout_dead_letters_throttl
         requests
             .iter()
             .filter(|r| !r.valid)
-            .map(|r| &r.validation_errors)
+            .map(|r| &r.errors)
             .collect::<Vec<_>>()
     );
     let accepted: BTreeSet<String> = backoffice
@@ -312,7 +329,13 @@ async fn the_soap_municipality_gets_valid_publications_fout_dead_letters_throttl
         .filter(|r| r.v_code.as_deref() == Some(poison.as_str()))
         .count();
     assert_eq!(poison_attempts, 1, "a FOUT is not retried");
-    assert!(pilot.hub.metric("hub_retries_total{adapter=\"beveren\"}").await >= 3.0);
+    assert!(
+        pilot
+            .hub
+            .metric("hub_retries_total{adapter=\"beveren\"}")
+            .await
+            >= 3.0
+    );
 
     // No INSZ in any XML.
     let insz = every_insz(register);
@@ -334,13 +357,19 @@ async fn no_insz_reaches_a_municipality_without_the_grant() {
     let pilot = Pilot::start(&pilot_with_soap(&backoffice.url())).await;
     let register = &pilot.register;
     let insz = every_insz(register);
-    assert!(!insz.is_empty(), "the seed has representatives with an INSZ");
+    assert!(
+        !insz.is_empty(),
+        "the seed has representatives with an INSZ"
+    );
 
     // A change to every association's representatives, so every municipality gets
     // snapshots with representatives after the initial sync too.
     for v in register.vcodes() {
         let doc = register.get(&v).unwrap();
-        if doc["vertegenwoordigers"].as_array().is_some_and(|r| !r.is_empty()) {
+        if doc["vertegenwoordigers"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
             register
                 .patch(&v, json!({ "korteBeschrijving": "Bijgewerkt" }))
                 .unwrap();
@@ -409,7 +438,9 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
     let pilot = Pilot::start(WITH_OBSERVER).await;
     let register = &pilot.register;
     let v_code = aalst_only_single_location(register);
-    let initial = pilot.take("subscriber.observer", register.vcodes().len()).await;
+    let initial = pilot
+        .take("subscriber.observer", register.vcodes().len())
+        .await;
     assert_eq!(initial.len(), register.vcodes().len());
     pilot
         .take("subscriber.aalst", expected_on(register, AALST).len())
@@ -439,7 +470,9 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
         Some(format!("W/\"{version}\"").as_str())
     );
     let contacts = register.get(&v_code).unwrap()["contactgegevens"].clone();
-    assert!(contacts.to_string().contains("secretariaat@vereniging-aalst.be"));
+    assert!(contacts
+        .to_string()
+        .contains("secretariaat@vereniging-aalst.be"));
 
     // ... and comes back through the change feed to the other subscribers.
     let observed = pilot.take("subscriber.observer", 1).await;
@@ -506,7 +539,11 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
     for f in ["vCode", "data.naam", "data.kleur"] {
         assert!(fields.contains(f), "{f} missing in {answer}");
     }
-    assert_eq!(register.writes().len(), writes_before, "nothing reached the register");
+    assert_eq!(
+        register.writes().len(),
+        writes_before,
+        "nothing reached the register"
+    );
 
     pilot.stop().await;
 }
@@ -517,7 +554,7 @@ async fn a_command_retried_after_a_timeout_is_applied_once() {
     let register = &pilot.register;
     let v_code = aalst_only_single_location(register);
     // The register applies the first write, then answers after the hub gave up waiting.
-    register.delay_write_answers(Some(Duration::from_secs(3)));
+    register.delay_write_answers(Duration::from_secs(3));
     let add = command(
         &uuid::Uuid::new_v4().to_string(),
         &v_code,
@@ -529,7 +566,7 @@ async fn a_command_retried_after_a_timeout_is_applied_once() {
         !register.writes().is_empty()
     })
     .await;
-    register.delay_write_answers(None);
+    register.delay_write_answers(Duration::ZERO);
     let answer = reply(&pilot, "aalst").await;
     assert_eq!(answer["outcome"], "accepted", "{answer}");
     let writes = register.writes();

@@ -15,10 +15,19 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The register's write side (the beheer API: basisgegevens, stop, contactgegevens, locaties)
+//! is simulated too, with the register's answers (202 with `ETag` and `VR-Sequence`, 200 for a
+//! no-op, 412 on a stale `If-Match`, 400 problem+json with every field error, 404) and test
+//! hooks: [`RegisterSim::writes`], [`RegisterSim::fail_writes`],
+//! [`RegisterSim::delay_write_answers`]. The rules are described in the `beheer` module's
+//! source documentation.
+//!
 //! [`EndpointSim`] (module [`endpoint`]) plays a subscriber's back office receiving the hub's
 //! messages by HTTP `POST /messages`: it records every request and can answer with failure
 //! bursts, always-failing messages or delays.
 
+pub mod backoffice;
+mod beheer;
 mod data;
 pub mod endpoint;
 mod http;
@@ -33,6 +42,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use backoffice::{test_pki, BackOfficeSim, BackOfficeSimConfig, ServerTls, TestPki};
+pub use beheer::WriteRecord;
 pub use data::{
     insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, validate_vereniging,
     HOOFDACTIVITEITEN,
@@ -200,10 +211,36 @@ impl RegisterSim {
         self.state().make_malformed(vcode).ok().map(|(s, _)| s)
     }
 
-    /// The next `count` requests to `/v1/...` answer `status` (problem+json); 0 clears.
+    /// The next `count` read requests to `/v1/...` answer `status` (problem+json); 0 clears.
+    /// Beheer requests have their own [`RegisterSim::fail_writes`].
     /// A `status` that is not a valid HTTP status becomes 500.
     pub fn fail_next(&self, count: u32, status: u16) {
         self.state().set_fault(count, status);
+    }
+
+    /// Every beheer request received so far (also those answered 400, 401, 404, 412 or with
+    /// an injected fault), oldest first. Same as `GET /_sim/writes`.
+    pub fn writes(&self) -> Vec<WriteRecord> {
+        self.state().writes.clone()
+    }
+
+    /// Forgets the recorded beheer requests (same as `DELETE /_sim/writes`).
+    pub fn clear_writes(&self) {
+        self.state().writes.clear();
+    }
+
+    /// The next `count` beheer requests answer `status` (problem+json) without being applied;
+    /// 0 clears. A `status` that is not a valid HTTP status becomes 500. Reads are not
+    /// affected (see [`RegisterSim::fail_next`]). Same as `POST /_sim/write-faults`.
+    pub fn fail_writes(&self, count: u32, status: u16) {
+        self.state().set_write_fault(count, status);
+    }
+
+    /// Beheer requests are applied (and recorded) at once, but their answer is sent `delay`
+    /// later: a client with a shorter timeout sees a timeout for a committed change.
+    /// `Duration::ZERO` turns it off. Same as `POST /_sim/write-delay {"millis": n}`.
+    pub fn delay_write_answers(&self, delay: Duration) {
+        self.state().write_delay = delay;
     }
 
     /// Invalidates every issued token.

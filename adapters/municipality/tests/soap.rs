@@ -1,0 +1,758 @@
+//! Keeps the SOAP contract (`contracts/xsd/publicatie-v1.xsd`, `contracts/wsdl/
+//! publicatie-v1.wsdl`, `contracts/examples/soap/`) and the adapter in step:
+//!
+//! - every request the adapter makes validates against the XSD (with libxml2): the register's
+//!   example association with and without the INSZ grant and without representatives, the
+//!   JSON example messages, a removal, both territory notices, awkward text and sparse data;
+//! - an INSZ appears only for a receiver granted it;
+//! - the checked-in examples validate (requests and replies; the fault is checked for
+//!   well-formedness), the request examples are exactly what the adapter produces for the
+//!   JSON example messages (`REGENERATE_SOAP_EXAMPLES=1` rewrites them), and the replies are
+//!   classified as documented;
+//! - broken messages do not validate (so the validation can fail);
+//! - the WSDL is well-formed and binds the operation to the XSD.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use adapter_municipality::soap::{
+    self, classify_reply, classify_reply_to, Parties, Publication, Reply, UitzonderingType,
+};
+use adapter_subscriber::FieldPolicy;
+use contracts::register::{Status, VerenigingDetail};
+use contracts::{
+    AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,
+};
+use libxml::parser::{Parser, ParserOptions};
+use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
+use libxml::tree::{Document, Node};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// libxml2's global state is set up lazily; keep its use to one test at a time.
+static LIBXML: Mutex<()> = Mutex::new(());
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn xsd_path() -> PathBuf {
+    workspace().join("contracts/xsd/publicatie-v1.xsd")
+}
+
+fn examples_dir() -> PathBuf {
+    workspace().join("contracts/examples/soap")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Parses without recovery (the crate's default recovers from errors) and without network.
+fn parse_strict(xml: &str) -> Result<Document, String> {
+    let options = ParserOptions {
+        recover: false,
+        no_net: true,
+        ..ParserOptions::default()
+    };
+    Parser::default()
+        .parse_string_with_options(xml, options)
+        .map_err(|_| "not well-formed XML".to_owned())
+}
+
+fn is(node: &Node, namespace: &str, name: &str) -> bool {
+    node.get_name() == name
+        && node
+            .get_namespace()
+            .is_some_and(|ns| ns.get_href() == namespace)
+}
+
+/// The first element child of the SOAP 1.1 Body, serialised on its own.
+fn body_element(envelope: &str) -> Result<String, String> {
+    let doc = parse_strict(envelope)?;
+    let root = doc.get_root_element().ok_or("no root element")?;
+    if !is(&root, soap::SOAP_ENVELOPE_NAMESPACE, "Envelope") {
+        return Err(format!(
+            "root is {}, not a SOAP 1.1 Envelope",
+            root.get_name()
+        ));
+    }
+    let body = root
+        .get_child_elements()
+        .into_iter()
+        .find(|c| is(c, soap::SOAP_ENVELOPE_NAMESPACE, "Body"))
+        .ok_or("no soapenv:Body")?;
+    let first = body.get_first_element_child().ok_or("empty Body")?;
+    Ok(doc.node_to_string(&first))
+}
+
+/// The XSD's complaints about the Body's first element (empty: valid).
+fn schema_errors(envelope: &str) -> Vec<String> {
+    let _guard = LIBXML
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let operation = match body_element(envelope) {
+        Ok(op) => op,
+        Err(e) => return vec![e],
+    };
+    let doc = match parse_strict(&operation) {
+        Ok(doc) => doc,
+        Err(e) => return vec![format!("the Body's element re-parsed: {e}")],
+    };
+    let xsd = xsd_path();
+    let mut parser = SchemaParserContext::from_file(&xsd.to_string_lossy());
+    let mut validator = match SchemaValidationContext::from_parser(&mut parser) {
+        Ok(v) => v,
+        Err(errors) => panic!(
+            "the XSD does not compile: {:?}",
+            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
+        ),
+    };
+    match validator.validate_document(&doc) {
+        Ok(()) => vec![],
+        Err(errors) => errors
+            .into_iter()
+            .map(|e| e.message.unwrap_or_default().trim().to_owned())
+            .collect(),
+    }
+}
+
+fn assert_valid(envelope: &str, what: &str) {
+    let errors = schema_errors(envelope);
+    assert!(
+        errors.is_empty(),
+        "{what} should validate:\n{}\n{envelope}",
+        errors.join("\n")
+    );
+}
+
+fn assert_invalid(envelope: &str, what: &str) {
+    assert!(
+        !schema_errors(envelope).is_empty(),
+        "{what} should NOT validate:\n{envelope}"
+    );
+}
+
+fn parties() -> Parties {
+    Parties {
+        sender: "kbbj.vlaanderen.be/verenigingsloket-hub".into(),
+        receiver: "OVO002067".into(),
+    }
+}
+
+/// When the examples were "sent".
+fn sent_at() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-03 08:15:02.612 UTC)
+}
+
+fn metadata(message_type: MessageType, v_code: &str) -> Metadata {
+    Metadata {
+        message_id: Uuid::now_v7(),
+        message_type,
+        time: OffsetDateTime::now_utc(),
+        source: "hub/register".into(),
+        correlation_id: Uuid::new_v4(),
+        v_code: v_code.parse().expect("vcode"),
+        sequence: 48213,
+        version: Some(4),
+    }
+}
+
+/// The register's example association as a first `association.changed` (every part).
+fn register_example() -> AssociationChanged {
+    let raw = read(&workspace().join("contracts/examples/register/detail-V0001001.json"));
+    let vereniging = serde_json::from_str::<VerenigingDetail>(&raw)
+        .expect("example parses")
+        .vereniging;
+    AssociationChanged {
+        metadata: metadata(MessageType::AssociationChanged, "V0001001"),
+        changed_parts: Part::ALL.to_vec(),
+        withheld: vec![],
+        vereniging,
+    }
+}
+
+const GRANTED: FieldPolicy = FieldPolicy {
+    insz: true,
+    vertegenwoordigers: true,
+};
+const NO_REPRESENTATIVES: FieldPolicy = FieldPolicy {
+    insz: false,
+    vertegenwoordigers: false,
+};
+
+fn envelope_of(p: Publication) -> String {
+    soap::request(&p, &parties(), OffsetDateTime::now_utc())
+}
+
+/// A JSON example message from `contracts/examples/messages/`.
+fn json_example<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    let path = workspace().join("contracts/examples/messages").join(name);
+    serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn every_request_the_adapter_makes_validates() {
+    let full = register_example();
+    let filtered = FieldPolicy::default().apply(full.clone());
+    let granted = GRANTED.apply(full.clone());
+    let without_representatives = NO_REPRESENTATIVES.apply(full.clone());
+    for (what, m) in [
+        ("unfiltered", &full),
+        ("filtered (no INSZ)", &filtered),
+        ("INSZ granted", &granted),
+        ("no representatives", &without_representatives),
+    ] {
+        assert_valid(&envelope_of(Publication::Changed(m)), what);
+    }
+
+    for name in [
+        "association.changed.json",
+        "association.changed.minimised.json",
+        "association.changed.no-representatives.json",
+    ] {
+        let m: AssociationChanged = json_example(name);
+        assert_valid(&envelope_of(Publication::Changed(&m)), name);
+    }
+    let removed: AssociationRemoved = json_example("association.removed.json");
+    assert_valid(&envelope_of(Publication::Removed(&removed)), "a removal");
+    for name in [
+        "association.entered-territory.json",
+        "association.left-territory.json",
+    ] {
+        let notice: TerritoryNotice = json_example(name);
+        assert_valid(&envelope_of(Publication::Notice(&notice)), name);
+    }
+    for crossing in [Crossing::Entered, Crossing::Left] {
+        let notice = TerritoryNotice::for_change(&full.metadata, "sint-niklaas", crossing);
+        assert_valid(
+            &envelope_of(Publication::Notice(&notice)),
+            &format!("{crossing:?} notice"),
+        );
+    }
+}
+
+#[test]
+fn awkward_text_and_sparse_data_validate() {
+    let mut m = FieldPolicy::default().apply(register_example());
+    let v = &mut m.vereniging;
+    v.naam = "Tom & Jerry <vzw> \"De 'Pottekijkers'\" ]]> — Brûlé Œuvre 日本 🎺\r\nlijn 2".into();
+    v.korte_beschrijving = "tab\there, bell\u{7} and nul\u{0} are not XML".into();
+    v.roepnaam = String::new();
+    v.korte_naam = "   ".into();
+    v.startdatum = None;
+    v.einddatum = Some(time::macros::date!(2026 - 12 - 31));
+    v.status = Status::Dubbel;
+    v.contactgegevens.clear();
+    v.werkingsgebieden.clear();
+    v.sleutels.clear();
+    v.hoofdactiviteiten_verenigingsloket.clear();
+    v.locaties[0].adres = None;
+    v.locaties[0].adres_id = None;
+    v.locaties[1].naam = "<![CDATA[x]]> &amp; &#0;".into();
+    v.vertegenwoordigers[0].e_mail = "an+test@example.be".into();
+    m.metadata.version = None;
+    m.changed_parts = vec![Part::Basisgegevens];
+    let envelope = envelope_of(Publication::Changed(&m));
+    assert_valid(&envelope, "awkward text, sparse data");
+    assert!(envelope.contains("Tom &amp; Jerry &lt;vzw&gt;"));
+    assert!(
+        envelope.contains("Brûlé Œuvre 日本 🎺"),
+        "non-ASCII kept as is"
+    );
+    assert!(envelope.contains("&lt;![CDATA[x]]&gt; &amp;amp; &amp;#0;"));
+    assert!(!envelope.contains('\u{0}') && !envelope.contains('\u{7}'));
+
+    // And the adapter's own reader gets the text back.
+    assert!(soap::request_referte(&envelope).is_some());
+}
+
+#[test]
+fn an_insz_appears_only_when_granted() {
+    let full = register_example();
+    let filtered = envelope_of(Publication::Changed(
+        &FieldPolicy::default().apply(full.clone()),
+    ));
+    assert!(!filtered.contains("<insz>"), "{filtered}");
+    assert!(!filtered.contains("85071512397"));
+    assert!(filtered.contains("<Veld>vertegenwoordigers[].insz</Veld>"));
+    assert!(filtered.contains("<e-mail>an.peeters@example.be</e-mail>"));
+
+    let granted = envelope_of(Publication::Changed(&GRANTED.apply(full.clone())));
+    assert!(granted.contains("<insz>85071512397</insz>"));
+    assert!(!granted.contains("<Achtergehouden>"));
+
+    let none = envelope_of(Publication::Changed(&NO_REPRESENTATIVES.apply(full)));
+    assert!(!none.contains("<insz>") && !none.contains("Peeters"));
+    assert!(none.contains("<vertegenwoordigers/>"));
+    assert!(none.contains("<Veld>vertegenwoordigers</Veld>"));
+    assert!(!none.contains("<Deel>vertegenwoordigers</Deel>"));
+}
+
+#[test]
+fn broken_messages_do_not_validate() {
+    let full = register_example();
+    let good = envelope_of(Publication::Changed(&full));
+    assert_valid(&good, "the unbroken message");
+    let referte = full.metadata.message_id.to_string();
+
+    let without_vraag_referte = good.replacen(
+        &format!("<Referte>{referte}</Referte>\n      <Inhoud>"),
+        "<Inhoud>",
+        1,
+    );
+    assert_ne!(without_vraag_referte, good, "the edit applies");
+    assert_invalid(&without_vraag_referte, "a Vraag without Referte");
+
+    let bad_vcode = good.replace("<VCode>V0001001</VCode>", "<VCode>V1001</VCode>");
+    assert_ne!(bad_vcode, good);
+    assert_invalid(&bad_vcode, "a bad VCode");
+    let bad_vereniging_vcode = good.replace("<vCode>V0001001</vCode>", "<vCode>v0001001</vCode>");
+    assert_ne!(bad_vereniging_vcode, good);
+    assert_invalid(&bad_vereniging_vcode, "a bad vereniging/vCode");
+
+    for (from, to, what) in [
+        (
+            "<Soort>GEWIJZIGD</Soort>",
+            "<Soort>ANDERS</Soort>",
+            "an unknown Soort",
+        ),
+        (
+            "<Deel>locaties</Deel>",
+            "<Deel>adressen</Deel>",
+            "an unknown Deel",
+        ),
+        (
+            "<status>Actief</status>",
+            "<status>Verdwenen</status>",
+            "an unknown status",
+        ),
+        (
+            "<Type>PUBLICATIE</Type>",
+            "<Type>VRAAG</Type>",
+            "a wrong Bericht/Type",
+        ),
+        (
+            "<insz>85071512397</insz>",
+            "<insz>85.07.15-123.97</insz>",
+            "a formatted INSZ",
+        ),
+        (
+            "<startdatum>1998-09-01</startdatum>",
+            "<startdatum>01/09/1998</startdatum>",
+            "a bad date",
+        ),
+        ("<Sequentie>", "<Sequentie>-", "a negative Sequentie"),
+        (
+            "<isPrimair>true</isPrimair>",
+            "<isPrimair>ja</isPrimair>",
+            "a bad boolean",
+        ),
+        (
+            "<naam>Koninklijke",
+            "<onbekend/><naam>Koninklijke",
+            "an unknown element",
+        ),
+        ("<e-mail>", "<email>", "a renamed element"),
+    ] {
+        let broken = good.replacen(from, to, 1);
+        let broken = if what == "a renamed element" {
+            broken.replacen("</e-mail>", "</email>", 1)
+        } else {
+            broken
+        };
+        assert_ne!(broken, good, "{what}: the edit applies");
+        assert_invalid(&broken, what);
+    }
+
+    // Namespaced children are not the contract's (children are unqualified).
+    let qualified =
+        good.replacen("<Verzoek>", "<pub:Verzoek>", 1)
+            .replacen("</Verzoek>", "</pub:Verzoek>", 1);
+    assert_invalid(&qualified, "a qualified Verzoek");
+    // The operation in another namespace.
+    let other_ns = good.replace(soap::NAMESPACE, "http://example.be/publicatie/v2");
+    assert_invalid(&other_ns, "another namespace");
+    // Not well-formed.
+    assert_invalid(&good.replacen("</Verzoek>", "", 1), "an unclosed element");
+}
+
+// ---------------------------------------------------------------------------------------
+// Examples
+// ---------------------------------------------------------------------------------------
+
+/// Which JSON message each request example shows.
+fn request_examples() -> BTreeMap<&'static str, &'static str> {
+    BTreeMap::from([
+        (
+            "request.gewijzigd.xml",
+            "association.changed.minimised.json",
+        ),
+        ("request.verwijderd.xml", "association.removed.json"),
+        (
+            "request.binnen-gebied.xml",
+            "association.entered-territory.json",
+        ),
+        (
+            "request.buiten-gebied.xml",
+            "association.left-territory.json",
+        ),
+    ])
+}
+
+fn expected_request(json_name: &str) -> String {
+    let p = parties();
+    match json_name {
+        n if n.starts_with("association.changed") => {
+            let m: AssociationChanged = json_example(n);
+            soap::request(&Publication::Changed(&m), &p, sent_at())
+        }
+        n if n.starts_with("association.removed") => {
+            let m: AssociationRemoved = json_example(n);
+            soap::request(&Publication::Removed(&m), &p, sent_at())
+        }
+        n => {
+            let m: TerritoryNotice = json_example(n);
+            soap::request(&Publication::Notice(&m), &p, sent_at())
+        }
+    }
+}
+
+fn example_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
+        .expect("contracts/examples/soap")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, read(&path))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn request_examples_are_what_the_adapter_sends() {
+    for (file, json) in request_examples() {
+        let expected = expected_request(json);
+        let path = examples_dir().join(file);
+        if std::env::var_os("REGENERATE_SOAP_EXAMPLES").is_some() {
+            std::fs::write(&path, &expected).expect("write example");
+        }
+        assert_eq!(
+            read(&path),
+            expected,
+            "{file} is not what the adapter makes of {json} \
+             (REGENERATE_SOAP_EXAMPLES=1 cargo test -p adapter-municipality --test soap)"
+        );
+    }
+}
+
+#[test]
+fn every_example_validates_and_is_classified_as_documented() {
+    let files = example_files();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for required in [
+        "request.gewijzigd.xml",
+        "request.buiten-gebied.xml",
+        "reply.antwoord.xml",
+        "reply.fout.xml",
+        "fault.99995.xml",
+    ] {
+        assert!(
+            names.contains(&required),
+            "{required} missing from {names:?}"
+        );
+    }
+    let referte = "019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07";
+    for (name, text) in &files {
+        if name.starts_with("request.") {
+            assert!(
+                request_examples().contains_key(name.as_str()),
+                "{name}: which JSON message does it show? (add it to request_examples)"
+            );
+            assert_valid(text, name);
+        } else if name.starts_with("reply.") {
+            assert_valid(text, name);
+            let reply = classify_reply_to(200, text, referte);
+            match name.as_str() {
+                "reply.fout.xml" => match reply {
+                    Reply::Refused(u) => assert_eq!(
+                        u.to_string(),
+                        "FOUT 40046 from OVO002067: Onbekend ondernemingsnummer"
+                    ),
+                    other => panic!("{name}: {other:?}"),
+                },
+                "reply.waarschuwing.xml" => match reply {
+                    Reply::Delivered { warnings } => {
+                        assert_eq!(warnings.len(), 1);
+                        assert_eq!(warnings[0].type_, UitzonderingType::Waarschuwing);
+                        assert_eq!(warnings[0].identificatie, "40143");
+                    }
+                    other => panic!("{name}: {other:?}"),
+                },
+                _ => assert_eq!(reply, Reply::Delivered { warnings: vec![] }, "{name}"),
+            }
+        } else if name.starts_with("fault.") {
+            let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+            assert!(parse_strict(text).is_ok(), "{name} is not well-formed");
+            assert!(
+                matches!(classify_reply(500, text), Reply::Throttled(_)),
+                "{name}"
+            );
+        } else {
+            panic!("{name}: examples are request.*, reply.* or fault.*");
+        }
+    }
+    // The gewijzigd example is for a receiver without the INSZ grant.
+    let gewijzigd = read(&examples_dir().join("request.gewijzigd.xml"));
+    assert!(!gewijzigd.contains("<insz>"));
+    assert!(gewijzigd.contains(&format!("<Referte>{referte}</Referte>")));
+}
+
+#[test]
+fn broken_replies_do_not_validate() {
+    let good = read(&examples_dir().join("reply.fout.xml"));
+    assert_valid(&good, "reply.fout.xml");
+    for (from, to, what) in [
+        (
+            "<Referte>019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07</Referte>\n      <Uitzonderingen>",
+            "<Uitzonderingen>",
+            "an Antwoord without Referte",
+        ),
+        (
+            "<Type>FOUT</Type>",
+            "<Type>ERROR</Type>",
+            "an unknown Uitzondering Type",
+        ),
+        (
+            "<Type>ANTWOORD</Type>",
+            "<Type>PUBLICATIE</Type>",
+            "a wrong Bericht/Type",
+        ),
+        (
+            "<Identificatie>40046</Identificatie>",
+            "",
+            "an Uitzondering without Identificatie",
+        ),
+        (
+            "<Referte>5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c</Referte>",
+            "<Referte>not-a-guid</Referte>",
+            "a Referte that is not a GUID",
+        ),
+    ] {
+        let broken = good.replacen(from, to, 1);
+        assert_ne!(broken, good, "{what}: the edit applies");
+        assert_invalid(&broken, what);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reply classification on whole envelopes
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn replies_are_classified() {
+    let referte = "019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07";
+    let antwoord = read(&examples_dir().join("reply.antwoord.xml"));
+
+    // A FOUT at Repliek (context) level, without Antwoorden.
+    let start = antwoord.find("<Antwoorden>").expect("Antwoorden");
+    let end = antwoord.find("</Antwoorden>").expect("/Antwoorden") + "</Antwoorden>".len();
+    let context_fout = format!(
+        "{}<Uitzonderingen><Uitzondering><Identificatie>30001</Identificatie>\
+         <Oorsprong>OVO002067</Oorsprong><Type>FOUT</Type>\
+         <Diagnose>Afzender niet gemachtigd</Diagnose></Uitzondering></Uitzonderingen>{}",
+        &antwoord[..start],
+        &antwoord[end..]
+    );
+    assert_valid(&context_fout, "a context-level FOUT");
+    match classify_reply_to(200, &context_fout, referte) {
+        Reply::Refused(u) => {
+            assert_eq!(u.type_, UitzonderingType::Fout);
+            assert!(u.to_string().contains("30001") && u.to_string().contains("gemachtigd"));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // FOUT at Antwoord level: see every_example_validates_and_is_classified_as_documented;
+    // here with a 500 status, as some back offices send it.
+    let fout = read(&examples_dir().join("reply.fout.xml"));
+    assert!(matches!(
+        classify_reply_to(500, &fout, referte),
+        Reply::Refused(_)
+    ));
+
+    // A reply echoing another Referte.
+    assert!(matches!(
+        classify_reply_to(200, &antwoord, "6f1d9f40-0000-4000-8000-000000000000"),
+        Reply::Unreadable {
+            transient: false,
+            ..
+        }
+    ));
+
+    // Faults.
+    let fault = read(&examples_dir().join("fault.99995.xml"));
+    assert_eq!(
+        classify_reply(500, &fault),
+        Reply::Throttled("99995 - Te veel gelijktijdige bevragingen".into())
+    );
+    let client = fault.replace("soapenv:Server", "soapenv:Client").replace(
+        "99995 - Te veel gelijktijdige bevragingen",
+        "Ongeldig verzoek",
+    );
+    assert!(matches!(
+        classify_reply(500, &client),
+        Reply::Fault {
+            transient: false,
+            ..
+        }
+    ));
+    let server = fault.replace(
+        "99995 - Te veel gelijktijdige bevragingen",
+        "Databank onbereikbaar",
+    );
+    assert!(matches!(
+        classify_reply(500, &server),
+        Reply::Fault {
+            transient: true,
+            ..
+        }
+    ));
+
+    // No reply at all.
+    let html = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>\
+                <body><h1>Service Unavailable</h1></body></html>";
+    assert!(matches!(
+        classify_reply(503, html),
+        Reply::Unreadable {
+            transient: true,
+            ..
+        }
+    ));
+    for garbage in [
+        "",
+        "OK",
+        "{\"ontvangen\":true}",
+        "<html><body>OK</body></html>",
+        "\u{0}\u{1}",
+    ] {
+        assert!(
+            matches!(
+                classify_reply(200, garbage),
+                Reply::Unreadable {
+                    transient: false,
+                    ..
+                }
+            ),
+            "{garbage:?}"
+        );
+    }
+    assert!(!classify_reply(400, html).is_transient());
+}
+
+// ---------------------------------------------------------------------------------------
+// The WSDL and the XSD's identity
+// ---------------------------------------------------------------------------------------
+
+fn attribute(node: &Node, name: &str) -> String {
+    node.get_attribute(name).unwrap_or_default()
+}
+
+fn descendants(node: &Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    for child in node.get_child_elements() {
+        out.push(child.clone());
+        out.extend(descendants(&child));
+    }
+    out
+}
+
+#[test]
+fn the_wsdl_binds_the_operation_to_the_xsd() {
+    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+    let wsdl_path = workspace().join("contracts/wsdl/publicatie-v1.wsdl");
+    let wsdl = parse_strict(&read(&wsdl_path)).expect("the WSDL is well-formed");
+    let root = wsdl.get_root_element().expect("root");
+    let wsdl_ns = "http://schemas.xmlsoap.org/wsdl/";
+    let soap_ns = "http://schemas.xmlsoap.org/wsdl/soap/";
+    let xs_ns = "http://www.w3.org/2001/XMLSchema";
+    assert!(is(&root, wsdl_ns, "definitions"));
+    let all = descendants(&root);
+    let find =
+        |ns: &str, name: &str| -> Vec<&Node> { all.iter().filter(|n| is(n, ns, name)).collect() };
+
+    let imports = find(xs_ns, "import");
+    assert_eq!(imports.len(), 1);
+    assert_eq!(attribute(imports[0], "namespace"), soap::NAMESPACE);
+    let location = attribute(imports[0], "schemaLocation");
+    assert_eq!(location, "../xsd/publicatie-v1.xsd");
+    let imported = wsdl_path.parent().expect("dir").join(&location);
+    assert_eq!(
+        imported.canonicalize().expect("the imported XSD exists"),
+        xsd_path().canonicalize().expect("xsd")
+    );
+
+    let parts: Vec<String> = find(wsdl_ns, "part")
+        .iter()
+        .map(|p| attribute(p, "element"))
+        .collect();
+    assert_eq!(
+        parts,
+        vec!["pub:OntvangPublicatie", "pub:OntvangPublicatieResponse"]
+    );
+    assert_eq!(
+        root.lookup_namespace_uri("pub").as_deref(),
+        Some(soap::NAMESPACE)
+    );
+    let operations: Vec<String> = find(wsdl_ns, "operation")
+        .iter()
+        .map(|o| attribute(o, "name"))
+        .collect();
+    assert_eq!(operations, vec![soap::OPERATION, soap::OPERATION]);
+    let binding = find(soap_ns, "binding");
+    assert_eq!(binding.len(), 1);
+    assert_eq!(attribute(binding[0], "style"), "document");
+    assert_eq!(
+        attribute(binding[0], "transport"),
+        "http://schemas.xmlsoap.org/soap/http"
+    );
+    let actions = find(soap_ns, "operation");
+    assert_eq!(actions.len(), 1);
+    assert_eq!(attribute(actions[0], "soapAction"), soap::SOAP_ACTION);
+    let bodies = find(soap_ns, "body");
+    assert_eq!(bodies.len(), 2);
+    assert!(bodies.iter().all(|b| attribute(b, "use") == "literal"));
+    assert_eq!(find(soap_ns, "address").len(), 1);
+
+    // The XSD: the namespace and form the adapter assumes, both operation elements.
+    let xsd = parse_strict(&read(&xsd_path())).expect("the XSD is well-formed");
+    let schema = xsd.get_root_element().expect("root");
+    assert_eq!(attribute(&schema, "targetNamespace"), soap::NAMESPACE);
+    assert_eq!(attribute(&schema, "elementFormDefault"), "unqualified");
+    assert_eq!(attribute(&schema, "version"), soap::VERSION);
+    let top_level: Vec<String> = schema
+        .get_child_elements()
+        .iter()
+        .filter(|n| is(n, xs_ns, "element"))
+        .map(|n| attribute(n, "name"))
+        .collect();
+    assert_eq!(
+        top_level,
+        vec!["OntvangPublicatie", "OntvangPublicatieResponse"]
+    );
+}

@@ -1,0 +1,1058 @@
+//! Keeps the municipality command and reply schemas, their examples and the Rust types in
+//! step:
+//!
+//! - both schemas are valid draft 2020-12 documents, every property described;
+//! - every example under `examples/commands/` validates against its schema (`association.*`
+//!   commands, `reply.*` replies), and not against the other;
+//! - every example round-trips through `Command` / `Reply` unchanged;
+//! - the schemas list exactly the keys serde emits, and their enums match the Rust enums;
+//! - malformed commands and inconsistent replies are rejected (by the schema, and where the
+//!   shape is wrong, by serde too).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use contracts::commands::{
+    AddContactgegeven, AddLocatie, ChangeBasisgegevens, ChangeContactgegeven, ChangeLocatie,
+    CommandAdres, ContactgegevenType, DoelgroepChange, LocatieType, RemoveContactgegeven,
+    RemoveLocatie, COMMAND_SCHEMA, HOOFDACTIVITEITEN_VERENIGINGSLOKET, REPLY_SCHEMA,
+};
+use contracts::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
+use jsonschema::Validator;
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Command,
+    Reply,
+}
+
+impl Kind {
+    fn schema(self) -> Value {
+        let text = match self {
+            Kind::Command => COMMAND_SCHEMA,
+            Kind::Reply => REPLY_SCHEMA,
+        };
+        serde_json::from_str(text).expect("schema is JSON")
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            Kind::Command => "municipality.command.v1.json",
+            Kind::Reply => "municipality.reply.v1.json",
+        }
+    }
+
+    fn other(self) -> Kind {
+        match self {
+            Kind::Command => Kind::Reply,
+            Kind::Reply => Kind::Command,
+        }
+    }
+}
+
+fn validator(kind: Kind) -> Validator {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&kind.schema())
+        .unwrap_or_else(|e| panic!("{kind:?}: schema does not compile: {e}"))
+}
+
+fn errors(kind: Kind, instance: &Value) -> Vec<String> {
+    validator(kind)
+        .iter_errors(instance)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect()
+}
+
+fn assert_valid(kind: Kind, instance: &Value, what: &str) {
+    let errs = errors(kind, instance);
+    assert!(
+        errs.is_empty(),
+        "{what} should validate as {kind:?}:\n{}",
+        errs.join("\n")
+    );
+}
+
+fn assert_invalid(kind: Kind, instance: &Value, what: &str) {
+    assert!(
+        !errors(kind, instance).is_empty(),
+        "{what} should NOT validate as {kind:?}: {instance}"
+    );
+}
+
+fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/commands")
+}
+
+fn kind_of_example(name: &str) -> Option<Kind> {
+    if name.starts_with("association.") {
+        Some(Kind::Command)
+    } else if name.starts_with("reply.") {
+        Some(Kind::Reply)
+    } else {
+        None
+    }
+}
+
+/// Every `*.json` under `examples/commands/`, with its kind, sorted by name.
+fn examples() -> Vec<(String, Kind, Value)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(examples_dir()).expect("examples/commands exists") {
+        let path = entry.expect("dir entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+            .to_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let kind = kind_of_example(&name)
+            .unwrap_or_else(|| panic!("{name}: neither association.* nor reply.*"));
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let value: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+        out.push((name, kind, value));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn example(name: &str) -> Value {
+    examples()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, _, v)| v)
+        .unwrap_or_else(|| panic!("example {name} missing"))
+}
+
+fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().expect("string").to_owned())
+        .collect()
+}
+
+/// `def`'s properties must be exactly the keys of `instance`, its `required` exactly those
+/// minus `optional`, and it must be closed.
+fn assert_def_matches(def: &Value, def_name: &str, instance: &Value, optional: &[&str]) {
+    let emitted = keys(instance);
+    assert_eq!(
+        keys(&def["properties"]),
+        emitted,
+        "{def_name}: schema properties vs keys serde emits"
+    );
+    let required = def.get("required").map(strings).unwrap_or_default();
+    let expected: BTreeSet<String> = emitted.difference(&set(optional)).cloned().collect();
+    assert_eq!(
+        required, expected,
+        "{def_name}: required vs always-emitted keys"
+    );
+    assert_eq!(
+        def["additionalProperties"],
+        json!(false),
+        "{def_name}: must be closed"
+    );
+}
+
+fn time() -> time::OffsetDateTime {
+    time::macros::datetime!(2026-11-05 09:12:44.318 UTC)
+}
+
+fn uuid(s: &str) -> uuid::Uuid {
+    s.parse().expect("uuid")
+}
+
+fn adres() -> CommandAdres {
+    CommandAdres {
+        straatnaam: "Kerkstraat".into(),
+        huisnummer: "12".into(),
+        busnummer: Some("B".into()),
+        postcode: "9300".into(),
+        gemeente: "Aalst".into(),
+        land: "België".into(),
+    }
+}
+
+/// One command per type with every optional field present.
+fn full_commands() -> Vec<Command> {
+    let datas = vec![
+        CommandData::ChangeBasisgegevens(ChangeBasisgegevens {
+            naam: Some("Harmonie".into()),
+            korte_naam: Some("KHSC".into()),
+            korte_beschrijving: Some("Blaasorkest".into()),
+            startdatum: Some(Some(time::macros::date!(1998 - 09 - 01))),
+            doelgroep: Some(DoelgroepChange {
+                minimumleeftijd: Some(6),
+                maximumleeftijd: Some(99),
+            }),
+            hoofdactiviteiten_verenigingsloket: Some(vec!["KECU".into()]),
+            werkingsgebieden: Some(vec!["BE23041002".into()]),
+        }),
+        CommandData::AddContactgegeven(AddContactgegeven {
+            contactgegeventype: ContactgegevenType::Telefoon,
+            waarde: "053 21 00 00".into(),
+            beschrijving: Some("Bar".into()),
+            is_primair: Some(true),
+        }),
+        CommandData::ChangeContactgegeven(ChangeContactgegeven {
+            contactgegeven_id: 1,
+            waarde: Some("info@example.be".into()),
+            beschrijving: Some("".into()),
+            is_primair: Some(false),
+        }),
+        CommandData::RemoveContactgegeven(RemoveContactgegeven {
+            contactgegeven_id: 1,
+        }),
+        CommandData::AddLocatie(AddLocatie {
+            locatietype: LocatieType::Activiteiten,
+            is_primair: Some(true),
+            naam: Some("Zaal".into()),
+            adres: adres(),
+        }),
+        CommandData::ChangeLocatie(ChangeLocatie {
+            locatie_id: 2,
+            locatietype: Some(LocatieType::Correspondentie),
+            is_primair: Some(false),
+            naam: Some("".into()),
+            adres: Some(adres()),
+        }),
+        CommandData::RemoveLocatie(RemoveLocatie { locatie_id: 2 }),
+    ];
+    datas
+        .into_iter()
+        .map(|data| Command {
+            command_id: uuid("6f1c2b7e-3d4a-4e59-9b8c-1a2d3e4f5a6b"),
+            v_code: "V0001001".parse().expect("vCode"),
+            expected_version: Some(4),
+            correlation_id: Some(uuid("2a9e7c14-5b3d-4f68-8e21-9c0b7a6d5e43")),
+            data,
+        })
+        .collect()
+}
+
+fn def_name(t: CommandType) -> &'static str {
+    match t {
+        CommandType::ChangeBasisgegevens => "changeBasisgegevens",
+        CommandType::AddContactgegeven => "addContactgegeven",
+        CommandType::ChangeContactgegeven => "changeContactgegeven",
+        CommandType::RemoveContactgegeven => "removeContactgegeven",
+        CommandType::AddLocatie => "addLocatie",
+        CommandType::ChangeLocatie => "changeLocatie",
+        CommandType::RemoveLocatie => "removeLocatie",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The schemas themselves
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
+    for kind in [Kind::Command, Kind::Reply] {
+        let schema = kind.schema();
+        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+            panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
+        }
+        for key in ["$id", "title", "description"] {
+            assert!(schema[key].is_string(), "{kind:?}: {key} missing");
+        }
+        let id = schema["$id"].as_str().expect("$id");
+        assert!(
+            id.ends_with(&format!("/{}", kind.file_name())),
+            "{kind:?}: $id {id}"
+        );
+        assert_eq!(
+            schema["$schema"],
+            "https://json-schema.org/draft/2020-12/schema"
+        );
+        let mut objects = vec![("(top)".to_owned(), &schema)];
+        for (name, def) in schema["$defs"].as_object().expect("$defs") {
+            objects.push((name.clone(), def));
+        }
+        for (name, object) in objects {
+            if let Some(props) = object.get("properties").and_then(Value::as_object) {
+                for (prop, sub) in props {
+                    assert!(
+                        sub.get("description").and_then(Value::as_str).is_some(),
+                        "{kind:?}: {name}.{prop} has no description"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn schema_enums_match_the_rust_enums() {
+    let schema = Kind::Command.schema();
+    let types: BTreeSet<String> = CommandType::ALL
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    assert_eq!(strings(&schema["properties"]["type"]["enum"]), types);
+    // Every type has its branch in allOf, pointing at its own data definition.
+    for t in CommandType::ALL {
+        let branch = schema["allOf"]
+            .as_array()
+            .expect("allOf")
+            .iter()
+            .find(|b| b["if"]["properties"]["type"]["const"] == t.as_str())
+            .unwrap_or_else(|| panic!("{t:?}: no allOf branch"));
+        assert_eq!(
+            branch["then"]["properties"]["data"]["$ref"],
+            format!("#/$defs/{}", def_name(t)),
+            "{t:?}"
+        );
+    }
+    let defs = &schema["$defs"];
+    let contact: BTreeSet<String> = ContactgegevenType::ALL
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    assert_eq!(
+        strings(&defs["addContactgegeven"]["properties"]["contactgegeventype"]["enum"]),
+        contact
+    );
+    let locatie: BTreeSet<String> = LocatieType::ALL
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    assert_eq!(strings(&defs["locatietype"]["enum"]), locatie);
+    let codes: BTreeSet<String> = HOOFDACTIVITEITEN_VERENIGINGSLOKET
+        .iter()
+        .map(|(c, _)| (*c).to_owned())
+        .collect();
+    assert_eq!(codes.len(), 21);
+    assert_eq!(
+        strings(
+            &defs["changeBasisgegevens"]["properties"]["hoofdactiviteitenVerenigingsloket"]
+                ["items"]["enum"]
+        ),
+        codes
+    );
+    let outcomes: BTreeSet<String> = [Outcome::Accepted, Outcome::Rejected, Outcome::Conflicted]
+        .iter()
+        .map(|o| {
+            serde_json::to_value(o)
+                .expect("outcome")
+                .as_str()
+                .expect("string")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        strings(&Kind::Reply.schema()["properties"]["outcome"]["enum"]),
+        outcomes
+    );
+}
+
+#[test]
+fn command_schema_describes_exactly_what_serde_emits() {
+    let schema = Kind::Command.schema();
+    let defs = &schema["$defs"];
+    for command in full_commands() {
+        let t = command.command_type();
+        let out = serde_json::to_value(&command).expect("serialises");
+        assert_def_matches(
+            &schema,
+            "(top)",
+            &out,
+            &["expectedVersion", "correlationId"],
+        );
+        let optional: &[&str] = match t {
+            CommandType::ChangeBasisgegevens => &[
+                "naam",
+                "korteNaam",
+                "korteBeschrijving",
+                "startdatum",
+                "doelgroep",
+                "hoofdactiviteitenVerenigingsloket",
+                "werkingsgebieden",
+            ],
+            CommandType::AddContactgegeven => &["beschrijving", "isPrimair"],
+            CommandType::ChangeContactgegeven => &["waarde", "beschrijving", "isPrimair"],
+            CommandType::AddLocatie => &["isPrimair", "naam"],
+            CommandType::ChangeLocatie => &["locatietype", "isPrimair", "naam", "adres"],
+            CommandType::RemoveContactgegeven | CommandType::RemoveLocatie => &[],
+        };
+        assert_def_matches(&defs[def_name(t)], def_name(t), &out["data"], optional);
+        if let Some(adres) = out["data"].get("adres") {
+            assert_def_matches(&defs["adres"], "adres", adres, &["busnummer"]);
+        }
+        if let Some(doelgroep) = out["data"].get("doelgroep") {
+            assert_def_matches(
+                &defs["doelgroep"],
+                "doelgroep",
+                doelgroep,
+                &["minimumleeftijd", "maximumleeftijd"],
+            );
+        }
+        assert_valid(Kind::Command, &out, &format!("full {t:?}"));
+        let back: Command = serde_json::from_value(out).expect("reads back");
+        assert_eq!(back, command, "{t:?}: round trip");
+    }
+}
+
+#[test]
+fn reply_schema_describes_exactly_what_serde_emits() {
+    let command = full_commands().remove(0);
+    let mut reply = Reply::accepted(&command, 5, Some(48_215), time());
+    // Every field at once (not a valid combination, only to compare the key sets).
+    reply.errors = vec![ReplyError::new("data.naam", "empty", "naam is empty")];
+    reply.detail = Some("x".into());
+    let out = serde_json::to_value(&reply).expect("serialises");
+    let schema = Kind::Reply.schema();
+    assert_def_matches(
+        &schema,
+        "(top)",
+        &out,
+        &["vCode", "version", "sequence", "errors", "detail"],
+    );
+    assert_def_matches(&schema["$defs"]["error"], "error", &out["errors"][0], &[]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Examples
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn every_example_validates_against_its_schema_and_not_the_other() {
+    let all = examples();
+    for t in CommandType::ALL {
+        assert!(
+            all.iter()
+                .any(|(n, _, _)| n == &format!("{}.json", t.as_str())),
+            "no example for {t:?}"
+        );
+    }
+    for name in [
+        "reply.accepted.json",
+        "reply.accepted.no-op.json",
+        "reply.rejected.json",
+        "reply.conflicted.json",
+    ] {
+        assert!(
+            all.iter().any(|(n, _, _)| n == name),
+            "example {name} missing"
+        );
+    }
+    for (name, kind, value) in &all {
+        assert_valid(*kind, value, name);
+        assert_invalid(kind.other(), value, name);
+        if *kind == Kind::Command {
+            let t = value["type"].as_str().expect("type");
+            assert!(name.starts_with(&format!("{t}.")), "{name}: type {t}");
+        }
+    }
+}
+
+#[test]
+fn every_example_round_trips_through_the_rust_type_unchanged() {
+    for (name, kind, value) in examples() {
+        let back = match kind {
+            Kind::Command => {
+                let c: Command = serde_json::from_value(value.clone())
+                    .unwrap_or_else(|e| panic!("{name}: not a Command: {e}"));
+                serde_json::to_value(&c).expect("serialises")
+            }
+            Kind::Reply => {
+                let r: Reply = serde_json::from_value(value.clone())
+                    .unwrap_or_else(|e| panic!("{name}: not a Reply: {e}"));
+                serde_json::to_value(&r).expect("serialises")
+            }
+        };
+        assert_valid(kind, &back, &format!("{name} after a round trip"));
+        assert_eq!(back, value, "{name}: the round trip changed it");
+    }
+}
+
+#[test]
+fn reply_constructors_produce_valid_replies() {
+    let command: Command =
+        serde_json::from_value(example("association.add-contactgegeven.json")).expect("command");
+    let replies = [
+        Reply::accepted(&command, 5, Some(48_215), time()),
+        Reply::accepted(&command, 5, None, time()),
+        Reply::conflicted(&command, "changed since version 4", Some(6), time()),
+        Reply::conflicted(&command, "changed since version 4", None, time()),
+        Reply::rejected(
+            &command,
+            vec![ReplyError::new(
+                "data.waarde",
+                "ContactgegevenIsDuplicaat",
+                "exists",
+            )],
+            "refused by the register",
+            time(),
+        ),
+        Reply::rejected(&command, Vec::new(), "no such association", time()),
+        Reply::rejected_invalid(
+            command.command_id,
+            None,
+            None,
+            vec![ReplyError::new("vCode", "invalid-vcode", "not a vCode")],
+            "invalid",
+            time(),
+        ),
+    ];
+    for reply in replies {
+        let out = serde_json::to_value(&reply).expect("serialises");
+        assert_valid(Kind::Reply, &out, &format!("{reply:?}"));
+        let back: Reply = serde_json::from_value(out).expect("reads back");
+        assert_eq!(back, reply);
+    }
+    let accepted = Reply::accepted(&command, 5, None, time());
+    assert_eq!(accepted.correlation_id, command.command_id);
+    let invalid = Reply::rejected_invalid(
+        command.command_id,
+        None,
+        None,
+        vec![ReplyError::new("vCode", "required", "vCode is missing")],
+        "invalid",
+        time(),
+    );
+    assert_eq!(invalid.correlation_id, command.command_id);
+}
+
+// ---------------------------------------------------------------------------------------
+// Bad commands and replies are rejected
+// ---------------------------------------------------------------------------------------
+
+type Mutation = (&'static str, &'static str, fn(&mut Value));
+
+fn data(m: &mut Value) -> &mut serde_json::Map<String, Value> {
+    m["data"].as_object_mut().expect("data object")
+}
+
+#[test]
+fn malformed_commands_are_rejected_by_the_schema() {
+    // (what, base example, mutation)
+    let cases: &[Mutation] = &[
+        (
+            "an unknown top-level field",
+            "association.remove-locatie.json",
+            |m| {
+                m["insz"] = json!("85071512397");
+            },
+        ),
+        (
+            "an unknown field in data",
+            "association.remove-locatie.json",
+            |m| {
+                data(m).insert("reden".into(), json!("x"));
+            },
+        ),
+        (
+            "missing commandId",
+            "association.remove-locatie.json",
+            |m| {
+                m.as_object_mut().expect("object").remove("commandId");
+            },
+        ),
+        (
+            "commandId not a uuid",
+            "association.remove-locatie.json",
+            |m| {
+                m["commandId"] = json!("cmd-1");
+            },
+        ),
+        (
+            "commandId without hyphens",
+            "association.remove-locatie.json",
+            |m| {
+                m["commandId"] = json!("9e8d7c6b5a4f4e3db2c1a0f9e8d7c6b5");
+            },
+        ),
+        ("missing vCode", "association.remove-locatie.json", |m| {
+            m.as_object_mut().expect("object").remove("vCode");
+        }),
+        ("a bad vCode", "association.remove-locatie.json", |m| {
+            m["vCode"] = json!("V12345");
+        }),
+        ("an unknown type", "association.remove-locatie.json", |m| {
+            m["type"] = json!("association.remove-vertegenwoordiger");
+        }),
+        (
+            "data of another type",
+            "association.remove-locatie.json",
+            |m| {
+                m["type"] = json!("association.remove-contactgegeven");
+            },
+        ),
+        ("missing data", "association.remove-locatie.json", |m| {
+            m.as_object_mut().expect("object").remove("data");
+        }),
+        (
+            "a negative expectedVersion",
+            "association.remove-locatie.json",
+            |m| {
+                m["expectedVersion"] = json!(-1);
+            },
+        ),
+        (
+            "expectedVersion as a string",
+            "association.remove-locatie.json",
+            |m| {
+                m["expectedVersion"] = json!("7");
+            },
+        ),
+        (
+            "a null correlationId",
+            "association.add-locatie.json",
+            |m| {
+                m["correlationId"] = Value::Null;
+            },
+        ),
+        ("locatieId 0", "association.remove-locatie.json", |m| {
+            m["data"]["locatieId"] = json!(0);
+        }),
+        (
+            "locatieId as a string",
+            "association.remove-locatie.json",
+            |m| {
+                m["data"]["locatieId"] = json!("2");
+            },
+        ),
+        (
+            "empty basisgegevens",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"] = json!({});
+            },
+        ),
+        (
+            "an empty naam",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["naam"] = json!("  ");
+            },
+        ),
+        (
+            "a null naam",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["naam"] = Value::Null;
+            },
+        ),
+        (
+            "a null korteNaam",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["korteNaam"] = Value::Null;
+            },
+        ),
+        (
+            "a startdatum in another format",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["startdatum"] = json!("01/09/1998");
+            },
+        ),
+        (
+            "a startdatum that is no date",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["startdatum"] = json!("1998-02-30");
+            },
+        ),
+        (
+            "an age above 150",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["doelgroep"]["maximumleeftijd"] = json!(151);
+            },
+        ),
+        (
+            "an empty doelgroep",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["doelgroep"] = json!({});
+            },
+        ),
+        (
+            "an unknown field in doelgroep",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["doelgroep"]["leeftijd"] = json!(3);
+            },
+        ),
+        (
+            "an unknown hoofdactiviteit",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["hoofdactiviteitenVerenigingsloket"] = json!(["KECU", "AIAS"]);
+            },
+        ),
+        (
+            "a hoofdactiviteit as {code,naam}",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["hoofdactiviteitenVerenigingsloket"] =
+                    json!([{"code": "KECU", "naam": "Kunsten, Erfgoed & Cultuur"}]);
+            },
+        ),
+        (
+            "a repeated hoofdactiviteit",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["hoofdactiviteitenVerenigingsloket"] = json!(["KECU", "KECU"]);
+            },
+        ),
+        (
+            "a werkingsgebied that is no code",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["werkingsgebieden"] = json!(["Aalst"]);
+            },
+        ),
+        (
+            "NVT with another werkingsgebied",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["werkingsgebieden"] = json!(["NVT", "BE23041002"]);
+            },
+        ),
+        (
+            "an unknown contactgegeventype",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("Fax");
+            },
+        ),
+        (
+            "a malformed e-mail",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["waarde"] = json!("bestuur@harmonie");
+            },
+        ),
+        (
+            "an e-mail with a space",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["waarde"] = json!("bestuur @harmonie-aalst.be");
+            },
+        ),
+        (
+            "a phone with letters",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("Telefoon");
+                m["data"]["waarde"] = json!("053 21 00 0x");
+            },
+        ),
+        (
+            "a phone too short",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("Telefoon");
+                m["data"]["waarde"] = json!("+32 5");
+            },
+        ),
+        (
+            "a website without scheme",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("Website");
+                m["data"]["waarde"] = json!("www.harmonie-aalst.be");
+            },
+        ),
+        (
+            "a social media ftp url",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("SocialMedia");
+                m["data"]["waarde"] = json!("ftp://facebook.com/harmonie");
+            },
+        ),
+        (
+            "a missing waarde",
+            "association.add-contactgegeven.json",
+            |m| {
+                data(m).remove("waarde");
+            },
+        ),
+        (
+            "isPrimair as a string",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["isPrimair"] = json!("ja");
+            },
+        ),
+        (
+            "a change with only the id",
+            "association.change-contactgegeven.json",
+            |m| {
+                m["data"] = json!({"contactgegevenId": 2});
+            },
+        ),
+        (
+            "a change of the contact type",
+            "association.change-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("Website");
+            },
+        ),
+        (
+            "the KBO seat as locatietype",
+            "association.add-locatie.json",
+            |m| {
+                m["data"]["locatietype"] = json!("Maatschappelijke zetel volgens KBO");
+            },
+        ),
+        (
+            "a postcode of 3 digits",
+            "association.add-locatie.json",
+            |m| {
+                m["data"]["adres"]["postcode"] = json!("930");
+            },
+        ),
+        (
+            "a postcode as a number",
+            "association.add-locatie.json",
+            |m| {
+                m["data"]["adres"]["postcode"] = json!(9300);
+            },
+        ),
+        (
+            "a missing huisnummer",
+            "association.add-locatie.json",
+            |m| {
+                m["data"]["adres"]
+                    .as_object_mut()
+                    .expect("adres")
+                    .remove("huisnummer");
+            },
+        ),
+        ("a null busnummer", "association.add-locatie.json", |m| {
+            m["data"]["adres"]["busnummer"] = Value::Null;
+        }),
+        (
+            "an adresId instead of adres",
+            "association.add-locatie.json",
+            |m| {
+                data(m).remove("adres");
+                data(m).insert(
+                "adresId".into(),
+                json!({"broncode": "AR", "bronwaarde": "https://data.vlaanderen.be/id/adres/1"}),
+            );
+            },
+        ),
+        (
+            "a location change with only the id",
+            "association.change-locatie.json",
+            |m| {
+                m["data"] = json!({"locatieId": 2});
+            },
+        ),
+    ];
+    for (what, base_name, mutate) in cases {
+        let base = example(base_name);
+        let mut cmd = base.clone();
+        mutate(&mut cmd);
+        assert_ne!(cmd, base, "{what}: the mutation changed nothing");
+        assert_invalid(Kind::Command, &cmd, what);
+    }
+}
+
+#[test]
+fn serde_refuses_commands_of_the_wrong_shape() {
+    // The value rules (e-mail syntax, codes, …) are the adapter's; the shape is serde's.
+    let cases: &[Mutation] = &[
+        (
+            "an unknown top-level field",
+            "association.remove-locatie.json",
+            |m| {
+                m["insz"] = json!("85071512397");
+            },
+        ),
+        (
+            "an unknown field in data",
+            "association.remove-locatie.json",
+            |m| {
+                data(m).insert("reden".into(), json!("x"));
+            },
+        ),
+        (
+            "an unknown field in adres",
+            "association.add-locatie.json",
+            |m| {
+                m["data"]["adres"]["provincie"] = json!("Oost-Vlaanderen");
+            },
+        ),
+        ("an unknown type", "association.remove-locatie.json", |m| {
+            m["type"] = json!("association.stop");
+        }),
+        (
+            "data of another type",
+            "association.remove-locatie.json",
+            |m| {
+                m["type"] = json!("association.remove-contactgegeven");
+            },
+        ),
+        ("a bad vCode", "association.remove-locatie.json", |m| {
+            m["vCode"] = json!("V0000999");
+        }),
+        (
+            "commandId not a uuid",
+            "association.remove-locatie.json",
+            |m| {
+                m["commandId"] = json!("cmd-1");
+            },
+        ),
+        (
+            "a negative expectedVersion",
+            "association.remove-locatie.json",
+            |m| {
+                m["expectedVersion"] = json!(-1);
+            },
+        ),
+        (
+            "the KBO seat as locatietype",
+            "association.add-locatie.json",
+            |m| {
+                m["data"]["locatietype"] = json!("Maatschappelijke zetel volgens KBO");
+            },
+        ),
+        (
+            "an unknown contactgegeventype",
+            "association.add-contactgegeven.json",
+            |m| {
+                m["data"]["contactgegeventype"] = json!("Fax");
+            },
+        ),
+        (
+            "a startdatum that is no date",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["startdatum"] = json!("1998-02-30");
+            },
+        ),
+        (
+            "a null naam",
+            "association.change-basisgegevens.json",
+            |m| {
+                m["data"]["naam"] = Value::Null;
+            },
+        ),
+        (
+            "a missing waarde",
+            "association.add-contactgegeven.json",
+            |m| {
+                data(m).remove("waarde");
+            },
+        ),
+    ];
+    for (what, base_name, mutate) in cases {
+        let mut cmd = example(base_name);
+        mutate(&mut cmd);
+        assert!(
+            serde_json::from_value::<Command>(cmd.clone()).is_err(),
+            "{what}: serde accepted {cmd}"
+        );
+    }
+}
+
+#[test]
+fn inconsistent_replies_are_rejected_by_the_schema() {
+    let cases: &[Mutation] = &[
+        ("an unknown outcome", "reply.accepted.json", |m| {
+            m["outcome"] = json!("applied");
+        }),
+        ("an unknown field", "reply.accepted.json", |m| {
+            m["status"] = json!(202);
+        }),
+        ("accepted without version", "reply.accepted.json", |m| {
+            m.as_object_mut().expect("object").remove("version");
+        }),
+        ("accepted without commandId", "reply.accepted.json", |m| {
+            m.as_object_mut().expect("object").remove("commandId");
+        }),
+        ("accepted without vCode", "reply.accepted.json", |m| {
+            m.as_object_mut().expect("object").remove("vCode");
+        }),
+        ("accepted with errors", "reply.accepted.json", |m| {
+            m["errors"] = json!([{"field": "vCode", "code": "required", "reason": "x"}]);
+        }),
+        ("accepted with a null detail", "reply.accepted.json", |m| {
+            m["detail"] = Value::Null;
+        }),
+        ("rejected without commandId", "reply.rejected.json", |m| {
+            m.as_object_mut().expect("object").remove("commandId");
+        }),
+        (
+            "rejected without correlationId",
+            "reply.rejected.json",
+            |m| {
+                m.as_object_mut().expect("object").remove("correlationId");
+            },
+        ),
+        ("rejected with a version", "reply.rejected.json", |m| {
+            m["version"] = json!(5);
+        }),
+        ("rejected with a sequence", "reply.rejected.json", |m| {
+            m["sequence"] = json!(48215);
+        }),
+        ("rejected without detail", "reply.rejected.json", |m| {
+            m.as_object_mut().expect("object").remove("detail");
+        }),
+        (
+            "rejected with an empty errors list",
+            "reply.rejected.json",
+            |m| {
+                m["errors"] = json!([]);
+            },
+        ),
+        ("an error without code", "reply.rejected.json", |m| {
+            m["errors"][0]
+                .as_object_mut()
+                .expect("error")
+                .remove("code");
+        }),
+        ("an error with an extra key", "reply.rejected.json", |m| {
+            m["errors"][0]["value"] = json!("V12345");
+        }),
+        ("conflicted with a sequence", "reply.conflicted.json", |m| {
+            m["sequence"] = json!(48215);
+        }),
+        ("conflicted without detail", "reply.conflicted.json", |m| {
+            m.as_object_mut().expect("object").remove("detail");
+        }),
+        (
+            "a time that is no date-time",
+            "reply.conflicted.json",
+            |m| {
+                m["time"] = json!("5 november 2026");
+            },
+        ),
+        ("a missing time", "reply.conflicted.json", |m| {
+            m.as_object_mut().expect("object").remove("time");
+        }),
+    ];
+    for (what, base_name, mutate) in cases {
+        let base = example(base_name);
+        let mut reply = base.clone();
+        mutate(&mut reply);
+        assert_ne!(reply, base, "{what}: the mutation changed nothing");
+        assert_invalid(Kind::Reply, &reply, what);
+    }
+}
