@@ -54,7 +54,7 @@ struct Item {
 
 /// One message as it leaves the hub for this subscriber (already through its field policy).
 enum Outbound {
-    Changed(AssociationChanged),
+    Changed(Box<AssociationChanged>),
     Removed(AssociationRemoved),
     Notice(TerritoryNotice),
 }
@@ -273,7 +273,7 @@ impl Distributor {
                     self.skip("no_visible_change");
                     return plan;
                 }
-                plan.deliveries.push(Outbound::Changed(visible));
+                plan.deliveries.push(Outbound::Changed(Box::new(visible)));
             }
             Parsed::Removed(message) => {
                 if !held {
