@@ -46,11 +46,23 @@ enum Command {
     /// flow. Needs RabbitMQ and PostgreSQL as configured.
     #[cfg(feature = "demo")]
     Demo {
-        #[command(flatten)]
-        config: ConfigArgs,
+        /// An extra configuration file, applied over the others.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Directory holding default.toml and the environment files.
+        #[arg(long, default_value = "config", env = "HUB_CONFIG_DIR")]
+        config_dir: PathBuf,
+        /// Environment name; the default `pilot` has Beveren on the SOAP channel, served
+        /// by the back-office simulator the demo starts.
+        #[arg(long, default_value = "pilot")]
+        env: String,
         /// Where the register simulator listens (its control API is under /_sim/).
         #[arg(long, default_value = "127.0.0.1:8081")]
         register_listen: std::net::SocketAddr,
+        /// Where the municipal back-office simulator (SOAP) listens; config/pilot.toml
+        /// points Beveren's SOAP channel here.
+        #[arg(long, default_value = "127.0.0.1:8082")]
+        backoffice_listen: std::net::SocketAddr,
         /// Synthetic associations added to the simulator's seed.
         #[arg(long, default_value_t = 0)]
         synthetic: usize,
@@ -176,9 +188,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "demo")]
         Command::Demo {
             config,
+            config_dir,
+            env,
             register_listen,
+            backoffice_listen,
             synthetic,
         } => {
+            let config = ConfigArgs {
+                config,
+                config_dir,
+                env,
+            };
             let mut settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
             // The simulator starts its sequence at 1 each time, so the hub must too.
             settings.database.url = fresh_demo_database(&settings.database.url).await?;
@@ -187,6 +207,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 .associations
                 .extend(partner_sims::synthetic(synthetic, 42));
             let register = partner_sims::RegisterSim::start(sim_config, register_listen).await?;
+            let backoffice = partner_sims::BackOfficeSim::start(
+                partner_sims::BackOfficeSimConfig::default(),
+                backoffice_listen,
+            )
+            .await?;
             settings.register.base_url = register.base_url();
             settings.register.token_url = register.token_url();
             settings.register.client_id = "hub".into();
@@ -204,8 +229,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!(
                 "then: the message appears on the RabbitMQ queues subscriber.<name> (Ctrl-C stops)"
             );
+            println!(
+                "back-office simulator (SOAP): {} (what arrived: {}/_sim/requests)",
+                backoffice.url(),
+                backoffice.base_url()
+            );
             hub.wait_for(shutdown_signal()).await;
             register.shutdown();
+            backoffice.shutdown();
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq { command } => dlq(command).await,

@@ -577,3 +577,52 @@ async fn a_command_retried_after_a_timeout_is_applied_once() {
     assert_eq!(answer["version"], register.version(&v_code).unwrap());
     pilot.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_soap_channel_presents_its_client_certificate() {
+    let pki = partner_sims::test_pki();
+    let backoffice = BackOfficeSim::start_tls(
+        BackOfficeSimConfig::default(),
+        "127.0.0.1:0",
+        pki.server_tls(),
+    )
+    .await
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("hub-mtls-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, pem: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.display().to_string()
+    };
+    let certificate = file("client.pem", &pki.client_cert_pem);
+    let key = file("client.key", &pki.client_key_pem);
+    let ca = file("ca.pem", &pki.ca_pem);
+    let toml = format!(
+        r#"
+[[municipalities]]
+name = "beveren"
+ovo_code = "OVO002003"
+territory = {{ postcodes = ["9120", "9130", "9150", "2070"] }}
+channel = {{ kind = "soap", url = "{}", tls = {{ certificate = "{certificate}", private_key = "{key}", ca = "{ca}" }} }}
+"#,
+        backoffice.url()
+    );
+    assert!(backoffice.url().starts_with("https://"));
+    let pilot = Pilot::start(&toml).await;
+    let want = expected_on(&pilot.register, BEVEREN).len();
+    eventually(
+        SYNC,
+        "beveren's associations accepted over mutual TLS",
+        || async { backoffice.accepted().len() == want },
+    )
+    .await;
+    for r in backoffice.requests() {
+        assert!(r.valid, "{:?}", r.errors);
+        assert_eq!(r.client_cn.as_deref(), Some(pki.client_cn.as_str()));
+    }
+    assert_eq!(backoffice.rejected_handshakes(), 0);
+    pilot.stop().await;
+    backoffice.shutdown();
+    let _ = std::fs::remove_dir_all(dir);
+}

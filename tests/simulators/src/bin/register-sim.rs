@@ -9,8 +9,8 @@ use clap::Parser;
 use partner_sims::{seed, synthetic, RegisterSim, RegisterSimConfig};
 use tracing_subscriber::EnvFilter;
 
-/// A realistic fake of the Verenigingsregister's public API (OAuth2, mutaties, detail) with a
-/// control API under /_sim/.
+/// A realistic fake of the Verenigingsregister's public API (OAuth2, mutaties, detail, and the
+/// beheer write API) with a control API under /_sim/.
 #[derive(Debug, Parser)]
 #[command(name = "register-sim", version)]
 struct Args {
@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
         sim.sequence()
     );
     println!(
-        "control: GET {base}/_sim/verenigingen | PATCH/PUT/DELETE {base}/_sim/verenigingen/{{vCode}} | POST {base}/_sim/faults | POST {base}/_sim/tokens/expire | GET {base}/_sim/stats"
+        "control: GET {base}/_sim/verenigingen | PATCH/PUT/DELETE {base}/_sim/verenigingen/{{vCode}} | POST {base}/_sim/faults | POST {base}/_sim/tokens/expire | GET {base}/_sim/stats | GET/DELETE {base}/_sim/writes | POST {base}/_sim/write-faults | POST {base}/_sim/write-delay"
     );
 
     tokio::signal::ctrl_c()
