@@ -5,6 +5,7 @@
 //! publishes. Every published message has a JSON Schema under `contracts/schemas/` and an
 //! example under `contracts/examples/`; tests keep the three in step.
 
+pub mod applications;
 pub mod commands;
 pub mod ids;
 pub mod messages;
