@@ -27,6 +27,9 @@
 //! bursts, always-failing messages or delays.
 
 pub mod backoffice;
+pub mod insurance;
+pub mod kiosk;
+pub mod uldk;
 mod beheer;
 mod data;
 pub mod endpoint;
