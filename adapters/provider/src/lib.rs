@@ -31,9 +31,13 @@ pub enum Decision {
     Received,
     InTreatment,
     /// Granted; `detail` is what the loket should show (an amount, an allocation).
-    Approved { detail: Option<String> },
+    Approved {
+        detail: Option<String>,
+    },
     /// Refused, with the provider's reason (a business decision, not a failure).
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
 }
 
 /// The provider's answer to a submission.

@@ -27,17 +27,18 @@
 //! bursts, always-failing messages or delays.
 
 pub mod backoffice;
-pub mod insurance;
-pub mod kiosk;
-pub mod uldk;
 mod beheer;
 mod data;
 pub mod endpoint;
 mod http;
+pub mod insurance;
+pub mod kiosk;
 mod merge_patch;
 mod ordered;
 mod server;
 mod state;
+pub mod uldk;
+pub mod xsd;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
