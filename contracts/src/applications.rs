@@ -26,6 +26,17 @@ pub const APPLICATION_SUBMITTED: &str = "application.submitted";
 /// AMQP type and routing key of a status change.
 pub const APPLICATION_STATUS_CHANGED: &str = "application.status-changed";
 
+/// The JSON Schema (draft 2020-12) of `application.submitted`:
+/// `contracts/schemas/application.submitted.v1.json`.
+pub const SUBMITTED_SCHEMA: &str = include_str!("../schemas/application.submitted.v1.json");
+/// The JSON Schema (draft 2020-12) of `application.status-changed`:
+/// `contracts/schemas/application.status-changed.v1.json`.
+pub const STATUS_CHANGED_SCHEMA: &str =
+    include_str!("../schemas/application.status-changed.v1.json");
+/// The `N` of the current schemas (`application.<type>.v<N>.json`); the AMQP header
+/// `schemaVersion`.
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// The envelope of an application message (no register sequence: applications are not
 /// register changes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

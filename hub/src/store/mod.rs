@@ -14,6 +14,7 @@ use contracts::{MessageType, VCode, Vereniging};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod applications;
 pub mod commands;
 pub mod dead_letters;
 pub mod postgres;

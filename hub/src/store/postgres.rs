@@ -224,8 +224,16 @@ impl Store for PgStore {
             let times: Vec<time::OffsetDateTime> = m.iter().map(|m| m.time).collect();
             let bodies: Vec<&[u8]> = m.iter().map(|m| m.body.as_slice()).collect();
             sqlx::query(
-                "INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body)
-                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::uuid[], $7::timestamptz[], $8::bytea[])",
+                // Each message is also a line of the association's administrative history.
+                "WITH recorded AS (
+                     INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body)
+                     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::uuid[], $7::timestamptz[], $8::bytea[])
+                     RETURNING vcode, sequence, version, message_type, body)
+                 INSERT INTO association_history (v_code, sequence, kind, detail)
+                 SELECT vcode, sequence, message_type, jsonb_strip_nulls(jsonb_build_object(
+                            'version', version,
+                            'changedParts', convert_from(body, 'UTF8')::jsonb -> 'changedParts'))
+                   FROM recorded",
             )
             .bind(&ids)
             .bind(&types)
