@@ -142,12 +142,16 @@ impl ApplicationStatus {
     /// applied.
     pub fn can_move_to(self, next: ApplicationStatus) -> bool {
         use ApplicationStatus::*;
-        match (self, next) {
-            (Ingediend, Ontvangen | InBehandeling | Goedgekeurd | Afgewezen | Ingetrokken) => true,
-            (Ontvangen, InBehandeling | Goedgekeurd | Afgewezen | Ingetrokken) => true,
-            (InBehandeling, Goedgekeurd | Afgewezen | Ingetrokken) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (
+                Ingediend,
+                Ontvangen | InBehandeling | Goedgekeurd | Afgewezen | Ingetrokken
+            ) | (
+                Ontvangen,
+                InBehandeling | Goedgekeurd | Afgewezen | Ingetrokken
+            ) | (InBehandeling, Goedgekeurd | Afgewezen | Ingetrokken)
+        )
     }
 }
 

@@ -13,6 +13,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use adapter_subscriber::{FieldPolicy, Selector};
+
+use crate::catalogue::{ProviderRef, ServiceCatalogue, ServiceDefinition};
 use config::{Config, Environment, File, Value};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -25,6 +27,11 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub register: RegisterSettings,
     pub subscribers: Vec<SubscriberSettings>,
+    /// The service catalogue (`[[services]]`).
+    pub services: ServiceCatalogue,
+    /// Where the service providers' adapters reach them (`[providers.*]`).
+    pub providers: ProviderSettings,
+    pub applications: ApplicationSettings,
     /// How long a stopping hub waits for in-flight work before it returns it.
     pub shutdown_grace: Duration,
 }
@@ -134,6 +141,51 @@ pub struct ClientTlsFiles {
     pub ca: Option<PathBuf>,
 }
 
+/// The providers configured; a service may only name a configured one.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderSettings {
+    pub kiosk: Option<ProviderEndpoint>,
+    pub uldk: Option<ProviderEndpoint>,
+    pub insurance: Option<InsuranceEndpoint>,
+}
+
+impl ProviderSettings {
+    /// The names of the configured providers (`kiosk`, `uldk`, `insurance`).
+    pub fn names(&self) -> Vec<String> {
+        [
+            ("kiosk", self.kiosk.is_some()),
+            ("uldk", self.uldk.is_some()),
+            ("insurance", self.insurance.is_some()),
+        ]
+        .into_iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderEndpoint {
+    pub url: String,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsuranceEndpoint {
+    pub url: String,
+    pub timeout: Duration,
+    /// `Afzender/Identificatie` of the hub's requests.
+    pub sender: String,
+    /// `Ontvanger/Identificatie`: the Steunpunt Vrijwilligerswerk.
+    pub receiver: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplicationSettings {
+    /// How often the leader asks the providers where open applications stand.
+    pub poll_interval: Duration,
+}
+
 /// Retries with exponential backoff and full jitter: attempt `n` waits a random time up
 /// to `min(cap, base * 2^(n-1))`; after `max_attempts` the message is dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +257,8 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &["url", "prefetch", "reconnect_max_delay", "delivery_limit"],
     ),
     ("retry", &["base", "cap", "max_attempts"]),
+    ("applications", &["poll_interval"]),
+    ("providers", &["kiosk", "uldk", "insurance"]),
     (
         "register",
         &[
@@ -221,7 +275,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-const TOP_LEVEL: &[&str] = &["subscribers", "municipalities", "shutdown_grace"];
+const TOP_LEVEL: &[&str] = &["subscribers", "municipalities", "services", "shutdown_grace"];
 
 pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
     let config = build(sources)?;
@@ -269,8 +323,15 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             };
             r.subscribers(retry)
         },
+        providers: r.providers(),
+        services: ServiceCatalogue::default(),
+        applications: ApplicationSettings {
+            poll_interval: r.duration("applications.poll_interval"),
+        },
         shutdown_grace: r.duration("shutdown_grace"),
     };
+    let mut settings = settings;
+    settings.services = r.services(&settings.providers, &settings.subscribers);
     if r.problems.is_empty() {
         Ok(settings)
     } else {
@@ -600,6 +661,109 @@ impl Reader<'_> {
             });
         }
         out
+    }
+
+    /// `[providers.kiosk]`, `[providers.uldk]`, `[providers.insurance]`, each optional.
+    fn providers(&mut self) -> ProviderSettings {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct RawEndpoint {
+            url: String,
+            timeout: Option<String>,
+            sender: Option<String>,
+            receiver: Option<String>,
+        }
+        let endpoint = |r: &mut Self, name: &str, soap_parties: bool| {
+            let key = format!("providers.{name}");
+            let raw: RawEndpoint = match self_get(r, &key) {
+                Some(raw) => raw,
+                None => return None,
+            };
+            if !(raw.url.starts_with("http://") || raw.url.starts_with("https://")) {
+                r.problem(
+                    &format!("{key}.url"),
+                    format!("{:?} must start with http:// or https://", raw.url),
+                );
+            }
+            if !soap_parties && (raw.sender.is_some() || raw.receiver.is_some()) {
+                r.problem(&key, "sender and receiver are for the insurance only");
+            }
+            let timeout = r
+                .humantime(&format!("{key}.timeout"), raw.timeout.as_deref())
+                .unwrap_or(Duration::from_secs(10));
+            Some((raw.url, timeout, raw.sender, raw.receiver))
+        };
+        fn self_get<T: DeserializeOwned>(r: &mut Reader<'_>, key: &str) -> Option<T> {
+            match r.config.get::<T>(key) {
+                Ok(v) => Some(v),
+                Err(config::ConfigError::NotFound(_)) => None,
+                Err(e) => {
+                    r.problem(key, type_problem(&e));
+                    None
+                }
+            }
+        }
+        let kiosk = endpoint(self, "kiosk", false)
+            .map(|(url, timeout, ..)| ProviderEndpoint { url, timeout });
+        let uldk = endpoint(self, "uldk", false)
+            .map(|(url, timeout, ..)| ProviderEndpoint { url, timeout });
+        let insurance =
+            endpoint(self, "insurance", true).map(|(url, timeout, sender, receiver)| {
+                InsuranceEndpoint {
+                    url,
+                    timeout,
+                    sender: sender.unwrap_or_else(|| DEFAULT_SOAP_SENDER.to_owned()),
+                    receiver: receiver
+                        .unwrap_or_else(|| "vrijwilligersverzekering.vlaanderen.be".to_owned()),
+                }
+            });
+        ProviderSettings {
+            kiosk,
+            uldk,
+            insurance,
+        }
+    }
+
+    /// `[[services]]`: the catalogue, every service naming a configured provider.
+    fn services(
+        &mut self,
+        providers: &ProviderSettings,
+        subscribers: &[SubscriberSettings],
+    ) -> ServiceCatalogue {
+        let entries = self.entries::<ServiceDefinition>("services");
+        let configured = providers.names();
+        for (key, service) in &entries {
+            let known = match &service.provider {
+                ProviderRef::Municipality(name) => {
+                    let exists = subscribers
+                        .iter()
+                        .any(|s| &s.name == name && s.municipality.is_some());
+                    let problem = if exists {
+                        "municipal services are not supported yet".to_owned()
+                    } else {
+                        format!("there is no municipality named {name:?}")
+                    };
+                    self.problem(&format!("{key}.provider"), problem);
+                    true
+                }
+                other => configured.contains(&other.to_string()),
+            };
+            if !known {
+                self.problem(
+                    &format!("{key}.provider"),
+                    format!("{} is not configured under [providers]", service.provider),
+                );
+            }
+        }
+        match ServiceCatalogue::from_entries(entries) {
+            Ok(catalogue) => catalogue,
+            Err(problems) => {
+                for (key, problem) in problems {
+                    self.problem(&key, problem);
+                }
+                ServiceCatalogue::default()
+            }
+        }
     }
 
     /// The entries of an array of tables, each with its key (`subscribers[0]`); entries

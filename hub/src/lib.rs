@@ -3,8 +3,11 @@
 //! Invariant: the broker and the store are reached only through the [`broker::Broker`] and
 //! [`store::Store`] traits; adapters never see either.
 
+pub mod api;
 pub mod app;
+pub mod applications;
 pub mod broker;
+pub mod catalogue;
 pub mod commands;
 pub mod config;
 pub mod consume;

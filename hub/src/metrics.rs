@@ -35,6 +35,13 @@ pub struct Metrics {
     /// Municipalities' commands to the register answered, by adapter (the municipality)
     /// and outcome (accepted, rejected, conflicted); a stored reply sent again counts too.
     pub commands: IntCounterVec,
+    /// Service applications received, by outcome (accepted, ineligible, resubmitted,
+    /// conflict, invalid).
+    pub applications: IntCounterVec,
+    /// Application transitions applied, by new status.
+    pub application_transitions: IntCounterVec,
+    /// Application transitions the follow-up refused (not applied), by asked-for status.
+    pub application_transitions_refused: IntCounterVec,
     /// Transient failures sent to a retry tier, by adapter.
     pub retries: IntCounterVec,
     /// The retry delays chosen (the tier), by adapter and attempt (bounded by
@@ -116,6 +123,21 @@ impl Metrics {
             "Municipalities' commands to the register answered",
             &["adapter", "outcome"],
         )?;
+        let applications = counter(
+            "hub_applications_total",
+            "Service applications received",
+            &["outcome"],
+        )?;
+        let application_transitions = counter(
+            "hub_application_transitions_total",
+            "Application transitions applied",
+            &["status"],
+        )?;
+        let application_transitions_refused = counter(
+            "hub_application_transitions_refused_total",
+            "Application transitions the follow-up does not allow (not applied)",
+            &["status"],
+        )?;
         let retries = counter(
             "hub_retries_total",
             "Transient failures scheduled for a retry",
@@ -190,6 +212,9 @@ impl Metrics {
             messages_failed,
             messages_skipped,
             commands,
+            applications,
+            application_transitions,
+            application_transitions_refused,
             retries,
             retry_delay,
             dead_letters,

@@ -27,6 +27,13 @@ pub const SUBSCRIBERS: &str = "hub.subscribers";
 pub const COMMANDS: &str = "hub.commands";
 /// The hub's replies to commands, routing key the municipality's name.
 pub const REPLIES: &str = "hub.replies";
+/// Service applications: `application.submitted` from the loket, `application.status-changed`
+/// for the loket, `provider.<provider>` to a provider's queue.
+pub const APPLICATIONS: &str = "hub.applications";
+/// The hub's queue of submitted applications.
+pub const APPLICATION_INTAKE: &str = "hub.applications.intake";
+/// Where the loket reads status changes.
+pub const LOKET_APPLICATIONS: &str = "loket.applications";
 pub const UNROUTED: &str = "hub.unrouted";
 pub const DEAD: &str = "hub.dead";
 pub const RETRY: &str = "hub.retry";
@@ -107,6 +114,11 @@ pub fn command_queue(municipality: &str) -> String {
     format!("hub.commands.{municipality}")
 }
 
+/// The hub's queue of applications for one provider.
+pub fn provider_queue(provider: &str) -> String {
+    format!("hub.provider.{provider}")
+}
+
 /// Where a municipality reads the replies to its commands.
 pub fn reply_queue(municipality: &str) -> String {
     format!("municipality.{municipality}.replies")
@@ -157,6 +169,7 @@ impl Topology {
                 exchange(SUBSCRIBERS, ExchangeKind::Direct, true),
                 exchange(COMMANDS, ExchangeKind::Topic, true),
                 exchange(REPLIES, ExchangeKind::Direct, true),
+                exchange(APPLICATIONS, ExchangeKind::Topic, true),
             ],
             queues: vec![QueueSpec {
                 name: UNROUTED.to_owned(),
@@ -198,6 +211,28 @@ impl Topology {
                     bindings: vec![Binding::key(REPLIES, &s.name)],
                     ..QueueSpec::default()
                 });
+            }
+        }
+        if !settings.services.is_empty() {
+            topology.add_consumer_queue(
+                APPLICATION_INTAKE,
+                settings.broker.delivery_limit,
+                Binding::key(APPLICATIONS, contracts::applications::APPLICATION_SUBMITTED),
+            );
+            topology.queues.push(QueueSpec {
+                name: LOKET_APPLICATIONS.to_owned(),
+                bindings: vec![Binding::key(
+                    APPLICATIONS,
+                    contracts::applications::APPLICATION_STATUS_CHANGED,
+                )],
+                ..QueueSpec::default()
+            });
+            for provider in settings.providers.names() {
+                topology.add_consumer_queue(
+                    &provider_queue(&provider),
+                    settings.broker.delivery_limit,
+                    Binding::key(APPLICATIONS, &format!("provider.{provider}")),
+                );
             }
         }
         topology

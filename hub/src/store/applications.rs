@@ -143,12 +143,13 @@ pub type Announce<'a> = &'a (dyn Fn(&ApplicationRow, &Move) -> Vec<OutboxEntry> 
 
 #[async_trait]
 pub trait ApplicationStore: Send + Sync + 'static {
-    /// Stores a new application in status `first.to` with its first transition and the
-    /// outbox entries, unless its applicationId is known.
+    /// Stores a new application with its first transitions (`moves[0]` is where it starts,
+    /// each next one follows from the previous) and the outbox entries, unless its
+    /// applicationId is known.
     async fn create(
         &self,
         application: &NewApplication,
-        first: &Move,
+        moves: &[Move],
         outbox: &[OutboxEntry],
     ) -> Result<Created, StoreError>;
 
@@ -252,9 +253,14 @@ impl ApplicationStore for PgStore {
     async fn create(
         &self,
         a: &NewApplication,
-        first: &Move,
+        moves: &[Move],
         outbox: &[OutboxEntry],
     ) -> Result<Created, StoreError> {
+        let (Some(first), Some(last)) = (moves.first(), moves.last()) else {
+            return Err(StoreError::Corrupt(
+                "an application needs a first status".to_owned(),
+            ));
+        };
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO application (application_id, v_code, service_code, provider, status,
@@ -266,8 +272,8 @@ impl ApplicationStore for PgStore {
         .bind(&a.v_code)
         .bind(&a.service_code)
         .bind(&a.provider)
-        .bind(first.to.as_str())
-        .bind(&first.provider_reference)
+        .bind(last.to.as_str())
+        .bind(moves.iter().rev().find_map(|m| m.provider_reference.clone()))
         .bind(&a.submitted)
         .bind(&a.fingerprint)
         .bind(a.correlation_id)
@@ -291,6 +297,9 @@ impl ApplicationStore for PgStore {
         }
         // The first transition has no `from`: it is where the application starts.
         insert_transition(&mut tx, a.application_id, None, first).await?;
+        for pair in moves.windows(2) {
+            insert_transition(&mut tx, a.application_id, Some(pair[0].to), &pair[1]).await?;
+        }
         insert_outbox(&mut tx, outbox).await?;
         tx.commit().await?;
         Ok(Created::New)

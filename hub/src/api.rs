@@ -1,0 +1,381 @@
+//! The loket's HTTP API (JSON): application intake and follow-up, and queries over the
+//! projection.
+//!
+//! | Route | |
+//! |---|---|
+//! | `POST /applications` | 202 `{applicationId, status}` with `Location: /applications/{id}`; 400 problem+json with every field error; 409 an applicationId reused for another application |
+//! | `GET /applications/{id}` | the application and its timeline |
+//! | `POST /applications/{id}/withdraw` | `ingetrokken` (409 once decided) |
+//! | `GET /associations?naam=&postcode=&hoofdactiviteit=&limit=&offset=` | search |
+//! | `GET /associations/{vCode}` | the snapshot |
+//! | `GET /associations/{vCode}/services` | every service with whether the association may apply, and why not |
+//! | `GET /associations/{vCode}/history?limit=&offset=` | register changes, deliveries, application transitions, newest first |
+//!
+//! Snapshots leave the hub here without any INSZ, like every subscriber without the grant.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use contracts::applications::ApplicationStatus;
+use contracts::{VCode, Vereniging};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::applications::{Applications, FieldError, IntakeError};
+use crate::store::applications::{AssociationQuery, Move, Moved};
+use crate::store::StoreError;
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub applications: Arc<Applications>,
+}
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/applications", post(submit))
+        .route("/applications/{id}", get(application))
+        .route("/applications/{id}/withdraw", post(withdraw))
+        .route("/associations", get(search))
+        .route("/associations/{v_code}", get(association))
+        .route("/associations/{v_code}/services", get(services))
+        .route("/associations/{v_code}/history", get(history))
+        .with_state(state)
+}
+
+/// `application/problem+json` (RFC 9457), with field errors when there are any.
+fn problem(status: StatusCode, title: &str, detail: &str, errors: &[FieldError]) -> Response {
+    let mut body = json!({
+        "type": "about:blank",
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+    });
+    if !errors.is_empty() {
+        body["errors"] = json!(errors);
+    }
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn unavailable(e: &StoreError) -> Response {
+    match e {
+        StoreError::Unavailable(_) => problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Database unavailable",
+            "try again later",
+            &[],
+        ),
+        StoreError::Corrupt(m) => problem(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Stored data is corrupt",
+            m,
+            &[],
+        ),
+    }
+}
+
+async fn submit(
+    State(s): State<ApiState>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid application",
+                &e.body_text(),
+                &[FieldError {
+                    field: String::new(),
+                    code: "invalid-json".to_owned(),
+                    reason: e.body_text(),
+                }],
+            )
+        }
+    };
+    match s.applications.submit(&body).await {
+        Ok(intake) => {
+            let location = format!("/applications/{}", intake.application_id);
+            (
+                StatusCode::ACCEPTED,
+                [(header::LOCATION, location.clone())],
+                Json(json!({
+                    "applicationId": intake.application_id,
+                    "status": intake.status,
+                    "location": location,
+                })),
+            )
+                .into_response()
+        }
+        Err(IntakeError::Invalid(errors)) => problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid application",
+            &format!("{} field error(s); nothing was stored", errors.len()),
+            &errors,
+        ),
+        Err(IntakeError::Conflict(id)) => problem(
+            StatusCode::CONFLICT,
+            "applicationId already used",
+            &format!("{id} was submitted before with other content"),
+            &[],
+        ),
+        Err(IntakeError::Store(e)) => unavailable(&e),
+    }
+}
+
+fn application_id(raw: &str) -> Result<Uuid, Response> {
+    raw.parse().map_err(|_| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid applicationId",
+            "must be a UUID",
+            &[],
+        )
+    })
+}
+
+async fn application(State(s): State<ApiState>, Path(raw): Path<String>) -> Response {
+    let id = match application_id(&raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let store = &s.applications.store;
+    let row = match store.application(id).await {
+        Ok(Some(row)) => row,
+        Ok(None) => return problem(StatusCode::NOT_FOUND, "Unknown application", &raw, &[]),
+        Err(e) => return unavailable(&e),
+    };
+    let timeline = match store.timeline(id).await {
+        Ok(t) => t,
+        Err(e) => return unavailable(&e),
+    };
+    let mut body = json!(row);
+    body["applicant"] = row.submitted["applicant"].clone();
+    body["fields"] = row.submitted["fields"].clone();
+    body["timeline"] = json!(timeline);
+    Json(body).into_response()
+}
+
+#[derive(Deserialize, Default)]
+struct Withdrawal {
+    reason: Option<String>,
+}
+
+async fn withdraw(
+    State(s): State<ApiState>,
+    Path(raw): Path<String>,
+    body: Option<Json<Withdrawal>>,
+) -> Response {
+    let id = match application_id(&raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let reason = body
+        .and_then(|Json(w)| w.reason)
+        .unwrap_or_else(|| "withdrawn by the association".to_owned());
+    let step = Move {
+        to: ApplicationStatus::Ingetrokken,
+        reason: Some(reason),
+        provider_reference: None,
+    };
+    match s.applications.transition(id, step).await {
+        Ok(Some(Moved::Applied { .. })) => {
+            Json(json!({"applicationId": id, "status": ApplicationStatus::Ingetrokken}))
+                .into_response()
+        }
+        Ok(Some(Moved::Refused { current })) => problem(
+            StatusCode::CONFLICT,
+            "Cannot withdraw",
+            &format!("the application is {}", current.as_str()),
+            &[],
+        ),
+        Ok(Some(Moved::NotFound)) | Ok(None) => {
+            problem(StatusCode::NOT_FOUND, "Unknown application", &raw, &[])
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SearchQuery {
+    naam: Option<String>,
+    postcode: Option<String>,
+    hoofdactiviteit: Option<String>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response> {
+    let limit = limit.unwrap_or(50);
+    let offset = offset.unwrap_or(0);
+    if !(1..=500).contains(&limit) || offset < 0 {
+        return Err(problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid paging",
+            "limit must be 1..=500 and offset not negative",
+            &[],
+        ));
+    }
+    Ok((limit, offset))
+}
+
+/// A snapshot as the loket may show it: never an INSZ.
+fn without_insz(mut snapshot: Value) -> Value {
+    if let Some(reps) = snapshot
+        .get_mut("vertegenwoordigers")
+        .and_then(Value::as_array_mut)
+    {
+        for rep in reps {
+            if let Some(rep) = rep.as_object_mut() {
+                rep.remove("insz");
+            }
+        }
+    }
+    snapshot
+}
+
+async fn search(
+    State(s): State<ApiState>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "Invalid query", &e.body_text(), &[]),
+    };
+    let (limit, offset) = match page(q.limit, q.offset) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let query = AssociationQuery {
+        naam: q.naam.filter(|n| !n.is_empty()),
+        postcode: q.postcode.filter(|p| !p.is_empty()),
+        hoofdactiviteit: q.hoofdactiviteit.filter(|h| !h.is_empty()),
+        limit,
+        offset,
+    };
+    match s.applications.store.search(&query).await {
+        Ok(found) => {
+            let items: Vec<Value> = found.into_iter().map(without_insz).collect();
+            Json(json!({ "items": items, "limit": limit, "offset": offset })).into_response()
+        }
+        Err(e) => unavailable(&e),
+    }
+}
+
+/// The projection's snapshot of a vCode, or the answer to give instead.
+async fn snapshot(s: &ApiState, raw: &str) -> Result<Vereniging, Response> {
+    let v_code: VCode = raw.parse().map_err(|_| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid vCode",
+            "V followed by 7 digits",
+            &[],
+        )
+    })?;
+    match s
+        .applications
+        .projection
+        .associations(std::slice::from_ref(&v_code))
+        .await
+    {
+        Ok(mut found) => match found.remove(&v_code) {
+            Some(stored) => Ok(stored.vereniging),
+            None => Err(problem(StatusCode::NOT_FOUND, "Unknown association", raw, &[])),
+        },
+        Err(e) => Err(unavailable(&e)),
+    }
+}
+
+async fn association(State(s): State<ApiState>, Path(raw): Path<String>) -> Response {
+    match snapshot(&s, &raw).await {
+        Ok(v) => Json(without_insz(json!(v))).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn services(State(s): State<ApiState>, Path(raw): Path<String>) -> Response {
+    let vereniging = match snapshot(&s, &raw).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let today = OffsetDateTime::now_utc().date();
+    let catalogue = &s.applications.catalogue;
+    let items: Vec<Value> = catalogue
+        .iter()
+        .map(|service| {
+            let verdict = catalogue.eligibility(service, &vereniging, today);
+            let reasons: Vec<Value> = verdict
+                .as_ref()
+                .err()
+                .into_iter()
+                .flatten()
+                .map(|r| json!({"rule": r.rule, "message": r.message}))
+                .collect();
+            json!({
+                "code": service.code,
+                "name": service.name,
+                "eligible": verdict.is_ok(),
+                "reasons": reasons,
+            })
+        })
+        .collect();
+    Json(json!({ "vCode": vereniging.v_code, "services": items })).into_response()
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn history(
+    State(s): State<ApiState>,
+    Path(raw): Path<String>,
+    query: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Response {
+    let Query(q) = match query {
+        Ok(q) => q,
+        Err(e) => return problem(StatusCode::BAD_REQUEST, "Invalid query", &e.body_text(), &[]),
+    };
+    let (limit, offset) = match page(q.limit, q.offset) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let v_code: VCode = match raw.parse() {
+        Ok(v) => v,
+        Err(_) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid vCode",
+                "V followed by 7 digits",
+                &[],
+            )
+        }
+    };
+    match s
+        .applications
+        .store
+        .history(v_code.as_str(), limit, offset)
+        .await
+    {
+        Ok(entries) => Json(json!({
+            "vCode": v_code,
+            "items": entries,
+            "limit": limit,
+            "offset": offset,
+        }))
+        .into_response(),
+        Err(e) => unavailable(&e),
+    }
+}
