@@ -1,19 +1,26 @@
 //! Wires the hub together and runs it until asked to stop.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use adapter_provider::Provider;
 use adapter_register::{RegisterClient, RegisterClientConfig};
 use anyhow::Context;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::topology::{command_queue, dead_letter_queue, delivery_queue};
+use crate::broker::topology::{
+    command_queue, dead_letter_queue, delivery_queue, provider_queue, APPLICATION_INTAKE,
+};
 use crate::broker::{Broker, RabbitBroker, Topology};
+use crate::api::{self, ApiState};
+use crate::applications::{Applications, IntakeHandler, ProviderHandler};
 use crate::commands::CommandHandler;
+use crate::consume::BatchHandler;
 use crate::config::Settings;
 use crate::consume::Consumer;
 use crate::distribute::Distributor;
@@ -26,6 +33,32 @@ use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{PgStore, Store};
 
 /// A started hub. Dropping it does not stop it: call [`RunningHub::shutdown`].
+/// The provider adapters of the configured providers, by name.
+fn build_providers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dyn Provider>>> {
+    let p = &settings.providers;
+    let mut providers: HashMap<String, Arc<dyn Provider>> = HashMap::new();
+    if let Some(k) = &p.kiosk {
+        let kiosk = adapter_kiosk::KioskProvider::new(&k.url, k.timeout)
+            .map_err(|e| anyhow::anyhow!("providers.kiosk: {e}"))?;
+        providers.insert("kiosk".to_owned(), Arc::new(kiosk));
+    }
+    if let Some(u) = &p.uldk {
+        let uldk = adapter_uldk::UldkProvider::new(&u.url, u.timeout)
+            .map_err(|e| anyhow::anyhow!("providers.uldk: {e}"))?;
+        providers.insert("uldk".to_owned(), Arc::new(uldk));
+    }
+    if let Some(i) = &p.insurance {
+        let parties = adapter_insurance::Parties {
+            sender: i.sender.clone(),
+            receiver: i.receiver.clone(),
+        };
+        let insurance = adapter_insurance::InsuranceProvider::new(&i.url, i.timeout, parties)
+            .map_err(|e| anyhow::anyhow!("providers.insurance: {e}"))?;
+        providers.insert("insurance".to_owned(), Arc::new(insurance));
+    }
+    Ok(providers)
+}
+
 /// Unsettled commands per municipality: each waits on the register.
 const COMMAND_PREFETCH: u16 = 16;
 
@@ -85,6 +118,14 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     tasks.spawn(rabbit.clone().supervise(cancel.clone()));
     let broker: Arc<dyn Broker> = rabbit;
 
+    let applications = Arc::new(Applications {
+        store: pg.clone(),
+        projection: store.clone(),
+        catalogue: Arc::new(settings.services.clone()),
+        metrics: metrics.clone(),
+        relay_wake: Arc::new(Notify::new()),
+    });
+
     // HTTP first, so liveness answers (and readiness says why not) while the database is
     // still away at start-up.
     let resync_request = Arc::new(Notify::new());
@@ -106,7 +147,10 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         .await
         .with_context(|| format!("binding http.listen {}", settings.http.listen))?;
     let http_addr = listener.local_addr()?;
-    tasks.spawn(serve_http(listener, http_state.clone(), cancel.clone()));
+    let routes = router(http_state.clone()).merge(api::router(ApiState {
+        applications: applications.clone(),
+    }));
+    tasks.spawn(serve_http(listener, routes, cancel.clone()));
     tasks.spawn(watch_dependencies(http_state, cancel.clone()));
 
     migrate_when_reachable(&pg, &cancel).await?;
@@ -136,9 +180,58 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         wake: relay_wake,
         retention: settings.database.outbox_retention,
     };
-    tasks.spawn(lead(store.clone(), ingest, relay, cancel.clone()));
+    let providers = build_providers(&settings)?;
+    let application_work = (!settings.services.is_empty()).then(|| {
+        Arc::new(ApplicationWork {
+            applications: applications.clone(),
+            providers: providers.clone(),
+            broker: broker.clone(),
+            poll_interval: settings.applications.poll_interval,
+        })
+    });
+    tasks.spawn(lead(
+        store.clone(),
+        ingest,
+        relay,
+        application_work,
+        cancel.clone(),
+    ));
 
     let topology = Topology::for_settings(&settings);
+    if !settings.services.is_empty() {
+        let consumer = |queue: String, adapter: &str, handler: Arc<dyn BatchHandler>| {
+            Arc::new(Consumer {
+                queue,
+                adapter: adapter.to_owned(),
+                handler,
+                broker: broker.clone(),
+                metrics: metrics.clone(),
+                prefetch: COMMAND_PREFETCH,
+                retry: settings.retry,
+                tiers: topology.retry_tiers.clone(),
+            })
+        };
+        let intake = consumer(
+            APPLICATION_INTAKE.to_owned(),
+            "applications",
+            Arc::new(IntakeHandler {
+                applications: applications.clone(),
+            }),
+        );
+        tasks.spawn(intake.run(cancel.clone()));
+        for (name, provider) in &providers {
+            let handler = consumer(
+                provider_queue(name),
+                name,
+                Arc::new(ProviderHandler {
+                    provider_name: name.clone(),
+                    provider: provider.clone(),
+                    applications: applications.clone(),
+                }),
+            );
+            tasks.spawn(handler.run(cancel.clone()));
+        }
+    }
     for subscriber in &settings.subscribers {
         let queue = delivery_queue(&subscriber.name);
         let handler = Distributor::new(
@@ -219,10 +312,10 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
 
 async fn serve_http(
     listener: tokio::net::TcpListener,
-    state: HttpState,
+    routes: axum::Router,
     cancel: CancellationToken,
 ) {
-    let served = axum::serve(listener, router(state))
+    let served = axum::serve(listener, routes)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await;
     if let Err(e) = served {
@@ -320,7 +413,21 @@ async fn migrate_when_reachable(store: &PgStore, cancel: &CancellationToken) -> 
 }
 
 /// Competes for leadership; while leader, reads the register and relays the outbox.
-async fn lead(store: Arc<dyn Store>, ingest: Ingest, relay: Relay, cancel: CancellationToken) {
+/// What only the leader does for service applications.
+struct ApplicationWork {
+    applications: Arc<Applications>,
+    providers: HashMap<String, Arc<dyn Provider>>,
+    broker: Arc<dyn Broker>,
+    poll_interval: Duration,
+}
+
+async fn lead(
+    store: Arc<dyn Store>,
+    ingest: Ingest,
+    relay: Relay,
+    applications: Option<Arc<ApplicationWork>>,
+    cancel: CancellationToken,
+) {
     let ingest = Arc::new(ingest);
     let relay = Arc::new(relay);
     loop {
@@ -337,6 +444,20 @@ async fn lead(store: Arc<dyn Store>, ingest: Ingest, relay: Relay, cancel: Cance
                 work.spawn(async move { i.run(t).await });
                 let (r, t) = (relay.clone(), term.clone());
                 work.spawn(async move { r.run(t).await });
+                if let Some(a) = &applications {
+                    work.spawn(crate::applications::relay(
+                        a.applications.store.clone(),
+                        a.broker.clone(),
+                        a.applications.relay_wake.clone(),
+                        term.clone(),
+                    ));
+                    work.spawn(crate::applications::follow_up(
+                        a.applications.clone(),
+                        a.providers.clone(),
+                        a.poll_interval,
+                        term.clone(),
+                    ));
+                }
                 while !term.is_cancelled() {
                     tokio::select! {
                         _ = term.cancelled() => {}

@@ -1103,6 +1103,8 @@ required = true
         assert_eq!((&catalogue).into_iter().count(), 4);
     }
 
+    /// The aalst-jeugdsubsidie example is left out on purpose: it sends `werkjaar` as
+    /// `"2026-2027"` (a string) where the pilot defines an integer; one of the two must change.
     #[test]
     fn the_pilot_catalogue_accepts_the_contract_examples() {
         let catalogue = pilot();

@@ -27,6 +27,9 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub register: RegisterSettings,
     pub subscribers: Vec<SubscriberSettings>,
+    /// `[retry]`: the default of every consumer (subscribers and municipalities may
+    /// override it).
+    pub retry: RetrySettings,
     /// The service catalogue (`[[services]]`).
     pub services: ServiceCatalogue,
     /// Where the service providers' adapters reach them (`[providers.*]`).
@@ -284,6 +287,11 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
         problems: Vec::new(),
     };
     r.unknown_keys();
+    let retry = RetrySettings {
+        base: r.duration("retry.base"),
+        cap: r.duration("retry.cap"),
+        max_attempts: r.positive("retry.max_attempts"),
+    };
     let settings = Settings {
         http: HttpSettings {
             listen: r
@@ -315,14 +323,8 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             batch_size: r.positive("register.batch_size"),
             timeout: r.duration("register.timeout"),
         },
-        subscribers: {
-            let retry = RetrySettings {
-                base: r.duration("retry.base"),
-                cap: r.duration("retry.cap"),
-                max_attempts: r.positive("retry.max_attempts"),
-            };
-            r.subscribers(retry)
-        },
+        subscribers: r.subscribers(retry),
+        retry,
         providers: r.providers(),
         services: ServiceCatalogue::default(),
         applications: ApplicationSettings {

@@ -62,7 +62,7 @@ pub const ORIGINAL_EXCHANGE: &str = "hub-original-exchange";
 pub const ORIGINAL_ROUTING_KEY: &str = "hub-original-routing-key";
 pub const DEAD_LETTERED_AT: &str = "hub-dead-lettered-at";
 
-pub struct Consumer<H> {
+pub struct Consumer<H: ?Sized> {
     /// The queue consumed.
     pub queue: String,
     /// Metrics label (the subscriber's name).
@@ -78,7 +78,7 @@ pub struct Consumer<H> {
 /// Batches in flight per consumer; with the prefetch this bounds in-flight work.
 const BATCHES_IN_FLIGHT: usize = 4;
 
-impl<H: BatchHandler> Consumer<H> {
+impl<H: BatchHandler + ?Sized> Consumer<H> {
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let batch_size = usize::from(self.prefetch)
             .div_ceil(BATCHES_IN_FLIGHT)

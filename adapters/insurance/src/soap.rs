@@ -177,7 +177,9 @@ impl ServiceFields {
         let betaald_personeel = match fields.get(FIELD_BETAALD_PERSONEEL) {
             Some(Value::Bool(b)) => *b,
             None | Some(Value::Null) => {
-                errors.push(format!("service field {FIELD_BETAALD_PERSONEEL} is missing"));
+                errors.push(format!(
+                    "service field {FIELD_BETAALD_PERSONEEL} is missing"
+                ));
                 false
             }
             Some(v) => {
@@ -246,7 +248,10 @@ pub fn vraag_erkenning_aan(
             organisatie.write(x)?;
             contact.write(x)?;
             x.start("Vrijwilligerswerk")?;
-            x.text("AantalVrijwilligers", &fields.aantal_vrijwilligers.to_string())?;
+            x.text(
+                "AantalVrijwilligers",
+                &fields.aantal_vrijwilligers.to_string(),
+            )?;
             x.text("BetaaldPersoneel", boolean(fields.betaald_personeel))?;
             x.text("GeschatteUren", &fields.geschatte_uren.to_string())?;
             x.end("Vrijwilligerswerk")
@@ -391,7 +396,10 @@ struct Zetel {
 /// The register's location types that can be a seat, in order of preference, with their
 /// `AdresSoortType`.
 const SEAT_TYPES: [(&str, &str); 2] = [
-    ("Maatschappelijke zetel volgens KBO", "MAATSCHAPPELIJKE_ZETEL"),
+    (
+        "Maatschappelijke zetel volgens KBO",
+        "MAATSCHAPPELIJKE_ZETEL",
+    ),
     ("Correspondentie", "CORRESPONDENTIE"),
 ];
 

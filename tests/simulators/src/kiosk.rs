@@ -1,1 +1,1213 @@
-//! (being written)
+//! [`KioskSim`]: KIOSK, the Department of Culture, Youth and Media's application system for
+//! subsidies, grants and certificates, serving the hub's KIOSK contract
+//! (`contracts/xsd/kiosk-v1.xsd`, SOAP 1.1 document/literal) over plain HTTP.
+//!
+//! The hub POSTs to [`KioskSim::url`] (by default `/Kiosk-01.00/soap/WebService`) with
+//! `Content-Type: text/xml; charset=utf-8` and the operation's `SOAPAction`. The simulator
+//!
+//! - checks every request: Content-Type, a SOAP 1.1 `Envelope` with a `Body`, the Body's first
+//!   element against the XSD (with libxml2 on a dedicated thread, [`crate::xsd::XsdValidator`]),
+//!   that it is one of the two requests and carries its own `SOAPAction`, and what the XSD
+//!   documents but cannot express (the fields each `Regeling` requires, `Einddatum` not before
+//!   `Begindatum`). A request failing any of these is recorded as invalid and answered with an
+//!   HTTP 500 fault `soapenv:Client` with `kiosk:Fout/Code` `ONGELDIG_VERZOEK`;
+//! - `DienAanvraagIn`: opens a dossier numbered `KIOSK-<year>-<6 digits>` and answers it with
+//!   status `ONTVANGEN`; a repeated `AanvraagId` opens nothing and is answered with the dossier
+//!   opened the first time, in its current status (recorded as a duplicate). The dossier is
+//!   opened on arrival, before any delay: a client that gives up still has it;
+//! - dossiers move on with time: `ONTVANGEN`, `IN_BEHANDELING` after
+//!   [`KioskSimConfig::treatment_after`], decided after [`KioskSimConfig::decision_after`]. The
+//!   decision is taken on arrival (and shown only then): `AFGEWEZEN` with a `Motivering` when the
+//!   body contains a substring given to [`KioskSim::refuse_when_body_contains`], when the
+//!   `Regeling` is not one of [`KioskSimConfig::regelingen`], or when `GevraagdBedrag` exceeds
+//!   [`KioskSimConfig::max_amount`]; `GOEDGEKEURD` otherwise, with `ToegekendBedrag` =
+//!   `GevraagdBedrag` (none when no amount was asked, as for an attest);
+//! - `GeefDossierStatus`: the dossier's current status; an unknown number is a `soapenv:Client`
+//!   fault with code `ONBEKEND_DOSSIER`;
+//! - infrastructure trouble: [`KioskSim::set_down`] (every call answers 503),
+//!   [`KioskSim::fail_next`] (plain HTTP errors), [`KioskSim::set_delay`] (slow answers).
+//!
+//! Every request is recorded ([`KioskRequest`]); [`KioskSim::dossiers`] shows the dossiers as
+//! they stand now, [`KioskSim::submissions`] the valid, non-duplicate `DienAanvraagIn`s that
+//! opened one. The simulator reads raw XML only (roxmltree and the XSD file): it shares no code
+//! with the hub's contracts or its KIOSK adapter.
+//!
+//! The behaviour can also be set over HTTP with `POST /_sim/behaviour` (JSON, every member
+//! optional, `reset` applied first):
+//!
+//! ```text
+//! {"reset": true}
+//! {"fail_next": {"count": 3, "status": 503}}
+//! {"down": true}
+//! {"delay_ms": 2000}
+//! {"refuse_when_body_contains": {"substring": "V0001001", "motivering": "Buiten de doelgroep"}}
+//! ```
+//!
+//! `GET /_sim/behaviour` shows it, `GET /_sim/requests` what arrived (without bodies),
+//! `GET /_sim/dossiers` the dossiers.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use partner_sims::kiosk::{KioskSim, KioskSimConfig};
+//! use std::time::Duration;
+//! let config = KioskSimConfig {
+//!     treatment_after: Duration::from_millis(100),
+//!     decision_after: Duration::from_millis(200),
+//!     ..KioskSimConfig::default()
+//! };
+//! let sim = KioskSim::start(config, "127.0.0.1:0").await?;
+//! sim.refuse_when_body_contains("V0001002", "De vereniging is niet erkend.");
+//! // ... point the hub's KIOSK provider at sim.url() ...
+//! let opened = sim.submissions();
+//! sim.shutdown();
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use crate::xsd::XsdValidator;
+
+/// The SOAP 1.1 envelope namespace.
+pub use crate::xsd::SOAP11_NS;
+/// The KIOSK contract's namespace (of the operation elements and `Fout`).
+pub const KIOSK_NS: &str = "http://verenigingsloket.vlaanderen.be/hub/kiosk/v1";
+/// The submit operation (request element and WSDL operation).
+pub const DIEN_AANVRAAG_IN: &str = "DienAanvraagIn";
+/// The status operation.
+pub const GEEF_DOSSIER_STATUS: &str = "GeefDossierStatus";
+/// `SOAPAction` of `DienAanvraagIn` (in the header it may be quoted).
+pub const SOAP_ACTION_DIEN_AANVRAAG_IN: &str =
+    "http://verenigingsloket.vlaanderen.be/hub/kiosk/v1/DienAanvraagIn";
+/// `SOAPAction` of `GeefDossierStatus`.
+pub const SOAP_ACTION_GEEF_DOSSIER_STATUS: &str =
+    "http://verenigingsloket.vlaanderen.be/hub/kiosk/v1/GeefDossierStatus";
+/// Where the simulator serves the SOAP endpoint unless configured otherwise.
+pub const DEFAULT_PATH: &str = "/Kiosk-01.00/soap/WebService";
+/// The regelingen the simulator knows unless configured otherwise.
+pub const REGELINGEN: [&str; 4] = [
+    "kiosk-projectsubsidie",
+    "kiosk-werkingssubsidie",
+    "kiosk-beurs",
+    "kiosk-attest",
+];
+/// `kiosk:Fout/Code` of an invalid request.
+pub const ONGELDIG_VERZOEK: &str = "ONGELDIG_VERZOEK";
+/// `kiosk:Fout/Code` of `GeefDossierStatus` for a number never given.
+pub const ONBEKEND_DOSSIER: &str = "ONBEKEND_DOSSIER";
+
+/// The checked-in KIOSK XSD: `contracts/xsd/kiosk-v1.xsd` of this workspace.
+pub fn default_xsd_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/xsd/kiosk-v1.xsd")
+}
+
+/// How a [`KioskSim`] starts.
+#[derive(Debug, Clone)]
+pub struct KioskSimConfig {
+    /// A dossier is `IN_BEHANDELING` this long after it was opened (default 1 s).
+    pub treatment_after: Duration,
+    /// A dossier is decided this long after it was opened (default 2 s). When it is not after
+    /// `treatment_after`, the dossier goes from `ONTVANGEN` straight to the decision.
+    pub decision_after: Duration,
+    /// The largest `GevraagdBedrag` granted, in whole euro (default 25 000); more is
+    /// `AFGEWEZEN`.
+    pub max_amount: u64,
+    /// The regelingen KIOSK knows (default [`REGELINGEN`]); a dossier for another one is
+    /// `AFGEWEZEN`.
+    pub regelingen: Vec<String>,
+    /// The SOAP endpoint's path (default [`DEFAULT_PATH`]).
+    pub path: String,
+    /// The XSD (default [`default_xsd_path`]), loaded once at start.
+    pub xsd: PathBuf,
+}
+
+impl Default for KioskSimConfig {
+    fn default() -> Self {
+        Self {
+            treatment_after: Duration::from_secs(1),
+            decision_after: Duration::from_secs(2),
+            max_amount: 25_000,
+            regelingen: REGELINGEN.iter().map(|r| (*r).to_owned()).collect(),
+            path: DEFAULT_PATH.to_owned(),
+            xsd: default_xsd_path(),
+        }
+    }
+}
+
+/// `Status` of a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DossierStatus {
+    Ontvangen,
+    InBehandeling,
+    Goedgekeurd,
+    Afgewezen,
+}
+
+impl DossierStatus {
+    /// `ONTVANGEN`, `IN_BEHANDELING`, `GOEDGEKEURD` or `AFGEWEZEN`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ontvangen => "ONTVANGEN",
+            Self::InBehandeling => "IN_BEHANDELING",
+            Self::Goedgekeurd => "GOEDGEKEURD",
+            Self::Afgewezen => "AFGEWEZEN",
+        }
+    }
+
+    /// `GOEDGEKEURD` or `AFGEWEZEN`.
+    pub fn is_decided(self) -> bool {
+        matches!(self, Self::Goedgekeurd | Self::Afgewezen)
+    }
+}
+
+/// A dossier as it stands at the moment it is looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dossier {
+    /// `KIOSK-<year>-<6 digits>`.
+    pub dossiernummer: String,
+    /// The `AanvraagId` that opened it (as sent).
+    pub application_id: String,
+    /// `Regeling`.
+    pub regeling: String,
+    /// `Organisatie/VCode`.
+    pub v_code: Option<String>,
+    /// `Aanvraag/GevraagdBedrag` as sent (e.g. `1500.00`).
+    pub gevraagd_bedrag: Option<String>,
+    /// The status now.
+    pub status: DossierStatus,
+    /// Once `AFGEWEZEN`: why.
+    pub motivering: Option<String>,
+    /// Once `GOEDGEKEURD`: the amount granted (none for a dossier without amount).
+    pub toegekend_bedrag: Option<String>,
+    /// When the dossier reached `status` (wall clock, UTC).
+    pub tijdstip: OffsetDateTime,
+    /// When it was opened.
+    pub opened: Instant,
+}
+
+/// What the simulator answered a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KioskAnswer {
+    /// HTTP 200 with `DienAanvraagInResponse` / `GeefDossierStatusResponse`: the dossier as it
+    /// stood then.
+    Dossier(Dossier),
+    /// HTTP 500 with a SOAP fault.
+    Fault {
+        /// `soapenv:Client`.
+        faultcode: String,
+        /// `kiosk:Fout/Code`: [`ONGELDIG_VERZOEK`] or [`ONBEKEND_DOSSIER`].
+        code: String,
+        /// What is wrong (the validation errors).
+        faultstring: String,
+    },
+    /// A plain HTTP error with an HTML body (down, or a failure burst).
+    HttpError {
+        status: u16,
+    },
+}
+
+impl KioskAnswer {
+    /// The HTTP status of the answer.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Dossier(_) => 200,
+            Self::Fault { .. } => 500,
+            Self::HttpError { status } => *status,
+        }
+    }
+
+    /// The dossier `Status` answered, if a dossier was answered.
+    pub fn dossier_status(&self) -> Option<DossierStatus> {
+        match self {
+            Self::Dossier(d) => Some(d.status),
+            _ => None,
+        }
+    }
+}
+
+/// One request to the SOAP endpoint, as the simulator saw it. The fields are read from
+/// invalid requests too, as far as they can be found.
+#[derive(Debug, Clone)]
+pub struct KioskRequest {
+    /// When it arrived (before validation and any delay).
+    pub at: Instant,
+    /// The same moment on the wall clock.
+    pub received_at: OffsetDateTime,
+    /// The local name of the Body's first element: `DienAanvraagIn`, `GeefDossierStatus`, ...
+    pub operation: Option<String>,
+    /// The `SOAPAction` header as sent.
+    pub soap_action: Option<String>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// The raw body (lossily UTF-8).
+    pub body: String,
+    /// Passed every check (headers, envelope, XSD, contract rules).
+    pub valid: bool,
+    /// Why not (empty when valid).
+    pub errors: Vec<String>,
+    /// `DienAanvraagIn/AanvraagId`.
+    pub application_id: Option<String>,
+    /// `DienAanvraagIn/Regeling`.
+    pub regeling: Option<String>,
+    /// `GeefDossierStatus/Dossiernummer`, or the dossier a `DienAanvraagIn` opened or found.
+    pub dossiernummer: Option<String>,
+    /// A `DienAanvraagIn` whose `AanvraagId` had opened a dossier before.
+    pub duplicate: bool,
+    /// What was answered.
+    pub answer: KioskAnswer,
+    /// The answer's body.
+    pub response: String,
+    /// The answer was handed to the server: false while a delay runs, and for good when the
+    /// client gave up first.
+    pub completed: bool,
+}
+
+impl KioskRequest {
+    /// The HTTP status answered.
+    pub fn http_status(&self) -> u16 {
+        self.answer.http_status()
+    }
+
+    /// A valid `DienAanvraagIn` that opened a dossier (not a duplicate).
+    pub fn is_submission(&self) -> bool {
+        self.valid
+            && !self.duplicate
+            && self.operation.as_deref() == Some(DIEN_AANVRAAG_IN)
+            && matches!(self.answer, KioskAnswer::Dossier(_))
+    }
+}
+
+/// The simulator's current behaviour, as `GET /_sim/behaviour` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Behaviour {
+    /// `(count, status)`: the next `count` requests answer a plain HTTP `status`.
+    pub fail_next: Option<(u32, u16)>,
+    /// Every request answers 503.
+    pub down: bool,
+    /// Every answer comes this late.
+    pub delay_ms: u64,
+    /// `(substring, motivering)`: a new dossier whose request body contains the substring is
+    /// decided `AFGEWEZEN` with that motivering.
+    pub refusals: Vec<(String, String)>,
+}
+
+/// How a dossier will be decided (taken on arrival).
+#[derive(Debug, Clone)]
+enum Decided {
+    Approved { toegekend: Option<String> },
+    Refused { motivering: String },
+}
+
+#[derive(Debug, Clone)]
+struct DossierRecord {
+    nummer: String,
+    application_id: String,
+    regeling: String,
+    v_code: Option<String>,
+    gevraagd_bedrag: Option<String>,
+    opened: Instant,
+    opened_at: OffsetDateTime,
+    decided: Decided,
+}
+
+impl DossierRecord {
+    fn view(&self, config: &KioskSimConfig, now: Instant) -> Dossier {
+        let elapsed = now.saturating_duration_since(self.opened);
+        let (status, since) = if elapsed >= config.decision_after {
+            let status = match self.decided {
+                Decided::Approved { .. } => DossierStatus::Goedgekeurd,
+                Decided::Refused { .. } => DossierStatus::Afgewezen,
+            };
+            (status, config.decision_after)
+        } else if elapsed >= config.treatment_after {
+            (DossierStatus::InBehandeling, config.treatment_after)
+        } else {
+            (DossierStatus::Ontvangen, Duration::ZERO)
+        };
+        let (motivering, toegekend_bedrag) = match (&self.decided, status) {
+            (Decided::Refused { motivering }, DossierStatus::Afgewezen) => {
+                (Some(motivering.clone()), None)
+            }
+            (Decided::Approved { toegekend }, DossierStatus::Goedgekeurd) => {
+                (None, toegekend.clone())
+            }
+            _ => (None, None),
+        };
+        Dossier {
+            dossiernummer: self.nummer.clone(),
+            application_id: self.application_id.clone(),
+            regeling: self.regeling.clone(),
+            v_code: self.v_code.clone(),
+            gevraagd_bedrag: self.gevraagd_bedrag.clone(),
+            status,
+            motivering,
+            toegekend_bedrag,
+            tijdstip: self.opened_at + since,
+            opened: self.opened,
+        }
+    }
+}
+
+#[derive(Default)]
+struct KioskState {
+    requests: Vec<KioskRequest>,
+    behaviour: Behaviour,
+    dossiers: Vec<DossierRecord>,
+    /// Lower-cased `AanvraagId` → index in `dossiers`.
+    by_application: HashMap<String, usize>,
+    /// Dossiernummer → index in `dossiers`.
+    by_number: HashMap<String, usize>,
+    last_number: u32,
+}
+
+impl KioskState {
+    /// The answer to a request and whether it is a duplicate: infrastructure first (down, a
+    /// failure burst), then validity, then the operation.
+    fn decide(
+        &mut self,
+        config: &KioskSimConfig,
+        request: &Inspected,
+        errors: &[String],
+        raw: &str,
+        now: Instant,
+        now_wall: OffsetDateTime,
+    ) -> (KioskAnswer, bool) {
+        if self.behaviour.down {
+            return (KioskAnswer::HttpError { status: 503 }, false);
+        }
+        if let Some((count, status)) = self.behaviour.fail_next.take() {
+            if count > 1 {
+                self.behaviour.fail_next = Some((count - 1, status));
+            }
+            return (KioskAnswer::HttpError { status }, false);
+        }
+        if !errors.is_empty() {
+            return (
+                KioskAnswer::Fault {
+                    faultcode: "soapenv:Client".to_owned(),
+                    code: ONGELDIG_VERZOEK.to_owned(),
+                    faultstring: format!("Ongeldig verzoek: {}", errors.join("; ")),
+                },
+                false,
+            );
+        }
+        match request.operation.as_deref() {
+            Some(DIEN_AANVRAAG_IN) => {
+                let application_id = request.application_id.clone().unwrap_or_default();
+                let key = application_id.to_ascii_lowercase();
+                if let Some(&i) = self.by_application.get(&key) {
+                    return (KioskAnswer::Dossier(self.dossiers[i].view(config, now)), true);
+                }
+                self.last_number += 1;
+                let nummer = format!(
+                    "KIOSK-{:04}-{:06}",
+                    now_wall.year().clamp(0, 9999),
+                    self.last_number % 1_000_000
+                );
+                let regeling = request.regeling.clone().unwrap_or_default();
+                let decided = self.decision(config, &regeling, request, raw);
+                let record = DossierRecord {
+                    nummer: nummer.clone(),
+                    application_id,
+                    regeling,
+                    v_code: request.v_code.clone(),
+                    gevraagd_bedrag: request.gevraagd_bedrag.clone(),
+                    opened: now,
+                    opened_at: now_wall,
+                    decided,
+                };
+                let answer = KioskAnswer::Dossier(record.view(config, now));
+                self.dossiers.push(record);
+                let i = self.dossiers.len() - 1;
+                self.by_application.insert(key, i);
+                self.by_number.insert(nummer, i);
+                (answer, false)
+            }
+            _ => {
+                let nummer = request.dossiernummer.clone().unwrap_or_default();
+                match self.by_number.get(&nummer) {
+                    Some(&i) => (KioskAnswer::Dossier(self.dossiers[i].view(config, now)), false),
+                    None => (
+                        KioskAnswer::Fault {
+                            faultcode: "soapenv:Client".to_owned(),
+                            code: ONBEKEND_DOSSIER.to_owned(),
+                            faultstring: format!("Dossier {nummer} is bij KIOSK niet bekend"),
+                        },
+                        false,
+                    ),
+                }
+            }
+        }
+    }
+
+    /// The decision for a new dossier: a refusal rule, an unknown regeling, too much money;
+    /// else granted as asked.
+    fn decision(
+        &self,
+        config: &KioskSimConfig,
+        regeling: &str,
+        request: &Inspected,
+        raw: &str,
+    ) -> Decided {
+        if let Some((_, motivering)) = self
+            .behaviour
+            .refusals
+            .iter()
+            .find(|(s, _)| raw.contains(s.as_str()))
+        {
+            return Decided::Refused {
+                motivering: motivering.clone(),
+            };
+        }
+        if !config.regelingen.iter().any(|r| r == regeling) {
+            return Decided::Refused {
+                motivering: format!("De regeling {regeling} is bij KIOSK niet bekend."),
+            };
+        }
+        let cents = request.gevraagd_bedrag.as_deref().and_then(cents);
+        if let Some(cents) = cents {
+            if cents > u128::from(config.max_amount) * 100 {
+                return Decided::Refused {
+                    motivering: format!(
+                        "Het gevraagde bedrag van {} EUR overschrijdt het maximum van {}.00 EUR \
+                         voor deze regeling.",
+                        euro(cents),
+                        config.max_amount
+                    ),
+                };
+            }
+        }
+        Decided::Approved {
+            toegekend: cents.map(euro),
+        }
+    }
+}
+
+/// `1500.00` → 150000 (the XSD guarantees digits, a point and two decimals; be lenient).
+fn cents(amount: &str) -> Option<u128> {
+    let (whole, fraction) = amount.split_once('.').unwrap_or((amount, ""));
+    if fraction.len() > 2 || whole.is_empty() {
+        return None;
+    }
+    let whole: u128 = whole.parse().ok()?;
+    let fraction: u128 = format!("{fraction:0<2}").parse().ok()?;
+    whole.checked_mul(100)?.checked_add(fraction)
+}
+
+fn euro(cents: u128) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+struct Shared {
+    started: Instant,
+    config: KioskSimConfig,
+    validator: XsdValidator,
+    state: Mutex<KioskState>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, KioskState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// An HTTP error status the simulator can answer; anything else becomes 500.
+fn error_status(status: u16) -> u16 {
+    if StatusCode::from_u16(status).is_ok() && (400..=599).contains(&status) {
+        status
+    } else {
+        500
+    }
+}
+
+/// A running KIOSK simulator. Cheap to clone; the server stops on [`KioskSim::shutdown`] or
+/// when the last clone is dropped.
+#[derive(Clone)]
+pub struct KioskSim {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    server: crate::server::Server,
+}
+
+impl std::fmt::Debug for KioskSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KioskSim")
+            .field("addr", &self.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KioskSim {
+    /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves in a background
+    /// task. Fails if the XSD cannot be read or compiled, or the address cannot be bound.
+    pub async fn start(
+        config: KioskSimConfig,
+        addr: impl tokio::net::ToSocketAddrs,
+    ) -> std::io::Result<Self> {
+        let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "the address resolves to nothing",
+            )
+        })?;
+        let validator = XsdValidator::spawn(&config.xsd, "kiosk-xsd").await?;
+        let shared = Arc::new(Shared {
+            started: Instant::now(),
+            config,
+            validator,
+            state: Mutex::new(KioskState::default()),
+        });
+        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
+        Ok(Self {
+            inner: Arc::new(Inner { shared, server }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, KioskState> {
+        self.inner.shared.lock()
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.server.addr
+    }
+
+    /// E.g. `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.local_addr())
+    }
+
+    /// The SOAP endpoint, e.g. `http://127.0.0.1:41234/Kiosk-01.00/soap/WebService`.
+    pub fn url(&self) -> String {
+        format!("{}{}", self.base_url(), self.inner.shared.config.path)
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &KioskSimConfig {
+        &self.inner.shared.config
+    }
+
+    /// The next `count` requests answer a plain HTTP `status` with an HTML body, whatever
+    /// they carry (0 ends a burst). A `status` that is not an HTTP error status becomes 500.
+    pub fn fail_next(&self, count: u32, status: u16) {
+        self.state().behaviour.fail_next = (count > 0).then_some((count, error_status(status)));
+    }
+
+    /// While down, every request answers 503 (nothing is opened or looked up).
+    pub fn set_down(&self, down: bool) {
+        self.state().behaviour.down = down;
+    }
+
+    /// Every request is answered only after `delay` (zero: at once). A `DienAanvraagIn`
+    /// opens its dossier on arrival all the same.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+    }
+
+    /// Every new dossier whose `DienAanvraagIn` body contains `substring` (e.g. a vCode) is
+    /// decided `AFGEWEZEN` with `motivering`, until [`Self::reset`].
+    pub fn refuse_when_body_contains(&self, substring: &str, motivering: &str) {
+        self.state()
+            .behaviour
+            .refusals
+            .push((substring.to_owned(), motivering.to_owned()));
+    }
+
+    /// Back to normal: up, no burst, no delay, no refusal rules. Dossiers (and their
+    /// decisions) and recorded requests are kept.
+    pub fn reset(&self) {
+        self.state().behaviour = Behaviour::default();
+    }
+
+    /// The current behaviour.
+    pub fn behaviour(&self) -> Behaviour {
+        self.state().behaviour.clone()
+    }
+
+    /// Every request to the SOAP endpoint so far, in arrival order.
+    pub fn requests(&self) -> Vec<KioskRequest> {
+        self.state().requests.clone()
+    }
+
+    /// The valid, non-duplicate `DienAanvraagIn`s that opened a dossier, in arrival order.
+    pub fn submissions(&self) -> Vec<KioskRequest> {
+        self.filtered(KioskRequest::is_submission)
+    }
+
+    /// The requests that failed validation, in arrival order.
+    pub fn invalid(&self) -> Vec<KioskRequest> {
+        self.filtered(|r| !r.valid)
+    }
+
+    fn filtered(&self, keep: impl Fn(&KioskRequest) -> bool) -> Vec<KioskRequest> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| keep(r))
+            .cloned()
+            .collect()
+    }
+
+    /// Every dossier as it stands now, in the order opened.
+    pub fn dossiers(&self) -> Vec<Dossier> {
+        let now = Instant::now();
+        let config = &self.inner.shared.config;
+        self.state()
+            .dossiers
+            .iter()
+            .map(|d| d.view(config, now))
+            .collect()
+    }
+
+    /// One dossier as it stands now.
+    pub fn dossier(&self, dossiernummer: &str) -> Option<Dossier> {
+        let now = Instant::now();
+        let config = &self.inner.shared.config;
+        let state = self.state();
+        let i = *state.by_number.get(dossiernummer)?;
+        state.dossiers.get(i).map(|d| d.view(config, now))
+    }
+
+    /// Waits until at least `n` dossiers were opened; false after `timeout`.
+    pub async fn wait_for_submissions(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |s| s.dossiers.len() >= n).await
+    }
+
+    /// Waits until at least `n` requests arrived; false after `timeout`.
+    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
+        self.wait_until(timeout, |s| s.requests.len() >= n).await
+    }
+
+    async fn wait_until(&self, timeout: Duration, done: impl Fn(&KioskState) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if done(&self.state()) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server gracefully (requests under way are answered). Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.server.shutdown();
+    }
+
+    /// Waits until the server task has ended (after [`KioskSim::shutdown`]).
+    pub async fn stopped(&self) -> std::io::Result<()> {
+        self.inner.server.stopped().await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading requests
+
+/// What the simulator reads from a request (with roxmltree; the XSD check is separate).
+#[derive(Debug, Default)]
+struct Inspected {
+    /// A SOAP 1.1 Envelope with a Body holding an element: worth an XSD check.
+    has_operation: bool,
+    /// The Body's first element's local name.
+    element: Option<String>,
+    /// `DienAanvraagIn` or `GeefDossierStatus` in the KIOSK namespace.
+    operation: Option<String>,
+    application_id: Option<String>,
+    regeling: Option<String>,
+    v_code: Option<String>,
+    projectnaam: bool,
+    gevraagd_bedrag: Option<String>,
+    begindatum: Option<String>,
+    einddatum: Option<String>,
+    dossiernummer: Option<String>,
+}
+
+type XmlNode<'a, 'i> = roxmltree::Node<'a, 'i>;
+
+fn child<'a, 'i>(node: XmlNode<'a, 'i>, name: &str) -> Option<XmlNode<'a, 'i>> {
+    node.children()
+        .find(|n| n.is_element() && n.tag_name().name() == name)
+}
+
+fn text(node: Option<XmlNode<'_, '_>>, names: &[&str]) -> Option<String> {
+    let found = names.iter().try_fold(node?, |n, name| child(n, name))?;
+    Some(found.text().unwrap_or_default().trim().to_owned())
+}
+
+/// Reads the envelope and the fields; answers what is wrong beyond the XSD.
+fn inspect(body: &[u8]) -> (Inspected, Vec<String>) {
+    let mut found = Inspected::default();
+    let Ok(xml) = std::str::from_utf8(body) else {
+        return (found, vec!["the body is not UTF-8".to_owned()]);
+    };
+    let doc = match roxmltree::Document::parse(xml) {
+        Ok(doc) => doc,
+        Err(e) => return (found, vec![format!("not well-formed XML: {e}")]),
+    };
+    let root = doc.root_element();
+    let is_soap11 = |n: &XmlNode<'_, '_>, name: &str| {
+        n.is_element() && n.tag_name().namespace() == Some(SOAP11_NS) && n.tag_name().name() == name
+    };
+    if !is_soap11(&root, "Envelope") {
+        return (
+            found,
+            vec![format!(
+                "not a SOAP 1.1 request: the root element is {{{}}}{}",
+                root.tag_name().namespace().unwrap_or(""),
+                root.tag_name().name()
+            )],
+        );
+    }
+    let Some(soap_body) = root.children().find(|n| is_soap11(n, "Body")) else {
+        return (found, vec!["the SOAP Envelope has no Body".to_owned()]);
+    };
+    let Some(operation) = soap_body.children().find(XmlNode::is_element) else {
+        return (found, vec!["the SOAP Body holds no element".to_owned()]);
+    };
+    found.has_operation = true;
+    let name = operation.tag_name().name().to_owned();
+    found.element = Some(name.clone());
+    let in_kiosk_ns = operation.tag_name().namespace() == Some(KIOSK_NS);
+
+    let mut errors = Vec::new();
+    match name.as_str() {
+        DIEN_AANVRAAG_IN if in_kiosk_ns => {
+            found.operation = Some(name);
+            let op = Some(operation);
+            found.application_id = text(op, &["AanvraagId"]);
+            found.regeling = text(op, &["Regeling"]);
+            found.v_code = text(op, &["Organisatie", "VCode"]);
+            found.projectnaam = text(op, &["Aanvraag", "Projectnaam"]).is_some();
+            found.gevraagd_bedrag = text(op, &["Aanvraag", "GevraagdBedrag"]);
+            found.begindatum = text(op, &["Aanvraag", "Begindatum"]);
+            found.einddatum = text(op, &["Aanvraag", "Einddatum"]);
+            errors.extend(contract_errors(&found));
+        }
+        GEEF_DOSSIER_STATUS if in_kiosk_ns => {
+            found.operation = Some(name);
+            found.dossiernummer = text(Some(operation), &["Dossiernummer"]);
+        }
+        _ if in_kiosk_ns => errors.push(format!("{name} is not a request of the KIOSK service")),
+        // The XSD reports a foreign element.
+        _ => {}
+    }
+    (found, errors)
+}
+
+/// The rules the XSD documents but cannot express: the fields each regeling requires, the
+/// order of the dates.
+fn contract_errors(found: &Inspected) -> Vec<String> {
+    let mut errors = Vec::new();
+    let regeling = found.regeling.as_deref().unwrap_or_default();
+    let (projectnaam, bedrag) = match regeling {
+        "kiosk-werkingssubsidie" => (false, true),
+        "kiosk-attest" => (true, false),
+        _ => (true, true),
+    };
+    if projectnaam && !found.projectnaam {
+        errors.push(format!("de regeling {regeling} vereist Aanvraag/Projectnaam"));
+    }
+    if bedrag && found.gevraagd_bedrag.is_none() {
+        errors.push(format!("de regeling {regeling} vereist Aanvraag/GevraagdBedrag"));
+    }
+    if let (Some(begin), Some(end)) = (&found.begindatum, &found.einddatum) {
+        // yyyy-mm-dd (the XSD checks the form) compares as text.
+        if end < begin {
+            errors.push(format!("Einddatum {end} ligt voor Begindatum {begin}"));
+        }
+    }
+    errors
+}
+
+/// What is wrong with the SOAP 1.1 headers, given the operation found in the body.
+fn header_errors(
+    content_type: Option<&str>,
+    soap_action: Option<&str>,
+    operation: Option<&str>,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let media_type = content_type
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    if media_type.as_deref() != Some("text/xml") {
+        errors.push(format!(
+            "Content-Type must be text/xml (SOAP 1.1), not {}",
+            content_type.unwrap_or("(none)")
+        ));
+    }
+    let expected = match operation {
+        Some(DIEN_AANVRAAG_IN) => Some(SOAP_ACTION_DIEN_AANVRAAG_IN),
+        Some(GEEF_DOSSIER_STATUS) => Some(SOAP_ACTION_GEEF_DOSSIER_STATUS),
+        _ => None,
+    };
+    match (soap_action.map(|a| a.trim().trim_matches('"')), expected) {
+        (None, _) => errors.push("the SOAPAction header is missing".to_owned()),
+        (Some(a), Some(e)) if a != e => {
+            errors.push(format!("SOAPAction must be \"{e}\" for this request, not {a}"));
+        }
+        (Some(a), None)
+            if a != SOAP_ACTION_DIEN_AANVRAAG_IN && a != SOAP_ACTION_GEEF_DOSSIER_STATUS =>
+        {
+            errors.push(format!("unknown SOAPAction {a}"));
+        }
+        _ => {}
+    }
+    errors
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing answers
+
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\r' => out.push_str("&#13;"),
+            c if matches!(c, '\t' | '\n') || !c.is_control() => out.push(c),
+            _ => out.push('\u{FFFD}'),
+        }
+    }
+    out
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+fn envelope(body: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\">\
+         <soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
+    )
+}
+
+fn dossier_xml(request: &Inspected, d: &Dossier) -> String {
+    let (element, echo) = match request.operation.as_deref() {
+        Some(DIEN_AANVRAAG_IN) => (
+            "DienAanvraagInResponse",
+            format!(
+                "<AanvraagId>{}</AanvraagId>",
+                escape(request.application_id.as_deref().unwrap_or_default())
+            ),
+        ),
+        _ => ("GeefDossierStatusResponse", String::new()),
+    };
+    let mut x = format!(
+        "<kiosk:{element} xmlns:kiosk=\"{KIOSK_NS}\">{echo}<Dossiernummer>{}</Dossiernummer>\
+         <Status>{}</Status>",
+        escape(&d.dossiernummer),
+        d.status.as_str()
+    );
+    if let Some(m) = &d.motivering {
+        x.push_str(&format!("<Motivering>{}</Motivering>", escape(m)));
+    }
+    if let Some(b) = &d.toegekend_bedrag {
+        x.push_str(&format!("<ToegekendBedrag>{}</ToegekendBedrag>", escape(b)));
+    }
+    x.push_str(&format!(
+        "<Tijdstip>{}</Tijdstip></kiosk:{element}>",
+        rfc3339(d.tijdstip)
+    ));
+    envelope(&x)
+}
+
+fn fault_xml(faultcode: &str, code: &str, faultstring: &str) -> String {
+    envelope(&format!(
+        "<soapenv:Fault><faultcode>{}</faultcode><faultstring>{}</faultstring><detail>\
+         <kiosk:Fout xmlns:kiosk=\"{KIOSK_NS}\"><Code>{}</Code><Omschrijving>{}</Omschrijving>\
+         </kiosk:Fout></detail></soapenv:Fault>",
+        escape(faultcode),
+        escape(faultstring),
+        escape(code),
+        escape(faultstring),
+    ))
+}
+
+fn html_error(status: u16) -> String {
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    format!(
+        "<html><head><title>{status} {reason}</title></head>\
+         <body><h1>{status} {reason}</h1></body></html>"
+    )
+}
+
+/// The answer's body and its Content-Type.
+fn render(request: &Inspected, answer: &KioskAnswer) -> (String, &'static str) {
+    const XML: &str = "text/xml; charset=utf-8";
+    match answer {
+        KioskAnswer::Dossier(d) => (dossier_xml(request, d), XML),
+        KioskAnswer::Fault {
+            faultcode,
+            code,
+            faultstring,
+        } => (fault_xml(faultcode, code, faultstring), XML),
+        KioskAnswer::HttpError { status } => (html_error(*status), "text/html; charset=utf-8"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+type AppState = Arc<Shared>;
+
+fn router(shared: AppState) -> Router {
+    let path = shared.config.path.clone();
+    Router::new()
+        .route(&path, post(receive))
+        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
+        .route("/_sim/requests", get(list_requests))
+        .route("/_sim/dossiers", get(list_dossiers))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                Json(json!({"error": "no such route"})),
+            )
+        })
+        .with_state(shared)
+}
+
+fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let at = Instant::now();
+    let received_at = OffsetDateTime::now_utc();
+    let content_type = header_str(&headers, header::CONTENT_TYPE);
+    let soap_action = header_str(&headers, "soapaction");
+    let (request, semantic_errors) = inspect(&body);
+    let mut errors = header_errors(
+        content_type.as_deref(),
+        soap_action.as_deref(),
+        request.operation.as_deref(),
+    );
+    if request.has_operation {
+        errors.extend(shared.validator.validate(body.clone()).await);
+    }
+    errors.extend(semantic_errors);
+    let raw = String::from_utf8_lossy(&body).into_owned();
+
+    let (index, answer, response, content_type_out, delay) = {
+        let mut state = shared.lock();
+        let (answer, duplicate) =
+            state.decide(&shared.config, &request, &errors, &raw, at, received_at);
+        let (response, content_type_out) = render(&request, &answer);
+        let dossiernummer = match &answer {
+            KioskAnswer::Dossier(d) => Some(d.dossiernummer.clone()),
+            _ => request.dossiernummer.clone(),
+        };
+        state.requests.push(KioskRequest {
+            at,
+            received_at,
+            operation: request.element.clone(),
+            soap_action,
+            content_type,
+            body: raw,
+            valid: errors.is_empty(),
+            errors,
+            application_id: request.application_id.clone(),
+            regeling: request.regeling.clone(),
+            dossiernummer,
+            duplicate,
+            answer: answer.clone(),
+            response: response.clone(),
+            completed: false,
+        });
+        let delay = Duration::from_millis(state.behaviour.delay_ms);
+        (
+            state.requests.len() - 1,
+            answer,
+            response,
+            content_type_out,
+            delay,
+        )
+    };
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(r) = shared.lock().requests.get_mut(index) {
+        r.completed = true;
+    }
+    let status =
+        StatusCode::from_u16(answer.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+}
+
+async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
+    Json(shared.lock().behaviour.clone())
+}
+
+/// `POST /_sim/behaviour`: every member optional; `reset` (alias `clear`) is applied first.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BehaviourRequest {
+    #[serde(default, alias = "clear")]
+    reset: bool,
+    fail_next: Option<FailNext>,
+    down: Option<bool>,
+    delay_ms: Option<u64>,
+    refuse_when_body_contains: Option<Refusal>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FailNext {
+    count: u32,
+    status: u16,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refusal {
+    substring: String,
+    motivering: String,
+}
+
+async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
+    let request: BehaviourRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": e.to_string()})),
+            )
+                .into_response()
+        }
+    };
+    let mut state = shared.lock();
+    let b = &mut state.behaviour;
+    if request.reset {
+        *b = Behaviour::default();
+    }
+    if let Some(f) = request.fail_next {
+        b.fail_next = (f.count > 0).then_some((f.count, error_status(f.status)));
+    }
+    if let Some(down) = request.down {
+        b.down = down;
+    }
+    if let Some(ms) = request.delay_ms {
+        b.delay_ms = ms;
+    }
+    if let Some(r) = request.refuse_when_body_contains {
+        b.refusals.push((r.substring, r.motivering));
+    }
+    Json(b.clone()).into_response()
+}
+
+fn dossier_json(d: &Dossier) -> Value {
+    json!({
+        "dossiernummer": d.dossiernummer,
+        "applicationId": d.application_id,
+        "regeling": d.regeling,
+        "vCode": d.v_code,
+        "gevraagdBedrag": d.gevraagd_bedrag,
+        "status": d.status,
+        "motivering": d.motivering,
+        "toegekendBedrag": d.toegekend_bedrag,
+        "tijdstip": rfc3339(d.tijdstip),
+    })
+}
+
+/// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
+/// bodies.
+async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
+    let state = shared.lock();
+    let list: Vec<Value> = state
+        .requests
+        .iter()
+        .map(|r| {
+            json!({
+                "msSinceStart": u64::try_from(r.at.duration_since(shared.started).as_millis()).unwrap_or(u64::MAX),
+                "operation": r.operation,
+                "applicationId": r.application_id,
+                "regeling": r.regeling,
+                "dossiernummer": r.dossiernummer,
+                "valid": r.valid,
+                "errors": r.errors,
+                "duplicate": r.duplicate,
+                "httpStatus": r.http_status(),
+                "dossierStatus": r.answer.dossier_status(),
+                "completed": r.completed,
+            })
+        })
+        .collect();
+    Json(Value::Array(list))
+}
+
+/// `GET /_sim/dossiers`: every dossier as it stands now.
+async fn list_dossiers(State(shared): State<AppState>) -> Json<Value> {
+    let now = Instant::now();
+    let state = shared.lock();
+    let list: Vec<Value> = state
+        .dossiers
+        .iter()
+        .map(|d| dossier_json(&d.view(&shared.config, now)))
+        .collect();
+    Json(Value::Array(list))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_compare_exactly() {
+        assert_eq!(cents("1500.00"), Some(150_000));
+        assert_eq!(cents("25000.01"), Some(2_500_001));
+        assert_eq!(cents("7.5"), Some(750));
+        assert_eq!(cents("7"), Some(700));
+        assert_eq!(cents("7.123"), None);
+        assert_eq!(euro(2_500_001), "25000.01");
+    }
+
+    #[test]
+    fn the_soap_action_must_match_the_operation() {
+        let ok = header_errors(
+            Some("text/xml; charset=utf-8"),
+            Some("\"http://verenigingsloket.vlaanderen.be/hub/kiosk/v1/DienAanvraagIn\""),
+            Some(DIEN_AANVRAAG_IN),
+        );
+        assert!(ok.is_empty(), "{ok:?}");
+        let crossed = header_errors(
+            Some("text/xml"),
+            Some(SOAP_ACTION_GEEF_DOSSIER_STATUS),
+            Some(DIEN_AANVRAAG_IN),
+        );
+        assert_eq!(crossed.len(), 1, "{crossed:?}");
+        assert_eq!(header_errors(Some("application/soap+xml"), None, None).len(), 2);
+    }
+}

@@ -9,7 +9,8 @@
 //!   after `periode.van`); invalid → `422 application/problem+json` with every error. A new
 //!   reservation → `201` with `Location` and `{reservatieId, status: "aangevraagd"}`; the same
 //!   key with the same body → `200` with the reservation as it stands (recorded as a
-//!   duplicate); the same key with another body → `409`. No key, a key that is not the body's
+//!   duplicate; the association's descriptive members may differ, as the register may have
+//!   changed in between); the same key asking for something else → `409`. No key, a key that is not the body's
 //!   `aanvraagId`, or a body that is not JSON → `400`; not `application/json` → `415`.
 //! - `GET /v1/reservaties/{reservatieId}` → `200` `{reservatieId, status, toewijzing?, reden?}`;
 //!   unknown → `404`.
@@ -979,7 +980,7 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
                 Some(i) => {
                     let existing = &state.reservations[i].public;
                     record.reservatie_id = Some(existing.reservatie_id.clone());
-                    if existing.body == checked.body {
+                    if same_request(&existing.body, &checked.body) {
                         record.duplicate = true;
                         reservation_response(StatusCode::OK, existing)
                     } else {
@@ -1006,6 +1007,18 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
         tokio::time::sleep(delay).await;
     }
     response
+}
+
+/// A replay asks for the same reservation when everything but the association's descriptive
+/// members (`naam`, `hoofdactiviteiten`, `gemeente`, `postcode`, `e-mail`: register data that
+/// may change between two attempts) is equal, the vCode included.
+fn same_request(first: &Value, again: &Value) -> bool {
+    let identity = |body: &Value| {
+        let mut b = body.clone();
+        b["vereniging"] = json!({"vCode": body["vereniging"]["vCode"]});
+        b
+    };
+    identity(first) == identity(again)
 }
 
 /// Stores a new reservation and answers 201.

@@ -1,0 +1,156 @@
+//! [`KioskProvider`]: the hub's [`Provider`] for KIOSK, one SOAP 1.1 `POST` per call. The
+//! crate's only I/O; what the envelopes hold and what the answers mean is [`soap`]'s.
+//! Retrying, dead-lettering and the application's state machine are the hub's business.
+
+use std::fmt;
+use std::time::Duration;
+
+use adapter_provider::{Decision, Provider, ProviderError, Submitted};
+use async_trait::async_trait;
+use contracts::applications::EnrichedApplication;
+
+use crate::soap::{self, Operation};
+
+/// The most of an answer that is read; a bigger one is not a reply to these operations.
+pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+/// KIOSK's SOAP endpoint, e.g. `https://kiosk.cjm.vlaanderen.be/Kiosk-01.00/soap/WebService`.
+#[derive(Clone)]
+pub struct KioskProvider {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl fmt::Debug for KioskProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KioskProvider")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KioskProvider {
+    /// `url` must be `http` or `https`; `timeout` bounds connecting and the whole exchange.
+    /// Redirects are not followed (a redirected POST would lose its body): a 3xx is a
+    /// permanent failure.
+    pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| format!("invalid KIOSK endpoint URL: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(format!(
+                "unsupported KIOSK endpoint URL scheme {:?}",
+                parsed.scheme()
+            ));
+        }
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("verenigingsloket-hub/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot set up the KIOSK client: {}", chain(&e)))?;
+        Ok(KioskProvider {
+            client,
+            url: url.to_owned(),
+        })
+    }
+
+    /// The endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Posts one envelope with `Content-Type` [`soap::CONTENT_TYPE`] and the operation's
+    /// quoted `SOAPAction`; answers the HTTP status and the body (lossily UTF-8). A timeout,
+    /// a failed connection and a connection lost while reading are transient; an answer
+    /// larger than [`MAX_REPLY_BYTES`] is not a reply.
+    async fn call(&self, op: Operation, envelope: String) -> Result<(u16, String), ProviderError> {
+        let mut response = self
+            .client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, soap::CONTENT_TYPE)
+            .header("SOAPAction", format!("\"{}\"", op.soap_action()))
+            .body(envelope)
+            .send()
+            .await
+            .map_err(|e| ProviderError::Transient(describe(op, e)))?;
+        let status = response.status().as_u16();
+        let mut body: Vec<u8> = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                        let reason = format!(
+                            "{}: HTTP {status}, answer larger than {MAX_REPLY_BYTES} bytes",
+                            op.name()
+                        );
+                        return Err(
+                            if !(200..=299).contains(&status) && soap::status_is_transient(status)
+                            {
+                                ProviderError::Transient(reason)
+                            } else {
+                                ProviderError::Permanent(reason)
+                            },
+                        );
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(ProviderError::Transient(soap::short(&format!(
+                        "HTTP {status}, reading the answer failed: {}",
+                        describe(op, e)
+                    ))))
+                }
+            }
+        }
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+}
+
+#[async_trait]
+impl Provider for KioskProvider {
+    /// `DienAanvraagIn`. Safe to repeat: KIOSK answers the dossier opened for the
+    /// `applicationId` before. An application that cannot be sent as it is (a service field
+    /// missing or of the wrong type, ...) fails permanently without a call.
+    async fn submit(&self, application: &EnrichedApplication) -> Result<Submitted, ProviderError> {
+        let envelope = soap::submit_request(application)?;
+        let (status, body) = self.call(Operation::DienAanvraagIn, envelope).await?;
+        soap::read_submit_reply(status, &body, application.application_id)
+    }
+
+    /// `GeefDossierStatus` for a dossier number `submit` answered.
+    async fn status(&self, reference: &str) -> Result<Decision, ProviderError> {
+        let envelope = soap::status_request(reference)?;
+        let (status, body) = self.call(Operation::GeefDossierStatus, envelope).await?;
+        soap::read_status_reply(status, &body, reference)
+    }
+}
+
+/// A request failure, without the URL (it may carry credentials), with its causes.
+fn describe(op: Operation, e: reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    soap::short(&format!("{}: {kind}: {}", op.name(), chain(&e.without_url())))
+}
+
+/// An error and its sources, `: `-separated.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
