@@ -152,62 +152,49 @@ impl ServiceFields {
     /// [`ProviderError::Permanent`]. Other fields are ignored. Numbers must be JSON integers
     /// (not strings, not fractions), the boolean a JSON `true`/`false`.
     pub fn from_fields(fields: &Map<String, Value>) -> Result<Self, ProviderError> {
-        let mut errors: Vec<String> = Vec::new();
-        let mut whole = |name: &str, min: u64, max: u64| -> u64 {
+        let whole = |name: &str, min: u64, max: u64| -> Result<u64, String> {
             match fields.get(name) {
-                None | Some(Value::Null) => {
-                    errors.push(format!("service field {name} is missing"));
-                    0
-                }
-                Some(v) => match v.as_u64().filter(|n| (min..=max).contains(n)) {
-                    Some(n) => n,
-                    None => {
-                        errors.push(format!(
+                None | Some(Value::Null) => Err(format!("service field {name} is missing")),
+                Some(v) => v
+                    .as_u64()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| {
+                        format!(
                             "service field {name} must be a whole number from {min} to {max}, \
-                             got {}",
+                         got {}",
                             clip(&v.to_string(), 40)
-                        ));
-                        0
-                    }
-                },
+                        )
+                    }),
             }
         };
-        let aantal_vrijwilligers = whole(FIELD_AANTAL_VRIJWILLIGERS, 1, MAX_VRIJWILLIGERS);
-        let geschatte_uren = whole(FIELD_GESCHATTE_UREN, 0, MAX_UREN);
-        let betaald_personeel = match fields.get(FIELD_BETAALD_PERSONEEL) {
-            Some(Value::Bool(b)) => *b,
-            None | Some(Value::Null) => {
-                errors.push(format!(
-                    "service field {FIELD_BETAALD_PERSONEEL} is missing"
-                ));
-                false
-            }
-            Some(v) => {
-                errors.push(format!(
-                    "service field {FIELD_BETAALD_PERSONEEL} must be true or false, got {}",
+        let flag = |name: &str| -> Result<bool, String> {
+            match fields.get(name) {
+                Some(Value::Bool(b)) => Ok(*b),
+                None | Some(Value::Null) => Err(format!("service field {name} is missing")),
+                Some(v) => Err(format!(
+                    "service field {name} must be true or false, got {}",
                     clip(&v.to_string(), 40)
-                ));
-                false
+                )),
             }
         };
-        if !errors.is_empty() {
-            // The order of the contract: aantalVrijwilligers, betaaldPersoneel, geschatteUren.
-            errors.sort_by_key(|e| {
-                [
-                    FIELD_AANTAL_VRIJWILLIGERS,
-                    FIELD_BETAALD_PERSONEEL,
-                    FIELD_GESCHATTE_UREN,
-                ]
-                .iter()
-                .position(|f| e.contains(&format!("field {f} ")))
-            });
-            return Err(ProviderError::Permanent(short(&errors.join("; "))));
+        match (
+            whole(FIELD_AANTAL_VRIJWILLIGERS, 1, MAX_VRIJWILLIGERS),
+            flag(FIELD_BETAALD_PERSONEEL),
+            whole(FIELD_GESCHATTE_UREN, 0, MAX_UREN),
+        ) {
+            (Ok(aantal_vrijwilligers), Ok(betaald_personeel), Ok(geschatte_uren)) => {
+                Ok(ServiceFields {
+                    aantal_vrijwilligers,
+                    betaald_personeel,
+                    geschatte_uren,
+                })
+            }
+            (a, b, c) => {
+                let errors: Vec<String> =
+                    [a.err(), b.err(), c.err()].into_iter().flatten().collect();
+                Err(ProviderError::Permanent(short(&errors.join("; "))))
+            }
         }
-        Ok(ServiceFields {
-            aantal_vrijwilligers,
-            betaald_personeel,
-            geschatte_uren,
-        })
     }
 }
 

@@ -1,0 +1,674 @@
+//! Keeps the KIOSK contract (`contracts/xsd/kiosk-v1.xsd`, `contracts/wsdl/kiosk-v1.wsdl`,
+//! `contracts/examples/kiosk/`) and the adapter in step:
+//!
+//! - every request the adapter writes validates against the XSD (with libxml2): every
+//!   regeling, full and sparse association data, awkward text, status requests;
+//! - no INSZ and no representative is ever written;
+//! - broken requests do not validate (so the validation can fail);
+//! - the checked-in examples validate (requests, replies, the faults' `kiosk:Fout`), the
+//!   request examples are exactly what the adapter writes for the applications below
+//!   (`REGENERATE_KIOSK_EXAMPLES=1` rewrites them), and the replies read as documented;
+//! - the WSDL is well-formed and binds both operations to the XSD.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use adapter_kiosk::soap::{self, Operation};
+use adapter_provider::{Decision, ProviderError, Submitted};
+use contracts::applications::{Applicant, EnrichedApplication};
+use contracts::register::VerenigingDetail;
+use contracts::Part;
+use libxml::parser::{Parser, ParserOptions};
+use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
+use libxml::tree::{Document, Node};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// libxml2's global state is set up lazily; keep its use to one test at a time.
+static LIBXML: Mutex<()> = Mutex::new(());
+
+const EXAMPLE_APPLICATION: &str = "0b6a3f4e-2c1d-4f5a-8e9b-7c6d5e4f3a21";
+const EXAMPLE_ATTEST: &str = "5d1e8c7a-9b3f-4a2e-b6c4-1f0e9d8c7b6a";
+const EXAMPLE_DOSSIER: &str = "KIOSK-2026-000123";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn xsd_path() -> PathBuf {
+    workspace().join("contracts/xsd/kiosk-v1.xsd")
+}
+
+fn examples_dir() -> PathBuf {
+    workspace().join("contracts/examples/kiosk")
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Parses without recovery and without network.
+fn parse_strict(xml: &str) -> Result<Document, String> {
+    let options = ParserOptions {
+        recover: false,
+        no_net: true,
+        ..ParserOptions::default()
+    };
+    Parser::default()
+        .parse_string_with_options(xml, options)
+        .map_err(|_| "not well-formed XML".to_owned())
+}
+
+fn is(node: &Node, namespace: &str, name: &str) -> bool {
+    node.get_name() == name
+        && node
+            .get_namespace()
+            .is_some_and(|ns| ns.get_href() == namespace)
+}
+
+fn descendants(node: &Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    for child in node.get_child_elements() {
+        out.push(child.clone());
+        out.extend(descendants(&child));
+    }
+    out
+}
+
+/// The element to validate: the Body's first element child, or for a fault the
+/// `detail/kiosk:Fout`, serialised on its own.
+fn operation_element(envelope: &str) -> Result<String, String> {
+    let doc = parse_strict(envelope)?;
+    let root = doc.get_root_element().ok_or("no root element")?;
+    if !is(&root, soap::SOAP_ENVELOPE_NAMESPACE, "Envelope") {
+        return Err(format!("root is {}, not a SOAP 1.1 Envelope", root.get_name()));
+    }
+    let body = root
+        .get_child_elements()
+        .into_iter()
+        .find(|c| is(c, soap::SOAP_ENVELOPE_NAMESPACE, "Body"))
+        .ok_or("no soapenv:Body")?;
+    let first = body.get_first_element_child().ok_or("empty Body")?;
+    if is(&first, soap::SOAP_ENVELOPE_NAMESPACE, "Fault") {
+        let fout = descendants(&first)
+            .into_iter()
+            .find(|n| is(n, soap::NAMESPACE, "Fout"))
+            .ok_or("a fault without kiosk:Fout")?;
+        return Ok(doc.node_to_string(&fout));
+    }
+    Ok(doc.node_to_string(&first))
+}
+
+/// The XSD's complaints (empty: valid).
+fn schema_errors(envelope: &str) -> Vec<String> {
+    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+    let element = match operation_element(envelope) {
+        Ok(e) => e,
+        Err(e) => return vec![e],
+    };
+    let doc = match parse_strict(&element) {
+        Ok(doc) => doc,
+        Err(e) => return vec![format!("the element re-parsed: {e}")],
+    };
+    let mut parser = SchemaParserContext::from_file(&xsd_path().to_string_lossy());
+    let mut validator = match SchemaValidationContext::from_parser(&mut parser) {
+        Ok(v) => v,
+        Err(errors) => panic!(
+            "the XSD does not compile: {:?}",
+            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
+        ),
+    };
+    match validator.validate_document(&doc) {
+        Ok(()) => vec![],
+        Err(errors) => errors
+            .into_iter()
+            .map(|e| e.message.unwrap_or_default().trim().to_owned())
+            .collect(),
+    }
+}
+
+fn assert_valid(envelope: &str, what: &str) {
+    let errors = schema_errors(envelope);
+    assert!(
+        errors.is_empty(),
+        "{what} should validate:\n{}\n{envelope}",
+        errors.join("\n")
+    );
+}
+
+fn assert_invalid(envelope: &str, what: &str) {
+    assert!(
+        !schema_errors(envelope).is_empty(),
+        "{what} should NOT validate:\n{envelope}"
+    );
+}
+
+fn register_example() -> contracts::Vereniging {
+    let raw = read(&workspace().join("contracts/examples/register/detail-V0001001.json"));
+    serde_json::from_str::<VerenigingDetail>(&raw)
+        .unwrap()
+        .vereniging
+}
+
+fn fields(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// The project subsidy of the examples: the parts the KIOSK services receive
+/// (basisgegevens, contactgegevens, locaties, sleutels), the representatives still in the
+/// snapshot (they must not be rendered).
+fn example_application() -> EnrichedApplication {
+    EnrichedApplication {
+        application_id: EXAMPLE_APPLICATION.parse().unwrap(),
+        service_code: "kiosk-projectsubsidie".into(),
+        submitted_at: time::macros::datetime!(2026-11-03 08:15:02 UTC),
+        applicant: Applicant {
+            vertegenwoordiger_id: Some(1),
+            voornaam: "An".into(),
+            achternaam: "Peeters".into(),
+            email: "an.peeters@example.be".into(),
+            telefoon: "053 21 00 00".into(),
+        },
+        fields: fields(json!({
+            "projectnaam": "Zomerconcert in het stadspark",
+            "gevraagdBedrag": 1500,
+            "begindatum": "2027-06-01",
+            "einddatum": "2027-08-31",
+            "omschrijving": "Openluchtconcert met de jeugdharmonie en twee gastkorpsen.",
+        })),
+        parts: vec![
+            Part::Basisgegevens,
+            Part::Contactgegevens,
+            Part::Locaties,
+            Part::Sleutels,
+        ],
+        vereniging: register_example(),
+    }
+}
+
+/// A certificate: no amount, only the basisgegevens granted, no telephone.
+fn example_attest() -> EnrichedApplication {
+    let mut app = example_application();
+    app.application_id = EXAMPLE_ATTEST.parse().unwrap();
+    app.service_code = "kiosk-attest".into();
+    app.submitted_at = time::macros::datetime!(2026-11-05 14:02:41.250 UTC);
+    app.applicant.telefoon = String::new();
+    app.fields = fields(json!({
+        "projectnaam": "Attest muziekonderwijs jeugdafdeling",
+        "begindatum": "2027-01-01",
+        "einddatum": "2027-12-31",
+    }));
+    app.parts = vec![Part::Basisgegevens];
+    app
+}
+
+fn submit(app: &EnrichedApplication) -> String {
+    soap::submit_request(app).unwrap_or_else(|e| panic!("{e}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn every_request_the_adapter_writes_validates() {
+    let base = example_application();
+    for regeling in soap::REGELINGEN.iter().chain(&["kiosk-nieuwe-regeling"]) {
+        let mut app = base.clone();
+        app.service_code = (*regeling).to_owned();
+        assert_valid(&submit(&app), regeling);
+    }
+    assert_valid(&submit(&example_attest()), "an attest");
+
+    let mut werking = base.clone();
+    werking.service_code = "kiosk-werkingssubsidie".into();
+    werking.fields.remove("projectnaam");
+    werking.fields.remove("omschrijving");
+    werking
+        .fields
+        .insert("gevraagdBedrag".into(), json!("999999999.99"));
+    assert_valid(&submit(&werking), "a working subsidy without projectnaam");
+
+    let mut everything = base.clone();
+    everything.parts = Part::ALL.to_vec();
+    assert_valid(&submit(&everything), "every part granted");
+
+    let mut nothing = base.clone();
+    nothing.parts = vec![];
+    assert_valid(&submit(&nothing), "no part granted");
+
+    let mut sparse = base.clone();
+    let v = &mut sparse.vereniging;
+    v.naam = String::new();
+    v.verenigingstype.code = "  ".into();
+    v.sleutels.clear();
+    v.contactgegevens.clear();
+    if let Some(a) = v.locaties[0].adres.as_mut() {
+        a.straatnaam = String::new();
+        a.huisnummer = String::new();
+    }
+    v.locaties[1].adres = None;
+    assert_valid(&submit(&sparse), "sparse association data");
+
+    for nummer in [EXAMPLE_DOSSIER, "KIOSK-1999-000000", "KIOSK-2026-999999"] {
+        assert_valid(&soap::status_request(nummer).unwrap(), nummer);
+    }
+}
+
+#[test]
+fn awkward_text_validates_and_is_escaped() {
+    let mut app = example_application();
+    app.vereniging.naam = "Tom & Jerry <vzw> \"De 'Pottekijkers'\" ]]> — Brûlé 日本 🎺\r\nlijn 2".into();
+    app.applicant.achternaam = "D'Hondt-Van <Acker>".into();
+    app.applicant.email = "an+kiosk@sub.example.be".into();
+    app.fields.insert(
+        "omschrijving".into(),
+        json!("tab\there, bell\u{7} and nul\u{0} are not XML; <![CDATA[x]]> &amp; &#0;\n"),
+    );
+    app.fields
+        .insert("projectnaam".into(), json!("x".repeat(200)));
+    let xml = submit(&app);
+    assert_valid(&xml, "awkward text");
+    assert!(xml.contains("Tom &amp; Jerry &lt;vzw&gt;"));
+    assert!(xml.contains("Brûlé 日本 🎺&#13;\nlijn 2"));
+    assert!(xml.contains("&lt;![CDATA[x]]&gt; &amp;amp; &amp;#0;"));
+    assert!(!xml.contains('\u{0}') && !xml.contains('\u{7}'));
+}
+
+#[test]
+fn no_insz_and_no_representative_is_ever_written() {
+    let mut app = example_application();
+    app.parts = Part::ALL.to_vec();
+    let rep = &mut app.vereniging.vertegenwoordigers[0];
+    rep.voornaam = "Zeldzame".into();
+    rep.achternaam = "Vertegenwoordiger".into();
+    rep.e_mail = "vertegenwoordiger@example.be".into();
+    let insz = rep.insz.clone().unwrap();
+    let xml = submit(&app);
+    assert!(!xml.contains(&insz), "{xml}");
+    for absent in [
+        "insz",
+        "Insz",
+        "INSZ",
+        "ertegenwoordiger",
+        "Zeldzame",
+        "vertegenwoordiger@example.be",
+        "0470 12 34 56",
+        "Voorzitter",
+    ] {
+        assert!(!xml.contains(absent), "{absent} in\n{xml}");
+    }
+    // The applicant is there, by name and e-mail only.
+    assert!(xml.contains("<Voornaam>An</Voornaam>"));
+    // And the contract has no place for one.
+    let xsd = read(&xsd_path());
+    assert!(!xsd.contains("name=\"Insz\"") && !xsd.contains("name=\"insz\""));
+    assert!(!xsd.contains("name=\"Vertegenwoordiger"));
+}
+
+#[test]
+fn broken_requests_do_not_validate() {
+    let good = submit(&example_application());
+    assert_valid(&good, "the unbroken request");
+    for (from, to, what) in [
+        (
+            "<Regeling>kiosk-projectsubsidie</Regeling>",
+            "<Regeling>Kiosk Projectsubsidie</Regeling>",
+            "a bad Regeling",
+        ),
+        (
+            "<AanvraagId>0b6a3f4e",
+            "<AanvraagId>xx6a3f4e",
+            "a bad AanvraagId",
+        ),
+        (
+            "<IngediendOp>2026-11-03T08:15:02Z</IngediendOp>",
+            "<IngediendOp>2026-11-03T08:15:02</IngediendOp>",
+            "a moment without time zone",
+        ),
+        ("<VCode>V0001001</VCode>", "<VCode>V1001</VCode>", "a bad VCode"),
+        (
+            "<KboNummer>0417497106</KboNummer>",
+            "<KboNummer>0417.497.106</KboNummer>",
+            "a formatted KBO number",
+        ),
+        (
+            "<GevraagdBedrag>1500.00</GevraagdBedrag>",
+            "<GevraagdBedrag>1500</GevraagdBedrag>",
+            "an amount without decimals",
+        ),
+        (
+            "<GevraagdBedrag>1500.00</GevraagdBedrag>",
+            "<GevraagdBedrag>0.00</GevraagdBedrag>",
+            "a zero amount",
+        ),
+        (
+            "<GevraagdBedrag>1500.00</GevraagdBedrag>",
+            "<GevraagdBedrag>-1500.00</GevraagdBedrag>",
+            "a negative amount",
+        ),
+        (
+            "<Begindatum>2027-06-01</Begindatum>",
+            "<Begindatum>01/06/2027</Begindatum>",
+            "a bad date",
+        ),
+        (
+            "<Begindatum>2027-06-01</Begindatum>",
+            "",
+            "no Begindatum",
+        ),
+        (
+            "<Email>an.peeters@example.be</Email>",
+            "<Email>an.peeters</Email>",
+            "a bad e-mail",
+        ),
+        ("<Voornaam>An</Voornaam>", "<Voornaam> </Voornaam>", "a blank name"),
+        (
+            "<Voornaam>An</Voornaam>",
+            "<Voornaam>An</Voornaam><Insz>85071512397</Insz>",
+            "an INSZ",
+        ),
+        (
+            "<Projectnaam>",
+            "<Onbekend/><Projectnaam>",
+            "an unknown element",
+        ),
+        (
+            "<Organisatie>",
+            "<kiosk:Organisatie>",
+            "a qualified child",
+        ),
+    ] {
+        let broken = good.replacen(from, to, 1);
+        let broken = if what == "a qualified child" {
+            broken.replacen("</Organisatie>", "</kiosk:Organisatie>", 1)
+        } else {
+            broken
+        };
+        assert_ne!(broken, good, "{what}: the edit applies");
+        assert_invalid(&broken, what);
+    }
+    let other_ns = good.replace(soap::NAMESPACE, "http://example.be/kiosk/v2");
+    assert_invalid(&other_ns, "another namespace");
+    assert_invalid(&good.replacen("</Aanvrager>", "", 1), "an unclosed element");
+    let long = good.replacen(
+        "Zomerconcert in het stadspark",
+        &"x".repeat(201),
+        1,
+    );
+    assert_invalid(&long, "a projectnaam of 201 characters");
+
+    let status = soap::status_request(EXAMPLE_DOSSIER).unwrap();
+    assert_invalid(
+        &status.replace(EXAMPLE_DOSSIER, "KIOSK-2026-123"),
+        "a bad dossier number",
+    );
+}
+
+#[test]
+fn an_application_that_cannot_be_sent_is_permanent_without_a_request() {
+    let mut app = example_application();
+    app.fields.insert("gevraagdBedrag".into(), json!("1.234"));
+    app.fields.insert("einddatum".into(), json!(20270831));
+    match soap::submit_request(&app) {
+        Err(ProviderError::Permanent(reason)) => {
+            assert!(reason.contains("gevraagdBedrag: has more than two decimals"), "{reason}");
+            assert!(reason.contains("einddatum: must be a date string"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Examples
+// ---------------------------------------------------------------------------------------
+
+/// What each request example shows.
+fn request_examples() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        (
+            "request.dien-aanvraag-in.xml",
+            submit(&example_application()),
+        ),
+        ("request.dien-aanvraag-in.attest.xml", submit(&example_attest())),
+        (
+            "request.geef-dossier-status.xml",
+            soap::status_request(EXAMPLE_DOSSIER).unwrap(),
+        ),
+    ])
+}
+
+fn example_files() -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
+        .expect("contracts/examples/kiosk")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, read(&path))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn request_examples_are_what_the_adapter_writes() {
+    for (file, expected) in request_examples() {
+        let path = examples_dir().join(file);
+        if std::env::var_os("REGENERATE_KIOSK_EXAMPLES").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+        }
+        assert_eq!(
+            read(&path),
+            expected,
+            "{file} is not what the adapter writes \
+             (REGENERATE_KIOSK_EXAMPLES=1 cargo test -p adapter-kiosk --test kiosk)"
+        );
+    }
+}
+
+#[test]
+fn every_example_validates_and_reads_as_documented() {
+    let files = example_files();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    for required in [
+        "request.dien-aanvraag-in.xml",
+        "request.geef-dossier-status.xml",
+        "reply.dien-aanvraag-in.xml",
+        "reply.geef-dossier-status.in-behandeling.xml",
+        "reply.geef-dossier-status.goedgekeurd.xml",
+        "reply.geef-dossier-status.afgewezen.xml",
+        "fault.onbekend-dossier.xml",
+        "fault.tijdelijk-onbeschikbaar.xml",
+    ] {
+        assert!(names.contains(&required), "{required} missing from {names:?}");
+    }
+    let application: Uuid = EXAMPLE_APPLICATION.parse().unwrap();
+    for (name, text) in &files {
+        assert_valid(text, name);
+        let status = |t: &str| soap::read_status_reply(200, t, EXAMPLE_DOSSIER);
+        match name.as_str() {
+            n if n.starts_with("request.") => {
+                assert!(
+                    request_examples().contains_key(n),
+                    "{n}: which application does it show? (add it to request_examples)"
+                );
+            }
+            "reply.dien-aanvraag-in.xml" => assert_eq!(
+                soap::read_submit_reply(200, text, application),
+                Ok(Submitted {
+                    reference: EXAMPLE_DOSSIER.into(),
+                    decision: Decision::Received
+                })
+            ),
+            "reply.geef-dossier-status.in-behandeling.xml" => {
+                assert_eq!(status(text), Ok(Decision::InTreatment));
+            }
+            "reply.geef-dossier-status.goedgekeurd.xml" => assert_eq!(
+                status(text),
+                Ok(Decision::Approved {
+                    detail: Some("toegekend bedrag 1500.00 EUR".into())
+                })
+            ),
+            "reply.geef-dossier-status.afgewezen.xml" => match status(text) {
+                Ok(Decision::Refused { reason }) => {
+                    assert!(reason.starts_with("Het gevraagde bedrag"), "{reason}");
+                }
+                other => panic!("{name}: {other:?}"),
+            },
+            "fault.onbekend-dossier.xml" => assert_eq!(
+                soap::read_status_reply(500, text, EXAMPLE_DOSSIER),
+                Err(ProviderError::Permanent(
+                    "KIOSK fault soapenv:Client ONBEKEND_DOSSIER: Dossier KIOSK-2026-000123 is \
+                     bij KIOSK niet bekend"
+                        .into()
+                ))
+            ),
+            "fault.tijdelijk-onbeschikbaar.xml" => assert!(matches!(
+                soap::read_submit_reply(500, text, application),
+                Err(ProviderError::Transient(reason)) if reason.contains("TIJDELIJK_ONBESCHIKBAAR")
+            )),
+            other => panic!("{other}: document it here (examples are request.*, reply.*, fault.*)"),
+        }
+    }
+}
+
+#[test]
+fn broken_replies_do_not_validate() {
+    let good = read(&examples_dir().join("reply.geef-dossier-status.goedgekeurd.xml"));
+    assert_valid(&good, "the unbroken reply");
+    for (from, to, what) in [
+        ("<Status>GOEDGEKEURD</Status>", "<Status>OK</Status>", "an unknown Status"),
+        ("1500.00</ToegekendBedrag>", "1.500,00</ToegekendBedrag>", "a formatted amount"),
+        ("<Tijdstip>", "<Tijd>", "a renamed element"),
+    ] {
+        let broken = good.replacen(from, to, 1);
+        let broken = if what == "a renamed element" {
+            broken.replacen("</Tijdstip>", "</Tijd>", 1)
+        } else {
+            broken
+        };
+        assert_ne!(broken, good, "{what}: the edit applies");
+        assert_invalid(&broken, what);
+    }
+    let fault = read(&examples_dir().join("fault.onbekend-dossier.xml"));
+    assert_invalid(
+        &fault.replace("ONBEKEND_DOSSIER", "ONBEKEND"),
+        "an unknown Fout/Code",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// WSDL
+// ---------------------------------------------------------------------------------------
+
+fn attribute(node: &Node, name: &str) -> String {
+    node.get_attribute(name).unwrap_or_default()
+}
+
+#[test]
+fn the_wsdl_binds_both_operations_to_the_xsd() {
+    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+    let wsdl_path = workspace().join("contracts/wsdl/kiosk-v1.wsdl");
+    let wsdl = parse_strict(&read(&wsdl_path)).expect("the WSDL is well-formed");
+    let root = wsdl.get_root_element().unwrap();
+    let wsdl_ns = "http://schemas.xmlsoap.org/wsdl/";
+    let soap_ns = "http://schemas.xmlsoap.org/wsdl/soap/";
+    let xs_ns = "http://www.w3.org/2001/XMLSchema";
+    assert!(is(&root, wsdl_ns, "definitions"));
+    assert_eq!(attribute(&root, "targetNamespace"), soap::NAMESPACE);
+    let all = descendants(&root);
+    let find =
+        |ns: &str, name: &str| -> Vec<&Node> { all.iter().filter(|n| is(n, ns, name)).collect() };
+
+    let imports = find(xs_ns, "import");
+    assert_eq!(imports.len(), 1);
+    assert_eq!(attribute(imports[0], "namespace"), soap::NAMESPACE);
+    let location = attribute(imports[0], "schemaLocation");
+    assert_eq!(location, "../xsd/kiosk-v1.xsd");
+    assert_eq!(
+        wsdl_path.parent().unwrap().join(&location).canonicalize().unwrap(),
+        xsd_path().canonicalize().unwrap()
+    );
+    assert_eq!(
+        root.lookup_namespace_uri("kiosk").as_deref(),
+        Some(soap::NAMESPACE)
+    );
+
+    let parts: Vec<String> = find(wsdl_ns, "part")
+        .iter()
+        .map(|p| attribute(p, "element"))
+        .collect();
+    assert_eq!(
+        parts,
+        vec![
+            "kiosk:DienAanvraagIn",
+            "kiosk:DienAanvraagInResponse",
+            "kiosk:GeefDossierStatus",
+            "kiosk:GeefDossierStatusResponse",
+            "kiosk:Fout",
+        ]
+    );
+    let binding = find(soap_ns, "binding");
+    assert_eq!(binding.len(), 1);
+    assert_eq!(attribute(binding[0], "style"), "document");
+    assert_eq!(
+        attribute(binding[0], "transport"),
+        "http://schemas.xmlsoap.org/soap/http"
+    );
+    let actions: Vec<(String, String)> = find(soap_ns, "operation")
+        .iter()
+        .map(|o| {
+            let op = o.get_parent().map(|p| attribute(&p, "name")).unwrap_or_default();
+            (op, attribute(o, "soapAction"))
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [Operation::DienAanvraagIn, Operation::GeefDossierStatus]
+        .iter()
+        .map(|op| (op.name().to_owned(), op.soap_action().to_owned()))
+        .collect();
+    assert_eq!(actions, expected);
+    let bodies = find(soap_ns, "body");
+    assert_eq!(bodies.len(), 4);
+    assert!(bodies.iter().all(|b| attribute(b, "use") == "literal"));
+    let faults = find(soap_ns, "fault");
+    assert_eq!(faults.len(), 2);
+    assert!(faults.iter().all(|b| attribute(b, "use") == "literal"));
+    assert_eq!(find(soap_ns, "address").len(), 1);
+
+    // The XSD: the namespace, form and version the adapter assumes, its top-level elements.
+    let xsd = parse_strict(&read(&xsd_path())).expect("the XSD is well-formed");
+    let schema = xsd.get_root_element().unwrap();
+    assert_eq!(attribute(&schema, "targetNamespace"), soap::NAMESPACE);
+    assert_eq!(attribute(&schema, "elementFormDefault"), "unqualified");
+    assert_eq!(attribute(&schema, "version"), soap::VERSION);
+    let top_level: Vec<String> = schema
+        .get_child_elements()
+        .iter()
+        .filter(|n| is(n, xs_ns, "element"))
+        .map(|n| attribute(n, "name"))
+        .collect();
+    assert_eq!(
+        top_level,
+        vec![
+            "DienAanvraagIn",
+            "DienAanvraagInResponse",
+            "GeefDossierStatus",
+            "GeefDossierStatusResponse",
+            "Fout",
+        ]
+    );
+}
