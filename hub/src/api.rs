@@ -134,6 +134,8 @@ async fn submit(
     }
 }
 
+// Handlers return early with a finished answer: the large `Err` is the response itself.
+#[allow(clippy::result_large_err)]
 fn application_id(raw: &str) -> Result<Uuid, Response> {
     raw.parse().map_err(|_| {
         problem(
@@ -216,6 +218,7 @@ struct SearchQuery {
     offset: Option<i64>,
 }
 
+#[allow(clippy::result_large_err)]
 fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response> {
     let limit = limit.unwrap_or(50);
     let offset = offset.unwrap_or(0);
@@ -274,6 +277,7 @@ async fn search(
 }
 
 /// The projection's snapshot of a vCode, or the answer to give instead.
+#[allow(clippy::result_large_err)]
 async fn snapshot(s: &ApiState, raw: &str) -> Result<Vereniging, Response> {
     let v_code: VCode = raw.parse().map_err(|_| {
         problem(
