@@ -86,8 +86,7 @@ impl KioskProvider {
                             op.name()
                         );
                         return Err(
-                            if !(200..=299).contains(&status) && soap::status_is_transient(status)
-                            {
+                            if !(200..=299).contains(&status) && soap::status_is_transient(status) {
                                 ProviderError::Transient(reason)
                             } else {
                                 ProviderError::Permanent(reason)
@@ -137,7 +136,11 @@ fn describe(op: Operation, e: reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    soap::short(&format!("{}: {kind}: {}", op.name(), chain(&e.without_url())))
+    soap::short(&format!(
+        "{}: {kind}: {}",
+        op.name(),
+        chain(&e.without_url())
+    ))
 }
 
 /// An error and its sources, `: `-separated.

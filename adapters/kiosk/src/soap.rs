@@ -271,9 +271,7 @@ impl<'a> Fields<'a> {
     fn value(&mut self, key: &str) -> Option<&'a Value> {
         let value = match self.fields.get(key) {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() && !self.required.contains(&key) => {
-                None
-            }
+            Some(Value::String(s)) if s.trim().is_empty() && !self.required.contains(&key) => None,
             Some(v) => Some(v),
         };
         if value.is_none() && self.is_required(key) {
@@ -493,7 +491,9 @@ pub fn is_regeling(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_REGELING
         && s.split('-').all(|w| {
-            !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
@@ -511,7 +511,9 @@ fn aanvrager(a: &Applicant) -> Result<Aanvrager, Vec<String>> {
         if cleaned.is_empty() {
             errors.push(format!("applicant.{key}: must not be empty"));
         } else if cleaned.chars().count() > MAX_NAAM {
-            errors.push(format!("applicant.{key}: longer than {MAX_NAAM} characters"));
+            errors.push(format!(
+                "applicant.{key}: longer than {MAX_NAAM} characters"
+            ));
         }
         cleaned
     };
@@ -821,10 +823,7 @@ fn response(op: Operation, status: u16, body: &str) -> Result<Element, ProviderE
 fn stand(response: &Element) -> Result<(String, Decision), String> {
     let nummer = response.child_text("Dossiernummer");
     if !is_dossiernummer(nummer) {
-        return Err(format!(
-            "{:?} is not a dossier number",
-            clip(nummer, 40)
-        ));
+        return Err(format!("{:?} is not a dossier number", clip(nummer, 40)));
     }
     let status = response.child_text("Status");
     let decision = match status {
@@ -1131,7 +1130,17 @@ mod tests {
             );
         }
         for bad in [
-            "", ".5", "1.", "1.234", "-1", "+1", "1e3", "1,50", "1 000", "1000000000", "abc",
+            "",
+            ".5",
+            "1.",
+            "1.234",
+            "-1",
+            "+1",
+            "1e3",
+            "1,50",
+            "1 000",
+            "1000000000",
+            "abc",
         ] {
             assert!(bad.parse::<Bedrag>().is_err(), "{bad:?}");
         }
@@ -1162,14 +1171,20 @@ mod tests {
             required_fields("kiosk-attest"),
             &["projectnaam", "begindatum", "einddatum"]
         );
-        assert_eq!(required_fields("kiosk-beurs"), required_fields("kiosk-nieuw"));
+        assert_eq!(
+            required_fields("kiosk-beurs"),
+            required_fields("kiosk-nieuw")
+        );
 
         let dates = json!({"begindatum": "2027-01-01", "einddatum": "2027-12-31"});
         let Value::Object(dates) = dates else {
             unreachable!()
         };
         let werking = aanvraag("kiosk-werkingssubsidie", &dates).expect_err("no amount");
-        assert_eq!(werking, vec!["gevraagdBedrag: required for kiosk-werkingssubsidie"]);
+        assert_eq!(
+            werking,
+            vec!["gevraagdBedrag: required for kiosk-werkingssubsidie"]
+        );
         let attest = aanvraag("kiosk-attest", &dates).expect_err("no projectnaam");
         assert_eq!(attest, vec!["projectnaam: required for kiosk-attest"]);
 
@@ -1240,7 +1255,12 @@ mod tests {
         app.service_code = "KIOSK Project".into();
         let reason = permanent(submit_request(&app));
         assert!(reason.contains(APPLICATION_ID), "{reason}");
-        for named in ["serviceCode", "applicant.e-mail", "gevraagdBedrag", "begindatum"] {
+        for named in [
+            "serviceCode",
+            "applicant.e-mail",
+            "gevraagdBedrag",
+            "begindatum",
+        ] {
             assert!(reason.contains(named), "{named}: {reason}");
         }
         assert!(reason.chars().count() <= MAX_REASON_CHARS);
@@ -1308,7 +1328,13 @@ mod tests {
         v.locaties.clear();
         v.contactgegevens.clear();
         let xml = submit_request(&app).expect("valid");
-        for absent in ["<Naam>", "Verenigingstype", "KboNummer", "Adres", "<Email>info"] {
+        for absent in [
+            "<Naam>",
+            "Verenigingstype",
+            "KboNummer",
+            "Adres",
+            "<Email>info",
+        ] {
             assert!(!xml.contains(absent), "{absent} in\n{xml}");
         }
     }
@@ -1361,7 +1387,13 @@ mod tests {
         let xml = status_request("KIOSK-2026-000123").expect("valid");
         assert!(xml.contains("<Dossiernummer>KIOSK-2026-000123</Dossiernummer>"));
         assert!(xml.contains("<kiosk:GeefDossierStatus "));
-        for bad in ["", "KIOSK-26-000123", "kiosk-2026-000123", "KIOSK-2026-00012a", "<x/>"] {
+        for bad in [
+            "",
+            "KIOSK-26-000123",
+            "kiosk-2026-000123",
+            "KIOSK-2026-00012a",
+            "<x/>",
+        ] {
             assert!(!is_dossiernummer(bad), "{bad}");
             permanent(status_request(bad));
         }
@@ -1423,10 +1455,15 @@ mod tests {
         ));
         // A qualified child is forgiven.
         let qualified = status_reply(NR, "<k:Status>ONTVANGEN</k:Status>");
-        assert_eq!(read_status_reply(200, &qualified, NR), Ok(Decision::Received));
+        assert_eq!(
+            read_status_reply(200, &qualified, NR),
+            Ok(Decision::Received)
+        );
         // Unknown status, bad amount: not a reply, for good.
         permanent(read("<Status>GEARCHIVEERD</Status>"));
-        permanent(read("<Status>GOEDGEKEURD</Status><ToegekendBedrag>veel</ToegekendBedrag>"));
+        permanent(read(
+            "<Status>GOEDGEKEURD</Status><ToegekendBedrag>veel</ToegekendBedrag>",
+        ));
         // Another dossier's answer.
         let other = status_reply("KIOSK-2026-000999", "<Status>ONTVANGEN</Status>");
         assert!(permanent(read_status_reply(200, &other, NR)).contains("KIOSK-2026-000999"));
@@ -1466,7 +1503,8 @@ mod tests {
 
     #[test]
     fn faults_are_classified_by_code() {
-        let detail = "<detail><k:Fout xmlns:k=\"http://verenigingsloket.vlaanderen.be/hub/kiosk/v1\">\
+        let detail =
+            "<detail><k:Fout xmlns:k=\"http://verenigingsloket.vlaanderen.be/hub/kiosk/v1\">\
             <Code>ONBEKEND_DOSSIER</Code><Omschrijving>?</Omschrijving></k:Fout></detail>";
         let reason = permanent(read_status_reply(
             500,
@@ -1477,13 +1515,29 @@ mod tests {
             reason,
             "KIOSK fault soapenv:Client ONBEKEND_DOSSIER: Dossier onbekend"
         );
-        transient(read_status_reply(500, &fault("s:Server", "Onderhoud", ""), NR));
-        transient(read_status_reply(500, &fault("s:Server.Busy", "later", ""), NR));
-        permanent(read_status_reply(500, &fault("s:VersionMismatch", "?", ""), NR));
+        transient(read_status_reply(
+            500,
+            &fault("s:Server", "Onderhoud", ""),
+            NR,
+        ));
+        transient(read_status_reply(
+            500,
+            &fault("s:Server.Busy", "later", ""),
+            NR,
+        ));
+        permanent(read_status_reply(
+            500,
+            &fault("s:VersionMismatch", "?", ""),
+            NR,
+        ));
         transient(read_status_reply(503, &fault("x:Anders", "?", ""), NR));
         permanent(read_status_reply(400, &fault("x:Anders", "?", ""), NR));
         // A fault with HTTP 200 is still a fault.
-        transient(read_status_reply(200, &fault("soapenv:Server", "?", ""), NR));
+        transient(read_status_reply(
+            200,
+            &fault("soapenv:Server", "?", ""),
+            NR,
+        ));
     }
 
     #[test]
@@ -1496,7 +1550,14 @@ mod tests {
         for status in [400, 401, 404, 301] {
             permanent(read_status_reply(status, "nope", NR));
         }
-        for garbage in ["", "OK", "<ok/>", "{\"ok\":true}", "<a><b></a>", &envelope("")] {
+        for garbage in [
+            "",
+            "OK",
+            "<ok/>",
+            "{\"ok\":true}",
+            "<a><b></a>",
+            &envelope(""),
+        ] {
             permanent(read_status_reply(200, garbage, NR));
         }
         let ok = status_reply(NR, "<Status>ONTVANGEN</Status>");
@@ -1520,7 +1581,10 @@ mod tests {
         }
         let refused = read_status_reply(
             200,
-            &status_reply(NR, &format!("<Status>AFGEWEZEN</Status><Motivering>{long}</Motivering>")),
+            &status_reply(
+                NR,
+                &format!("<Status>AFGEWEZEN</Status><Motivering>{long}</Motivering>"),
+            ),
             NR,
         );
         assert!(matches!(refused, Ok(Decision::Refused { reason })

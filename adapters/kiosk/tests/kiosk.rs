@@ -87,7 +87,10 @@ fn operation_element(envelope: &str) -> Result<String, String> {
     let doc = parse_strict(envelope)?;
     let root = doc.get_root_element().ok_or("no root element")?;
     if !is(&root, soap::SOAP_ENVELOPE_NAMESPACE, "Envelope") {
-        return Err(format!("root is {}, not a SOAP 1.1 Envelope", root.get_name()));
+        return Err(format!(
+            "root is {}, not a SOAP 1.1 Envelope",
+            root.get_name()
+        ));
     }
     let body = root
         .get_child_elements()
@@ -267,7 +270,8 @@ fn every_request_the_adapter_writes_validates() {
 #[test]
 fn awkward_text_validates_and_is_escaped() {
     let mut app = example_application();
-    app.vereniging.naam = "Tom & Jerry <vzw> \"De 'Pottekijkers'\" ]]> — Brûlé 日本 🎺\r\nlijn 2".into();
+    app.vereniging.naam =
+        "Tom & Jerry <vzw> \"De 'Pottekijkers'\" ]]> — Brûlé 日本 🎺\r\nlijn 2".into();
     app.applicant.achternaam = "D'Hondt-Van <Acker>".into();
     app.applicant.email = "an+kiosk@sub.example.be".into();
     app.fields.insert(
@@ -335,7 +339,11 @@ fn broken_requests_do_not_validate() {
             "<IngediendOp>2026-11-03T08:15:02</IngediendOp>",
             "a moment without time zone",
         ),
-        ("<VCode>V0001001</VCode>", "<VCode>V1001</VCode>", "a bad VCode"),
+        (
+            "<VCode>V0001001</VCode>",
+            "<VCode>V1001</VCode>",
+            "a bad VCode",
+        ),
         (
             "<KboNummer>0417497106</KboNummer>",
             "<KboNummer>0417.497.106</KboNummer>",
@@ -361,17 +369,17 @@ fn broken_requests_do_not_validate() {
             "<Begindatum>01/06/2027</Begindatum>",
             "a bad date",
         ),
-        (
-            "<Begindatum>2027-06-01</Begindatum>",
-            "",
-            "no Begindatum",
-        ),
+        ("<Begindatum>2027-06-01</Begindatum>", "", "no Begindatum"),
         (
             "<Email>an.peeters@example.be</Email>",
             "<Email>an.peeters</Email>",
             "a bad e-mail",
         ),
-        ("<Voornaam>An</Voornaam>", "<Voornaam> </Voornaam>", "a blank name"),
+        (
+            "<Voornaam>An</Voornaam>",
+            "<Voornaam> </Voornaam>",
+            "a blank name",
+        ),
         (
             "<Voornaam>An</Voornaam>",
             "<Voornaam>An</Voornaam><Insz>85071512397</Insz>",
@@ -382,11 +390,7 @@ fn broken_requests_do_not_validate() {
             "<Onbekend/><Projectnaam>",
             "an unknown element",
         ),
-        (
-            "<Organisatie>",
-            "<kiosk:Organisatie>",
-            "a qualified child",
-        ),
+        ("<Organisatie>", "<kiosk:Organisatie>", "a qualified child"),
     ] {
         let broken = good.replacen(from, to, 1);
         let broken = if what == "a qualified child" {
@@ -400,11 +404,7 @@ fn broken_requests_do_not_validate() {
     let other_ns = good.replace(soap::NAMESPACE, "http://example.be/kiosk/v2");
     assert_invalid(&other_ns, "another namespace");
     assert_invalid(&good.replacen("</Aanvrager>", "", 1), "an unclosed element");
-    let long = good.replacen(
-        "Zomerconcert in het stadspark",
-        &"x".repeat(201),
-        1,
-    );
+    let long = good.replacen("Zomerconcert in het stadspark", &"x".repeat(201), 1);
     assert_invalid(&long, "a projectnaam of 201 characters");
 
     let status = soap::status_request(EXAMPLE_DOSSIER).unwrap();
@@ -421,8 +421,14 @@ fn an_application_that_cannot_be_sent_is_permanent_without_a_request() {
     app.fields.insert("einddatum".into(), json!(20270831));
     match soap::submit_request(&app) {
         Err(ProviderError::Permanent(reason)) => {
-            assert!(reason.contains("gevraagdBedrag: has more than two decimals"), "{reason}");
-            assert!(reason.contains("einddatum: must be a date string"), "{reason}");
+            assert!(
+                reason.contains("gevraagdBedrag: has more than two decimals"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("einddatum: must be a date string"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -439,7 +445,10 @@ fn request_examples() -> BTreeMap<&'static str, String> {
             "request.dien-aanvraag-in.xml",
             submit(&example_application()),
         ),
-        ("request.dien-aanvraag-in.attest.xml", submit(&example_attest())),
+        (
+            "request.dien-aanvraag-in.attest.xml",
+            submit(&example_attest()),
+        ),
         (
             "request.geef-dossier-status.xml",
             soap::status_request(EXAMPLE_DOSSIER).unwrap(),
@@ -494,7 +503,10 @@ fn every_example_validates_and_reads_as_documented() {
         "fault.onbekend-dossier.xml",
         "fault.tijdelijk-onbeschikbaar.xml",
     ] {
-        assert!(names.contains(&required), "{required} missing from {names:?}");
+        assert!(
+            names.contains(&required),
+            "{required} missing from {names:?}"
+        );
     }
     let application: Uuid = EXAMPLE_APPLICATION.parse().unwrap();
     for (name, text) in &files {
@@ -551,8 +563,16 @@ fn broken_replies_do_not_validate() {
     let good = read(&examples_dir().join("reply.geef-dossier-status.goedgekeurd.xml"));
     assert_valid(&good, "the unbroken reply");
     for (from, to, what) in [
-        ("<Status>GOEDGEKEURD</Status>", "<Status>OK</Status>", "an unknown Status"),
-        ("1500.00</ToegekendBedrag>", "1.500,00</ToegekendBedrag>", "a formatted amount"),
+        (
+            "<Status>GOEDGEKEURD</Status>",
+            "<Status>OK</Status>",
+            "an unknown Status",
+        ),
+        (
+            "1500.00</ToegekendBedrag>",
+            "1.500,00</ToegekendBedrag>",
+            "a formatted amount",
+        ),
         ("<Tijdstip>", "<Tijd>", "a renamed element"),
     ] {
         let broken = good.replacen(from, to, 1);
@@ -600,7 +620,12 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
     let location = attribute(imports[0], "schemaLocation");
     assert_eq!(location, "../xsd/kiosk-v1.xsd");
     assert_eq!(
-        wsdl_path.parent().unwrap().join(&location).canonicalize().unwrap(),
+        wsdl_path
+            .parent()
+            .unwrap()
+            .join(&location)
+            .canonicalize()
+            .unwrap(),
         xsd_path().canonicalize().unwrap()
     );
     assert_eq!(
@@ -632,7 +657,10 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
     let actions: Vec<(String, String)> = find(soap_ns, "operation")
         .iter()
         .map(|o| {
-            let op = o.get_parent().map(|p| attribute(&p, "name")).unwrap_or_default();
+            let op = o
+                .get_parent()
+                .map(|p| attribute(&p, "name"))
+                .unwrap_or_default();
             (op, attribute(o, "soapAction"))
         })
         .collect();

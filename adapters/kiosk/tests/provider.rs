@@ -83,7 +83,7 @@ async fn decision(p: &KioskProvider, reference: &str) -> Decision {
 
 #[tokio::test]
 async fn submits_once_per_application_and_follows_the_dossier_to_its_decision() {
-    let sim = sim(150, 300).await;
+    let sim = sim(300, 600).await;
     let p = provider(&sim);
     let app = project(1500);
     let first = p.submit(&app).await.unwrap();
@@ -127,7 +127,10 @@ async fn submits_once_per_application_and_follows_the_dossier_to_its_decision() 
     // Everything the adapter sent was valid for the simulator (XSD and contract rules).
     assert!(sim.invalid().is_empty(), "{:?}", sim.invalid());
     let sent = &sim.submissions()[0];
-    assert_eq!(sent.application_id.as_deref(), Some(app.application_id.to_string().as_str()));
+    assert_eq!(
+        sent.application_id.as_deref(),
+        Some(app.application_id.to_string().as_str())
+    );
     assert!(!sent.body.contains("85071512397"));
     sim.shutdown();
 }
@@ -211,18 +214,27 @@ async fn failures_are_classified() {
     // Down: transient, and nothing is opened.
     let app = project(500);
     sim.set_down(true);
-    assert!(matches!(p.submit(&app).await, Err(ProviderError::Transient(_))));
+    assert!(matches!(
+        p.submit(&app).await,
+        Err(ProviderError::Transient(_))
+    ));
     sim.set_down(false);
     assert!(sim.dossiers().is_empty());
 
     sim.fail_next(2, 502);
-    assert!(matches!(p.submit(&app).await, Err(ProviderError::Transient(_))));
+    assert!(matches!(
+        p.submit(&app).await,
+        Err(ProviderError::Transient(_))
+    ));
     assert!(matches!(
         p.status("KIOSK-2026-000001").await,
         Err(ProviderError::Transient(_))
     ));
     sim.fail_next(1, 404);
-    assert!(matches!(p.submit(&app).await, Err(ProviderError::Permanent(_))));
+    assert!(matches!(
+        p.submit(&app).await,
+        Err(ProviderError::Permanent(_))
+    ));
 
     // A timeout is transient; KIOSK opened the dossier anyway, and the retry finds it.
     sim.set_delay(Duration::from_millis(600));
@@ -259,5 +271,8 @@ fn the_endpoint_url_is_checked() {
     assert!(KioskProvider::new("not a url", t).is_err());
     assert!(KioskProvider::new("ftp://kiosk.example.be/", t).is_err());
     let p = KioskProvider::new("https://kiosk.example.be/Kiosk-01.00/soap/WebService", t).unwrap();
-    assert_eq!(p.url(), "https://kiosk.example.be/Kiosk-01.00/soap/WebService");
+    assert_eq!(
+        p.url(),
+        "https://kiosk.example.be/Kiosk-01.00/soap/WebService"
+    );
 }

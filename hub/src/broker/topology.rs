@@ -153,10 +153,12 @@ impl Topology {
             kind,
             alternate: alternate.then(|| UNROUTED.to_owned()),
         };
+        // Every consumer's cap: the subscribers' own, and `[retry]` (the applications').
         let longest = settings
             .subscribers
             .iter()
             .map(|s| s.retry.cap)
+            .chain([settings.retry.cap])
             .max()
             .unwrap_or(SHORTEST_TIER);
         let mut topology = Topology {

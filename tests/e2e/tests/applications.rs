@@ -39,7 +39,7 @@ impl Partners {
                 decision_after: fast * 2,
                 ..KioskSimConfig::default()
             },
-            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:0",
         )
         .await
         .unwrap();
@@ -58,7 +58,7 @@ impl Partners {
                 decision_delay: Duration::from_millis(50),
                 ..InsuranceSimConfig::default()
             },
-            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:0",
         )
         .await
         .unwrap();
@@ -146,10 +146,13 @@ struct Loket {
     reader: QueueReader,
     partners: Partners,
     http: reqwest::Client,
+    /// Every status change taken off `loket.applications` so far.
+    seen: std::sync::Mutex<Vec<Value>>,
 }
 
 impl Loket {
     async fn start() -> Loket {
+        init_logs();
         let partners = Partners::start().await;
         let iso = Isolation::new().await.unwrap();
         let register = start_register().await;
@@ -173,6 +176,7 @@ impl Loket {
             reader,
             partners,
             http: reqwest::Client::new(),
+            seen: std::sync::Mutex::new(Vec::new()),
         }
     }
 
@@ -194,17 +198,29 @@ impl Loket {
 
     /// Status changes on the loket's queue for one application, in arrival order.
     async fn statuses(&self, id: &str, at_least: usize) -> Vec<Value> {
-        let mut mine = Vec::new();
+        let mine = |seen: &[Value]| -> Vec<Value> {
+            seen.iter()
+                .filter(|m| m["applicationId"] == id)
+                .cloned()
+                .collect()
+        };
         let deadline = tokio::time::Instant::now() + SYNC;
-        while mine.len() < at_least && tokio::time::Instant::now() < deadline {
+        loop {
+            let got = mine(&self.seen.lock().unwrap());
+            if got.len() >= at_least || tokio::time::Instant::now() > deadline {
+                // A little longer, for what follows.
+                let more = self.reader.drain("loket.applications", QUIET).await;
+                self.seen
+                    .lock()
+                    .unwrap()
+                    .extend(more.into_iter().map(|m| m.body));
+                return mine(&self.seen.lock().unwrap());
+            }
             for m in self.reader.drain("loket.applications", QUIET).await {
                 assert_eq!(m.message_type, "application.status-changed");
-                if m.body["applicationId"] == id {
-                    mine.push(m.body);
-                }
+                self.seen.lock().unwrap().push(m.body);
             }
         }
-        mine
     }
 
     async fn application_rows(&self) -> i64 {

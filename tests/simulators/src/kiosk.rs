@@ -215,9 +215,7 @@ pub enum KioskAnswer {
         faultstring: String,
     },
     /// A plain HTTP error with an HTML body (down, or a failure burst).
-    HttpError {
-        status: u16,
-    },
+    HttpError { status: u16 },
 }
 
 impl KioskAnswer {
@@ -410,7 +408,10 @@ impl KioskState {
                 let application_id = request.application_id.clone().unwrap_or_default();
                 let key = application_id.to_ascii_lowercase();
                 if let Some(&i) = self.by_application.get(&key) {
-                    return (KioskAnswer::Dossier(self.dossiers[i].view(config, now)), true);
+                    return (
+                        KioskAnswer::Dossier(self.dossiers[i].view(config, now)),
+                        true,
+                    );
                 }
                 self.last_number += 1;
                 let nummer = format!(
@@ -440,7 +441,10 @@ impl KioskState {
             _ => {
                 let nummer = request.dossiernummer.clone().unwrap_or_default();
                 match self.by_number.get(&nummer) {
-                    Some(&i) => (KioskAnswer::Dossier(self.dossiers[i].view(config, now)), false),
+                    Some(&i) => (
+                        KioskAnswer::Dossier(self.dossiers[i].view(config, now)),
+                        false,
+                    ),
                     None => (
                         KioskAnswer::Fault {
                             faultcode: "soapenv:Client".to_owned(),
@@ -826,10 +830,14 @@ fn contract_errors(found: &Inspected) -> Vec<String> {
         _ => (true, true),
     };
     if projectnaam && !found.projectnaam {
-        errors.push(format!("de regeling {regeling} vereist Aanvraag/Projectnaam"));
+        errors.push(format!(
+            "de regeling {regeling} vereist Aanvraag/Projectnaam"
+        ));
     }
     if bedrag && found.gevraagd_bedrag.is_none() {
-        errors.push(format!("de regeling {regeling} vereist Aanvraag/GevraagdBedrag"));
+        errors.push(format!(
+            "de regeling {regeling} vereist Aanvraag/GevraagdBedrag"
+        ));
     }
     if let (Some(begin), Some(end)) = (&found.begindatum, &found.einddatum) {
         // yyyy-mm-dd (the XSD checks the form) compares as text.
@@ -864,7 +872,9 @@ fn header_errors(
     match (soap_action.map(|a| a.trim().trim_matches('"')), expected) {
         (None, _) => errors.push("the SOAPAction header is missing".to_owned()),
         (Some(a), Some(e)) if a != e => {
-            errors.push(format!("SOAPAction must be \"{e}\" for this request, not {a}"));
+            errors.push(format!(
+                "SOAPAction must be \"{e}\" for this request, not {a}"
+            ));
         }
         (Some(a), None)
             if a != SOAP_ACTION_DIEN_AANVRAAG_IN && a != SOAP_ACTION_GEEF_DOSSIER_STATUS =>
@@ -1208,6 +1218,9 @@ mod tests {
             Some(DIEN_AANVRAAG_IN),
         );
         assert_eq!(crossed.len(), 1, "{crossed:?}");
-        assert_eq!(header_errors(Some("application/soap+xml"), None, None).len(), 2);
+        assert_eq!(
+            header_errors(Some("application/soap+xml"), None, None).len(),
+            2
+        );
     }
 }
