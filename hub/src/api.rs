@@ -85,10 +85,7 @@ fn unavailable(e: &StoreError) -> Response {
     }
 }
 
-async fn submit(
-    State(s): State<ApiState>,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
+async fn submit(State(s): State<ApiState>, body: Result<Json<Value>, JsonRejection>) -> Response {
     let Json(body) = match body {
         Ok(b) => b,
         Err(e) => {
@@ -254,7 +251,14 @@ async fn search(
 ) -> Response {
     let Query(q) = match query {
         Ok(q) => q,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "Invalid query", &e.body_text(), &[]),
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid query",
+                &e.body_text(),
+                &[],
+            )
+        }
     };
     let (limit, offset) = match page(q.limit, q.offset) {
         Ok(p) => p,
@@ -295,7 +299,12 @@ async fn snapshot(s: &ApiState, raw: &str) -> Result<Vereniging, Response> {
     {
         Ok(mut found) => match found.remove(&v_code) {
             Some(stored) => Ok(stored.vereniging),
-            None => Err(problem(StatusCode::NOT_FOUND, "Unknown association", raw, &[])),
+            None => Err(problem(
+                StatusCode::NOT_FOUND,
+                "Unknown association",
+                raw,
+                &[],
+            )),
         },
         Err(e) => Err(unavailable(&e)),
     }
@@ -350,7 +359,14 @@ async fn history(
 ) -> Response {
     let Query(q) = match query {
         Ok(q) => q,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, "Invalid query", &e.body_text(), &[]),
+        Err(e) => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "Invalid query",
+                &e.body_text(),
+                &[],
+            )
+        }
     };
     let (limit, offset) = match page(q.limit, q.offset) {
         Ok(p) => p,

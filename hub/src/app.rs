@@ -13,15 +13,15 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::{self, ApiState};
+use crate::applications::{Applications, IntakeHandler, ProviderHandler};
 use crate::broker::topology::{
     command_queue, dead_letter_queue, delivery_queue, provider_queue, APPLICATION_INTAKE,
 };
 use crate::broker::{Broker, RabbitBroker, Topology};
-use crate::api::{self, ApiState};
-use crate::applications::{Applications, IntakeHandler, ProviderHandler};
 use crate::commands::CommandHandler;
-use crate::consume::BatchHandler;
 use crate::config::Settings;
+use crate::consume::BatchHandler;
 use crate::consume::Consumer;
 use crate::distribute::Distributor;
 use crate::http::{readiness, router, HttpState};

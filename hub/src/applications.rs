@@ -28,8 +28,8 @@ use std::time::Duration;
 use adapter_provider::{Decision, Provider, ProviderError};
 use async_trait::async_trait;
 use contracts::applications::{
-    ApplicationMetadata, ApplicationStatus, ApplicationStatusChanged,
-    ApplicationSubmitted, EnrichedApplication, APPLICATION_STATUS_CHANGED,
+    ApplicationMetadata, ApplicationStatus, ApplicationStatusChanged, ApplicationSubmitted,
+    EnrichedApplication, APPLICATION_STATUS_CHANGED,
 };
 use contracts::VCode;
 use serde::Serialize;
@@ -124,8 +124,7 @@ impl Applications {
                         reason: e.reason,
                     }),
             );
-        } else if body.get("serviceCode").and_then(Value::as_str).is_some() && service.is_none()
-        {
+        } else if body.get("serviceCode").and_then(Value::as_str).is_some() && service.is_none() {
             errors.push(FieldError::new(
                 "serviceCode",
                 "unknown-service",
@@ -183,10 +182,7 @@ impl Applications {
             provider_reference: None,
         }];
         let mut outbox = Vec::new();
-        match self
-            .catalogue
-            .eligibility(service, vereniging, now.date())
-        {
+        match self.catalogue.eligibility(service, vereniging, now.date()) {
             Err(reasons) => moves.push(Move {
                 to: ApplicationStatus::Afgewezen,
                 reason: Some(format!(
@@ -398,9 +394,8 @@ fn to_submitted(body: &Value) -> Result<ApplicationSubmitted, IntakeError> {
             );
         }
     }
-    serde_json::from_value(body).map_err(|e| {
-        IntakeError::Invalid(vec![FieldError::new("", "invalid", e.to_string())])
-    })
+    serde_json::from_value(body)
+        .map_err(|e| IntakeError::Invalid(vec![FieldError::new("", "invalid", e.to_string())]))
 }
 
 /// Every shape error of a submission at once (the service's own fields are checked against
@@ -419,7 +414,11 @@ pub fn validate_submission(body: &Value) -> Vec<FieldError> {
         "fields",
     ];
     for key in map.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
-        errors.push(FieldError::new(key, "unknown-field", "not part of an application"));
+        errors.push(FieldError::new(
+            key,
+            "unknown-field",
+            "not part of an application",
+        ));
     }
     match map.get("applicationId") {
         None => errors.push(FieldError::new("applicationId", "required", "missing")),
@@ -455,7 +454,11 @@ pub fn validate_submission(body: &Value) -> Vec<FieldError> {
     }
     match map.get("fields") {
         None | Some(Value::Object(_)) => {}
-        Some(_) => errors.push(FieldError::new("fields", "invalid-type", "must be an object")),
+        Some(_) => errors.push(FieldError::new(
+            "fields",
+            "invalid-type",
+            "must be an object",
+        )),
     }
     if let Some(metadata) = map.get("metadata") {
         if serde_json::from_value::<ApplicationMetadata>(metadata.clone()).is_err() {
@@ -544,9 +547,9 @@ impl BatchHandler for IntakeHandler {
                 Ok(body) => match self.applications.submit(&body).await {
                     Ok(intake) if intake.created => Outcome::Done,
                     Ok(_) => Outcome::Duplicate,
-                    Err(IntakeError::Invalid(errors)) => Outcome::Failed(Failure::Permanent(
-                        describe_errors(&errors),
-                    )),
+                    Err(IntakeError::Invalid(errors)) => {
+                        Outcome::Failed(Failure::Permanent(describe_errors(&errors)))
+                    }
                     Err(e @ IntakeError::Conflict(_)) => {
                         Outcome::Failed(Failure::Permanent(e.to_string()))
                     }
@@ -599,9 +602,7 @@ impl ProviderHandler {
         let id = enriched.application_id;
         let row = match self.applications.store.application(id).await {
             Ok(Some(row)) => row,
-            Ok(None) => {
-                return Outcome::Failed(Failure::Permanent(format!("no application {id}")))
-            }
+            Ok(None) => return Outcome::Failed(Failure::Permanent(format!("no application {id}"))),
             Err(e) => return Outcome::Failed(store_failure(e)),
         };
         if row.status != ApplicationStatus::Ingediend {

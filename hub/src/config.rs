@@ -278,7 +278,12 @@ const SECTIONS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-const TOP_LEVEL: &[&str] = &["subscribers", "municipalities", "services", "shutdown_grace"];
+const TOP_LEVEL: &[&str] = &[
+    "subscribers",
+    "municipalities",
+    "services",
+    "shutdown_grace",
+];
 
 pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
     let config = build(sources)?;

@@ -94,7 +94,10 @@ pub enum Created {
     /// Stored now.
     New,
     /// Stored before; `same` when the fingerprint matches (a resubmission, not a conflict).
-    Existing { row: Box<ApplicationRow>, same: bool },
+    Existing {
+        row: Box<ApplicationRow>,
+        same: bool,
+    },
 }
 
 /// A transition asked for.
@@ -109,9 +112,13 @@ pub struct Move {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Moved {
     /// Applied; the row as it was before.
-    Applied { before: Box<ApplicationRow> },
+    Applied {
+        before: Box<ApplicationRow>,
+    },
     /// The state machine does not allow it from the current status; nothing changed.
-    Refused { current: ApplicationStatus },
+    Refused {
+        current: ApplicationStatus,
+    },
     NotFound,
 }
 
@@ -204,7 +211,8 @@ fn application_row(row: &PgRow) -> Result<ApplicationRow, StoreError> {
     })
 }
 
-const COLUMNS: &str = "application_id, v_code, service_code, provider, status, provider_reference, \
+const COLUMNS: &str =
+    "application_id, v_code, service_code, provider, status, provider_reference, \
      submitted, fingerprint, correlation_id, submitted_at, updated_at";
 
 async fn insert_outbox(
@@ -273,7 +281,12 @@ impl ApplicationStore for PgStore {
         .bind(&a.service_code)
         .bind(&a.provider)
         .bind(last.to.as_str())
-        .bind(moves.iter().rev().find_map(|m| m.provider_reference.clone()))
+        .bind(
+            moves
+                .iter()
+                .rev()
+                .find_map(|m| m.provider_reference.clone()),
+        )
         .bind(&a.submitted)
         .bind(&a.fingerprint)
         .bind(a.correlation_id)

@@ -19,6 +19,9 @@ const QUIET: Duration = Duration::from_millis(800);
 
 /// V0001001: a feitelijke vereniging doing youth work (JGDW) in Aalst.
 const YOUTH_CLUB: &str = "V0001001";
+/// V0001002: a VZER doing youth work, with a correspondence address (the insurance needs a
+/// seat or correspondence address in the Dutch language area or Brussels).
+const YOUTH_CLUB_WITH_ADDRESS: &str = "V0001002";
 /// V0001003: a VZW sports club (SPRT) in Aalst.
 const SPORTS_CLUB: &str = "V0001003";
 /// V0001004: a feitelijke vereniging for arts and hobbies (KECU, HOSP).
@@ -325,8 +328,11 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
     let (status, answer) = loket.post("/applications", &kiosk).await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["location"], format!("/applications/{kiosk_id}"));
-    let (insurance_id, insurance) =
-        application(YOUTH_CLUB, "vrijwilligersverzekering", insurance_fields(false));
+    let (insurance_id, insurance) = application(
+        YOUTH_CLUB_WITH_ADDRESS,
+        "vrijwilligersverzekering",
+        insurance_fields(false),
+    );
     let (status, answer) = loket.post("/applications", &insurance).await;
     assert_eq!(status, 202, "{answer}");
 
@@ -337,9 +343,20 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
     ] {
         let changes = loket.statuses(id, 3).await;
         let names = status_names(&changes);
-        assert_eq!(names.first().map(String::as_str), Some("ingediend"), "{provider}");
-        assert_eq!(names.last().map(String::as_str), Some("goedgekeurd"), "{provider}: {names:?}");
-        assert!(names.contains(&"ontvangen".to_owned()), "{provider}: {names:?}");
+        assert_eq!(
+            names.first().map(String::as_str),
+            Some("ingediend"),
+            "{provider}"
+        );
+        assert_eq!(
+            names.last().map(String::as_str),
+            Some("goedgekeurd"),
+            "{provider}: {names:?}"
+        );
+        assert!(
+            names.contains(&"ontvangen".to_owned()),
+            "{provider}: {names:?}"
+        );
         assert_valid_changes(&changes);
         let reference = changes
             .iter()
@@ -421,7 +438,10 @@ async fn an_ineligible_application_is_refused_with_reasons_and_never_reaches_the
     let changes = loket.statuses(&id, 2).await;
     assert_eq!(status_names(&changes), ["ingediend", "afgewezen"]);
     let reason = changes[1]["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("JGDW") || reason.contains("hoofdactiviteit"), "{reason}");
+    assert!(
+        reason.contains("JGDW") || reason.contains("hoofdactiviteit"),
+        "{reason}"
+    );
     assert_valid_changes(&changes);
 
     // Insurance for a stopped association.
@@ -431,13 +451,20 @@ async fn an_ineligible_application_is_refused_with_reasons_and_never_reaches_the
         v["status"] == "Gestopt"
     })
     .await;
-    let (id, body) = application(ARTS_CLUB, "vrijwilligersverzekering", insurance_fields(false));
+    let (id, body) = application(
+        ARTS_CLUB,
+        "vrijwilligersverzekering",
+        insurance_fields(false),
+    );
     let (status, answer) = loket.post("/applications", &body).await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["status"], "afgewezen");
     let changes = loket.statuses(&id, 2).await;
     let reason = changes[1]["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("Gestopt") || reason.contains("status"), "{reason}");
+    assert!(
+        reason.contains("Gestopt") || reason.contains("status"),
+        "{reason}"
+    );
 
     // The services query says the same, with reasons.
     let services = loket
@@ -493,7 +520,11 @@ async fn the_same_application_twice_makes_one_dossier() {
         1
     );
     assert_eq!(loket.application_rows().await, 1);
-    assert_eq!(loket.partners.kiosk.submissions().len(), 1, "one dossier at KIOSK");
+    assert_eq!(
+        loket.partners.kiosk.submissions().len(),
+        1,
+        "one dossier at KIOSK"
+    );
 
     // The same id for something else is a conflict.
     let mut other = body.clone();
@@ -528,8 +559,11 @@ async fn a_provider_that_is_down_gets_the_application_when_back_and_refusals_are
     assert_eq!(loket.partners.kiosk.submissions().len(), 1);
 
     // The insurance refuses an organisation with paid staff: afgewezen with its reason.
-    let (id, body) =
-        application(YOUTH_CLUB, "vrijwilligersverzekering", insurance_fields(true));
+    let (id, body) = application(
+        YOUTH_CLUB_WITH_ADDRESS,
+        "vrijwilligersverzekering",
+        insurance_fields(true),
+    );
     let (status, _) = loket.post("/applications", &body).await;
     assert_eq!(status, 202);
     let changes = loket.statuses(&id, 3).await;
@@ -611,7 +645,9 @@ async fn invalid_input_gets_every_field_error_and_nothing_is_stored() {
     assert_eq!(loket.application_rows().await, 0, "nothing stored");
 
     // The queries answer.
-    let found = loket.get("/associations?postcode=9300&hoofdactiviteit=JGDW").await;
+    let found = loket
+        .get("/associations?postcode=9300&hoofdactiviteit=JGDW")
+        .await;
     let v_codes: Vec<&str> = found["items"]
         .as_array()
         .unwrap()
@@ -635,7 +671,10 @@ async fn a_withdrawn_application_stays_withdrawn() {
     let (status, _) = loket.post("/applications", &body).await;
     assert_eq!(status, 202);
     let (status, answer) = loket
-        .post(&format!("/applications/{id}/withdraw"), &json!({"reason": "kamp gaat niet door"}))
+        .post(
+            &format!("/applications/{id}/withdraw"),
+            &json!({"reason": "kamp gaat niet door"}),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     tokio::time::sleep(Duration::from_secs(3)).await;
