@@ -44,6 +44,18 @@ fn tracing_subscriber_init() -> Option<()> {
 /// A vhost and a database of the test's own.
 pub struct Isolation {
     pub name: String,
+    cleaned: bool,
+}
+
+/// A failing test (a panic) still removes its vhost: idle quorum queues of many failed runs
+/// would otherwise weigh on the shared broker. Its database is left for inspection until the
+/// next sweep.
+impl Drop for Isolation {
+    fn drop(&mut self) {
+        if !self.cleaned {
+            let _ = rabbitmqctl(&["delete_vhost", &self.name]);
+        }
+    }
 }
 
 impl Isolation {
@@ -60,7 +72,10 @@ impl Isolation {
         sqlx::query(&format!("CREATE DATABASE \"{name}\""))
             .execute(&mut admin)
             .await?;
-        Ok(Isolation { name })
+        Ok(Isolation {
+            name,
+            cleaned: false,
+        })
     }
 
     pub fn amqp_url(&self) -> String {
@@ -80,8 +95,9 @@ impl Isolation {
     }
 
     /// Removes the vhost and the database; call at the end of a passing test (a failing one
-    /// leaves them for inspection until the next sweep).
-    pub async fn cleanup(self) {
+    /// leaves its database for inspection until the next sweep).
+    pub async fn cleanup(mut self) {
+        self.cleaned = true;
         let _ = rabbitmqctl(&["delete_vhost", &self.name]);
         if let Ok(mut admin) = PgConnection::connect(POSTGRES_ADMIN).await {
             let _ = sqlx::query(&format!(
