@@ -212,6 +212,22 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 backoffice_listen,
             )
             .await?;
+            // The service providers, where config/default.toml expects them.
+            let kiosk = partner_sims::kiosk::KioskSim::start(
+                partner_sims::kiosk::KioskSimConfig::default(),
+                "127.0.0.1:8083",
+            )
+            .await?;
+            let uldk = partner_sims::uldk::UldkSim::start(
+                partner_sims::uldk::UldkSimConfig::default(),
+                std::net::SocketAddr::from(([127, 0, 0, 1], 8084)),
+            )
+            .await?;
+            let insurance = partner_sims::insurance::InsuranceSim::start(
+                partner_sims::insurance::InsuranceSimConfig::default(),
+                "127.0.0.1:8085",
+            )
+            .await?;
             settings.register.base_url = register.base_url();
             settings.register.token_url = register.token_url();
             settings.register.client_id = "hub".into();
@@ -234,9 +250,21 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 backoffice.url(),
                 backoffice.base_url()
             );
+            println!(
+                "providers: KIOSK {}  ULDK {}  insurance {}",
+                kiosk.url(),
+                uldk.base_url(),
+                insurance.url()
+            );
+            println!(
+                "apply:  curl -X POST http://{http}/applications -H 'content-type: application/json' -d @contracts/examples/applications/application.submitted.kiosk-projectsubsidie.json"
+            );
             hub.wait_for(shutdown_signal()).await;
             register.shutdown();
             backoffice.shutdown();
+            kiosk.shutdown();
+            uldk.shutdown();
+            insurance.shutdown();
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq { command } => dlq(command).await,
