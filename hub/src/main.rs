@@ -153,9 +153,16 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::CheckConfig(args) => match load(&args) {
             Ok(s) => {
+                let municipalities = s
+                    .subscribers
+                    .iter()
+                    .filter(|s| s.municipality.is_some())
+                    .count();
                 println!(
-                    "configuration is valid ({} subscriber(s))",
-                    s.subscribers.len()
+                    "configuration is valid ({} subscriber(s), {municipalities} of them municipalities; {} service(s); providers: {})",
+                    s.subscribers.len(),
+                    s.services.len(),
+                    s.providers.names().join(", ")
                 );
                 Ok(ExitCode::SUCCESS)
             }
