@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use adapter_provider::{Decision, Provider, ProviderError, Submitted};
+use adapter_soap::http::{self, chain, PostError};
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
 use time::OffsetDateTime;
@@ -51,12 +52,7 @@ impl InsuranceProvider {
             return Err("the insurance service timeout must be above zero".to_owned());
         }
         parties.check()?;
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("verenigingsloket-hub/", env!("CARGO_PKG_VERSION")))
+        let client = http::client_builder(timeout)
             .build()
             .map_err(|e| format!("cannot set up the insurance client: {}", chain(&e)))?;
         Ok(InsuranceProvider {
@@ -84,41 +80,29 @@ impl InsuranceProvider {
         operation: Operation,
         envelope: String,
     ) -> Result<(u16, String), ProviderError> {
-        let mut response = self
-            .client
-            .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, soap::CONTENT_TYPE)
-            .header("SOAPAction", format!("\"{}\"", operation.soap_action()))
-            .body(envelope)
-            .send()
-            .await
-            .map_err(|e| ProviderError::Transient(describe(e)))?;
-        let status = response.status().as_u16();
-        let mut body: Vec<u8> = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                        let reason =
-                            format!("HTTP {status}: answer larger than {MAX_ANSWER_BYTES} bytes");
-                        return Err(if soap::status_is_transient(status) {
-                            ProviderError::Transient(reason)
-                        } else {
-                            ProviderError::Permanent(reason)
-                        });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(ProviderError::Transient(clip(&format!(
-                        "HTTP {status}, reading the answer failed: {}",
-                        describe(e)
-                    ))))
+        let posted = http::post(
+            &self.client,
+            &self.url,
+            operation.soap_action(),
+            envelope,
+            MAX_ANSWER_BYTES,
+        )
+        .await;
+        posted.map_err(|e| match e {
+            PostError::Send(e) => ProviderError::Transient(describe(e)),
+            PostError::TooLarge { status, max_bytes } => {
+                let reason = format!("HTTP {status}: answer larger than {max_bytes} bytes");
+                if soap::status_is_transient(status) {
+                    ProviderError::Transient(reason)
+                } else {
+                    ProviderError::Permanent(reason)
                 }
             }
-        }
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+            PostError::Read { status, error } => ProviderError::Transient(clip(&format!(
+                "HTTP {status}, reading the answer failed: {}",
+                describe(error)
+            ))),
+        })
     }
 }
 
@@ -169,27 +153,5 @@ fn clip(s: &str) -> String {
 
 /// A request failure, without the URL (it may carry credentials), with its causes.
 fn describe(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    clip(&format!("{kind}: {}", chain(&e.without_url())))
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    clip(&http::describe(e))
 }

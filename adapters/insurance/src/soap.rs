@@ -30,32 +30,26 @@
 //! anything unreadable are [`ProviderError::Permanent`]. Reasons keep at most
 //! [`MAX_REASON_CHARS`] characters.
 
-use std::borrow::Cow;
-use std::fmt;
 use std::io;
 
 use adapter_provider::{Decision, ProviderError, Submitted};
+use adapter_soap::fault::Fault;
+use adapter_soap::text::{clip, collapse, short, snippet};
+use adapter_soap::xml::{
+    boolean, clean_text, is_xml_char, parse as parse_xml, soap_body, soap_fault, Element,
+    MagdaContext, XmlWriter as Xml,
+};
 use contracts::applications::EnrichedApplication;
 use contracts::register::{Adres, Vereniging};
-use quick_xml::escape::{partial_escape, resolve_predefined_entity};
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
-use quick_xml::Writer;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// Namespace of the operation elements.
 pub const NAMESPACE: &str = "http://verenigingsloket.vlaanderen.be/hub/vrijwilligersverzekering/v1";
-/// The SOAP 1.1 envelope namespace.
-pub const SOAP_ENVELOPE_NAMESPACE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-/// The HTTP `Content-Type` of a SOAP 1.1 request.
-pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+pub use adapter_soap::{CONTENT_TYPE, MAX_REASON_CHARS, SOAP_ENVELOPE_NAMESPACE};
 /// `Context/Versie` of this contract.
 pub const VERSION: &str = "01.00.0000";
-/// The longest reason an error or a refusal carries, in characters.
-pub const MAX_REASON_CHARS: usize = 300;
 
 /// The service field with the number of volunteers (whole number, 1..=1 000 000).
 pub const FIELD_AANTAL_VRIJWILLIGERS: &str = "aantalVrijwilligers";
@@ -292,13 +286,7 @@ pub fn is_erkenningsnummer(s: &str) -> bool {
 /// envelope.
 pub fn request_referte(envelope: &str) -> Option<String> {
     let root = parse_xml(envelope).ok()?;
-    if !root.is(SOAP_ENVELOPE_NAMESPACE, "Envelope") {
-        return None;
-    }
-    let operation = root
-        .children
-        .iter()
-        .find(|c| c.is(SOAP_ENVELOPE_NAMESPACE, "Body"))?
+    let operation = soap_body(&root)?
         .children
         .iter()
         .find(|c| c.namespace.as_deref() == Some(NAMESPACE))?;
@@ -317,35 +305,18 @@ fn write_envelope(
     inhoud: impl FnOnce(&mut Xml) -> io::Result<()>,
 ) -> io::Result<()> {
     let (datum, tijd) = tijdstip(now);
-    let element = format!("vv:{}", operation.name());
-    x.w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    x.start_with(
-        BytesStart::new("soapenv:Envelope")
-            .with_attributes([("xmlns:soapenv", SOAP_ENVELOPE_NAMESPACE)]),
-    )?;
-    x.empty("soapenv:Header")?;
-    x.start_with(BytesStart::new("soapenv:Body").with_attributes([("Id", "Body")]))?;
-    x.start_with(BytesStart::new(element.as_str()).with_attributes([("xmlns:vv", NAMESPACE)]))?;
+    x.open_envelope("vv", NAMESPACE, operation.name(), Some("Body"))?;
     x.start("Verzoek")?;
-
-    x.start("Context")?;
-    x.text("Naam", operation.name())?;
-    x.text("Versie", VERSION)?;
-    x.start("Bericht")?;
-    x.text("Type", "VRAAG")?;
-    x.start("Tijdstip")?;
-    x.text("Datum", &datum)?;
-    x.text("Tijd", &tijd)?;
-    x.end("Tijdstip")?;
-    x.start("Afzender")?;
-    x.text("Identificatie", &parties.sender)?;
-    x.text("Referte", referte)?;
-    x.end("Afzender")?;
-    x.start("Ontvanger")?;
-    x.text("Identificatie", &parties.receiver)?;
-    x.end("Ontvanger")?;
-    x.end("Bericht")?;
-    x.end("Context")?;
+    x.magda_context(&MagdaContext {
+        naam: operation.name(),
+        versie: VERSION,
+        type_: "VRAAG",
+        datum: &datum,
+        tijd: &tijd,
+        sender: &parties.sender,
+        referte,
+        receiver: &parties.receiver,
+    })?;
 
     x.start("Vragen")?;
     x.start("Vraag")?;
@@ -357,9 +328,7 @@ fn write_envelope(
     x.end("Vragen")?;
 
     x.end("Verzoek")?;
-    x.end(&element)?;
-    x.end("soapenv:Body")?;
-    x.end("soapenv:Envelope")
+    x.close_envelope("vv", operation.name())
 }
 
 /// `Organisatie`: what the snapshot holds, each value ready to write.
@@ -566,22 +535,11 @@ impl Contact {
 /// white-space runs collapsed to one space, trimmed, cut at `max`; `None` when nothing is
 /// left.
 fn one_line(s: &str, max: usize) -> Option<String> {
-    let cleaned: String = s
-        .chars()
-        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
-        .collect();
+    let cleaned = clean_text(s);
     let joined = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
     let cut: String = joined.chars().take(max).collect();
     let cut = cut.trim_end();
     (!cut.is_empty()).then(|| cut.to_owned())
-}
-
-fn boolean(b: bool) -> &'static str {
-    if b {
-        "true"
-    } else {
-        "false"
-    }
 }
 
 fn datum(d: time::Date) -> String {
@@ -601,138 +559,11 @@ fn tijdstip(now: OffsetDateTime) -> (String, String) {
     (datum(utc.date()), tijd)
 }
 
-/// Whether XML 1.0 can carry `c` at all (even escaped).
-fn is_xml_char(c: char) -> bool {
-    matches!(c,
-        '\t' | '\n' | '\r'
-        | '\u{20}'..='\u{D7FF}'
-        | '\u{E000}'..='\u{FFFD}'
-        | '\u{10000}'..='\u{10FFFF}')
-}
-
-/// Text content escaped (`<`, `>`, `&`), with characters XML cannot carry replaced.
-fn escape_text(value: &str) -> Cow<'_, str> {
-    if value.chars().all(is_xml_char) && !value.contains('\r') {
-        partial_escape(value)
-    } else {
-        let cleaned: String = value
-            .chars()
-            .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
-            .collect();
-        Cow::Owned(partial_escape(cleaned.as_str()).replace('\r', "&#13;"))
-    }
-}
-
-/// An indenting quick-xml writer with the few shapes the requests need.
-struct Xml {
-    w: Writer<Vec<u8>>,
-}
-
-impl Xml {
-    fn new() -> Self {
-        Xml {
-            w: Writer::new_with_indent(Vec::new(), b' ', 1),
-        }
-    }
-
-    fn start(&mut self, name: &str) -> io::Result<()> {
-        self.w.write_event(Event::Start(BytesStart::new(name)))
-    }
-
-    fn start_with(&mut self, start: BytesStart<'_>) -> io::Result<()> {
-        self.w.write_event(Event::Start(start))
-    }
-
-    fn end(&mut self, name: &str) -> io::Result<()> {
-        self.w.write_event(Event::End(BytesEnd::new(name)))
-    }
-
-    fn empty(&mut self, name: &str) -> io::Result<()> {
-        self.w.write_event(Event::Empty(BytesStart::new(name)))
-    }
-
-    /// `<name>value</name>`, the value escaped.
-    fn text(&mut self, name: &str, value: &str) -> io::Result<()> {
-        self.start(name)?;
-        self.w
-            .write_event(Event::Text(BytesText::from_escaped(escape_text(value))))?;
-        self.end(name)
-    }
-
-    /// [`Xml::text`] when there is a value, nothing otherwise.
-    fn optional(&mut self, name: &str, value: Option<&str>) -> io::Result<()> {
-        match value {
-            Some(v) => self.text(name, v),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(self) -> String {
-        let mut bytes = self.w.into_inner();
-        bytes.push(b'\n');
-        // Only `&str`s went in, so this is UTF-8; stay panic-free all the same.
-        String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Answers
 // ---------------------------------------------------------------------------------------
 
-/// `Uitzondering/Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UitzonderingType {
-    /// In an `Antwoord`: refused (or not found).
-    Fout,
-    Waarschuwing,
-    Informatie,
-}
-
-impl UitzonderingType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UitzonderingType::Fout => "FOUT",
-            UitzonderingType::Waarschuwing => "WAARSCHUWING",
-            UitzonderingType::Informatie => "INFORMATIE",
-        }
-    }
-
-    /// Case-insensitive, surrounding white space ignored.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            UitzonderingType::Fout,
-            UitzonderingType::Waarschuwing,
-            UitzonderingType::Informatie,
-        ]
-        .into_iter()
-        .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-}
-
-/// An exception in the service's answer; each text trimmed and at most
-/// [`MAX_REASON_CHARS`] characters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uitzondering {
-    /// The code, e.g. `VV-101`.
-    pub identificatie: String,
-    /// Who raised it.
-    pub oorsprong: String,
-    pub type_: UitzonderingType,
-    /// The explanation (for a refusal: the reason, as the organisation reads it).
-    pub diagnose: String,
-}
-
-impl fmt::Display for Uitzondering {
-    /// `FOUT VV-101 from vrijwilligersverzekering: Organisatie met betaald personeel …`
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.type_.as_str(), self.identificatie)?;
-        if !self.oorsprong.is_empty() {
-            write!(f, " from {}", self.oorsprong)?;
-        }
-        write!(f, ": {}", self.diagnose)
-    }
-}
+pub use adapter_soap::fault::{status_is_transient, Uitzondering, UitzonderingType};
 
 /// `Erkenning/Status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -818,28 +649,12 @@ pub fn read_answer(
 ) -> Result<Answer, ProviderError> {
     let success = (200..=299).contains(&status);
     let doc = parse_xml(body);
-    let soap_body = doc
-        .as_ref()
-        .ok()
-        .filter(|root| root.is(SOAP_ENVELOPE_NAMESPACE, "Envelope"))
-        .and_then(|root| {
-            root.children
-                .iter()
-                .find(|c| c.is(SOAP_ENVELOPE_NAMESPACE, "Body"))
-        });
+    let soap_body = doc.as_ref().ok().and_then(soap_body);
     if let Some(soap_body) = soap_body {
-        if let Some(fault) = soap_body
-            .children
-            .iter()
-            .find(|c| c.is(SOAP_ENVELOPE_NAMESPACE, "Fault"))
-        {
+        if let Some(fault) = soap_fault(soap_body) {
             return Err(fault_error(status, fault));
         }
-        if let Some(response) = soap_body
-            .children
-            .iter()
-            .find(|c| c.is(NAMESPACE, operation.response_name()))
-        {
+        if let Some(response) = soap_body.child_qualified(NAMESPACE, operation.response_name()) {
             return read_response(status, response, sent_referte.trim());
         }
     }
@@ -939,11 +754,6 @@ fn refusal_reason(fouten: &[Uitzondering]) -> String {
     short(&text)
 }
 
-/// Whether an HTTP status without a readable answer is worth retrying: 5xx, 429, 408.
-pub fn status_is_transient(status: u16) -> bool {
-    (500..=599).contains(&status) || status == 429 || status == 408
-}
-
 /// Neither a fault nor a usable answer: permanent for a 2xx, by status otherwise.
 fn not_a_reply(status: u16, why: &str) -> ProviderError {
     if (200..=299).contains(&status) {
@@ -956,21 +766,12 @@ fn not_a_reply(status: u16, why: &str) -> ProviderError {
 }
 
 fn fault_error(status: u16, fault: &Element) -> ProviderError {
-    let code = fault.child_text("faultcode");
-    let string = fault.child_text("faultstring");
-    if string.starts_with("99995") {
-        return ProviderError::Transient(short(&format!("throttled: {string}")));
+    let fault = Fault::of(fault);
+    if fault.is_throttled() {
+        return ProviderError::Transient(short(&format!("throttled: {}", fault.string)));
     }
-    // A QName such as `soapenv:Server`, possibly with a dotted subcode (`Server.Busy`).
-    let local = code.rsplit(':').next().unwrap_or(code);
-    let class = local.split('.').next().unwrap_or(local);
-    let transient = match class {
-        "Server" => true,
-        "Client" | "VersionMismatch" | "MustUnderstand" => false,
-        _ => status_is_transient(status),
-    };
-    let reason = short(&format!("SOAP fault {code}: {string}"));
-    if transient {
+    let reason = short(&format!("SOAP fault {}: {}", fault.code, fault.string));
+    if fault.is_transient(status) {
         ProviderError::Transient(reason)
     } else {
         ProviderError::Permanent(reason)
@@ -1082,194 +883,8 @@ fn read_erkenning(e: &Element) -> Result<Erkenning, String> {
     })
 }
 
-/// The `Uitzonderingen/Uitzondering`s directly under `parent`.
+/// The `Uitzonderingen/Uitzondering`s directly under `parent`, each text on one line and
+/// at most [`MAX_REASON_CHARS`] characters.
 fn uitzonderingen(parent: &Element) -> Result<Vec<Uitzondering>, String> {
-    parent
-        .children_named("Uitzonderingen")
-        .flat_map(|list| list.children_named("Uitzondering"))
-        .map(|u| {
-            let type_text = u.child_text("Type");
-            let type_ = UitzonderingType::parse(type_text).ok_or_else(|| {
-                format!(
-                    "an Uitzondering with an unknown Type {:?}",
-                    clip(type_text, 40)
-                )
-            })?;
-            Ok(Uitzondering {
-                identificatie: clip(&collapse(u.child_text("Identificatie")), MAX_REASON_CHARS),
-                oorsprong: clip(&collapse(u.child_text("Oorsprong")), MAX_REASON_CHARS),
-                type_,
-                diagnose: clip(&collapse(u.child_text("Diagnose")), MAX_REASON_CHARS),
-            })
-        })
-        .collect()
-}
-
-/// At most `max` characters of `s`, with an ellipsis when cut.
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// A reason: white-space runs collapsed, at most [`MAX_REASON_CHARS`] characters.
-fn short(s: &str) -> String {
-    clip(&collapse(s), MAX_REASON_CHARS)
-}
-
-/// The start of a body, for a reason.
-fn snippet(body: &str) -> String {
-    if body.trim().is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        short(body)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A small element tree, enough to read an answer
-// ---------------------------------------------------------------------------------------
-
-const MAX_DEPTH: usize = 64;
-const MAX_ELEMENTS: usize = 20_000;
-
-#[derive(Debug, Default)]
-struct Element {
-    namespace: Option<String>,
-    name: String,
-    /// All text directly inside the element (references resolved).
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn is(&self, namespace: &str, name: &str) -> bool {
-        self.namespace.as_deref() == Some(namespace) && self.name == name
-    }
-
-    /// The first child with this local name (children are unqualified; a service that
-    /// qualifies them is forgiven).
-    fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Element> + 's {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-
-    fn path(&self, names: &[&str]) -> Option<&Element> {
-        names.iter().try_fold(self, |e, name| e.child(name))
-    }
-
-    fn text(&self) -> &str {
-        self.text.trim()
-    }
-
-    /// The trimmed text of the first child `name`; empty when there is none.
-    fn child_text(&self, name: &str) -> &str {
-        self.child(name).map(Element::text).unwrap_or("")
-    }
-}
-
-/// Parses a document into an element tree, namespaces resolved. Refuses DTDs, unknown
-/// entities, undeclared prefixes, unbalanced tags, text outside the root and documents
-/// deeper or bigger than the limits above.
-fn parse_xml(input: &str) -> Result<Element, String> {
-    let mut reader = NsReader::from_str(input);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut count = 0usize;
-    loop {
-        let (resolved, event) = reader
-            .read_resolved_event()
-            .map_err(|e| short(&format!("not well-formed XML: {e}")))?;
-        let namespace = match (&event, resolved) {
-            (Event::Start(_) | Event::Empty(_), ResolveResult::Bound(ns)) => {
-                Some(ns.into_inner().to_owned())
-            }
-            (Event::Start(_) | Event::Empty(_), ResolveResult::Unknown(prefix)) => {
-                return Err(short(&format!("undeclared namespace prefix {prefix:?}")));
-            }
-            _ => None,
-        };
-        match event {
-            Event::Start(e) => {
-                count += 1;
-                if count > MAX_ELEMENTS || stack.len() >= MAX_DEPTH {
-                    return Err("document too large or too deep".to_owned());
-                }
-                stack.push(Element {
-                    namespace,
-                    name: e.local_name().into_inner().to_owned(),
-                    ..Element::default()
-                });
-            }
-            Event::Empty(e) => {
-                count += 1;
-                if count > MAX_ELEMENTS || stack.len() >= MAX_DEPTH {
-                    return Err("document too large or too deep".to_owned());
-                }
-                let element = Element {
-                    namespace,
-                    name: e.local_name().into_inner().to_owned(),
-                    ..Element::default()
-                };
-                attach(&mut stack, &mut root, element)?;
-            }
-            Event::End(_) => {
-                let element = stack
-                    .pop()
-                    .ok_or_else(|| "an end tag without a start tag".to_owned())?;
-                attach(&mut stack, &mut root, element)?;
-            }
-            Event::Text(t) => push_text(&mut stack, &t.xml10_content())?,
-            Event::CData(t) => push_text(&mut stack, &t.xml10_content())?,
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => resolve_predefined_entity(&r)
-                        .ok_or_else(|| short(&format!("unknown entity &{};", &*r)))?
-                        .to_owned(),
-                    Err(e) => return Err(short(&format!("bad character reference: {e}"))),
-                };
-                push_text(&mut stack, &resolved)?;
-            }
-            Event::DocType(_) => return Err("a DTD is not allowed".to_owned()),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => break,
-        }
-    }
-    if !stack.is_empty() {
-        return Err("the document ends inside an element".to_owned());
-    }
-    root.ok_or_else(|| "no root element".to_owned())
-}
-
-fn attach(
-    stack: &mut [Element],
-    root: &mut Option<Element>,
-    element: Element,
-) -> Result<(), String> {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(element),
-        None if root.is_none() => *root = Some(element),
-        None => return Err("more than one root element".to_owned()),
-    }
-    Ok(())
-}
-
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
-    match stack.last_mut() {
-        Some(current) => current.text.push_str(text),
-        None if text.trim().is_empty() => {}
-        None => return Err("text outside the root element".to_owned()),
-    }
-    Ok(())
+    adapter_soap::fault::uitzonderingen(parent, |s| clip(&collapse(s), MAX_REASON_CHARS))
 }

@@ -6,6 +6,9 @@ use std::fmt;
 use std::time::Duration;
 
 use adapter_provider::{Decision, Provider, ProviderError, Submitted};
+use adapter_soap::fault::unreadable_is_transient;
+use adapter_soap::http::{self, chain, PostError};
+use adapter_soap::text::short;
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
 
@@ -42,12 +45,7 @@ impl KioskProvider {
                 parsed.scheme()
             ));
         }
-        let client = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("verenigingsloket-hub/", env!("CARGO_PKG_VERSION")))
+        let client = http::client_builder(timeout)
             .build()
             .map_err(|e| format!("cannot set up the KIOSK client: {}", chain(&e)))?;
         Ok(KioskProvider {
@@ -66,45 +64,32 @@ impl KioskProvider {
     /// a failed connection and a connection lost while reading are transient; an answer
     /// larger than [`MAX_REPLY_BYTES`] is not a reply.
     async fn call(&self, op: Operation, envelope: String) -> Result<(u16, String), ProviderError> {
-        let mut response = self
-            .client
-            .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, soap::CONTENT_TYPE)
-            .header("SOAPAction", format!("\"{}\"", op.soap_action()))
-            .body(envelope)
-            .send()
-            .await
-            .map_err(|e| ProviderError::Transient(describe(op, e)))?;
-        let status = response.status().as_u16();
-        let mut body: Vec<u8> = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_REPLY_BYTES {
-                        let reason = format!(
-                            "{}: HTTP {status}, answer larger than {MAX_REPLY_BYTES} bytes",
-                            op.name()
-                        );
-                        return Err(
-                            if !(200..=299).contains(&status) && soap::status_is_transient(status) {
-                                ProviderError::Transient(reason)
-                            } else {
-                                ProviderError::Permanent(reason)
-                            },
-                        );
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(ProviderError::Transient(soap::short(&format!(
-                        "HTTP {status}, reading the answer failed: {}",
-                        describe(op, e)
-                    ))))
+        let posted = http::post(
+            &self.client,
+            &self.url,
+            op.soap_action(),
+            envelope,
+            MAX_REPLY_BYTES,
+        )
+        .await;
+        posted.map_err(|e| match e {
+            PostError::Send(e) => ProviderError::Transient(describe(op, e)),
+            PostError::TooLarge { status, max_bytes } => {
+                let reason = format!(
+                    "{}: HTTP {status}, answer larger than {max_bytes} bytes",
+                    op.name()
+                );
+                if unreadable_is_transient(status) {
+                    ProviderError::Transient(reason)
+                } else {
+                    ProviderError::Permanent(reason)
                 }
             }
-        }
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+            PostError::Read { status, error } => ProviderError::Transient(short(&format!(
+                "HTTP {status}, reading the answer failed: {}",
+                describe(op, error)
+            ))),
+        })
     }
 }
 
@@ -129,31 +114,5 @@ impl Provider for KioskProvider {
 
 /// A request failure, without the URL (it may carry credentials), with its causes.
 fn describe(op: Operation, e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    soap::short(&format!(
-        "{}: {kind}: {}",
-        op.name(),
-        chain(&e.without_url())
-    ))
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    short(&format!("{}: {}", op.name(), http::describe(e)))
 }

@@ -25,24 +25,20 @@ use std::io;
 use std::str::FromStr;
 
 use adapter_provider::{Decision, ProviderError, Submitted};
+use adapter_soap::fault::Fault;
+use adapter_soap::text::{clip, short, snippet};
+use adapter_soap::xml::XmlWriter as Xml;
+use adapter_soap::xml::{clean_text, is_xml_char, parse_with, soap_fault, Element, Limits};
 use contracts::applications::{Applicant, EnrichedApplication};
 use contracts::register::{Adres, Vereniging};
 use contracts::Part;
-use quick_xml::escape::resolve_predefined_entity;
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use quick_xml::name::ResolveResult;
-use quick_xml::reader::NsReader;
-use quick_xml::Writer;
 use serde_json::{Map, Value};
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 /// Namespace of the operation elements.
 pub const NAMESPACE: &str = "http://verenigingsloket.vlaanderen.be/hub/kiosk/v1";
-/// The SOAP 1.1 envelope namespace.
-pub const SOAP_ENVELOPE_NAMESPACE: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-/// The HTTP `Content-Type` of a SOAP 1.1 request.
-pub const CONTENT_TYPE: &str = "text/xml; charset=utf-8";
+pub use adapter_soap::{CONTENT_TYPE, MAX_REASON_CHARS, SOAP_ENVELOPE_NAMESPACE};
 /// The contract's version (the XSD's `version`).
 pub const VERSION: &str = "01.00.0000";
 /// The regelingen KIOSK knows in version 1 (the hub's service codes).
@@ -52,8 +48,6 @@ pub const REGELINGEN: [&str; 4] = [
     "kiosk-beurs",
     "kiosk-attest",
 ];
-/// The longest reason a [`ProviderError`] carries, in characters.
-pub const MAX_REASON_CHARS: usize = 300;
 /// The longest `Motivering` passed on (the XSD's limit), in characters.
 pub const MAX_MOTIVERING_CHARS: usize = 2000;
 
@@ -412,7 +406,7 @@ pub fn submit_request(application: &EnrichedApplication) -> Result<String, Provi
 
     let mut x = Xml::new();
     let written = (|| -> io::Result<()> {
-        x.open_envelope(Operation::DienAanvraagIn)?;
+        x.open_envelope("kiosk", NAMESPACE, Operation::DienAanvraagIn.name(), None)?;
         x.text("AanvraagId", &application.application_id.to_string())?;
         x.text("Regeling", regeling)?;
         x.text("IngediendOp", &ingediend_op)?;
@@ -449,7 +443,7 @@ pub fn submit_request(application: &EnrichedApplication) -> Result<String, Provi
         x.optional("Omschrijving", fields.omschrijving.as_deref())?;
         x.end("Aanvraag")?;
 
-        x.close_envelope(Operation::DienAanvraagIn)
+        x.close_envelope("kiosk", Operation::DienAanvraagIn.name())
     })();
     written.map_err(|e| ProviderError::Permanent(format!("cannot write the request: {e}")))?;
     Ok(x.finish())
@@ -466,9 +460,14 @@ pub fn status_request(dossiernummer: &str) -> Result<String, ProviderError> {
     }
     let mut x = Xml::new();
     let written = (|| -> io::Result<()> {
-        x.open_envelope(Operation::GeefDossierStatus)?;
+        x.open_envelope(
+            "kiosk",
+            NAMESPACE,
+            Operation::GeefDossierStatus.name(),
+            None,
+        )?;
         x.text("Dossiernummer", dossiernummer)?;
-        x.close_envelope(Operation::GeefDossierStatus)
+        x.close_envelope("kiosk", Operation::GeefDossierStatus.name())
     })();
     written.map_err(|e| ProviderError::Permanent(format!("cannot write the request: {e}")))?;
     Ok(x.finish())
@@ -628,104 +627,6 @@ fn email_of(v: &Vereniging) -> Option<String> {
         .map(|c| c.waarde.trim().to_owned())
 }
 
-/// Whether XML 1.0 can carry `c` at all (even escaped).
-fn is_xml_char(c: char) -> bool {
-    matches!(c,
-        '\t' | '\n' | '\r'
-        | '\u{20}'..='\u{D7FF}'
-        | '\u{E000}'..='\u{FFFD}'
-        | '\u{10000}'..='\u{10FFFF}')
-}
-
-/// Characters XML 1.0 cannot carry replaced by U+FFFD.
-fn clean_text(s: &str) -> String {
-    s.chars()
-        .map(|c| if is_xml_char(c) { c } else { '\u{FFFD}' })
-        .collect()
-}
-
-/// Text content escaped: `&`, `<`, `>`, and CR as `&#13;` (so that it survives end-of-line
-/// normalisation); characters XML cannot carry become U+FFFD.
-fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c if is_xml_char(c) => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-    out
-}
-
-/// An indenting quick-xml writer with the few shapes the requests need.
-struct Xml {
-    w: Writer<Vec<u8>>,
-}
-
-impl Xml {
-    fn new() -> Self {
-        Xml {
-            w: Writer::new_with_indent(Vec::new(), b' ', 1),
-        }
-    }
-
-    fn open_envelope(&mut self, op: Operation) -> io::Result<()> {
-        self.w
-            .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-        self.w.write_event(Event::Start(
-            BytesStart::new("soapenv:Envelope")
-                .with_attributes([("xmlns:soapenv", SOAP_ENVELOPE_NAMESPACE)]),
-        ))?;
-        self.w
-            .write_event(Event::Empty(BytesStart::new("soapenv:Header")))?;
-        self.start("soapenv:Body")?;
-        let name = format!("kiosk:{}", op.name());
-        self.w.write_event(Event::Start(
-            BytesStart::new(name.as_str()).with_attributes([("xmlns:kiosk", NAMESPACE)]),
-        ))
-    }
-
-    fn close_envelope(&mut self, op: Operation) -> io::Result<()> {
-        self.end(&format!("kiosk:{}", op.name()))?;
-        self.end("soapenv:Body")?;
-        self.end("soapenv:Envelope")
-    }
-
-    fn start(&mut self, name: &str) -> io::Result<()> {
-        self.w.write_event(Event::Start(BytesStart::new(name)))
-    }
-
-    fn end(&mut self, name: &str) -> io::Result<()> {
-        self.w.write_event(Event::End(BytesEnd::new(name)))
-    }
-
-    fn text(&mut self, name: &str, value: &str) -> io::Result<()> {
-        self.start(name)?;
-        self.w
-            .write_event(Event::Text(BytesText::from_escaped(escape_text(value))))?;
-        self.end(name)
-    }
-
-    fn optional(&mut self, name: &str, value: Option<&str>) -> io::Result<()> {
-        match value {
-            Some(v) => self.text(name, v),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(self) -> String {
-        let mut bytes = self.w.into_inner();
-        bytes.push(b'\n');
-        // Only `&str`s went in, so this is UTF-8; stay panic-free all the same.
-        String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Replies
 // ---------------------------------------------------------------------------------------
@@ -776,10 +677,7 @@ pub fn read_status_reply(
     Ok(decision)
 }
 
-/// Whether an HTTP status without a readable answer is worth retrying: 5xx, 429, 408.
-pub fn status_is_transient(status: u16) -> bool {
-    (500..=599).contains(&status) || status == 429 || status == 408
-}
+pub use adapter_soap::fault::status_is_transient;
 
 /// The operation's response element, or the failure the answer means.
 fn response(op: Operation, status: u16, body: &str) -> Result<Element, ProviderError> {
@@ -793,11 +691,7 @@ fn response(op: Operation, status: u16, body: &str) -> Result<Element, ProviderE
                 .find(|c| c.is(SOAP_ENVELOPE_NAMESPACE, "Body"))
         });
     if let Some(b) = &soap_body {
-        if let Some(fault) = b
-            .children
-            .iter()
-            .find(|c| c.is(SOAP_ENVELOPE_NAMESPACE, "Fault"))
-        {
+        if let Some(fault) = soap_fault(b) {
             return Err(fault_error(status, fault));
         }
     }
@@ -860,21 +754,13 @@ fn stand(response: &Element) -> Result<(String, Decision), String> {
 /// permanent; another code follows the HTTP status. The reason names the code, the
 /// `kiosk:Fout/Code` when there is one, and the faultstring.
 fn fault_error(status: u16, fault: &Element) -> ProviderError {
-    let code = fault.child_text("faultcode");
-    let string = fault.child_text("faultstring");
+    let Fault { code, string } = Fault::of(fault);
     let detail_code = fault
         .child("detail")
         .and_then(|d| d.children.iter().find(|c| c.name == "Fout"))
         .map(|f| f.child_text("Code"))
         .filter(|c| !c.is_empty());
-    // A QName such as `soapenv:Server`, possibly with a dotted subcode (`Server.Busy`).
-    let local = code.rsplit(':').next().unwrap_or(code);
-    let class = local.split('.').next().unwrap_or(local);
-    let transient = match class {
-        "Server" => true,
-        "Client" | "VersionMismatch" | "MustUnderstand" => false,
-        _ => status_is_transient(status),
-    };
+    let transient = Fault { code, string }.is_transient(status);
     let reason = match detail_code {
         Some(c) => short(&format!("KIOSK fault {code} {c}: {string}")),
         None => short(&format!("KIOSK fault {code}: {string}")),
@@ -897,163 +783,15 @@ fn unreadable(status: u16, why: &str) -> ProviderError {
     }
 }
 
-/// At most `max` characters of `s`, with an ellipsis when cut.
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
+/// Replies bigger than this are not replies to these operations.
+const LIMITS: Limits = Limits {
+    max_depth: 64,
+    max_elements: 10_000,
+};
 
-/// A reason: whitespace runs collapsed, at most [`MAX_REASON_CHARS`] characters.
-pub(crate) fn short(s: &str) -> String {
-    clip(
-        &s.split_whitespace().collect::<Vec<_>>().join(" "),
-        MAX_REASON_CHARS,
-    )
-}
-
-fn snippet(body: &str) -> String {
-    let body = body.trim();
-    if body.is_empty() {
-        "(empty body)".to_owned()
-    } else {
-        short(body)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// A small element tree, enough to read a reply
-// ---------------------------------------------------------------------------------------
-
-const MAX_DEPTH: usize = 64;
-const MAX_ELEMENTS: usize = 10_000;
-
-#[derive(Debug, Default)]
-struct Element {
-    namespace: Option<String>,
-    name: String,
-    /// All text directly inside the element (references resolved).
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn is(&self, namespace: &str, name: &str) -> bool {
-        self.namespace.as_deref() == Some(namespace) && self.name == name
-    }
-
-    /// The first child with this local name (children are unqualified; a lenient reader
-    /// forgives a server that qualifies them).
-    fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    fn text(&self) -> &str {
-        self.text.trim()
-    }
-
-    fn child_text(&self, name: &str) -> &str {
-        self.child(name).map(Element::text).unwrap_or("")
-    }
-}
-
-/// Parses a document into an element tree, namespaces resolved. Refuses DTDs, unknown
-/// entities, undeclared prefixes, unbalanced tags, text outside the root and documents
-/// deeper or bigger than the limits above.
+/// Parses a reply within [`LIMITS`].
 fn parse_xml(input: &str) -> Result<Element, String> {
-    let mut reader = NsReader::from_str(input);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let mut count = 0usize;
-    loop {
-        let (resolved, event) = reader
-            .read_resolved_event()
-            .map_err(|e| short(&format!("not well-formed XML: {e}")))?;
-        let namespace = match (&event, resolved) {
-            (Event::Start(_) | Event::Empty(_), ResolveResult::Bound(ns)) => {
-                Some(ns.into_inner().to_owned())
-            }
-            (Event::Start(_) | Event::Empty(_), ResolveResult::Unknown(prefix)) => {
-                return Err(short(&format!("undeclared namespace prefix {prefix:?}")));
-            }
-            _ => None,
-        };
-        match event {
-            Event::Start(e) => {
-                count += 1;
-                if count > MAX_ELEMENTS || stack.len() >= MAX_DEPTH {
-                    return Err("document too large or too deep".to_owned());
-                }
-                stack.push(Element {
-                    namespace,
-                    name: e.local_name().into_inner().to_owned(),
-                    ..Element::default()
-                });
-            }
-            Event::Empty(e) => {
-                count += 1;
-                if count > MAX_ELEMENTS || stack.len() >= MAX_DEPTH {
-                    return Err("document too large or too deep".to_owned());
-                }
-                let element = Element {
-                    namespace,
-                    name: e.local_name().into_inner().to_owned(),
-                    ..Element::default()
-                };
-                attach(&mut stack, &mut root, element)?;
-            }
-            Event::End(_) => {
-                let element = stack
-                    .pop()
-                    .ok_or_else(|| "an end tag without a start tag".to_owned())?;
-                attach(&mut stack, &mut root, element)?;
-            }
-            Event::Text(t) => push_text(&mut stack, &t.xml10_content())?,
-            Event::CData(t) => push_text(&mut stack, &t.xml10_content())?,
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => resolve_predefined_entity(&r)
-                        .ok_or_else(|| short(&format!("unknown entity &{};", &*r)))?
-                        .to_owned(),
-                    Err(e) => return Err(short(&format!("bad character reference: {e}"))),
-                };
-                push_text(&mut stack, &resolved)?;
-            }
-            Event::DocType(_) => return Err("a DTD is not allowed".to_owned()),
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
-            Event::Eof => break,
-        }
-    }
-    if !stack.is_empty() {
-        return Err("the document ends inside an element".to_owned());
-    }
-    root.ok_or_else(|| "no root element".to_owned())
-}
-
-fn attach(
-    stack: &mut [Element],
-    root: &mut Option<Element>,
-    element: Element,
-) -> Result<(), String> {
-    match stack.last_mut() {
-        Some(parent) => parent.children.push(element),
-        None if root.is_none() => *root = Some(element),
-        None => return Err("more than one root element".to_owned()),
-    }
-    Ok(())
-}
-
-fn push_text(stack: &mut [Element], text: &str) -> Result<(), String> {
-    match stack.last_mut() {
-        Some(current) => current.text.push_str(text),
-        None if text.trim().is_empty() => {}
-        None => return Err("text outside the root element".to_owned()),
-    }
-    Ok(())
+    parse_with(input, LIMITS)
 }
 
 #[cfg(test)]
@@ -1589,17 +1327,5 @@ mod tests {
         );
         assert!(matches!(refused, Ok(Decision::Refused { reason })
             if reason.chars().count() == MAX_MOTIVERING_CHARS));
-    }
-
-    #[test]
-    fn the_reader_refuses_dtds_unknown_entities_and_bad_nesting() {
-        assert!(parse_xml("<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>").is_err());
-        assert!(parse_xml("<a>&x;</a>").is_err());
-        assert!(parse_xml("<a><b></a>").is_err());
-        assert!(parse_xml("<a/><b/>").is_err());
-        assert!(parse_xml("<p:a/>").is_err());
-        assert!(parse_xml(&"<a>".repeat(100)).is_err());
-        let ok = parse_xml("<a>x &amp; &#65;&#x42; <![CDATA[<c>]]></a>").expect("parses");
-        assert_eq!(ok.text, "x & AB <c>");
     }
 }

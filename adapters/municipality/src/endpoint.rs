@@ -6,6 +6,9 @@
 use std::fmt;
 use std::time::Duration;
 
+use adapter_soap::fault::unreadable_is_transient;
+use adapter_soap::http::{self, chain, PostError};
+
 use crate::soap::{self, Reply, Uitzondering};
 
 /// The most of a reply that is read; a bigger answer is not a reply to a publication.
@@ -85,12 +88,7 @@ impl SoapEndpoint {
             "http" => return Err("a client certificate needs an https endpoint URL".to_owned()),
             other => return Err(format!("unsupported SOAP endpoint URL scheme {other:?}")),
         }
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("verenigingsloket-hub/", env!("CARGO_PKG_VERSION")));
+        let mut builder = http::client_builder(timeout);
         if let Some(tls) = tls {
             let mut pem = tls.certificate_pem.clone();
             if !pem.ends_with(b"\n") {
@@ -132,41 +130,30 @@ impl SoapEndpoint {
     /// answer are transient; at most [`MAX_REPLY_BYTES`] of the answer are read.
     pub async fn send(&self, envelope: String) -> Result<Vec<Uitzondering>, SoapError> {
         let referte = soap::request_referte(&envelope);
-        let mut response = self
-            .client
-            .post(&self.url)
-            .header(reqwest::header::CONTENT_TYPE, soap::CONTENT_TYPE)
-            .header("SOAPAction", format!("\"{}\"", soap::SOAP_ACTION))
-            .body(envelope)
-            .send()
-            .await
-            .map_err(|e| SoapError::Transient(describe(e)))?;
-        let status = response.status().as_u16();
-        let mut body: Vec<u8> = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if body.len() + chunk.len() > MAX_REPLY_BYTES {
-                        return outcome(Reply::Unreadable {
-                            transient: !(200..=299).contains(&status)
-                                && soap::status_is_transient(status),
-                            reason: format!(
-                                "HTTP {status}: answer larger than {MAX_REPLY_BYTES} bytes"
-                            ),
-                        });
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(SoapError::Transient(format!(
-                        "HTTP {status}, reading the answer failed: {}",
-                        describe(e)
-                    )))
-                }
+        let posted = http::post(
+            &self.client,
+            &self.url,
+            soap::SOAP_ACTION,
+            envelope,
+            MAX_REPLY_BYTES,
+        )
+        .await;
+        let (status, body) = match posted {
+            Ok(answer) => answer,
+            Err(PostError::Send(e)) => return Err(SoapError::Transient(describe(e))),
+            Err(PostError::TooLarge { status, max_bytes }) => {
+                return outcome(Reply::Unreadable {
+                    transient: unreadable_is_transient(status),
+                    reason: format!("HTTP {status}: answer larger than {max_bytes} bytes"),
+                })
             }
-        }
-        let body = String::from_utf8_lossy(&body);
+            Err(PostError::Read { status, error }) => {
+                return Err(SoapError::Transient(format!(
+                    "HTTP {status}, reading the answer failed: {}",
+                    describe(error)
+                )))
+            }
+        };
         let reply = match referte {
             Some(referte) => soap::classify_reply_to(status, &body, &referte),
             None => soap::classify_reply(status, &body),
@@ -177,30 +164,10 @@ impl SoapEndpoint {
 
 /// A request failure, without the URL (it may carry credentials), with its causes.
 fn describe(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let text = format!("{kind}: {}", chain(&e.without_url()));
-    text.chars().take(soap::MAX_REASON_CHARS).collect()
-}
-
-/// An error and its sources, `: `-separated.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    http::describe(e)
+        .chars()
+        .take(soap::MAX_REASON_CHARS)
+        .collect()
 }
 
 /// What a classified reply means for the delivery.
