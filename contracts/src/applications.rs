@@ -180,6 +180,31 @@ pub struct ApplicationStatusChanged {
     pub changed_at: OffsetDateTime,
 }
 
+/// The JSON Schema of [`MunicipalApplicationStatus`].
+pub const MUNICIPAL_APPLICATION_STATUS_SCHEMA: &str =
+    include_str!("../schemas/municipality.application-status.v1.json");
+
+/// AMQP type of a municipality's answer about an application it provides the service for.
+pub const MUNICIPAL_APPLICATION_STATUS: &str = "municipality.application-status";
+
+/// A municipality that provides a service (`provider = "municipality:<name>"`) receives the
+/// enriched application on its queue `municipality.<name>.applications` and answers with
+/// this on `hub.applications`, routing key `municipality.<name>.application-status`
+/// (schema `schemas/municipality.application-status.v1.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MunicipalApplicationStatus {
+    pub application_id: Uuid,
+    /// `ontvangen`, `in_behandeling`, `goedgekeurd` or `afgewezen`.
+    pub status: ApplicationStatus,
+    /// The municipality's own dossier reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_reference: Option<String>,
+    /// Why (a refusal's reason, what was granted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// What a provider adapter receives: the application with exactly the association data the
 /// service may receive (the catalogue's `data` parts; the other parts are emptied and not
 /// listed in `parts`).

@@ -797,3 +797,32 @@ fn malformed_messages_are_rejected_by_serde() {
         }
     }
 }
+
+#[test]
+fn a_municipalitys_answer_validates_and_round_trips() {
+    use contracts::applications::{
+        MunicipalApplicationStatus, MUNICIPAL_APPLICATION_STATUS_SCHEMA,
+    };
+    let schema: Value = serde_json::from_str(MUNICIPAL_APPLICATION_STATUS_SCHEMA).expect("JSON");
+    let validator = jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&schema)
+        .expect("compiles");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/municipality/municipality.application-status.json"),
+    )
+    .expect("example");
+    let example: Value = serde_json::from_str(&text).expect("JSON");
+    assert!(validator.is_valid(&example));
+    let typed: MunicipalApplicationStatus =
+        serde_json::from_value(example.clone()).expect("the Rust type reads it");
+    assert_eq!(serde_json::to_value(&typed).expect("writes"), example);
+    for bad in [
+        serde_json::json!({"applicationId": "x", "status": "goedgekeurd"}),
+        serde_json::json!({"applicationId": example["applicationId"], "status": "ingetrokken"}),
+        serde_json::json!({"applicationId": example["applicationId"], "status": "ontvangen", "vCode": "V0001001"}),
+    ] {
+        assert!(!validator.is_valid(&bad), "{bad}");
+    }
+}

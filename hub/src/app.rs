@@ -14,9 +14,10 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
-use crate::applications::{Applications, IntakeHandler, ProviderHandler};
+use crate::applications::{Applications, IntakeHandler, MunicipalStatusHandler, ProviderHandler};
 use crate::broker::topology::{
-    command_queue, dead_letter_queue, delivery_queue, provider_queue, APPLICATION_INTAKE,
+    command_queue, dead_letter_queue, delivery_queue, municipal_status_queue, provider_queue,
+    APPLICATION_INTAKE,
 };
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::commands::CommandHandler;
@@ -211,6 +212,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
                 tiers: topology.retry_tiers.clone(),
             })
         };
+        let mut spawned_municipal = std::collections::HashSet::new();
         let intake = consumer(
             APPLICATION_INTAKE.to_owned(),
             "applications",
@@ -219,6 +221,21 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             }),
         );
         tasks.spawn(intake.run(cancel.clone()));
+        for service in settings.services.iter() {
+            if let crate::catalogue::ProviderRef::Municipality(name) = &service.provider {
+                if spawned_municipal.insert(name.clone()) {
+                    let handler = consumer(
+                        municipal_status_queue(name),
+                        name,
+                        Arc::new(MunicipalStatusHandler {
+                            municipality: name.clone(),
+                            applications: applications.clone(),
+                        }),
+                    );
+                    tasks.spawn(handler.run(cancel.clone()));
+                }
+            }
+        }
         for (name, provider) in &providers {
             let handler = consumer(
                 provider_queue(name),

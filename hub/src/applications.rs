@@ -659,6 +659,74 @@ fn decision_move(decision: &Decision) -> Option<Move> {
 }
 
 // ---------------------------------------------------------------------------------------
+// A municipality as provider
+// ---------------------------------------------------------------------------------------
+
+/// The `BatchHandler` behind `hub.applications.status.<municipality>`: a municipality that
+/// provides a service answers about its applications (it received them on
+/// `municipality.<name>.applications`). Only its own applications, only the provider's
+/// statuses; a transition the follow-up does not allow is refused and logged, never applied.
+pub struct MunicipalStatusHandler {
+    pub municipality: String,
+    pub applications: Arc<Applications>,
+}
+
+impl MunicipalStatusHandler {
+    async fn handle_one(&self, incoming: &Incoming) -> Outcome {
+        use contracts::applications::MunicipalApplicationStatus;
+        let answer: MunicipalApplicationStatus = match serde_json::from_slice(&incoming.body) {
+            Ok(a) => a,
+            Err(e) => {
+                return Outcome::Failed(Failure::Permanent(format!(
+                    "not a municipality.application-status: {e}"
+                )))
+            }
+        };
+        if matches!(
+            answer.status,
+            ApplicationStatus::Ingediend | ApplicationStatus::Ingetrokken
+        ) {
+            return Outcome::Failed(Failure::Permanent(format!(
+                "a provider cannot set {}",
+                answer.status.as_str()
+            )));
+        }
+        let id = answer.application_id;
+        let row = match self.applications.store.application(id).await {
+            Ok(Some(row)) => row,
+            Ok(None) => return Outcome::Failed(Failure::Permanent(format!("no application {id}"))),
+            Err(e) => return Outcome::Failed(store_failure(e)),
+        };
+        if row.provider != format!("municipality:{}", self.municipality) {
+            return Outcome::Failed(Failure::Permanent(format!(
+                "application {id} is not {}'s to answer",
+                self.municipality
+            )));
+        }
+        let step = Move {
+            to: answer.status,
+            reason: answer.reason,
+            provider_reference: answer.provider_reference,
+        };
+        match self.applications.transition(id, step).await {
+            Ok(_) => Outcome::Done,
+            Err(e) => Outcome::Failed(store_failure(e)),
+        }
+    }
+}
+
+#[async_trait]
+impl BatchHandler for MunicipalStatusHandler {
+    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for incoming in batch {
+            outcomes.push(self.handle_one(incoming).await);
+        }
+        outcomes
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Follow-up and publishing (leader only)
 // ---------------------------------------------------------------------------------------
 

@@ -745,12 +745,12 @@ impl Reader<'_> {
                     let exists = subscribers
                         .iter()
                         .any(|s| &s.name == name && s.municipality.is_some());
-                    let problem = if exists {
-                        "municipal services are not supported yet".to_owned()
-                    } else {
-                        format!("there is no municipality named {name:?}")
-                    };
-                    self.problem(&format!("{key}.provider"), problem);
+                    if !exists {
+                        self.problem(
+                            &format!("{key}.provider"),
+                            format!("there is no municipality named {name:?}"),
+                        );
+                    }
                     true
                 }
                 other => configured.contains(&other.to_string()),
@@ -1093,8 +1093,9 @@ territory = {}
 
     #[test]
     fn an_empty_array_in_a_later_file_removes_the_municipalities() {
+        // (The default catalogue's municipal service goes too: it names aalst.)
         let settings = with_file(
-            "municipalities = []\n[[subscribers]]\nname = \"all\"\nselector = { kind = \"all\" }\n",
+            "municipalities = []\nservices = []\n[[subscribers]]\nname = \"all\"\nselector = { kind = \"all\" }\n",
         )
         .expect("valid");
         let names: Vec<&str> = settings
@@ -1104,5 +1105,23 @@ territory = {}
             .collect();
         assert_eq!(names, ["all"]);
         assert!(settings.subscribers[0].municipality.is_none());
+    }
+
+    #[test]
+    fn a_municipal_service_must_name_a_municipality() {
+        let err = with_file(
+            r#"
+[[services]]
+code = "gent-subsidie"
+name = "Subsidie"
+provider = "municipality:gent"
+data = ["basisgegevens"]
+"#,
+        )
+        .expect_err("gent is not a configured municipality");
+        assert!(
+            err.0.iter().any(|p| p.key == "services[0].provider"),
+            "{err}"
+        );
     }
 }

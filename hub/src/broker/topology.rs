@@ -119,6 +119,16 @@ pub fn provider_queue(provider: &str) -> String {
     format!("hub.provider.{provider}")
 }
 
+/// Where a municipality that provides a service reads its applications.
+pub fn municipal_applications_queue(municipality: &str) -> String {
+    format!("municipality.{municipality}.applications")
+}
+
+/// The hub's queue of a municipality's answers about applications.
+pub fn municipal_status_queue(municipality: &str) -> String {
+    format!("hub.applications.status.{municipality}")
+}
+
 /// Where a municipality reads the replies to its commands.
 pub fn reply_queue(municipality: &str) -> String {
     format!("municipality.{municipality}.replies")
@@ -229,6 +239,36 @@ impl Topology {
                 )],
                 ..QueueSpec::default()
             });
+            // A municipality providing a service reads its applications from its own queue
+            // and answers on hub.applications.
+            let mut providing: Vec<&str> = settings
+                .services
+                .iter()
+                .filter_map(|s| match &s.provider {
+                    crate::catalogue::ProviderRef::Municipality(name) => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect();
+            providing.sort_unstable();
+            providing.dedup();
+            for name in providing {
+                topology.queues.push(QueueSpec {
+                    name: municipal_applications_queue(name),
+                    bindings: vec![Binding::key(
+                        APPLICATIONS,
+                        &format!("provider.municipality:{name}"),
+                    )],
+                    ..QueueSpec::default()
+                });
+                topology.add_consumer_queue(
+                    &municipal_status_queue(name),
+                    settings.broker.delivery_limit,
+                    Binding::key(
+                        APPLICATIONS,
+                        &format!("municipality.{name}.application-status"),
+                    ),
+                );
+            }
             for provider in settings.providers.names() {
                 topology.add_consumer_queue(
                     &provider_queue(&provider),

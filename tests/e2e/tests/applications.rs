@@ -686,3 +686,112 @@ async fn a_withdrawn_application_stays_withdrawn() {
     assert_eq!(status, 409, "a second withdrawal is refused");
     loket.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_municipal_service_goes_through_the_municipality_and_its_answers_come_back() {
+    init_logs();
+    let partners = Partners::start().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = start_register().await;
+    let toml = format!(
+        r#"{}
+
+[[services]]
+code = "aalst-jeugdsubsidie"
+name = "Werkingssubsidie jeugdwerk stad Aalst"
+provider = "municipality:aalst"
+data = ["basisgegevens", "contactgegevens", "locaties", "hoofdactiviteitenVerenigingsloket"]
+eligibility = {{ hoofdactiviteiten = ["JGDW"], territory = {{ postcodes = ["9300", "9308", "9310", "9320"] }} }}
+fields = [
+  {{ name = "werkjaar", type = "string", required = true }},
+  {{ name = "aantalLeden", type = "integer", required = true }},
+]
+"#,
+        partners.config()
+    );
+    let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), &[]);
+    let hub = TestHub::start(settings).await;
+    let total = register.vcodes().len() as i64;
+    eventually(SYNC, "all seeded associations projected", || async {
+        association_count(&iso).await == total
+    })
+    .await;
+    eventually(SYNC, "outbox published", || async {
+        outbox_pending(&iso).await == 0
+    })
+    .await;
+    let reader = QueueReader::connect(&iso).await;
+    let loket = Loket {
+        iso,
+        register,
+        hub,
+        reader,
+        partners,
+        http: reqwest::Client::new(),
+        seen: std::sync::Mutex::new(Vec::new()),
+    };
+
+    let (id, body) = application(
+        YOUTH_CLUB,
+        "aalst-jeugdsubsidie",
+        json!({ "werkjaar": "2026-2027", "aantalLeden": 34 }),
+    );
+    let (status, answer) = loket.post("/applications", &body).await;
+    assert_eq!(status, 202, "{answer}");
+    // Aalst receives the enriched application on its own queue.
+    let received = loket
+        .reader
+        .take_at_least("municipality.aalst.applications", 1, SYNC, QUIET)
+        .await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].message_type, "application.dispatch");
+    assert_eq!(received[0].body["applicationId"], id.as_str());
+    assert!(received[0].raw.contains("Chiro"), "enriched with the name");
+    assert!(!received[0].raw.contains("insz"), "never an INSZ");
+
+    // Aalst answers: received, then granted.
+    let answer_status = |status: &str, extra: Value| {
+        let mut m = json!({ "applicationId": id, "status": status });
+        if let (Some(m), Some(extra)) = (m.as_object_mut(), extra.as_object()) {
+            m.extend(extra.clone());
+        }
+        serde_json::to_vec(&m).unwrap()
+    };
+    for (status, extra) in [
+        (
+            "ontvangen",
+            json!({ "providerReference": "AALST-JEUGD-2026-0042" }),
+        ),
+        ("goedgekeurd", json!({ "reason": "1.250 EUR toegekend" })),
+        // Not allowed after a decision: refused, never applied.
+        ("in_behandeling", json!({})),
+    ] {
+        publish_raw(
+            &loket.iso,
+            "hub.applications",
+            "municipality.aalst.application-status",
+            "municipality.application-status",
+            &uuid::Uuid::new_v4().to_string(),
+            &answer_status(status, extra),
+        )
+        .await;
+    }
+    let changes = loket.statuses(&id, 3).await;
+    assert_eq!(
+        status_names(&changes),
+        ["ingediend", "ontvangen", "goedgekeurd"]
+    );
+    assert_valid_changes(&changes);
+    assert_eq!(changes[1]["providerReference"], "AALST-JEUGD-2026-0042");
+    eventually(SYNC, "the late transition refused", || async {
+        loket
+            .hub
+            .metric("hub_application_transitions_refused_total")
+            .await
+            >= 1.0
+    })
+    .await;
+    let app = loket.get(&format!("/applications/{id}")).await;
+    assert_eq!(app["status"], "goedgekeurd");
+    loket.stop().await;
+}

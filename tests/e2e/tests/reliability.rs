@@ -23,6 +23,7 @@ const QUIET: Duration = Duration::from_millis(1500);
 /// One subscriber only (no pilot municipalities: they would only add load).
 const ALL_ON_A_QUEUE: &str = r#"
 municipalities = []
+services = []
 
 [[subscribers]]
 name = "all"
@@ -33,6 +34,7 @@ fn all_on_endpoint(url: &str, retry: &str) -> String {
     format!(
         r#"
 municipalities = []
+services = []
 
 [[subscribers]]
 name = "backoffice"

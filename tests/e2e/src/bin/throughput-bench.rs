@@ -332,7 +332,7 @@ fn hub_settings(
     prefetch: u16,
 ) -> anyhow::Result<hub::config::Settings> {
     let toml =
-        format!("municipalities = []\n[[subscribers]]\nname = \"{SUBSCRIBER}\"\nselector = {{ kind = \"all\" }}\n");
+        format!("municipalities = []\nservices = []\n[[subscribers]]\nname = \"{SUBSCRIBER}\"\nselector = {{ kind = \"all\" }}\n");
     let prefetch = prefetch.to_string();
     let settings = settings_with_file(
         iso,
