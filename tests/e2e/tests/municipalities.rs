@@ -600,6 +600,8 @@ async fn the_soap_channel_presents_its_client_certificate() {
     let ca = file("ca.pem", &pki.ca_pem);
     let toml = format!(
         r#"
+services = []
+
 [[municipalities]]
 name = "beveren"
 ovo_code = "OVO002003"
