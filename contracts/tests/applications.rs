@@ -822,6 +822,7 @@ fn a_municipalitys_answer_validates_and_round_trips() {
         serde_json::json!({"applicationId": "x", "status": "goedgekeurd"}),
         serde_json::json!({"applicationId": example["applicationId"], "status": "ingetrokken"}),
         serde_json::json!({"applicationId": example["applicationId"], "status": "ontvangen", "vCode": "V0001001"}),
+        serde_json::json!({"applicationId": example["applicationId"], "status": "afgewezen"}),
     ] {
         assert!(!validator.is_valid(&bad), "{bad}");
     }

@@ -703,6 +703,19 @@ impl MunicipalStatusHandler {
                 self.municipality
             )));
         }
+        // What the loket's `application.status-changed` needs: a reference once received, a
+        // reason with a refusal.
+        if answer.status == ApplicationStatus::Ontvangen
+            && answer.provider_reference.is_none()
+            && row.provider_reference.is_none()
+        {
+            return Outcome::Failed(Failure::Permanent(
+                "ontvangen needs the municipality's providerReference".to_owned(),
+            ));
+        }
+        if answer.status == ApplicationStatus::Afgewezen && answer.reason.is_none() {
+            return Outcome::Failed(Failure::Permanent("afgewezen needs a reason".to_owned()));
+        }
         let step = Move {
             to: answer.status,
             reason: answer.reason,
