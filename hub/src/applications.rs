@@ -553,7 +553,7 @@ impl BatchHandler for IntakeHandler {
                     Err(e @ IntakeError::Conflict(_)) => {
                         Outcome::Failed(Failure::Permanent(e.to_string()))
                     }
-                    Err(IntakeError::Store(e)) => Outcome::Failed(store_failure(e)),
+                    Err(IntakeError::Store(e)) => Outcome::Failed(e.into()),
                 },
             };
             outcomes.push(outcome);
@@ -568,13 +568,6 @@ pub fn describe_errors(errors: &[FieldError]) -> String {
         .map(|e| format!("{}: {} ({})", e.field, e.reason, e.code))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn store_failure(e: StoreError) -> Failure {
-    match e {
-        StoreError::Unavailable(m) => Failure::Unavailable(m),
-        StoreError::Corrupt(m) => Failure::Permanent(format!("stored state is corrupt: {m}")),
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -603,7 +596,7 @@ impl ProviderHandler {
         let row = match self.applications.store.application(id).await {
             Ok(Some(row)) => row,
             Ok(None) => return Outcome::Failed(Failure::Permanent(format!("no application {id}"))),
-            Err(e) => return Outcome::Failed(store_failure(e)),
+            Err(e) => return Outcome::Failed(e.into()),
         };
         if row.status != ApplicationStatus::Ingediend {
             // Submitted before (a redelivery), or withdrawn meanwhile.
@@ -625,7 +618,7 @@ impl ProviderHandler {
         steps.extend(decision_move(&submitted.decision));
         for step in steps {
             if let Err(e) = self.applications.transition(id, step).await {
-                return Outcome::Failed(store_failure(e));
+                return Outcome::Failed(e.into());
             }
         }
         Outcome::Done
@@ -695,7 +688,7 @@ impl MunicipalStatusHandler {
         let row = match self.applications.store.application(id).await {
             Ok(Some(row)) => row,
             Ok(None) => return Outcome::Failed(Failure::Permanent(format!("no application {id}"))),
-            Err(e) => return Outcome::Failed(store_failure(e)),
+            Err(e) => return Outcome::Failed(e.into()),
         };
         if row.provider != format!("municipality:{}", self.municipality) {
             return Outcome::Failed(Failure::Permanent(format!(
@@ -723,7 +716,7 @@ impl MunicipalStatusHandler {
         };
         match self.applications.transition(id, step).await {
             Ok(_) => Outcome::Done,
-            Err(e) => Outcome::Failed(store_failure(e)),
+            Err(e) => Outcome::Failed(e.into()),
         }
     }
 }

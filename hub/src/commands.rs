@@ -71,7 +71,7 @@ impl CommandHandler {
             Err(errors) => self
                 .record_invalid(command_id, &incoming.body, errors)
                 .await
-                .map_err(unavailable),
+                .map_err(Failure::from),
         };
         let (reply, duplicate) = match decided {
             Ok(Decided::Reply(reply)) => {
@@ -86,7 +86,7 @@ impl CommandHandler {
                     .await
                 {
                     Ok(stored) => (stored, false),
-                    Err(e) => return Outcome::Failed(unavailable(e)),
+                    Err(e) => return Outcome::Failed(e.into()),
                 }
             }
             Ok(Decided::Again(stored)) => (stored, true),
@@ -153,7 +153,7 @@ impl CommandHandler {
                 Some(command.type_name()),
             )
             .await
-            .map_err(unavailable)?;
+            .map_err(Failure::from)?;
         let (attempt, base_version) = match claim {
             Claim::Done { reply } => return Ok(Decided::Again(reply)),
             Claim::Go {
@@ -184,7 +184,7 @@ impl CommandHandler {
                     .store
                     .set_base_version(&self.municipality, command_id, version)
                     .await
-                    .map_err(unavailable)?,
+                    .map_err(Failure::from)?,
                 None => {
                     return Ok(reply(
                         ReplyOutcome::Rejected,
@@ -200,7 +200,7 @@ impl CommandHandler {
             self.store
                 .set_base_version(&self.municipality, command_id, if_match)
                 .await
-                .map_err(unavailable)?;
+                .map_err(Failure::from)?;
         }
 
         let write = to_write(&command, &self.ovo_code, Some(if_match));
@@ -355,13 +355,6 @@ fn unknown_v_code() -> ReplyError {
         field: "vCode".to_owned(),
         code: "unknown-vcode".to_owned(),
         reason: "the register does not know this association".to_owned(),
-    }
-}
-
-fn unavailable(e: StoreError) -> Failure {
-    match e {
-        StoreError::Unavailable(m) => Failure::Unavailable(m),
-        StoreError::Corrupt(m) => Failure::Permanent(format!("stored state is corrupt: {m}")),
     }
 }
 

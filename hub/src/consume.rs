@@ -42,6 +42,19 @@ pub enum Failure {
     Unavailable(String),
 }
 
+/// The hub's database failing: away (hold and handle again) or holding data that does not
+/// read back (nothing will change that: dead-letter).
+impl From<crate::store::StoreError> for Failure {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::Unavailable(m) => Failure::Unavailable(m),
+            crate::store::StoreError::Corrupt(m) => {
+                Failure::Permanent(format!("stored state is corrupt: {m}"))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Done,

@@ -28,7 +28,7 @@ use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
 use crate::config::{Channel, ClientTlsFiles, SoapChannel, SubscriberSettings};
 use crate::consume::{BatchHandler, Failure, Outcome};
 use crate::metrics::Metrics;
-use crate::store::{Advance, DeliveryState, Store, StoreError};
+use crate::store::{Advance, DeliveryState, Store};
 
 /// Concurrent requests to one HTTP endpoint per batch.
 const HTTP_CONCURRENCY: usize = 16;
@@ -141,10 +141,6 @@ impl Distributor {
     /// Advances the states, delivers and commits; an `Err` says why nothing of the batch
     /// took effect (usually: the database or the broker is away).
     async fn deliver(&self, items: Vec<Item>, outcomes: &mut [Outcome]) -> Result<(), Failure> {
-        let unavailable = |e: StoreError| match e {
-            StoreError::Unavailable(m) => Failure::Unavailable(m),
-            StoreError::Corrupt(m) => Failure::Permanent(format!("stored state is corrupt: {m}")),
-        };
         // Per vCode only the newest message of the batch counts (the last one, when two
         // carry the same sequence); the others are superseded.
         let mut newest: HashMap<VCode, usize> = HashMap::new();
@@ -177,11 +173,11 @@ impl Distributor {
             .store
             .begin_delivery(&self.subscriber.name)
             .await
-            .map_err(unavailable)?;
+            .map_err(Failure::from)?;
         let advanced: HashMap<VCode, Advance> = tx
             .advance(&proposals)
             .await
-            .map_err(unavailable)?
+            .map_err(Failure::from)?
             .into_iter()
             .map(|a| (a.v_code.clone(), a))
             .collect();
@@ -211,8 +207,8 @@ impl Distributor {
                 }
             }
         }
-        tx.restore(&failed).await.map_err(unavailable)?;
-        tx.commit().await.map_err(unavailable)?;
+        tx.restore(&failed).await.map_err(Failure::from)?;
+        tx.commit().await.map_err(Failure::from)?;
         self.metrics
             .messages_delivered
             .with_label_values(&[&self.subscriber.name])
