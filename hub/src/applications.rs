@@ -42,7 +42,7 @@ use uuid::Uuid;
 use crate::broker::topology::APPLICATIONS;
 use crate::broker::{Broker, Incoming, Outgoing, Properties};
 use crate::catalogue::{self, ServiceCatalogue, ServiceDefinition};
-use crate::consume::{BatchHandler, Failure, Outcome};
+use crate::consume::{Failure, MessageHandler, Outcome};
 use crate::metrics::Metrics;
 use crate::store::applications::{
     ApplicationRow, ApplicationStore, Created, Move, Moved, NewApplication, OutboxEntry,
@@ -538,27 +538,21 @@ pub struct IntakeHandler {
 }
 
 #[async_trait]
-impl BatchHandler for IntakeHandler {
-    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for incoming in batch {
-            let outcome = match serde_json::from_slice::<Value>(&incoming.body) {
-                Err(e) => Outcome::Failed(Failure::Permanent(format!("not JSON: {e}"))),
-                Ok(body) => match self.applications.submit(&body).await {
-                    Ok(intake) if intake.created => Outcome::Done,
-                    Ok(_) => Outcome::Duplicate,
-                    Err(IntakeError::Invalid(errors)) => {
-                        Outcome::Failed(Failure::Permanent(describe_errors(&errors)))
-                    }
-                    Err(e @ IntakeError::Conflict(_)) => {
-                        Outcome::Failed(Failure::Permanent(e.to_string()))
-                    }
-                    Err(IntakeError::Store(e)) => Outcome::Failed(e.into()),
-                },
-            };
-            outcomes.push(outcome);
+impl MessageHandler for IntakeHandler {
+    async fn handle_one(&self, incoming: &Incoming) -> Outcome {
+        let body = match serde_json::from_slice::<Value>(&incoming.body) {
+            Ok(body) => body,
+            Err(e) => return Outcome::Failed(Failure::Permanent(format!("not JSON: {e}"))),
+        };
+        match self.applications.submit(&body).await {
+            Ok(intake) if intake.created => Outcome::Done,
+            Ok(_) => Outcome::Duplicate,
+            Err(IntakeError::Invalid(errors)) => {
+                Outcome::Failed(Failure::Permanent(describe_errors(&errors)))
+            }
+            Err(e @ IntakeError::Conflict(_)) => Outcome::Failed(Failure::Permanent(e.to_string())),
+            Err(IntakeError::Store(e)) => Outcome::Failed(e.into()),
         }
-        outcomes
     }
 }
 
@@ -582,7 +576,8 @@ pub struct ProviderHandler {
     pub applications: Arc<Applications>,
 }
 
-impl ProviderHandler {
+#[async_trait]
+impl MessageHandler for ProviderHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         let enriched: EnrichedApplication = match serde_json::from_slice(&incoming.body) {
             Ok(e) => e,
@@ -625,17 +620,6 @@ impl ProviderHandler {
     }
 }
 
-#[async_trait]
-impl BatchHandler for ProviderHandler {
-    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for incoming in batch {
-            outcomes.push(self.handle_one(incoming).await);
-        }
-        outcomes
-    }
-}
-
 /// The move a provider's decision asks for (`Received` asks for none beyond `ontvangen`).
 fn decision_move(decision: &Decision) -> Option<Move> {
     let (to, reason) = match decision {
@@ -664,7 +648,8 @@ pub struct MunicipalStatusHandler {
     pub applications: Arc<Applications>,
 }
 
-impl MunicipalStatusHandler {
+#[async_trait]
+impl MessageHandler for MunicipalStatusHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         use contracts::applications::MunicipalApplicationStatus;
         let answer: MunicipalApplicationStatus = match serde_json::from_slice(&incoming.body) {
@@ -718,17 +703,6 @@ impl MunicipalStatusHandler {
             Ok(_) => Outcome::Done,
             Err(e) => Outcome::Failed(e.into()),
         }
-    }
-}
-
-#[async_trait]
-impl BatchHandler for MunicipalStatusHandler {
-    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for incoming in batch {
-            outcomes.push(self.handle_one(incoming).await);
-        }
-        outcomes
     }
 }
 

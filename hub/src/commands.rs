@@ -32,7 +32,7 @@ use uuid::Uuid;
 
 use crate::broker::topology::REPLIES;
 use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
-use crate::consume::{BatchHandler, Failure, Outcome};
+use crate::consume::{Failure, MessageHandler, Outcome};
 use crate::metrics::Metrics;
 use crate::store::commands::{Claim, CommandStore};
 use crate::store::StoreError;
@@ -59,7 +59,9 @@ enum Decided {
     Again(serde_json::Value),
 }
 
-impl CommandHandler {
+/// One command at a time: commands are few, and each waits on the register.
+#[async_trait]
+impl MessageHandler for CommandHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         let Some(command_id) = command_id_of(&incoming.body) else {
             return Outcome::Failed(Failure::Permanent(
@@ -109,7 +111,9 @@ impl CommandHandler {
             Outcome::Done
         }
     }
+}
 
+impl CommandHandler {
     /// An invalid command: recorded (so a resubmission gets the same answer) and rejected.
     async fn record_invalid(
         &self,
@@ -326,19 +330,6 @@ impl CommandHandler {
                 BrokerError::Unavailable(m) => Failure::Unavailable(m),
                 other => Failure::Transient(other.to_string()),
             })
-    }
-}
-
-#[async_trait]
-impl BatchHandler for CommandHandler {
-    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
-        // One at a time: commands are few, and two for the same association must reach the
-        // register in the order they were sent.
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for incoming in batch {
-            outcomes.push(self.handle_one(incoming).await);
-        }
-        outcomes
     }
 }
 

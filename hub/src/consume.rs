@@ -69,6 +69,24 @@ pub trait BatchHandler: Send + Sync + 'static {
     async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome>;
 }
 
+/// A handler that takes a batch's deliveries one at a time, in order: for work that waits on
+/// a partner per message (commands, applications) and gains nothing from batching.
+#[async_trait]
+pub trait MessageHandler: Send + Sync + 'static {
+    async fn handle_one(&self, incoming: &Incoming) -> Outcome;
+}
+
+#[async_trait]
+impl<T: MessageHandler> BatchHandler for T {
+    async fn handle(&self, batch: &[Incoming]) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for incoming in batch {
+            outcomes.push(self.handle_one(incoming).await);
+        }
+        outcomes
+    }
+}
+
 /// Header: why a message was dead-lettered (`permanent` or `exhausted`).
 pub const FAILURE: &str = "hub-failure";
 pub const ORIGINAL_EXCHANGE: &str = "hub-original-exchange";
