@@ -32,7 +32,6 @@ use contracts::applications::{
     EnrichedApplication, APPLICATION_STATUS_CHANGED,
 };
 use contracts::VCode;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tokio::sync::Notify;
@@ -57,23 +56,9 @@ pub fn provider_routing_key(provider: &str) -> String {
     format!("provider.{provider}")
 }
 
-/// One field error of a refused submission (`application/problem+json` `errors`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub reason: String,
-}
-
-impl FieldError {
-    fn new(field: &str, code: &str, reason: impl Into<String>) -> Self {
-        FieldError {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            reason: reason.into(),
-        }
-    }
-}
+/// One field error of a refused submission (`application/problem+json` `errors`): the
+/// catalogue's, for the service's own fields and for the rest of the submission alike.
+pub use crate::catalogue::FieldError;
 
 /// What became of a valid submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,15 +100,7 @@ impl Applications {
             .and_then(Value::as_str)
             .and_then(|code| self.catalogue.get(code));
         if let (Some(service), Some(Value::Object(fields))) = (service, body.get("fields")) {
-            errors.extend(
-                catalogue::validate_fields(service, fields)
-                    .into_iter()
-                    .map(|e| FieldError {
-                        field: e.field,
-                        code: e.code,
-                        reason: e.reason,
-                    }),
-            );
+            errors.extend(catalogue::validate_fields(service, fields));
         } else if body.get("serviceCode").and_then(Value::as_str).is_some() && service.is_none() {
             errors.push(FieldError::new(
                 "serviceCode",

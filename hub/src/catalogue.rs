@@ -745,14 +745,25 @@ fn territory_message(territory: &Territory, vereniging: &Vereniging) -> String {
 // Service fields
 // ---------------------------------------------------------------------------------------
 
-/// One problem with an application's `fields`.
+/// One problem with an application: its `fields` (checked here) or the rest of it (checked
+/// by `applications::validate_submission`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
-    /// `fields.<name>`.
+    /// `fields.<name>`, `applicant.e-mail`, `vCode`, ….
     pub field: String,
     /// [`FIELD_REQUIRED`], [`FIELD_INVALID_TYPE`] or [`FIELD_UNKNOWN`].
     pub code: String,
     pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, reason: impl Into<String>) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            reason: reason.into(),
+        }
+    }
 }
 
 fn json_type(value: &Value) -> &'static str {
