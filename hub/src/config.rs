@@ -394,6 +394,18 @@ impl Reader<'_> {
         });
     }
 
+    /// A value that may be absent (`None`, no problem); a malformed one is a problem.
+    fn optional<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        match self.config.get::<T>(key) {
+            Ok(v) => Some(v),
+            Err(config::ConfigError::NotFound(_)) => None,
+            Err(e) => {
+                self.problem(key, type_problem(&e));
+                None
+            }
+        }
+    }
+
     fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
         match self.config.get::<T>(key) {
             Ok(v) => Some(v),
@@ -528,13 +540,17 @@ impl Reader<'_> {
 
     fn http_url(&mut self, key: &str) -> String {
         let value = self.non_empty(key);
-        if !(value.is_empty() || value.starts_with("http://") || value.starts_with("https://")) {
-            self.problem(
-                key,
-                format!("{value:?} must start with http:// or https://"),
-            );
+        if !value.is_empty() {
+            self.check_http_url(key, &value);
         }
         value
+    }
+
+    /// A URL given inline (inside a table) must be http(s).
+    fn check_http_url(&mut self, key: &str, url: &str) {
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            self.problem(key, format!("{url:?} must start with http:// or https://"));
+        }
     }
 
     fn unknown_keys(&mut self) {
@@ -682,16 +698,11 @@ impl Reader<'_> {
         }
         let endpoint = |r: &mut Self, name: &str, soap_parties: bool| {
             let key = format!("providers.{name}");
-            let raw: RawEndpoint = match self_get(r, &key) {
+            let raw: RawEndpoint = match r.optional(&key) {
                 Some(raw) => raw,
                 None => return None,
             };
-            if !(raw.url.starts_with("http://") || raw.url.starts_with("https://")) {
-                r.problem(
-                    &format!("{key}.url"),
-                    format!("{:?} must start with http:// or https://", raw.url),
-                );
-            }
+            r.check_http_url(&format!("{key}.url"), &raw.url);
             if !soap_parties && (raw.sender.is_some() || raw.receiver.is_some()) {
                 r.problem(&key, "sender and receiver are for the insurance only");
             }
@@ -700,16 +711,6 @@ impl Reader<'_> {
                 .unwrap_or(Duration::from_secs(10));
             Some((raw.url, timeout, raw.sender, raw.receiver))
         };
-        fn self_get<T: DeserializeOwned>(r: &mut Reader<'_>, key: &str) -> Option<T> {
-            match r.config.get::<T>(key) {
-                Ok(v) => Some(v),
-                Err(config::ConfigError::NotFound(_)) => None,
-                Err(e) => {
-                    r.problem(key, type_problem(&e));
-                    None
-                }
-            }
-        }
         let kiosk = endpoint(self, "kiosk", false)
             .map(|(url, timeout, ..)| ProviderEndpoint { url, timeout });
         let uldk = endpoint(self, "uldk", false)
@@ -831,21 +832,13 @@ impl Reader<'_> {
         default_receiver: &str,
         raw: Option<RawChannel>,
     ) -> Channel {
-        let url_problem = |r: &mut Self, url: &str| {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                r.problem(
-                    &format!("{key}.channel.url"),
-                    format!("{url:?} must start with http:// or https://"),
-                );
-            }
-        };
         match raw {
             None | Some(RawChannel::Queue { queue: None }) => Channel::Queue {
                 queue: format!("subscriber.{name}"),
             },
             Some(RawChannel::Queue { queue: Some(queue) }) => Channel::Queue { queue },
             Some(RawChannel::Http { url, timeout }) => {
-                url_problem(self, &url);
+                self.check_http_url(&format!("{key}.channel.url"), &url);
                 let timeout = self
                     .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
                     .unwrap_or(Duration::from_secs(10));
@@ -858,7 +851,7 @@ impl Reader<'_> {
                 receiver,
                 tls,
             }) => {
-                url_problem(self, &url);
+                self.check_http_url(&format!("{key}.channel.url"), &url);
                 let timeout = self
                     .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
                     .unwrap_or(Duration::from_secs(10));
