@@ -22,7 +22,8 @@ use uuid::Uuid;
 use crate::config::RegisterSettings;
 use crate::metrics::Metrics;
 use crate::store::{
-    IngestBatch, OutboxMessage, ProjectionChange, Rejection, Store, StoreError, StoredAssociation,
+    HistoryLine, IngestBatch, OutboxMessage, ProjectionChange, Rejection, Store, StoreError,
+    StoredAssociation,
 };
 
 pub const SOURCE: &str = "hub/register";
@@ -223,6 +224,12 @@ impl Ingest {
                             .changes
                             .push(ProjectionChange::Remove(m.v_code.clone()));
                         batch.outbox.push(removed_message(m)?);
+                        batch.history.push(HistoryLine {
+                            v_code: m.v_code.clone(),
+                            sequence: m.sequence,
+                            kind: MessageType::AssociationRemoved,
+                            detail: serde_json::json!({}),
+                        });
                         report.removed += 1;
                     }
                 }
@@ -269,6 +276,16 @@ impl Ingest {
     ) -> Result<(), IngestError> {
         let parts = Part::changed(old.map(|o| &o.vereniging), &association.vereniging);
         if !parts.is_empty() {
+            let mut detail = serde_json::json!({ "changedParts": &parts });
+            if let Some(version) = association.version {
+                detail["version"] = version.into();
+            }
+            batch.history.push(HistoryLine {
+                v_code: m.v_code.clone(),
+                sequence: m.sequence,
+                kind: MessageType::AssociationChanged,
+                detail,
+            });
             batch.outbox.push(changed_message(m, &association, parts)?);
             report.changed += 1;
         }

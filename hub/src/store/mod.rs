@@ -76,11 +76,23 @@ pub struct Rejection {
     pub recorded_at: Option<OffsetDateTime>,
 }
 
+/// A register change as the association's history shows it (no personal data).
+#[derive(Debug, Clone)]
+pub struct HistoryLine {
+    pub v_code: VCode,
+    pub sequence: u64,
+    pub kind: MessageType,
+    /// e.g. `{"version": 4, "changedParts": ["locaties"]}`.
+    pub detail: serde_json::Value,
+}
+
 /// Everything one ingest step commits at once.
 #[derive(Debug, Default)]
 pub struct IngestBatch {
     pub changes: Vec<ProjectionChange>,
     pub outbox: Vec<OutboxMessage>,
+    /// Lines of the associations' administrative history (one per outbox message).
+    pub history: Vec<HistoryLine>,
     pub rejections: Vec<Rejection>,
     /// Moves the checkpoint forward (never back).
     pub checkpoint: Option<u64>,

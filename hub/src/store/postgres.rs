@@ -224,16 +224,8 @@ impl Store for PgStore {
             let times: Vec<time::OffsetDateTime> = m.iter().map(|m| m.time).collect();
             let bodies: Vec<&[u8]> = m.iter().map(|m| m.body.as_slice()).collect();
             sqlx::query(
-                // Each message is also a line of the association's administrative history.
-                "WITH recorded AS (
-                     INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body)
-                     SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::uuid[], $7::timestamptz[], $8::bytea[])
-                     RETURNING vcode, sequence, version, message_type, body)
-                 INSERT INTO association_history (v_code, sequence, kind, detail)
-                 SELECT vcode, sequence, message_type, jsonb_strip_nulls(jsonb_build_object(
-                            'version', version,
-                            'changedParts', convert_from(body, 'UTF8')::jsonb -> 'changedParts'))
-                   FROM recorded",
+                "INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body)
+                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::uuid[], $7::timestamptz[], $8::bytea[])",
             )
             .bind(&ids)
             .bind(&types)
@@ -243,6 +235,24 @@ impl Store for PgStore {
             .bind(&corr)
             .bind(&times)
             .bind(&bodies)
+            .execute(&mut *tx)
+            .await?;
+        }
+
+        if !batch.history.is_empty() {
+            let h = &batch.history;
+            let vcodes: Vec<&str> = h.iter().map(|h| h.v_code.as_str()).collect();
+            let seqs: Vec<i64> = h.iter().map(|h| to_i64(h.sequence)).collect();
+            let kinds: Vec<&str> = h.iter().map(|h| h.kind.as_str()).collect();
+            let details: Vec<&serde_json::Value> = h.iter().map(|h| &h.detail).collect();
+            sqlx::query(
+                "INSERT INTO association_history (v_code, sequence, kind, detail)
+                 SELECT * FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::jsonb[])",
+            )
+            .bind(&vcodes)
+            .bind(&seqs)
+            .bind(&kinds)
+            .bind(&details)
             .execute(&mut *tx)
             .await?;
         }
