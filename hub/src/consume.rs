@@ -27,7 +27,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::topology::{self, ATTEMPT, DEAD, LAST_ERROR, ORIGIN_QUEUE, RETRY};
-use crate::broker::{Broker, BrokerError, Incoming, Outgoing};
+use crate::broker::{Broker, Incoming, Outgoing};
 use crate::config::RetrySettings;
 use crate::metrics::Metrics;
 
@@ -85,6 +85,13 @@ impl<T: MessageHandler> BatchHandler for T {
         }
         outcomes
     }
+}
+
+/// How a delivery leaves the consumer once its outcome is dealt with.
+enum Settlement {
+    Ack,
+    /// Back to the queue (its retry or dead-letter copy could not be published).
+    Requeue,
 }
 
 /// Header: why a message was dead-lettered (`permanent` or `exhausted`).
@@ -186,11 +193,26 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                         reason = r;
                         unavailable.push(incoming);
                     }
-                    other => settling.push(self.settle(incoming, other)),
+                    other => settling.push(async move {
+                        let settlement = self.settle(&incoming, other).await;
+                        (incoming, settlement)
+                    }),
                 }
             }
-            // Each settlement is a round trip through lapin's I/O loop: overlap them.
-            futures::future::join_all(settling).await;
+            // Retry and dead-letter copies are round trips to the broker: overlap them.
+            let settled = futures::future::join_all(settling).await;
+            // Newest first: the transport can then fold the batch's acknowledgements into
+            // one (see `broker::acks`).
+            for (incoming, settlement) in settled.into_iter().rev() {
+                let done = match settlement {
+                    Settlement::Ack => incoming.ack().await,
+                    Settlement::Requeue => incoming.requeue().await,
+                };
+                if let Err(e) = done {
+                    // Not acknowledged: the delivery returns to the queue with the lost channel.
+                    tracing::warn!(queue = %self.queue, error = %e, "could not settle a delivery");
+                }
+            }
             pending = unavailable;
             if !pending.is_empty() {
                 tracing::warn!(queue = %self.queue, %reason, pause_ms = pause.as_millis() as u64, held = pending.len(),
@@ -209,46 +231,39 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
         }
     }
 
-    async fn settle(&self, incoming: Incoming, outcome: Outcome) {
+    /// What follows an outcome, short of the acknowledgement itself: a retry or dead-letter
+    /// copy is published (and confirmed) first; if that fails, the delivery goes back.
+    async fn settle(&self, incoming: &Incoming, outcome: Outcome) -> Settlement {
         let label = [self.adapter.as_str()];
-        let settled = match outcome {
-            Outcome::Done => incoming.ack().await,
+        match outcome {
+            Outcome::Done => Settlement::Ack,
             Outcome::Duplicate => {
                 self.metrics.duplicates.with_label_values(&label).inc();
-                incoming.ack().await
+                Settlement::Ack
             }
             Outcome::Failed(Failure::Permanent(reason)) => {
                 self.dead_letter(incoming, "permanent", &reason).await
             }
             Outcome::Failed(Failure::Transient(reason)) => {
-                let attempt = attempts_so_far(&incoming) + 1;
+                let attempt = attempts_so_far(incoming) + 1;
                 if attempt >= self.retry.max_attempts {
                     self.dead_letter(incoming, "exhausted", &reason).await
                 } else {
                     self.retry_later(incoming, attempt, &reason).await
                 }
             }
-            Outcome::Failed(Failure::Unavailable(_)) => incoming.requeue().await,
-        };
-        if let Err(e) = settled {
-            // Not acknowledged: the delivery returns to the queue with the lost channel.
-            tracing::warn!(queue = %self.queue, error = %e, "could not settle a delivery");
+            Outcome::Failed(Failure::Unavailable(_)) => Settlement::Requeue,
         }
     }
 
-    async fn retry_later(
-        &self,
-        incoming: Incoming,
-        attempt: u32,
-        reason: &str,
-    ) -> Result<(), BrokerError> {
+    async fn retry_later(&self, incoming: &Incoming, attempt: u32, reason: &str) -> Settlement {
         let delay = full_jitter(&self.retry, attempt, &mut rand::rng());
         let tier = pick_tier(&self.tiers, delay);
         let mut properties = incoming.properties.clone();
         properties.set_text(ORIGIN_QUEUE, self.queue.clone());
         properties.set_int(ATTEMPT, i64::from(attempt));
         properties.set_text(LAST_ERROR, truncate(reason, 500));
-        remember_first_routing(&mut properties, &incoming);
+        remember_first_routing(&mut properties, incoming);
         let message_id = properties.message_id.clone().unwrap_or_default();
         let retry = Outgoing {
             exchange: RETRY.to_owned(),
@@ -267,28 +282,23 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                     .retry_delay
                     .with_label_values(&[&self.adapter, &attempt.to_string()])
                     .observe(tier.as_secs_f64());
-                incoming.ack().await
+                Settlement::Ack
             }
             Err(e) => {
                 tracing::warn!(queue = %self.queue, error = %e, "cannot schedule a retry; returning the message");
-                incoming.requeue().await
+                Settlement::Requeue
             }
         }
     }
 
-    async fn dead_letter(
-        &self,
-        incoming: Incoming,
-        failure: &str,
-        reason: &str,
-    ) -> Result<(), BrokerError> {
+    async fn dead_letter(&self, incoming: &Incoming, failure: &str, reason: &str) -> Settlement {
         let mut properties = incoming.properties.clone();
-        let attempts = attempts_so_far(&incoming) + 1;
+        let attempts = attempts_so_far(incoming) + 1;
         properties.set_text(ORIGIN_QUEUE, self.queue.clone());
         properties.set_int(ATTEMPT, i64::from(attempts));
         properties.set_text(LAST_ERROR, truncate(reason, 2000));
         properties.set_text(FAILURE, failure);
-        remember_first_routing(&mut properties, &incoming);
+        remember_first_routing(&mut properties, incoming);
         let now = time::OffsetDateTime::now_utc()
             .format(&Rfc3339)
             .unwrap_or_default();
@@ -307,11 +317,11 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                     .dead_letters
                     .with_label_values(&[&self.adapter, failure])
                     .inc();
-                incoming.ack().await
+                Settlement::Ack
             }
             Err(e) => {
                 tracing::warn!(queue = %self.queue, error = %e, "cannot dead-letter; returning the message");
-                incoming.requeue().await
+                Settlement::Requeue
             }
         }
     }

@@ -7,9 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
+mod support;
+
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hub::broker::topology::{Binding, ExchangeKind, ExchangeSpec, QueueSpec, DEAD};
 use hub::broker::{Broker, RabbitBroker, Topology};
@@ -22,87 +23,9 @@ use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::Value;
-use sqlx::{Connection as _, PgConnection};
+use sqlx::PgConnection;
+use support::{eventually, Isolation};
 use tokio_util::sync::CancellationToken;
-
-const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-struct Isolation {
-    name: String,
-}
-
-impl Isolation {
-    async fn new() -> Isolation {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        let name = format!("hubtest_{now}_{:08x}", rand::random::<u32>());
-        rabbitmqctl(&["add_vhost", &name]);
-        rabbitmqctl(&["set_permissions", "-p", &name, "guest", ".*", ".*", ".*"]);
-        let mut admin = PgConnection::connect(POSTGRES_ADMIN).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        Isolation { name }
-    }
-
-    fn amqp_url(&self) -> String {
-        format!("amqp://guest:guest@127.0.0.1:5672/{}", self.name)
-    }
-
-    fn database_url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
-    }
-
-    async fn db(&self) -> PgConnection {
-        PgConnection::connect(&self.database_url()).await.unwrap()
-    }
-
-    async fn cleanup(self) {
-        rabbitmqctl(&["delete_vhost", &self.name]);
-        if let Ok(mut admin) = PgConnection::connect(POSTGRES_ADMIN).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin)
-            .await;
-        }
-    }
-}
-
-fn rabbitmqctl(args: &[&str]) {
-    let out = Command::new("rabbitmqctl")
-        .arg("-q")
-        .args(args)
-        .output()
-        .expect("rabbitmqctl");
-    assert!(
-        out.status.success(),
-        "rabbitmqctl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn channel(iso: &Isolation) -> (Connection, lapin::Channel) {
     let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())

@@ -14,6 +14,7 @@ use futures::stream::BoxStream;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub mod acks;
 pub mod rabbit;
 pub mod topology;
 
@@ -145,6 +146,9 @@ pub struct Outgoing {
 /// How a delivery is settled; implemented by each transport.
 #[async_trait]
 pub trait Settle: Send + Sync {
+    /// Done with the delivery. A transport may send the acknowledgement a little later,
+    /// folded with others (RabbitMQ: see [`acks`]); one lost with the connection means the
+    /// delivery comes again, as any acknowledgement lost on the way would.
     async fn ack(self: Box<Self>) -> Result<(), BrokerError>;
     /// Back on the queue, to be delivered again.
     async fn requeue(self: Box<Self>) -> Result<(), BrokerError>;

@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use futures::future::{join_all, maybe_done};
 use futures::stream::{BoxStream, StreamExt};
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
@@ -21,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::acks::{AckBook, Frame, LONGEST_DEFERRAL};
 use super::topology::{ExchangeKind, Topology};
 use super::{
     Broker, BrokerError, HeaderValue, Incoming, Outgoing, Properties, Settle, DEATH_COUNT,
@@ -351,21 +353,36 @@ impl Broker for RabbitBroker {
 
     async fn publish(&self, messages: Vec<Outgoing>) -> Result<(), BrokerError> {
         let session = self.current().await;
-        let mut confirms = Vec::with_capacity(messages.len());
-        for m in &messages {
-            let confirm = session
-                .publisher
-                .basic_publish(
+        let options = BasicPublishOptions {
+            mandatory: true,
+            ..Default::default()
+        };
+        let mut sends: Vec<_> = messages
+            .iter()
+            .map(|m| {
+                Box::pin(maybe_done(session.publisher.basic_publish(
                     m.exchange.as_str().into(),
                     m.routing_key.as_str().into(),
-                    BasicPublishOptions {
-                        mandatory: true,
-                        ..Default::default()
-                    },
+                    options,
                     &m.body,
                     to_amqp(&m.properties),
-                )
-                .await
+                )))
+            })
+            .collect();
+        // lapin queues a publish's frames on its first poll and then waits for the write:
+        // polling each once, in order, keeps the messages' order on the channel while their
+        // writes overlap (awaiting one publish after the other costs a round trip through
+        // lapin's I/O thread per message).
+        for send in &mut sends {
+            let _ = futures::poll!(send.as_mut());
+        }
+        join_all(sends.iter_mut().map(|send| send.as_mut())).await;
+        let mut confirms = Vec::with_capacity(messages.len());
+        for (send, m) in sends.iter_mut().zip(&messages) {
+            let confirm = send
+                .as_mut()
+                .take_output()
+                .ok_or_else(|| unavailable("a publish did not complete"))?
                 .map_err(unavailable)?;
             confirms.push((confirm, &m.routing_key));
         }
@@ -431,18 +448,26 @@ impl Broker for RabbitBroker {
             )
             .await
             .map_err(unavailable)?;
+        let acks = Arc::new(ChannelAcks::default());
         let stream = consumer
             .take_while(|d| futures::future::ready(d.is_ok()))
             .filter_map(move |delivery| {
                 // The channel lives as long as the stream.
                 let _channel = &channel;
-                futures::future::ready(delivery.ok().map(|d| Incoming {
-                    exchange: d.exchange.to_string(),
-                    routing_key: d.routing_key.to_string(),
-                    redelivered: d.redelivered,
-                    properties: from_amqp(&d.properties),
-                    body: d.data,
-                    settle: Box::new(RabbitSettle { acker: d.acker }),
+                futures::future::ready(delivery.ok().map(|d| {
+                    acks.delivered(d.delivery_tag);
+                    Incoming {
+                        exchange: d.exchange.to_string(),
+                        routing_key: d.routing_key.to_string(),
+                        redelivered: d.redelivered,
+                        properties: from_amqp(&d.properties),
+                        body: d.data,
+                        settle: Box::new(RabbitSettle {
+                            acker: d.acker,
+                            tag: d.delivery_tag,
+                            acks: acks.clone(),
+                        }),
+                    }
                 }))
             });
         Ok(stream.boxed())
@@ -451,28 +476,121 @@ impl Broker for RabbitBroker {
 
 struct RabbitSettle {
     acker: lapin::Acker,
+    tag: u64,
+    acks: Arc<ChannelAcks>,
 }
 
 #[async_trait]
 impl Settle for RabbitSettle {
     async fn ack(self: Box<Self>) -> Result<(), BrokerError> {
-        self.acker
-            .ack(BasicAckOptions::default())
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        self.acks.ack(self.tag, self.acker).await
     }
     async fn requeue(self: Box<Self>) -> Result<(), BrokerError> {
-        let options = BasicNackOptions {
-            requeue: true,
-            ..Default::default()
-        };
-        self.acker
-            .nack(options)
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+        self.acks.requeue(self.tag, self.acker).await
     }
+}
+
+/// The acknowledgements of one consumer channel: an [`AckBook`] and the frames it decides,
+/// sent in the order decided.
+#[derive(Default)]
+struct ChannelAcks {
+    state: std::sync::Mutex<AckState>,
+    /// Held while frames are decided and sent: a `multiple` frame must not overtake a single
+    /// one for a delivery it covers.
+    sending: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct AckState {
+    book: AckBook<lapin::Acker>,
+    /// A task will send what waits too long.
+    flush_scheduled: bool,
+}
+
+impl ChannelAcks {
+    fn state(&self) -> std::sync::MutexGuard<'_, AckState> {
+        // The book stays consistent whatever panicked while holding it.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn delivered(&self, tag: u64) {
+        self.state().book.delivered(tag);
+    }
+
+    async fn ack(self: &Arc<Self>, tag: u64, acker: lapin::Acker) -> Result<(), BrokerError> {
+        let _order = self.sending.lock().await;
+        let frames = {
+            let mut state = self.state();
+            let frames = state.book.ack(tag, acker, Instant::now());
+            if state.book.oldest_deferral().is_some() && !state.flush_scheduled {
+                state.flush_scheduled = true;
+                self.clone().flush_later();
+            }
+            frames
+        };
+        send(frames).await
+    }
+
+    async fn requeue(&self, tag: u64, acker: lapin::Acker) -> Result<(), BrokerError> {
+        let _order = self.sending.lock().await;
+        let frames = self.state().book.requeue(tag, acker);
+        send(frames).await
+    }
+
+    /// Sends, one by one, the acknowledgements that waited [`LONGEST_DEFERRAL`] for an
+    /// older delivery, until none waits.
+    fn flush_later(self: Arc<Self>) {
+        tokio::spawn(async move {
+            let mut due = Instant::now() + LONGEST_DEFERRAL;
+            loop {
+                tokio::time::sleep_until(due.into()).await;
+                let _order = self.sending.lock().await;
+                let (frames, more) = {
+                    let mut state = self.state();
+                    let now = Instant::now();
+                    let frames = state
+                        .book
+                        .flush(now.checked_sub(LONGEST_DEFERRAL).unwrap_or(now));
+                    let more = match state.book.oldest_deferral() {
+                        Some(since) => {
+                            due = since + LONGEST_DEFERRAL;
+                            true
+                        }
+                        None => {
+                            state.flush_scheduled = false;
+                            false
+                        }
+                    };
+                    (frames, more)
+                };
+                if let Err(e) = send(frames).await {
+                    // The channel is gone: its deliveries come again on the next one.
+                    tracing::debug!(error = %e, "deferred acknowledgements lost with their channel");
+                }
+                if !more {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+async fn send(frames: Vec<Frame<lapin::Acker>>) -> Result<(), BrokerError> {
+    for frame in frames {
+        match frame {
+            Frame::AckUpTo(acker) => acker.ack(BasicAckOptions { multiple: true }).await,
+            Frame::Ack(acker) => acker.ack(BasicAckOptions::default()).await,
+            Frame::Requeue(acker) => {
+                let options = BasicNackOptions {
+                    requeue: true,
+                    ..Default::default()
+                };
+                acker.nack(options).await
+            }
+        }
+        .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

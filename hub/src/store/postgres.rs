@@ -45,7 +45,7 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(timeout)
-            .test_before_acquire(true)
+            .test_before_acquire(false)
             .connect_lazy_with(options);
         Ok(PgStore {
             pool,

@@ -3,8 +3,11 @@
 //!
 //! ```sh
 //! cargo run --release -p hub-tests --bin throughput-bench -- \
-//!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000]
+//!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000] [--rounds 3]
 //! ```
+//!
+//! Each round runs (1) and then (2) below; the rounds alternate so that both sides see the
+//! same drift of the machine, and the last line is the median of the rounds' ratios.
 //!
 //! 1. **raw lapin pass-through**: N messages of `--size` bytes preloaded into the quorum queue
 //!    `bench.in`; a consumer (manual acks, `basic_qos(prefetch)`) republishes each body to the
@@ -25,7 +28,7 @@
 //!    confirm, ack. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
 //!    above the baseline taken just before that start is reported too.
 //!
-//! The last line is the ratio hub/raw. Only that ratio, from one run, means something: the
+//! The last line is the median ratio hub/raw. Only that ratio, from one run, means something: the
 //! development machine (2 cores, shared with RabbitMQ and PostgreSQL) drifts in speed from run
 //! to run, so absolute rates from different runs are not comparable. Do not run it alongside
 //! `cargo test` (load, and the reliability tests restart RabbitMQ). Each run uses its own vhost
@@ -43,7 +46,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use hub_tests::*;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions, QueuePurgeOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
@@ -65,6 +68,7 @@ struct Args {
     prefetch: u16,
     size: usize,
     vcodes: usize,
+    rounds: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -73,6 +77,7 @@ fn args() -> anyhow::Result<Args> {
         prefetch: 250,
         size: 1024,
         vcodes: 10_000,
+        rounds: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,9 +87,10 @@ fn args() -> anyhow::Result<Args> {
             "--prefetch" => a.prefetch = value()?.parse()?,
             "--size" => a.size = value()?.parse()?,
             "--vcodes" => a.vcodes = value()?.parse()?,
+            "--rounds" => a.rounds = value()?.parse()?,
             "-h" | "--help" => {
                 println!(
-                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K]"
+                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K] [--rounds R]"
                 );
                 std::process::exit(0);
             }
@@ -94,6 +100,7 @@ fn args() -> anyhow::Result<Args> {
     ensure!(a.messages > 0, "--messages must be > 0");
     ensure!(a.prefetch > 0, "--prefetch must be > 0");
     ensure!(a.vcodes > 0, "--vcodes must be > 0");
+    ensure!(a.rounds > 0, "--rounds must be > 0");
     Ok(a)
 }
 
@@ -111,26 +118,53 @@ async fn main() -> anyhow::Result<()> {
     } else {
         eprintln!("vhost and database {} left for inspection", iso.name);
     }
-    let (raw, hub) = result?;
-    println!("hub/raw = {:.2}", hub / raw);
+    let ratios = result?;
+    let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "hub/raw = {:.2} (median of {} rounds: {})",
+        median(&ratios),
+        ratios.len(),
+        each.join(", ")
+    );
     Ok(())
 }
 
-async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<(f64, f64)> {
-    let raw = raw_pass_through(iso, args).await?;
-    println!(
-        "raw lapin pass-through (quorum, prefetch {}, {} B): {raw:.0} msg/s",
-        args.prefetch, args.size
-    );
-    let hub = hub_routing(iso, args).await?;
-    println!(
-        "hub association.changed -> JSON subscriber (quorum, prefetch {}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
-        args.prefetch,
-        hub.average_body,
-        hub.rate,
-        hub.peak_rss_over_baseline_kb / 1024
-    );
-    Ok((raw, hub.rate))
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    }
+}
+
+/// The rounds, each raw then hub; returns each round's ratio hub/raw.
+async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
+    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse()?).await?;
+    let settings = hub_settings(iso, &register, args.prefetch)?;
+    let mut ratios = Vec::with_capacity(args.rounds);
+    for round in 0..args.rounds {
+        println!("round {}/{}", round + 1, args.rounds);
+        let raw = raw_pass_through(iso, args).await?;
+        println!(
+            "raw lapin pass-through (quorum, prefetch {}, {} B): {raw:.0} msg/s",
+            args.prefetch, args.size
+        );
+        let hub = hub_routing(iso, args, &settings, round).await?;
+        println!(
+            "hub association.changed -> JSON subscriber (quorum, prefetch {}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
+            args.prefetch,
+            hub.average_body,
+            hub.rate,
+            hub.peak_rss_over_baseline_kb / 1024
+        );
+        println!("round {}: hub/raw = {:.2}", round + 1, hub.rate / raw);
+        ratios.push(hub.rate / raw);
+    }
+    register.shutdown();
+    Ok(ratios)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,10 +391,11 @@ fn hub_settings(
 }
 
 /// `n` valid `association.changed` bodies over `vcodes` synthetic associations; message `i`
-/// has sequence `i + 1`, so every vCode's sequences increase.
+/// has sequence `first + i + 1`, so every vCode's sequences increase.
 fn changed_messages(
     n: usize,
     vcodes: usize,
+    first: usize,
 ) -> anyhow::Result<impl Iterator<Item = (Vec<u8>, BasicProperties)>> {
     let associations: Vec<Vereniging> = synthetic(vcodes.min(n), 42)
         .into_iter()
@@ -378,7 +413,7 @@ fn changed_messages(
                 source: "hub/register".to_owned(),
                 correlation_id: Uuid::now_v7(),
                 v_code: vereniging.v_code.clone(),
-                sequence: i as u64 + 1,
+                sequence: (first + i) as u64 + 1,
                 version: Some(1),
             },
             changed_parts: Part::ALL.to_vec(),
@@ -395,11 +430,11 @@ fn changed_messages(
     }))
 }
 
-/// The child: `--preload-child <amqp url> <queue> <n> <vcodes>`; prints the average body size
-/// as its last line.
+/// The child: `--preload-child <amqp url> <queue> <n> <vcodes> <first sequence>`; prints the
+/// average body size as its last line.
 async fn preload_child(argv: &[String]) -> anyhow::Result<()> {
-    let [url, queue, n, vcodes] = argv else {
-        bail!("usage: {PRELOAD_CHILD} <amqp url> <queue> <n> <vcodes>");
+    let [url, queue, n, vcodes, first] = argv else {
+        bail!("usage: {PRELOAD_CHILD} <amqp url> <queue> <n> <vcodes> <first sequence>");
     };
     let n: usize = n.parse()?;
     let connection = Connection::connect(
@@ -412,7 +447,7 @@ async fn preload_child(argv: &[String]) -> anyhow::Result<()> {
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
     let mut bytes = 0;
-    let messages = changed_messages(n, vcodes.parse()?)?.inspect(|(body, _)| {
+    let messages = changed_messages(n, vcodes.parse()?, first.parse()?)?.inspect(|(body, _)| {
         bytes += body.len();
     });
     preload(&channel, queue, messages).await?;
@@ -433,17 +468,20 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> {
+async fn hub_routing(
+    iso: &Isolation,
+    args: &Args,
+    settings: &hub::config::Settings,
+    round: usize,
+) -> anyhow::Result<HubResult> {
     let n = args.messages;
-    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse()?).await?;
-    let settings = hub_settings(iso, &register, args.prefetch)?;
     let deliver = hub::broker::topology::delivery_queue(SUBSCRIBER);
     let subscriber_queue = match &settings.subscribers[0].channel {
         hub::config::Channel::Queue { queue } => queue.clone(),
         other => anyhow::bail!("the bench subscriber must use the queue channel, not {other:?}"),
     };
 
-    // Once, to migrate the database and declare the topology exactly as the hub does.
+    // First, to migrate the database and declare the topology exactly as the hub does.
     let hub = TestHub::start(settings.clone()).await;
     eventually(Duration::from_secs(60), "the hub ready", || async {
         hub.get("/readyz").await.status().is_success()
@@ -460,6 +498,13 @@ async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> 
         depth(&channel, &deliver).await? == 0,
         "{deliver} is not empty"
     );
+    // What an earlier round delivered.
+    channel
+        .queue_purge(
+            subscriber_queue.as_str().into(),
+            QueuePurgeOptions::default(),
+        )
+        .await?;
     let t = Instant::now();
     let child = tokio::process::Command::new(std::env::current_exe()?)
         .args([
@@ -468,6 +513,8 @@ async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> 
             &deliver,
             &n.to_string(),
             &args.vcodes.to_string(),
+            // Sequences go on from the earlier rounds', so that none is stale.
+            &(round * n).to_string(),
         ])
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -505,7 +552,7 @@ async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> 
         })
     };
 
-    let hub = TestHub::start(settings).await;
+    let hub = TestHub::start(settings.clone()).await;
     let started = Instant::now();
     let mut last_progress = (0u32, Instant::now());
     let mut last_report = Instant::now();
@@ -540,7 +587,6 @@ async fn hub_routing(iso: &Isolation, args: &Args) -> anyhow::Result<HubResult> 
     let skipped = hub.metric("hub_messages_skipped_total").await;
     let failed = hub.metric("hub_messages_failed_total").await;
     hub.stop().await;
-    register.shutdown();
     connection.close(200, "done".into()).await?;
     println!(
         "  hub: {n} messages delivered in {:.2}s (RSS baseline {} MB, peak {} MB)",

@@ -1,0 +1,154 @@
+//! The RabbitMQ transport against the real broker: a batch published in one call keeps its
+//! order, and acknowledgements folded into `multiple` frames never settle a delivery the
+//! hub has not finished with (see `hub::broker::acks`).
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use hub::broker::acks::LONGEST_DEFERRAL;
+use hub::broker::topology::QueueSpec;
+use hub::broker::{Broker, Incoming, Outgoing, Properties, RabbitBroker, Topology};
+use support::{eventually, Isolation};
+use tokio_util::sync::CancellationToken;
+
+const QUEUE: &str = "broker.test";
+
+/// A broker kept up by its supervisor; cancelling the token closes its connection, which
+/// returns every delivery it did not acknowledge.
+async fn broker(iso: &Isolation) -> (Arc<RabbitBroker>, CancellationToken) {
+    let topology = Topology {
+        queues: vec![QueueSpec {
+            name: QUEUE.into(),
+            bindings: Vec::new(),
+            dead_letter: None,
+            delivery_limit: None,
+            message_ttl: None,
+        }],
+        ..Default::default()
+    };
+    let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
+    let cancel = CancellationToken::new();
+    tokio::spawn(rabbit.clone().supervise(cancel.clone()));
+    eventually("the broker is ready", || async {
+        rabbit.is_ready().then_some(())
+    })
+    .await;
+    (rabbit, cancel)
+}
+
+fn numbered(n: usize) -> Vec<Outgoing> {
+    (0..n)
+        .map(|i| Outgoing {
+            exchange: String::new(),
+            routing_key: QUEUE.into(),
+            properties: Properties {
+                message_id: Some(i.to_string()),
+                ..Default::default()
+            },
+            body: i.to_string().into_bytes(),
+        })
+        .collect()
+}
+
+async fn take(stream: &mut (impl StreamExt<Item = Incoming> + Unpin), n: usize) -> Vec<Incoming> {
+    let mut taken = Vec::with_capacity(n);
+    while taken.len() < n {
+        let next = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("a delivery within 10 s")
+            .expect("the stream goes on");
+        taken.push(next);
+    }
+    taken
+}
+
+fn number(incoming: &Incoming) -> usize {
+    String::from_utf8_lossy(&incoming.body).parse().unwrap()
+}
+
+/// Stops the broker (closing its connection, which returns what it did not acknowledge)
+/// and asserts, through another connection, that `expected` messages are left in the queue.
+async fn assert_left_after_closing(iso: &Isolation, cancel: CancellationToken, expected: u32) {
+    cancel.cancel();
+    let (other, stop) = broker(iso).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let mut depth = None;
+    while tokio::time::Instant::now() < deadline {
+        depth = other.queue_depth(QUEUE).await.ok();
+        if depth == Some(expected) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    assert_eq!(depth, Some(expected), "messages left in {QUEUE}");
+}
+
+#[tokio::test]
+async fn a_batch_published_in_one_call_arrives_in_its_order() {
+    let iso = Isolation::new().await;
+    let (rabbit, cancel) = broker(&iso).await;
+    rabbit.publish(numbered(600)).await.unwrap();
+    let mut stream = rabbit.consume(QUEUE, 700).await.unwrap();
+    let got: Vec<usize> = take(&mut stream, 600).await.iter().map(number).collect();
+    assert_eq!(got, (0..600).collect::<Vec<_>>());
+    cancel.cancel();
+    iso.cleanup().await;
+}
+
+#[tokio::test]
+async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
+    let iso = Isolation::new().await;
+    let (rabbit, cancel) = broker(&iso).await;
+    rabbit.publish(numbered(10)).await.unwrap();
+    let mut stream = rabbit.consume(QUEUE, 50).await.unwrap();
+    let mut deliveries = take(&mut stream, 10).await;
+    // The oldest stays unfinished; the others are acknowledged newest first, as the consumer
+    // runtime does, so each waits for the oldest...
+    let oldest = deliveries.remove(0);
+    assert_eq!(number(&oldest), 0);
+    for incoming in deliveries.into_iter().rev() {
+        incoming.ack().await.unwrap();
+    }
+    // ...and goes alone once it waited too long.
+    tokio::time::sleep(LONGEST_DEFERRAL * 4).await;
+    drop(oldest);
+    drop(stream);
+    // Only the unfinished one comes back.
+    assert_left_after_closing(&iso, cancel, 1).await;
+    iso.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_batch_acknowledged_newest_first_leaves_the_queue() {
+    let iso = Isolation::new().await;
+    let (rabbit, cancel) = broker(&iso).await;
+    rabbit.publish(numbered(120)).await.unwrap();
+    let mut stream = rabbit.consume(QUEUE, 200).await.unwrap();
+    // Two batches; the later one is finished first, the earlier one's oldest delivery last.
+    let mut first = take(&mut stream, 60).await;
+    let second = take(&mut stream, 60).await;
+    for incoming in second.into_iter().rev() {
+        incoming.ack().await.unwrap();
+    }
+    let oldest = first.remove(0);
+    for incoming in first.into_iter().rev() {
+        incoming.ack().await.unwrap();
+    }
+    oldest.ack().await.unwrap();
+    // A requeued delivery comes back; everything acknowledged stays gone.
+    rabbit.publish(numbered(1)).await.unwrap();
+    let last = take(&mut stream, 1).await.remove(0);
+    last.requeue().await.unwrap();
+    let again = take(&mut stream, 1).await.remove(0);
+    assert!(again.redelivered);
+    drop(again);
+    drop(stream);
+    assert_left_after_closing(&iso, cancel, 1).await;
+    iso.cleanup().await;
+}
