@@ -23,7 +23,6 @@ use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::Value;
-use sqlx::PgConnection;
 use support::{eventually, Isolation};
 use tokio_util::sync::CancellationToken;
 
