@@ -23,7 +23,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::acks::{AckBook, Frame, LONGEST_DEFERRAL};
-use super::topology::{ExchangeKind, Topology};
+use super::topology::{ExchangeKind, QueueSpec, Topology};
 use super::{
     Broker, BrokerError, HeaderValue, Incoming, Outgoing, Properties, Settle, DEATH_COUNT,
     DEATH_EXCHANGE, DEATH_QUEUE, DEATH_REASON, DEATH_ROUTING_KEY, DEATH_TIME,
@@ -189,27 +189,7 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
             .map_err(|e| unavailable(format!("declaring exchange {}: {e}", ex.name)))?;
     }
     for q in &topology.queues {
-        let mut args = FieldTable::default();
-        args.insert("x-queue-type".into(), text("quorum"));
-        if let Some((exchange, key)) = &q.dead_letter {
-            args.insert("x-dead-letter-exchange".into(), text(exchange));
-            if let Some(key) = key {
-                args.insert("x-dead-letter-routing-key".into(), text(key));
-            }
-            // Dead-lettering that cannot lose a message on the way (quorum queues).
-            args.insert("x-dead-letter-strategy".into(), text("at-least-once"));
-            args.insert("x-overflow".into(), text("reject-publish"));
-        }
-        if let Some(limit) = q.delivery_limit {
-            args.insert(
-                "x-delivery-limit".into(),
-                AMQPValue::LongLongInt(i64::from(limit)),
-            );
-        }
-        if let Some(ttl) = q.message_ttl {
-            let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-            args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ms));
-        }
+        let args = queue_arguments(q);
         let options = QueueDeclareOptions {
             durable: true,
             ..Default::default()
@@ -239,6 +219,34 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
         }
     }
     Ok(())
+}
+
+/// The arguments a queue is declared with: quorum, and its dead-lettering, delivery limit and
+/// TTL.
+pub fn queue_arguments(q: &QueueSpec) -> FieldTable {
+    let text = |s: &str| AMQPValue::LongString(s.into());
+    let mut args = FieldTable::default();
+    args.insert("x-queue-type".into(), text("quorum"));
+    if let Some((exchange, key)) = &q.dead_letter {
+        args.insert("x-dead-letter-exchange".into(), text(exchange));
+        if let Some(key) = key {
+            args.insert("x-dead-letter-routing-key".into(), text(key));
+        }
+        // Dead-lettering that cannot lose a message on the way (quorum queues).
+        args.insert("x-dead-letter-strategy".into(), text("at-least-once"));
+        args.insert("x-overflow".into(), text("reject-publish"));
+    }
+    if let Some(limit) = q.delivery_limit {
+        args.insert(
+            "x-delivery-limit".into(),
+            AMQPValue::LongLongInt(i64::from(limit)),
+        );
+    }
+    if let Some(ttl) = q.message_ttl {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+        args.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ms));
+    }
+    args
 }
 
 fn to_amqp(p: &Properties) -> BasicProperties {

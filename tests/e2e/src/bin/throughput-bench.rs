@@ -3,7 +3,8 @@
 //!
 //! ```sh
 //! cargo run --release -p hub-tests --bin throughput-bench -- \
-//!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000] [--rounds 3]
+//!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000] [--rounds 3] \
+//!     [--with-queue-arguments]
 //! ```
 //!
 //! Each round runs (1) and then (2) below; the rounds alternate so that both sides see the
@@ -26,7 +27,13 @@
 //!    `subscriber.bench` holds N messages (depth polled every 100 ms), every guarantee on:
 //!    parsing, the per-subscriber bookkeeping in PostgreSQL, field policy, publish with
 //!    confirm, ack. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
-//!    above the baseline taken just before that start is reported too.
+//!    above the baseline taken just before the first round's hub start is reported too (later
+//!    rounds reuse what the allocator kept, so a baseline of their own would hide growth).
+//!
+//! With `--with-queue-arguments` each round also runs (1) once more with `bench.in` declared
+//! with the arguments of the hub's consuming queues (at-least-once dead-lettering with
+//! `reject-publish`, the delivery limit): what those guarantees cost the broker by themselves,
+//! printed for information (the ratio that counts stays the one against plain quorum queues).
 //!
 //! The last line is the median ratio hub/raw. Only that ratio, from one run, means something: the
 //! development machine (2 cores, shared with RabbitMQ and PostgreSQL) drifts in speed from run
@@ -69,6 +76,7 @@ struct Args {
     size: usize,
     vcodes: usize,
     rounds: usize,
+    with_queue_arguments: bool,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -78,6 +86,7 @@ fn args() -> anyhow::Result<Args> {
         size: 1024,
         vcodes: 10_000,
         rounds: 3,
+        with_queue_arguments: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -88,9 +97,10 @@ fn args() -> anyhow::Result<Args> {
             "--size" => a.size = value()?.parse()?,
             "--vcodes" => a.vcodes = value()?.parse()?,
             "--rounds" => a.rounds = value()?.parse()?,
+            "--with-queue-arguments" => a.with_queue_arguments = true,
             "-h" | "--help" => {
                 println!(
-                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K] [--rounds R]"
+                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K] [--rounds R] [--with-queue-arguments]"
                 );
                 std::process::exit(0);
             }
@@ -145,14 +155,23 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
     let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse()?).await?;
     let settings = hub_settings(iso, &register, args.prefetch)?;
     let mut ratios = Vec::with_capacity(args.rounds);
+    let mut rss_baseline = None;
     for round in 0..args.rounds {
         println!("round {}/{}", round + 1, args.rounds);
-        let raw = raw_pass_through(iso, args).await?;
+        let raw = raw_pass_through(iso, args, quorum()).await?;
         println!(
             "raw lapin pass-through (quorum, prefetch {}, {} B): {raw:.0} msg/s",
             args.prefetch, args.size
         );
-        let hub = hub_routing(iso, args, &settings, round).await?;
+        if args.with_queue_arguments {
+            let arguments = hub_queue_arguments(&settings)?;
+            let with = raw_pass_through(iso, args, arguments).await?;
+            println!(
+                "raw lapin pass-through, in-queue with the hub's queue arguments: {with:.0} msg/s ({:.2} of raw)",
+                with / raw
+            );
+        }
+        let hub = hub_routing(iso, args, &settings, round, &mut rss_baseline).await?;
         println!(
             "hub association.changed -> JSON subscriber (quorum, prefetch {}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
             args.prefetch,
@@ -175,6 +194,18 @@ async fn connect(iso: &Isolation, name: &str) -> anyhow::Result<Connection> {
     Ok(Connection::connect(&iso.amqp_url(), properties).await?)
 }
 
+/// The arguments the hub declares its consuming queue for the bench subscriber with.
+fn hub_queue_arguments(settings: &hub::config::Settings) -> anyhow::Result<FieldTable> {
+    let deliver = hub::broker::topology::delivery_queue(SUBSCRIBER);
+    let topology = hub::broker::Topology::for_settings(settings);
+    let spec = topology
+        .queues
+        .iter()
+        .find(|q| q.name == deliver)
+        .with_context(|| format!("the hub declares no {deliver}"))?;
+    Ok(hub::broker::rabbit::queue_arguments(spec))
+}
+
 fn quorum() -> FieldTable {
     let mut args = FieldTable::default();
     args.insert(
@@ -184,13 +215,17 @@ fn quorum() -> FieldTable {
     args
 }
 
-async fn declare_quorum(channel: &Channel, name: &str) -> anyhow::Result<()> {
+async fn declare_quorum(
+    channel: &Channel,
+    name: &str,
+    arguments: FieldTable,
+) -> anyhow::Result<()> {
     let options = QueueDeclareOptions {
         durable: true,
         ..Default::default()
     };
     channel
-        .queue_declare(name.into(), options, quorum())
+        .queue_declare(name.into(), options, arguments)
         .await
         .with_context(|| format!("declaring {name}"))?;
     Ok(())
@@ -254,12 +289,17 @@ async fn preload(
 // ---------------------------------------------------------------------------------------------
 // (a) raw lapin pass-through
 
-async fn raw_pass_through(iso: &Isolation, args: &Args) -> anyhow::Result<f64> {
+/// `in_arguments`: how `bench.in` is declared (plain quorum, or as the hub's queues are).
+async fn raw_pass_through(
+    iso: &Isolation,
+    args: &Args,
+    in_arguments: FieldTable,
+) -> anyhow::Result<f64> {
     let n = args.messages;
     let connection = connect(iso, "throughput-bench raw").await?;
     let admin = connection.create_channel().await?;
-    declare_quorum(&admin, RAW_IN).await?;
-    declare_quorum(&admin, RAW_OUT).await?;
+    declare_quorum(&admin, RAW_IN, in_arguments).await?;
+    declare_quorum(&admin, RAW_OUT, quorum()).await?;
 
     let publisher = connection.create_channel().await?;
     publisher
@@ -473,6 +513,7 @@ async fn hub_routing(
     args: &Args,
     settings: &hub::config::Settings,
     round: usize,
+    rss_baseline: &mut Option<u64>,
 ) -> anyhow::Result<HubResult> {
     let n = args.messages;
     let deliver = hub::broker::topology::delivery_queue(SUBSCRIBER);
@@ -539,8 +580,8 @@ async fn hub_routing(
     );
 
     // Memory: the hub runs in this process; sample from just before it starts.
-    let baseline = rss_kb();
-    let peak = Arc::new(AtomicU64::new(baseline));
+    let baseline = *rss_baseline.get_or_insert_with(rss_kb);
+    let peak = Arc::new(AtomicU64::new(rss_kb()));
     let sampler = {
         let peak = peak.clone();
         tokio::spawn(async move {
