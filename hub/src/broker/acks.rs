@@ -5,8 +5,9 @@
 //! to its tag in one command. The consumer runtime settles a batch's deliveries one by one
 //! (and up to four batches at once), so the book keeps each acknowledgement back while an
 //! older delivery of the channel is still unsettled, and sends one `multiple` acknowledgement
-//! when the oldest one is settled; the runtime therefore acknowledges a batch newest first. A `multiple` frame is sent only up to a tag below every
-//! unsettled delivery, so it never acknowledges a delivery the hub has not finished.
+//! when the oldest one is settled; the runtime therefore acknowledges a batch newest first.
+//! A `multiple` frame is sent only up to a tag below every unsettled delivery, so it never
+//! acknowledges a delivery the hub has not finished.
 //!
 //! An acknowledgement is kept back for at most [`LONGEST_DEFERRAL`]: a slow or held delivery
 //! must not keep the ones after it (and with them the prefetch window) waiting, so after
