@@ -50,6 +50,16 @@ pub fn router(state: ApiState) -> Router {
 }
 
 /// `application/problem+json` (RFC 9457), with field errors when there are any.
+/// 400 for a query string the route cannot read.
+fn invalid_query(e: &QueryRejection) -> Response {
+    problem(
+        StatusCode::BAD_REQUEST,
+        "Invalid query",
+        &e.body_text(),
+        &[],
+    )
+}
+
 fn problem(status: StatusCode, title: &str, detail: &str, errors: &[FieldError]) -> Response {
     let mut body = json!({
         "type": "about:blank",
@@ -251,14 +261,7 @@ async fn search(
 ) -> Response {
     let Query(q) = match query {
         Ok(q) => q,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "Invalid query",
-                &e.body_text(),
-                &[],
-            )
-        }
+        Err(e) => return invalid_query(&e),
     };
     let (limit, offset) = match page(q.limit, q.offset) {
         Ok(p) => p,
@@ -359,14 +362,7 @@ async fn history(
 ) -> Response {
     let Query(q) = match query {
         Ok(q) => q,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "Invalid query",
-                &e.body_text(),
-                &[],
-            )
-        }
+        Err(e) => return invalid_query(&e),
     };
     let (limit, offset) = match page(q.limit, q.offset) {
         Ok(p) => p,

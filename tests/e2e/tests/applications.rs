@@ -154,12 +154,18 @@ struct Loket {
 }
 
 impl Loket {
+    /// No municipalities; the providers on their simulators.
     async fn start() -> Loket {
+        Self::start_with(|partners| format!("municipalities = []\n{}", partners.config())).await
+    }
+
+    /// A hub configured by `config` (given the simulators), synced with the register.
+    async fn start_with(config: impl FnOnce(&Partners) -> String) -> Loket {
         init_logs();
         let partners = Partners::start().await;
         let iso = Isolation::new().await.unwrap();
         let register = start_register().await;
-        let toml = format!("municipalities = []\n{}", partners.config());
+        let toml = config(&partners);
         let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), &[]);
         let hub = TestHub::start(settings).await;
         let total = register.vcodes().len() as i64;
@@ -689,12 +695,9 @@ async fn a_withdrawn_application_stays_withdrawn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_municipal_service_goes_through_the_municipality_and_its_answers_come_back() {
-    init_logs();
-    let partners = Partners::start().await;
-    let iso = Isolation::new().await.unwrap();
-    let register = start_register().await;
-    let toml = format!(
-        r#"{}
+    let loket = Loket::start_with(|partners| {
+        format!(
+            r#"{}
 
 [[services]]
 code = "aalst-jeugdsubsidie"
@@ -707,29 +710,10 @@ fields = [
   {{ name = "aantalLeden", type = "integer", required = true }},
 ]
 "#,
-        partners.config()
-    );
-    let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), &[]);
-    let hub = TestHub::start(settings).await;
-    let total = register.vcodes().len() as i64;
-    eventually(SYNC, "all seeded associations projected", || async {
-        association_count(&iso).await == total
+            partners.config()
+        )
     })
     .await;
-    eventually(SYNC, "outbox published", || async {
-        outbox_pending(&iso).await == 0
-    })
-    .await;
-    let reader = QueueReader::connect(&iso).await;
-    let loket = Loket {
-        iso,
-        register,
-        hub,
-        reader,
-        partners,
-        http: reqwest::Client::new(),
-        seen: std::sync::Mutex::new(Vec::new()),
-    };
 
     let (id, body) = application(
         YOUTH_CLUB,
