@@ -85,6 +85,11 @@ impl<A> AckBook<A> {
             .collect()
     }
 
+    /// Whether some acknowledgement waits.
+    pub fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
+    }
+
     /// Since when the longest-waiting acknowledgement waits, if one does.
     pub fn oldest_deferral(&self) -> Option<Instant> {
         self.deferred.values().map(|(_, since)| *since).min()

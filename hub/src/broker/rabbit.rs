@@ -530,7 +530,7 @@ impl ChannelAcks {
         let frames = {
             let mut state = self.state();
             let frames = state.book.ack(tag, acker, Instant::now());
-            if state.book.oldest_deferral().is_some() && !state.flush_scheduled {
+            if state.book.has_deferred() && !state.flush_scheduled {
                 state.flush_scheduled = true;
                 self.clone().flush_later();
             }

@@ -156,6 +156,11 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
     let settings = hub_settings(iso, &register, args.prefetch)?;
     let mut ratios = Vec::with_capacity(args.rounds);
     let mut rss_baseline = None;
+    let hub_arguments = if args.with_queue_arguments {
+        Some(hub_queue_arguments(&settings)?)
+    } else {
+        None
+    };
     for round in 0..args.rounds {
         println!("round {}/{}", round + 1, args.rounds);
         let raw = raw_pass_through(iso, args, quorum()).await?;
@@ -163,9 +168,8 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
             "raw lapin pass-through (quorum, prefetch {}, {} B): {raw:.0} msg/s",
             args.prefetch, args.size
         );
-        if args.with_queue_arguments {
-            let arguments = hub_queue_arguments(&settings)?;
-            let with = raw_pass_through(iso, args, arguments).await?;
+        if let Some(arguments) = &hub_arguments {
+            let with = raw_pass_through(iso, args, arguments.clone()).await?;
             println!(
                 "raw lapin pass-through, in-queue with the hub's queue arguments: {with:.0} msg/s ({:.2} of raw)",
                 with / raw
