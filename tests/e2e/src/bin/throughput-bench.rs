@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release -p hub-tests --bin throughput-bench -- \
 //!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000] [--rounds 3] \
-//!     [--with-queue-arguments]
+//!     [--quiet-seconds 5] [--with-queue-arguments]
 //! ```
 //!
 //! Each round runs (1) and then (2) below; the rounds alternate so that both sides see the
@@ -22,13 +22,22 @@
 //!    (this binary with a hidden first argument, so generating the messages does not inflate
 //!    this process's memory baseline) preloads N valid `association.changed` messages into
 //!    `hub.deliver.bench`: synthetic associations, `--vcodes` distinct vCodes reused
-//!    cyclically with increasing sequences (none is stale), a unique UUIDv7 message id each.
+//!    cyclically with increasing sequences (none is stale), a unique UUIDv7 message id each,
+//!    each message `--size` bytes like the raw pass-through's (see `fit`: the synthetic
+//!    snapshots average 2.6 KB, so at the default 1 KB they are small associations; with
+//!    `--size 2600` they are whole ones).
 //!    Then the hub is started again and timed from the end of its start until
 //!    `subscriber.bench` holds N messages (depth polled every 100 ms), every guarantee on:
 //!    parsing, the per-subscriber bookkeeping in PostgreSQL, field policy, publish with
 //!    confirm, ack. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
 //!    above the baseline taken just before the first round's hub start is reported too (later
 //!    rounds reuse what the allocator kept, so a baseline of their own would hide growth).
+//!
+//! After each preload the bench waits `--quiet-seconds` (RabbitMQ goes on writing the preloaded
+//! queue to its segment files for a few seconds; a pass timed during that is slowed by it, by up
+//! to a third in trials). Both passes also report the CPU time this process used per message
+//! (for (2) that is the hub's, since the hub runs in-process): less noisy than the rates, and
+//! on this shared machine what the hub's own work takes away from RabbitMQ.
 //!
 //! With `--with-queue-arguments` each round also runs (1) once more with `bench.in` declared
 //! with the arguments of the hub's consuming queues (at-least-once dead-lettering with
@@ -77,6 +86,8 @@ struct Args {
     vcodes: usize,
     rounds: usize,
     with_queue_arguments: bool,
+    /// Pause after each preload.
+    quiet: Duration,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -87,6 +98,7 @@ fn args() -> anyhow::Result<Args> {
         vcodes: 10_000,
         rounds: 3,
         with_queue_arguments: false,
+        quiet: Duration::from_secs(5),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -98,9 +110,10 @@ fn args() -> anyhow::Result<Args> {
             "--vcodes" => a.vcodes = value()?.parse()?,
             "--rounds" => a.rounds = value()?.parse()?,
             "--with-queue-arguments" => a.with_queue_arguments = true,
+            "--quiet-seconds" => a.quiet = Duration::from_secs(value()?.parse()?),
             "-h" | "--help" => {
                 println!(
-                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K] [--rounds R] [--with-queue-arguments]"
+                    "throughput-bench [--messages N] [--prefetch P] [--size BYTES] [--vcodes K] [--rounds R] [--quiet-seconds S] [--with-queue-arguments]"
                 );
                 std::process::exit(0);
             }
@@ -290,6 +303,12 @@ async fn preload(
     Ok(count)
 }
 
+/// After a preload RabbitMQ goes on writing the queue's log to its segment files for a few
+/// seconds; a pass timed during that would measure the preload too.
+async fn quiet(args: &Args) {
+    tokio::time::sleep(args.quiet).await;
+}
+
 // ---------------------------------------------------------------------------------------------
 // (a) raw lapin pass-through
 
@@ -326,6 +345,7 @@ async fn raw_pass_through(
         "  preloaded {n} messages into {RAW_IN} in {:.1}s",
         t.elapsed().as_secs_f64()
     );
+    quiet(args).await;
 
     let consumer_channel = connection.create_channel().await?;
     consumer_channel
@@ -345,6 +365,7 @@ async fn raw_pass_through(
     let mut in_flight = FuturesUnordered::new();
     let (mut received, mut acked) = (0usize, 0usize);
     let mut first_delivery = None;
+    let cpu = cpu_time();
     while acked < n {
         tokio::select! {
             delivery = consumer.next(), if received < n => {
@@ -375,6 +396,7 @@ async fn raw_pass_through(
         }
     }
     let elapsed = first_delivery.map(|t| t.elapsed()).unwrap_or_default();
+    let cpu = cpu_per_message(cpu, n);
 
     let out = depth(&admin, RAW_OUT).await? as usize;
     ensure!(out == n, "{RAW_OUT} holds {out} messages, expected {n}");
@@ -386,7 +408,7 @@ async fn raw_pass_through(
     }
     connection.close(200, "done".into()).await?;
     println!(
-        "  raw: {n} messages passed through in {:.2}s",
+        "  raw: {n} messages passed through in {:.2}s, {cpu:.0} µs of this process's CPU per message",
         elapsed.as_secs_f64()
     );
     Ok(n as f64 / elapsed.as_secs_f64())
@@ -434,12 +456,13 @@ fn hub_settings(
     Ok(settings)
 }
 
-/// `n` valid `association.changed` bodies over `vcodes` synthetic associations; message `i`
-/// has sequence `first + i + 1`, so every vCode's sequences increase.
+/// `n` valid `association.changed` bodies of `size` bytes (see [`fit`]) over `vcodes` synthetic
+/// associations; message `i` has sequence `first + i + 1`, so every vCode's sequences increase.
 fn changed_messages(
     n: usize,
     vcodes: usize,
     first: usize,
+    size: usize,
 ) -> anyhow::Result<impl Iterator<Item = (Vec<u8>, BasicProperties)>> {
     let associations: Vec<Vereniging> = synthetic(vcodes.min(n), 42)
         .into_iter()
@@ -449,7 +472,7 @@ fn changed_messages(
     let now = time::OffsetDateTime::now_utc();
     Ok((0..n).map(move |i| {
         let vereniging = associations[i % associations.len()].clone();
-        let message = AssociationChanged {
+        let mut message = AssociationChanged {
             metadata: Metadata {
                 message_id: Uuid::now_v7(),
                 message_type: MessageType::AssociationChanged,
@@ -470,15 +493,51 @@ fn changed_messages(
             .with_type(MessageType::AssociationChanged.as_str().into())
             .with_content_type("application/json".into())
             .with_delivery_mode(PERSISTENT);
-        (serde_json::to_vec(&message).unwrap(), properties)
+        (fit(&mut message, size).unwrap(), properties)
     }))
 }
 
-/// The child: `--preload-child <amqp url> <queue> <n> <vcodes> <first sequence>`; prints the
+/// The message's JSON at about `size` bytes, so that the hub handles messages as large as the
+/// raw pass-through's: a larger association loses optional content (extra representatives,
+/// contacts, locations and activities, then areas and keys, keeping one representative, whose
+/// INSZ the field policy removes), a smaller one gets a description that fills it up.
+fn fit(message: &mut AssociationChanged, size: usize) -> serde_json::Result<Vec<u8>> {
+    let mut body = serde_json::to_vec(message)?;
+    while body.len() > size && shrink(&mut message.vereniging) {
+        body = serde_json::to_vec(message)?;
+    }
+    if body.len() < size {
+        // Each ASCII letter added to a JSON string adds one byte.
+        let filler = "x".repeat(size - body.len());
+        message.vereniging.korte_beschrijving.push_str(&filler);
+        body = serde_json::to_vec(message)?;
+    }
+    Ok(body)
+}
+
+/// Drops one piece of optional content, the extra ones of each kind first; false when none is
+/// left.
+fn shrink(v: &mut Vereniging) -> bool {
+    fn pop_beyond<T>(list: &mut Vec<T>, keep: usize) -> bool {
+        list.len() > keep && list.pop().is_some()
+    }
+    pop_beyond(&mut v.vertegenwoordigers, 1)
+        || pop_beyond(&mut v.contactgegevens, 1)
+        || pop_beyond(&mut v.locaties, 1)
+        || pop_beyond(&mut v.hoofdactiviteiten_verenigingsloket, 1)
+        || pop_beyond(&mut v.werkingsgebieden, 0)
+        || pop_beyond(&mut v.sleutels, 0)
+        || pop_beyond(&mut v.vertegenwoordigers, 0)
+        || pop_beyond(&mut v.locaties, 0)
+        || pop_beyond(&mut v.contactgegevens, 0)
+        || !std::mem::take(&mut v.korte_beschrijving).is_empty()
+}
+
+/// The child: `--preload-child <amqp url> <queue> <n> <vcodes> <first sequence> <size>`; prints the
 /// average body size as its last line.
 async fn preload_child(argv: &[String]) -> anyhow::Result<()> {
-    let [url, queue, n, vcodes, first] = argv else {
-        bail!("usage: {PRELOAD_CHILD} <amqp url> <queue> <n> <vcodes> <first sequence>");
+    let [url, queue, n, vcodes, first, size] = argv else {
+        bail!("usage: {PRELOAD_CHILD} <amqp url> <queue> <n> <vcodes> <first sequence> <size>");
     };
     let n: usize = n.parse()?;
     let connection = Connection::connect(
@@ -491,13 +550,42 @@ async fn preload_child(argv: &[String]) -> anyhow::Result<()> {
         .confirm_select(ConfirmSelectOptions::default())
         .await?;
     let mut bytes = 0;
-    let messages = changed_messages(n, vcodes.parse()?, first.parse()?)?.inspect(|(body, _)| {
-        bytes += body.len();
-    });
+    let messages = changed_messages(n, vcodes.parse()?, first.parse()?, size.parse()?)?.inspect(
+        |(body, _)| {
+            bytes += body.len();
+        },
+    );
     preload(&channel, queue, messages).await?;
     connection.close(200, "done".into()).await?;
     println!("{}", bytes / n);
     Ok(())
+}
+
+/// CPU time this process has used (user and system, all threads; `/proc/self/stat` counts it in
+/// USER_HZ ticks, 100 per second on Linux). Less noisy than rates on a drifting machine: the
+/// CPU a message costs the hub is what it takes away from RabbitMQ on a shared machine.
+fn cpu_time() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The fields after the command name, which is in parentheses; utime and stime are
+            // the 14th and 15th of the whole line.
+            let rest = s.get(s.rfind(')')? + 2..)?.to_owned();
+            let fields: Vec<u64> = rest
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .map(|f| f.parse().ok())
+                .collect::<Option<_>>()?;
+            Some(fields.iter().sum::<u64>())
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Microseconds of this process's CPU per message since `start`.
+fn cpu_per_message(start: Duration, n: usize) -> f64 {
+    cpu_time().saturating_sub(start).as_secs_f64() * 1e6 / n as f64
 }
 
 /// This process's resident set size in kB (`VmRSS` of /proc/self/status).
@@ -560,6 +648,7 @@ async fn hub_routing(
             &args.vcodes.to_string(),
             // Sequences go on from the earlier rounds', so that none is stale.
             &(round * n).to_string(),
+            &args.size.to_string(),
         ])
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -582,6 +671,7 @@ async fn hub_routing(
         args.vcodes.min(n),
         t.elapsed().as_secs_f64()
     );
+    quiet(args).await;
 
     // Memory: the hub runs in this process; sample from just before it starts.
     let baseline = *rss_baseline.get_or_insert_with(rss_kb);
@@ -599,6 +689,7 @@ async fn hub_routing(
 
     let hub = TestHub::start(settings.clone()).await;
     let started = Instant::now();
+    let cpu = cpu_time();
     let mut last_progress = (0u32, Instant::now());
     let mut last_report = Instant::now();
     let elapsed = loop {
@@ -627,6 +718,7 @@ async fn hub_routing(
             last_report = Instant::now();
         }
     };
+    let cpu = cpu_per_message(cpu, n);
     sampler.abort();
     peak.fetch_max(rss_kb(), Ordering::Relaxed);
     let skipped = hub.metric("hub_messages_skipped_total").await;
@@ -634,7 +726,7 @@ async fn hub_routing(
     hub.stop().await;
     connection.close(200, "done".into()).await?;
     println!(
-        "  hub: {n} messages delivered in {:.2}s (RSS baseline {} MB, peak {} MB)",
+        "  hub: {n} messages delivered in {:.2}s, {cpu:.0} µs of this process's CPU per message (RSS baseline {} MB, peak {} MB)",
         elapsed.as_secs_f64(),
         baseline / 1024,
         peak.load(Ordering::Relaxed) / 1024
@@ -647,4 +739,34 @@ async fn hub_routing(
         peak_rss_over_baseline_kb: peak.load(Ordering::Relaxed).saturating_sub(baseline),
         average_body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hub_messages_are_as_large_as_asked() {
+        for size in [1024, 2600, 4096] {
+            let bodies: Vec<Vec<u8>> = changed_messages(300, 300, 0, size)
+                .unwrap()
+                .map(|(body, _)| body)
+                .collect();
+            // A few associations stay larger than 1 KB with nothing optional left.
+            let exact = bodies.iter().filter(|b| b.len() == size).count();
+            assert!(exact * 10 >= bodies.len() * 9, "{size} B: {exact} exact");
+            let mean = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len();
+            assert!(
+                mean.abs_diff(size) * 50 <= size,
+                "{size} B: {mean} B on average"
+            );
+            for body in &bodies {
+                let message: AssociationChanged = serde_json::from_slice(body).unwrap();
+                assert_eq!(
+                    message.metadata.message_type,
+                    MessageType::AssociationChanged
+                );
+            }
+        }
+    }
 }
