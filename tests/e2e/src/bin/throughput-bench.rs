@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p hub-tests --bin throughput-bench -- \
-//!     [--messages 100000] [--prefetch 250] [--size 1024] [--vcodes 10000] [--rounds 3] \
+//!     [--messages 100000] [--prefetch P] [--size 1024] [--vcodes 10000] [--rounds 3] \
 //!     [--quiet-seconds 5] [--with-queue-arguments]
 //! ```
 //!
@@ -17,7 +17,8 @@
 //!    delivery .. last ack). This is the ceiling of any consume-transform-publish service on
 //!    this broker with the same guarantees.
 //! 2. **the hub**, in-process, with one JSON subscriber `bench` (selector all, replacing the
-//!    default file's pilot subscribers) and `broker.prefetch` = P. The hub is started and
+//!    default file's pilot subscribers) and `broker.prefetch` = P (by default the hub's
+//!    configured prefetch, which (1) then uses too). The hub is started and
 //!    stopped once (migrations, topology exactly as it declares it); then a child process
 //!    (this binary with a hidden first argument, so generating the messages does not inflate
 //!    this process's memory baseline) preloads N valid `association.changed` messages into
@@ -81,7 +82,8 @@ const PRELOAD_CHILD: &str = "--preload-child";
 
 struct Args {
     messages: usize,
-    prefetch: u16,
+    /// None: the hub's configured `broker.prefetch`.
+    prefetch: Option<u16>,
     size: usize,
     vcodes: usize,
     rounds: usize,
@@ -93,7 +95,7 @@ struct Args {
 fn args() -> anyhow::Result<Args> {
     let mut a = Args {
         messages: 100_000,
-        prefetch: 250,
+        prefetch: None,
         size: 1024,
         vcodes: 10_000,
         rounds: 3,
@@ -105,7 +107,7 @@ fn args() -> anyhow::Result<Args> {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--messages" => a.messages = value()?.parse()?,
-            "--prefetch" => a.prefetch = value()?.parse()?,
+            "--prefetch" => a.prefetch = Some(value()?.parse()?),
             "--size" => a.size = value()?.parse()?,
             "--vcodes" => a.vcodes = value()?.parse()?,
             "--rounds" => a.rounds = value()?.parse()?,
@@ -121,7 +123,7 @@ fn args() -> anyhow::Result<Args> {
         }
     }
     ensure!(a.messages > 0, "--messages must be > 0");
-    ensure!(a.prefetch > 0, "--prefetch must be > 0");
+    ensure!(a.prefetch != Some(0), "--prefetch must be > 0");
     ensure!(a.vcodes > 0, "--vcodes must be > 0");
     ensure!(a.rounds > 0, "--rounds must be > 0");
     Ok(a)
@@ -167,6 +169,8 @@ fn median(values: &[f64]) -> f64 {
 async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
     let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse()?).await?;
     let settings = hub_settings(iso, &register, args.prefetch)?;
+    // Both sides with the hub's prefetch.
+    let prefetch = settings.broker.prefetch;
     let mut ratios = Vec::with_capacity(args.rounds);
     let mut rss_baseline = None;
     let hub_arguments = if args.with_queue_arguments {
@@ -176,13 +180,13 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
     };
     for round in 0..args.rounds {
         println!("round {}/{}", round + 1, args.rounds);
-        let raw = raw_pass_through(iso, args, quorum()).await?;
+        let raw = raw_pass_through(iso, args, prefetch, quorum()).await?;
         println!(
-            "raw lapin pass-through (quorum, prefetch {}, {} B): {raw:.0} msg/s",
-            args.prefetch, args.size
+            "raw lapin pass-through (quorum, prefetch {prefetch}, {} B): {raw:.0} msg/s",
+            args.size
         );
         if let Some(arguments) = &hub_arguments {
-            let with = raw_pass_through(iso, args, arguments.clone()).await?;
+            let with = raw_pass_through(iso, args, prefetch, arguments.clone()).await?;
             println!(
                 "raw lapin pass-through, in-queue with the hub's queue arguments: {with:.0} msg/s ({:.2} of raw)",
                 with / raw
@@ -190,8 +194,7 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
         }
         let hub = hub_routing(iso, args, &settings, round, &mut rss_baseline).await?;
         println!(
-            "hub association.changed -> JSON subscriber (quorum, prefetch {}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
-            args.prefetch,
+            "hub association.changed -> JSON subscriber (quorum, prefetch {prefetch}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
             hub.average_body,
             hub.rate,
             hub.peak_rss_over_baseline_kb / 1024
@@ -316,6 +319,7 @@ async fn quiet(args: &Args) {
 async fn raw_pass_through(
     iso: &Isolation,
     args: &Args,
+    prefetch: u16,
     in_arguments: FieldTable,
 ) -> anyhow::Result<f64> {
     let n = args.messages;
@@ -349,7 +353,7 @@ async fn raw_pass_through(
 
     let consumer_channel = connection.create_channel().await?;
     consumer_channel
-        .basic_qos(args.prefetch, BasicQosOptions::default())
+        .basic_qos(prefetch, BasicQosOptions::default())
         .await?;
     let mut consumer = consumer_channel
         .basic_consume(
@@ -429,21 +433,16 @@ struct HubResult {
 fn hub_settings(
     iso: &Isolation,
     register: &RegisterSim,
-    prefetch: u16,
+    prefetch: Option<u16>,
 ) -> anyhow::Result<hub::config::Settings> {
     let toml =
         format!("municipalities = []\nservices = []\n[[subscribers]]\nname = \"{SUBSCRIBER}\"\nselector = {{ kind = \"all\" }}\n");
-    let prefetch = prefetch.to_string();
-    let settings = settings_with_file(
-        iso,
-        register,
-        &iso.amqp_url(),
-        Some(&toml),
-        &[
-            ("broker.prefetch", prefetch.as_str()),
-            ("register.poll_interval", "1s"),
-        ],
-    );
+    let prefetch = prefetch.map(|p| p.to_string());
+    let mut overrides = vec![("register.poll_interval", "1s")];
+    if let Some(prefetch) = &prefetch {
+        overrides.push(("broker.prefetch", prefetch.as_str()));
+    }
+    let settings = settings_with_file(iso, register, &iso.amqp_url(), Some(&toml), &overrides);
     let names: Vec<&str> = settings
         .subscribers
         .iter()
