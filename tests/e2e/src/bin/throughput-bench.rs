@@ -203,6 +203,8 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
         ratios.push(hub.rate / raw);
     }
     register.shutdown();
+    // Before the vhost and its queues are deleted.
+    quiet(args).await;
     Ok(ratios)
 }
 
@@ -307,7 +309,9 @@ async fn preload(
 }
 
 /// After a preload RabbitMQ goes on writing the queue's log to its segment files for a few
-/// seconds; a pass timed during that would measure the preload too.
+/// seconds; a pass timed during that would measure the preload too. Deleting quorum queues
+/// during that writing once crashed RabbitMQ 3.10's segment writer here (every connection got
+/// an INTERNAL_ERROR), so the bench also waits before it deletes queues or its vhost.
 async fn quiet(args: &Args) {
     tokio::time::sleep(args.quiet).await;
 }
@@ -405,6 +409,8 @@ async fn raw_pass_through(
     let out = depth(&admin, RAW_OUT).await? as usize;
     ensure!(out == n, "{RAW_OUT} holds {out} messages, expected {n}");
     consumer_channel.close(200, "done".into()).await?;
+    // See `quiet`: deleting the queues while RabbitMQ still writes their logs can crash it.
+    quiet(args).await;
     for q in [RAW_IN, RAW_OUT] {
         admin
             .queue_delete(q.into(), QueueDeleteOptions::default())
