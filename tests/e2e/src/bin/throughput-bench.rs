@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release -p hub-tests --bin throughput-bench -- \
-//!     [--messages 100000] [--prefetch P] [--size 1024] [--vcodes 10000] [--rounds 3] \
+//!     [--messages 100000] [--prefetch P] [--size 1024] [--vcodes 10000] [--rounds 5] \
 //!     [--quiet-seconds 5] [--with-queue-arguments]
 //! ```
 //!
@@ -98,7 +98,7 @@ fn args() -> anyhow::Result<Args> {
         prefetch: None,
         size: 1024,
         vcodes: 10_000,
-        rounds: 3,
+        rounds: 5,
         with_queue_arguments: false,
         quiet: Duration::from_secs(5),
     };
