@@ -49,7 +49,6 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// `application/problem+json` (RFC 9457), with field errors when there are any.
 /// 400 for a query string the route cannot read.
 fn invalid_query(e: &QueryRejection) -> Response {
     problem(
@@ -60,6 +59,7 @@ fn invalid_query(e: &QueryRejection) -> Response {
     )
 }
 
+/// `application/problem+json` (RFC 9457), with field errors when there are any.
 fn problem(status: StatusCode, title: &str, detail: &str, errors: &[FieldError]) -> Response {
     let mut body = json!({
         "type": "about:blank",

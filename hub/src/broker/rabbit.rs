@@ -167,7 +167,6 @@ fn redact(message: &str, url: &str) -> String {
 }
 
 async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerError> {
-    let text = |s: &str| AMQPValue::LongString(s.into());
     for ex in &topology.exchanges {
         let kind = match ex.kind {
             ExchangeKind::Topic => lapin::ExchangeKind::Topic,
@@ -221,10 +220,14 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
     Ok(())
 }
 
+/// A text argument of a declaration.
+fn text(s: &str) -> AMQPValue {
+    AMQPValue::LongString(s.into())
+}
+
 /// The arguments a queue is declared with: quorum, and its dead-lettering, delivery limit and
 /// TTL.
 pub fn queue_arguments(q: &QueueSpec) -> FieldTable {
-    let text = |s: &str| AMQPValue::LongString(s.into());
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), text("quorum"));
     if let Some((exchange, key)) = &q.dead_letter {
@@ -318,7 +321,7 @@ fn flatten_death(deaths: &[AMQPValue], headers: &mut BTreeMap<String, HeaderValu
     let Some(AMQPValue::FieldTable(newest)) = deaths.first() else {
         return;
     };
-    let text = |v: &AMQPValue| match v {
+    let text_of = |v: &AMQPValue| match v {
         AMQPValue::LongString(s) => Some(s.to_string()),
         AMQPValue::ShortString(s) => Some(s.to_string()),
         _ => None,
@@ -332,14 +335,14 @@ fn flatten_death(deaths: &[AMQPValue], headers: &mut BTreeMap<String, HeaderValu
     };
     for (key, value) in newest.inner() {
         let flat = match key.as_str() {
-            "reason" => text(value).map(|s| (DEATH_REASON, HeaderValue::Text(s))),
-            "queue" => text(value).map(|s| (DEATH_QUEUE, HeaderValue::Text(s))),
-            "exchange" => text(value).map(|s| (DEATH_EXCHANGE, HeaderValue::Text(s))),
+            "reason" => text_of(value).map(|s| (DEATH_REASON, HeaderValue::Text(s))),
+            "queue" => text_of(value).map(|s| (DEATH_QUEUE, HeaderValue::Text(s))),
+            "exchange" => text_of(value).map(|s| (DEATH_EXCHANGE, HeaderValue::Text(s))),
             "routing-keys" => match value {
                 AMQPValue::FieldArray(keys) => keys
                     .as_slice()
                     .first()
-                    .and_then(text)
+                    .and_then(text_of)
                     .map(|s| (DEATH_ROUTING_KEY, HeaderValue::Text(s))),
                 _ => None,
             },
@@ -604,10 +607,6 @@ async fn send(frames: Vec<Frame<lapin::Acker>>) -> Result<(), BrokerError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn text(s: &str) -> AMQPValue {
-        AMQPValue::LongString(s.into())
-    }
 
     fn death(queue: &str, reason: &str, exchange: &str, key: &str, time: u64) -> AMQPValue {
         let mut t = FieldTable::default();
