@@ -503,9 +503,10 @@ fn changed_messages(
 }
 
 /// The message's JSON at about `size` bytes, so that the hub handles messages as large as the
-/// raw pass-through's: a larger association loses optional content (extra representatives,
-/// contacts, locations and activities, then areas and keys, keeping one representative, whose
-/// INSZ the field policy removes), a smaller one gets a description that fills it up.
+/// raw pass-through's: a larger association loses optional content (all but one of its
+/// representatives, contacts, locations and activities, then areas and keys, then the last
+/// representative, location and contact: at 1 KB most have none left, so the field policy has
+/// no INSZ to remove), a smaller one gets a description that fills it up.
 fn fit(message: &mut AssociationChanged, size: usize) -> serde_json::Result<Vec<u8>> {
     let mut body = serde_json::to_vec(message)?;
     while body.len() > size && shrink(&mut message.vereniging) {
@@ -575,14 +576,11 @@ fn cpu_time() -> Duration {
         .and_then(|s| {
             // The fields after the command name, which is in parentheses; utime and stime are
             // the 14th and 15th of the whole line.
-            let rest = s.get(s.rfind(')')? + 2..)?.to_owned();
-            let fields: Vec<u64> = rest
-                .split_whitespace()
-                .skip(11)
-                .take(2)
-                .map(|f| f.parse().ok())
-                .collect::<Option<_>>()?;
-            Some(fields.iter().sum::<u64>())
+            let rest = s.get(s.rfind(')')? + 2..)?;
+            let mut fields = rest.split_whitespace().skip(11);
+            let utime: u64 = fields.next()?.parse().ok()?;
+            let stime: u64 = fields.next()?.parse().ok()?;
+            Some(utime + stime)
         })
         .unwrap_or(0);
     Duration::from_millis(ticks * 10)
