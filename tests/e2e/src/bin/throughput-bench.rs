@@ -7,8 +7,9 @@
 //!     [--quiet-seconds 5] [--with-queue-arguments]
 //! ```
 //!
-//! Each round runs (1) and then (2) below; the rounds alternate so that both sides see the
-//! same drift of the machine, and the last line is the median of the rounds' ratios.
+//! Each round first preloads both sides' queues, waits, and then times (1) and (2) below back
+//! to back, (1) first in odd rounds and (2) first in even ones, so that both sides see the same
+//! machine (its speed drifts over minutes); the last line is the median of the rounds' ratios.
 //!
 //! 1. **raw lapin pass-through**: N messages of `--size` bytes preloaded into the quorum queue
 //!    `bench.in`; a consumer (manual acks, `basic_qos(prefetch)`) republishes each body to the
@@ -19,7 +20,7 @@
 //! 2. **the hub**, in-process, with one JSON subscriber `bench` (selector all, replacing the
 //!    default file's pilot subscribers) and `broker.prefetch` = P (by default the hub's
 //!    configured prefetch, which (1) then uses too). The hub is started and
-//!    stopped once (migrations, topology exactly as it declares it); then a child process
+//!    stopped once per run (migrations, topology exactly as it declares it); each round a child process
 //!    (this binary with a hidden first argument, so generating the messages does not inflate
 //!    this process's memory baseline) preloads N valid `association.changed` messages into
 //!    `hub.deliver.bench`: synthetic associations, `--vcodes` distinct vCodes reused
@@ -27,23 +28,23 @@
 //!    each message `--size` bytes like the raw pass-through's (see `fit`: the synthetic
 //!    snapshots average 2.6 KB, so at the default 1 KB they are small associations; with
 //!    `--size 2600` they are whole ones).
-//!    Then the hub is started again and timed from the end of its start until
+//!    The pass starts the hub and times it from the end of its start until
 //!    `subscriber.bench` holds N messages (depth polled every 100 ms), every guarantee on:
 //!    parsing, the per-subscriber bookkeeping in PostgreSQL, field policy, publish with
-//!    confirm, ack. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
+//!    confirm, ack. It reports how many batches the hub made of them. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
 //!    above the baseline taken just before the first round's hub start is reported too (later
 //!    rounds reuse what the allocator kept, so a baseline of their own would hide growth).
 //!
-//! After each preload the bench waits `--quiet-seconds` (RabbitMQ goes on writing the preloaded
-//! queue to its segment files for a few seconds; a pass timed during that is slowed by it, by up
-//! to a third in trials). Both passes also report the CPU time this process used per message
+//! After the preloads and after each timed pass the bench waits `--quiet-seconds` (RabbitMQ goes
+//! on writing the queues to its segment files for a few seconds; a pass timed during that is
+//! slowed by it, by up to a third in trials). Both passes also report the CPU time this process used per message
 //! (for (2) that is the hub's, since the hub runs in-process): less noisy than the rates, and
 //! on this shared machine what the hub's own work takes away from RabbitMQ.
 //!
-//! With `--with-queue-arguments` each round also runs (1) once more with `bench.in` declared
-//! with the arguments of the hub's consuming queues (at-least-once dead-lettering with
-//! `reject-publish`, the delivery limit): what those guarantees cost the broker by themselves,
-//! printed for information (the ratio that counts stays the one against plain quorum queues).
+//! With `--with-queue-arguments`, `bench.in` is declared with the arguments of the hub's
+//! consuming queues (at-least-once dead-lettering with `reject-publish`, the delivery limit), so
+//! that the ratio leaves out what those guarantees cost the broker by themselves (for
+//! information: the ratio that counts is the one against plain quorum queues).
 //!
 //! The last line is the median ratio hub/raw. Only that ratio, from one run, means something: the
 //! development machine (2 cores, shared with RabbitMQ and PostgreSQL) drifts in speed from run
@@ -63,7 +64,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use hub_tests::*;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions, QueuePurgeOptions,
+    ConfirmSelectOptions, QueueDeclareOptions, QueuePurgeOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
@@ -165,46 +166,65 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// The rounds, each raw then hub; returns each round's ratio hub/raw.
+/// The rounds; returns each round's ratio hub/raw.
+///
+/// Both queues are preloaded before either side is timed, and the two passes of a round run
+/// back to back, the raw one first in odd rounds and the hub first in even ones: the machine's
+/// speed drifts over minutes, so passes close together, in both orders, see the same machine.
 async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
     let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse()?).await?;
     let settings = hub_settings(iso, &register, args.prefetch)?;
     // Both sides with the hub's prefetch.
     let prefetch = settings.broker.prefetch;
+    let in_arguments = if args.with_queue_arguments {
+        hub_queue_arguments(&settings)?
+    } else {
+        quorum()
+    };
+    let raw = RawSide::open(iso, in_arguments).await?;
+    let hub = HubSide::open(iso, &settings).await?;
+    let raw_label = if args.with_queue_arguments {
+        "raw lapin pass-through (quorum, bench.in declared like the hub's queues"
+    } else {
+        "raw lapin pass-through (quorum"
+    };
     let mut ratios = Vec::with_capacity(args.rounds);
     let mut rss_baseline = None;
-    let hub_arguments = if args.with_queue_arguments {
-        Some(hub_queue_arguments(&settings)?)
-    } else {
-        None
-    };
     for round in 0..args.rounds {
         println!("round {}/{}", round + 1, args.rounds);
-        let raw = raw_pass_through(iso, args, prefetch, quorum()).await?;
+        raw.preload(args).await?;
+        let average_body = hub.preload(args, round).await?;
+        quiet(args).await;
+        let (raw_rate, hub_result) = if round % 2 == 0 {
+            let raw_rate = raw.drain(args, prefetch).await?;
+            quiet(args).await;
+            (raw_rate, hub.drain(args, &mut rss_baseline).await?)
+        } else {
+            let hub_result = hub.drain(args, &mut rss_baseline).await?;
+            quiet(args).await;
+            (raw.drain(args, prefetch).await?, hub_result)
+        };
         println!(
-            "raw lapin pass-through (quorum, prefetch {prefetch}, {} B): {raw:.0} msg/s",
+            "{raw_label}, prefetch {prefetch}, {} B): {raw_rate:.0} msg/s",
             args.size
         );
-        if let Some(arguments) = &hub_arguments {
-            let with = raw_pass_through(iso, args, prefetch, arguments.clone()).await?;
-            println!(
-                "raw lapin pass-through, in-queue with the hub's queue arguments: {with:.0} msg/s ({:.2} of raw)",
-                with / raw
-            );
-        }
-        let hub = hub_routing(iso, args, &settings, round, &mut rss_baseline).await?;
         println!(
-            "hub association.changed -> JSON subscriber (quorum, prefetch {prefetch}, {} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
-            hub.average_body,
-            hub.rate,
-            hub.peak_rss_over_baseline_kb / 1024
+            "hub association.changed -> JSON subscriber (quorum, prefetch {prefetch}, {average_body} B average body): {:.0} msg/s, peak RSS +{} MB over baseline",
+            hub_result.rate,
+            hub_result.peak_rss_over_baseline_kb / 1024
         );
-        println!("round {}: hub/raw = {:.2}", round + 1, hub.rate / raw);
-        ratios.push(hub.rate / raw);
+        println!(
+            "round {}: hub/raw = {:.2}",
+            round + 1,
+            hub_result.rate / raw_rate
+        );
+        ratios.push(hub_result.rate / raw_rate);
+        // Before the next round purges what this one delivered (see `quiet`).
+        quiet(args).await;
     }
     register.shutdown();
-    // Before the vhost and its queues are deleted.
-    quiet(args).await;
+    raw.close().await?;
+    hub.close().await?;
     Ok(ratios)
 }
 
@@ -319,109 +339,132 @@ async fn quiet(args: &Args) {
 // ---------------------------------------------------------------------------------------------
 // (a) raw lapin pass-through
 
-/// `in_arguments`: how `bench.in` is declared (plain quorum, or as the hub's queues are).
-async fn raw_pass_through(
-    iso: &Isolation,
-    args: &Args,
-    prefetch: u16,
-    in_arguments: FieldTable,
-) -> anyhow::Result<f64> {
-    let n = args.messages;
-    let connection = connect(iso, "throughput-bench raw").await?;
-    let admin = connection.create_channel().await?;
-    declare_quorum(&admin, RAW_IN, in_arguments).await?;
-    declare_quorum(&admin, RAW_OUT, quorum()).await?;
+/// The raw side's queues, declared once per run: `bench.in` (plain quorum, or as the hub's
+/// queues are) and `bench.out`.
+struct RawSide {
+    connection: Connection,
+    admin: Channel,
+    publisher: Channel,
+}
 
-    let publisher = connection.create_channel().await?;
-    publisher
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    let body: Vec<u8> = (0..args.size).map(|i| b'a' + (i % 26) as u8).collect();
-    let persistent = BasicProperties::default().with_delivery_mode(PERSISTENT);
-    let t = Instant::now();
-    preload(
-        &publisher,
-        RAW_IN,
-        std::iter::repeat_n((body, persistent.clone()), n),
-    )
-    .await?;
-    ensure!(
-        depth(&admin, RAW_IN).await? as usize == n,
-        "{RAW_IN} not preloaded"
-    );
-    println!(
-        "  preloaded {n} messages into {RAW_IN} in {:.1}s",
-        t.elapsed().as_secs_f64()
-    );
-    quiet(args).await;
+impl RawSide {
+    async fn open(iso: &Isolation, in_arguments: FieldTable) -> anyhow::Result<Self> {
+        let connection = connect(iso, "throughput-bench raw").await?;
+        let admin = connection.create_channel().await?;
+        declare_quorum(&admin, RAW_IN, in_arguments).await?;
+        declare_quorum(&admin, RAW_OUT, quorum()).await?;
+        let publisher = connection.create_channel().await?;
+        publisher
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        Ok(RawSide {
+            connection,
+            admin,
+            publisher,
+        })
+    }
 
-    let consumer_channel = connection.create_channel().await?;
-    consumer_channel
-        .basic_qos(prefetch, BasicQosOptions::default())
-        .await?;
-    let mut consumer = consumer_channel
-        .basic_consume(
-            RAW_IN.into(),
-            "throughput-bench".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
+    fn properties() -> BasicProperties {
+        BasicProperties::default().with_delivery_mode(PERSISTENT)
+    }
+
+    /// Empties `bench.out` (what the last round delivered) and fills `bench.in` with N bodies.
+    async fn preload(&self, args: &Args) -> anyhow::Result<()> {
+        let n = args.messages;
+        self.admin
+            .queue_purge(RAW_OUT.into(), QueuePurgeOptions::default())
+            .await?;
+        ensure!(
+            depth(&self.admin, RAW_IN).await? == 0,
+            "{RAW_IN} is not empty"
+        );
+        let body: Vec<u8> = (0..args.size).map(|i| b'a' + (i % 26) as u8).collect();
+        let t = Instant::now();
+        preload(
+            &self.publisher,
+            RAW_IN,
+            std::iter::repeat_n((body, Self::properties()), n),
         )
         .await?;
+        ensure!(
+            depth(&self.admin, RAW_IN).await? as usize == n,
+            "{RAW_IN} not preloaded"
+        );
+        println!(
+            "  preloaded {n} messages into {RAW_IN} in {:.1}s",
+            t.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
 
-    // Each delivery: publish its body, await that publish's confirm, then ack. Up to
-    // `prefetch` of them run at once (the broker sends no more unacked deliveries).
-    let mut in_flight = FuturesUnordered::new();
-    let (mut received, mut acked) = (0usize, 0usize);
-    let mut first_delivery = None;
-    let cpu = cpu_time();
-    while acked < n {
-        tokio::select! {
-            delivery = consumer.next(), if received < n => {
-                let delivery = delivery.context("consumer ended")??;
-                first_delivery.get_or_insert_with(Instant::now);
-                received += 1;
-                let publisher = publisher.clone();
-                let properties = persistent.clone();
-                in_flight.push(async move {
-                    let confirm = publisher
-                        .basic_publish(
-                            "".into(),
-                            RAW_OUT.into(),
-                            BasicPublishOptions { mandatory: true, ..Default::default() },
-                            &delivery.data,
-                            properties,
-                        )
-                        .await?;
-                    confirmed(confirm.await?)?;
-                    delivery.acker.ack(BasicAckOptions::default()).await?;
-                    anyhow::Ok(())
-                });
-            }
-            Some(done) = in_flight.next() => {
-                done?;
-                acked += 1;
+    /// The timed pass; returns the rate.
+    async fn drain(&self, args: &Args, prefetch: u16) -> anyhow::Result<f64> {
+        let n = args.messages;
+        let consumer_channel = self.connection.create_channel().await?;
+        consumer_channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        let mut consumer = consumer_channel
+            .basic_consume(
+                RAW_IN.into(),
+                "throughput-bench".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+
+        // Each delivery: publish its body, await that publish's confirm, then ack. Up to
+        // `prefetch` of them run at once (the broker sends no more unacked deliveries).
+        let mut in_flight = FuturesUnordered::new();
+        let (mut received, mut acked) = (0usize, 0usize);
+        let mut first_delivery = None;
+        let cpu = cpu_time();
+        while acked < n {
+            tokio::select! {
+                delivery = consumer.next(), if received < n => {
+                    let delivery = delivery.context("consumer ended")??;
+                    first_delivery.get_or_insert_with(Instant::now);
+                    received += 1;
+                    let publisher = self.publisher.clone();
+                    in_flight.push(async move {
+                        let confirm = publisher
+                            .basic_publish(
+                                "".into(),
+                                RAW_OUT.into(),
+                                BasicPublishOptions { mandatory: true, ..Default::default() },
+                                &delivery.data,
+                                Self::properties(),
+                            )
+                            .await?;
+                        confirmed(confirm.await?)?;
+                        delivery.acker.ack(BasicAckOptions::default()).await?;
+                        anyhow::Ok(())
+                    });
+                }
+                Some(done) = in_flight.next() => {
+                    done?;
+                    acked += 1;
+                }
             }
         }
-    }
-    let elapsed = first_delivery.map(|t| t.elapsed()).unwrap_or_default();
-    let cpu = cpu_per_message(cpu, n);
+        let elapsed = first_delivery.map(|t| t.elapsed()).unwrap_or_default();
+        let cpu = cpu_per_message(cpu, n);
 
-    let out = depth(&admin, RAW_OUT).await? as usize;
-    ensure!(out == n, "{RAW_OUT} holds {out} messages, expected {n}");
-    consumer_channel.close(200, "done".into()).await?;
-    // See `quiet`: deleting the queues while RabbitMQ still writes their logs can crash it.
-    quiet(args).await;
-    for q in [RAW_IN, RAW_OUT] {
-        admin
-            .queue_delete(q.into(), QueueDeleteOptions::default())
-            .await?;
+        let out = depth(&self.admin, RAW_OUT).await? as usize;
+        ensure!(out == n, "{RAW_OUT} holds {out} messages, expected {n}");
+        consumer_channel.close(200, "done".into()).await?;
+        println!(
+            "  raw: {n} messages passed through in {:.2}s, {cpu:.0} µs of this process's CPU per message",
+            elapsed.as_secs_f64()
+        );
+        Ok(n as f64 / elapsed.as_secs_f64())
     }
-    connection.close(200, "done".into()).await?;
-    println!(
-        "  raw: {n} messages passed through in {:.2}s, {cpu:.0} µs of this process's CPU per message",
-        elapsed.as_secs_f64()
-    );
-    Ok(n as f64 / elapsed.as_secs_f64())
+
+    /// The queues go with the run's vhost (after the last `quiet`).
+    async fn close(self) -> anyhow::Result<()> {
+        self.connection.close(200, "done".into()).await?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,7 +473,6 @@ async fn raw_pass_through(
 struct HubResult {
     rate: f64,
     peak_rss_over_baseline_kb: u64,
-    average_body: usize,
 }
 
 /// The default configuration (through the harness) with its three pilot subscribers replaced
@@ -603,145 +645,177 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-async fn hub_routing(
-    iso: &Isolation,
-    args: &Args,
-    settings: &hub::config::Settings,
-    round: usize,
-    rss_baseline: &mut Option<u64>,
-) -> anyhow::Result<HubResult> {
-    let n = args.messages;
-    let deliver = hub::broker::topology::delivery_queue(SUBSCRIBER);
-    let subscriber_queue = match &settings.subscribers[0].channel {
-        hub::config::Channel::Queue { queue } => queue.clone(),
-        other => anyhow::bail!("the bench subscriber must use the queue channel, not {other:?}"),
-    };
+/// The hub's side: its subscriber's queues, declared by the hub itself.
+struct HubSide {
+    settings: hub::config::Settings,
+    amqp_url: String,
+    deliver: String,
+    subscriber_queue: String,
+    connection: Connection,
+    channel: Channel,
+}
 
-    // First, to migrate the database and declare the topology exactly as the hub does.
-    let hub = TestHub::start(settings.clone()).await;
-    eventually(Duration::from_secs(60), "the hub ready", || async {
-        hub.get("/readyz").await.status().is_success()
-    })
-    .await;
-    hub.stop().await;
-
-    let connection = connect(iso, "throughput-bench hub").await?;
-    let channel = connection.create_channel().await?;
-    channel
-        .confirm_select(ConfirmSelectOptions::default())
-        .await?;
-    ensure!(
-        depth(&channel, &deliver).await? == 0,
-        "{deliver} is not empty"
-    );
-    // What an earlier round delivered.
-    channel
-        .queue_purge(
-            subscriber_queue.as_str().into(),
-            QueuePurgeOptions::default(),
-        )
-        .await?;
-    let t = Instant::now();
-    let child = tokio::process::Command::new(std::env::current_exe()?)
-        .args([
-            PRELOAD_CHILD,
-            &iso.amqp_url(),
-            &deliver,
-            &n.to_string(),
-            &args.vcodes.to_string(),
-            // Sequences go on from the earlier rounds', so that none is stale.
-            &(round * n).to_string(),
-            &args.size.to_string(),
-        ])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .await?;
-    ensure!(
-        child.status.success(),
-        "preloading {deliver} failed: {}",
-        child.status
-    );
-    let average_body: usize = String::from_utf8_lossy(&child.stdout)
-        .lines()
-        .last()
-        .context("the preloading child printed nothing")?
-        .trim()
-        .parse()?;
-    let queued = depth(&channel, &deliver).await? as usize;
-    ensure!(queued == n, "{deliver} holds {queued}, expected {n}");
-    println!(
-        "  preloaded {n} association.changed messages ({} vCodes, {average_body} B on average) into {deliver} in {:.1}s",
-        args.vcodes.min(n),
-        t.elapsed().as_secs_f64()
-    );
-    quiet(args).await;
-
-    // Memory: the hub runs in this process; sample from just before it starts.
-    let baseline = *rss_baseline.get_or_insert_with(rss_kb);
-    let peak = Arc::new(AtomicU64::new(rss_kb()));
-    let sampler = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            loop {
-                tick.tick().await;
-                peak.fetch_max(rss_kb(), Ordering::Relaxed);
+impl HubSide {
+    /// Starts the hub once, to migrate the database and declare the topology exactly as the
+    /// hub does, and stops it again.
+    async fn open(iso: &Isolation, settings: &hub::config::Settings) -> anyhow::Result<Self> {
+        let subscriber_queue = match &settings.subscribers[0].channel {
+            hub::config::Channel::Queue { queue } => queue.clone(),
+            other => {
+                bail!("the bench subscriber must use the queue channel, not {other:?}")
             }
+        };
+        let hub = TestHub::start(settings.clone()).await;
+        eventually(Duration::from_secs(60), "the hub ready", || async {
+            hub.get("/readyz").await.status().is_success()
         })
-    };
-
-    let hub = TestHub::start(settings.clone()).await;
-    let started = Instant::now();
-    let cpu = cpu_time();
-    let mut last_progress = (0u32, Instant::now());
-    let mut last_report = Instant::now();
-    let elapsed = loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let delivered = depth(&channel, &subscriber_queue).await?;
-        if delivered as usize >= n {
-            break started.elapsed();
-        }
-        if delivered > last_progress.0 {
-            last_progress = (delivered, Instant::now());
-        } else if last_progress.1.elapsed() > Duration::from_secs(60) {
-            let left = depth(&channel, &deliver).await?;
-            let dead = depth(
-                &channel,
-                &hub::broker::topology::dead_letter_queue(&deliver),
-            )
-            .await
-            .unwrap_or(0);
-            bail!("no progress for 60 s: {delivered}/{n} on {subscriber_queue}, {left} left on {deliver}, {dead} dead-lettered");
-        }
-        if last_report.elapsed() > Duration::from_secs(5) {
-            println!(
-                "  {:>5.1}s {delivered}/{n} on {subscriber_queue}",
-                started.elapsed().as_secs_f64()
-            );
-            last_report = Instant::now();
-        }
-    };
-    let cpu = cpu_per_message(cpu, n);
-    sampler.abort();
-    peak.fetch_max(rss_kb(), Ordering::Relaxed);
-    let skipped = hub.metric("hub_messages_skipped_total").await;
-    let failed = hub.metric("hub_messages_failed_total").await;
-    hub.stop().await;
-    connection.close(200, "done".into()).await?;
-    println!(
-        "  hub: {n} messages delivered in {:.2}s, {cpu:.0} µs of this process's CPU per message (RSS baseline {} MB, peak {} MB)",
-        elapsed.as_secs_f64(),
-        baseline / 1024,
-        peak.load(Ordering::Relaxed) / 1024
-    );
-    if skipped > 0.0 || failed > 0.0 {
-        println!("  warning: the hub skipped {skipped} and failed {failed} deliveries");
+        .await;
+        hub.stop().await;
+        let connection = connect(iso, "throughput-bench hub").await?;
+        let channel = connection.create_channel().await?;
+        Ok(HubSide {
+            settings: settings.clone(),
+            amqp_url: iso.amqp_url(),
+            deliver: hub::broker::topology::delivery_queue(SUBSCRIBER),
+            subscriber_queue,
+            connection,
+            channel,
+        })
     }
-    Ok(HubResult {
-        rate: n as f64 / elapsed.as_secs_f64(),
-        peak_rss_over_baseline_kb: peak.load(Ordering::Relaxed).saturating_sub(baseline),
-        average_body,
-    })
+
+    /// Empties the subscriber's queue (what the last round delivered) and fills the hub's
+    /// consuming queue, through the child process; returns the average body size.
+    async fn preload(&self, args: &Args, round: usize) -> anyhow::Result<usize> {
+        let n = args.messages;
+        let deliver = &self.deliver;
+        ensure!(
+            depth(&self.channel, deliver).await? == 0,
+            "{deliver} is not empty"
+        );
+        self.channel
+            .queue_purge(
+                self.subscriber_queue.as_str().into(),
+                QueuePurgeOptions::default(),
+            )
+            .await?;
+        let t = Instant::now();
+        let child = tokio::process::Command::new(std::env::current_exe()?)
+            .args([
+                PRELOAD_CHILD,
+                &self.amqp_url,
+                deliver,
+                &n.to_string(),
+                &args.vcodes.to_string(),
+                // Sequences go on from the earlier rounds', so that none is stale.
+                &(round * n).to_string(),
+                &args.size.to_string(),
+            ])
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .await?;
+        ensure!(
+            child.status.success(),
+            "preloading {deliver} failed: {}",
+            child.status
+        );
+        let average_body: usize = String::from_utf8_lossy(&child.stdout)
+            .lines()
+            .last()
+            .context("the preloading child printed nothing")?
+            .trim()
+            .parse()?;
+        let queued = depth(&self.channel, deliver).await? as usize;
+        ensure!(queued == n, "{deliver} holds {queued}, expected {n}");
+        println!(
+            "  preloaded {n} association.changed messages ({} vCodes, {average_body} B on average) into {deliver} in {:.1}s",
+            args.vcodes.min(n),
+            t.elapsed().as_secs_f64()
+        );
+        Ok(average_body)
+    }
+
+    /// The timed pass: starts the hub and waits until the subscriber's queue holds N messages.
+    async fn drain(
+        &self,
+        args: &Args,
+        rss_baseline: &mut Option<u64>,
+    ) -> anyhow::Result<HubResult> {
+        let n = args.messages;
+        let (deliver, subscriber_queue) = (&self.deliver, &self.subscriber_queue);
+        // Memory: the hub runs in this process; sample from just before it starts.
+        let baseline = *rss_baseline.get_or_insert_with(rss_kb);
+        let peak = Arc::new(AtomicU64::new(rss_kb()));
+        let sampler = {
+            let peak = peak.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(100));
+                loop {
+                    tick.tick().await;
+                    peak.fetch_max(rss_kb(), Ordering::Relaxed);
+                }
+            })
+        };
+
+        let hub = TestHub::start(self.settings.clone()).await;
+        let started = Instant::now();
+        let cpu = cpu_time();
+        let mut last_progress = (0u32, Instant::now());
+        let mut last_report = Instant::now();
+        let elapsed = loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let delivered = depth(&self.channel, subscriber_queue).await?;
+            if delivered as usize >= n {
+                break started.elapsed();
+            }
+            if delivered > last_progress.0 {
+                last_progress = (delivered, Instant::now());
+            } else if last_progress.1.elapsed() > Duration::from_secs(60) {
+                let left = depth(&self.channel, deliver).await?;
+                let dead = depth(
+                    &self.channel,
+                    &hub::broker::topology::dead_letter_queue(deliver),
+                )
+                .await
+                .unwrap_or(0);
+                bail!("no progress for 60 s: {delivered}/{n} on {subscriber_queue}, {left} left on {deliver}, {dead} dead-lettered");
+            }
+            if last_report.elapsed() > Duration::from_secs(5) {
+                println!(
+                    "  {:>5.1}s {delivered}/{n} on {subscriber_queue}",
+                    started.elapsed().as_secs_f64()
+                );
+                last_report = Instant::now();
+            }
+        };
+        let cpu = cpu_per_message(cpu, n);
+        sampler.abort();
+        peak.fetch_max(rss_kb(), Ordering::Relaxed);
+        let skipped = hub.metric("hub_messages_skipped_total").await;
+        let failed = hub.metric("hub_messages_failed_total").await;
+        let batches = hub
+            .metric("hub_stage_duration_seconds_count{stage=\"deliver_batch\"}")
+            .await;
+        hub.stop().await;
+        println!(
+            "  hub: {n} messages delivered in {:.2}s in {batches} batches ({:.0} messages each on average), {cpu:.0} µs of this process's CPU per message (RSS baseline {} MB, peak {} MB)",
+            elapsed.as_secs_f64(),
+            n as f64 / batches.max(1.0),
+            baseline / 1024,
+            peak.load(Ordering::Relaxed) / 1024
+        );
+        if skipped > 0.0 || failed > 0.0 {
+            println!("  warning: the hub skipped {skipped} and failed {failed} deliveries");
+        }
+        Ok(HubResult {
+            rate: n as f64 / elapsed.as_secs_f64(),
+            peak_rss_over_baseline_kb: peak.load(Ordering::Relaxed).saturating_sub(baseline),
+        })
+    }
+
+    async fn close(self) -> anyhow::Result<()> {
+        self.connection.close(200, "done".into()).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
