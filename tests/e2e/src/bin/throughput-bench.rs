@@ -63,7 +63,7 @@ use contracts::{AssociationChanged, MessageType, Metadata, Part, Vereniging};
 use futures::stream::{FuturesUnordered, StreamExt};
 use hub_tests::*;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, QueueDeclareOptions, QueuePurgeOptions,
 };
 use lapin::types::{AMQPValue, FieldTable};
@@ -142,7 +142,8 @@ async fn main() -> anyhow::Result<()> {
     if result.is_ok() {
         iso.cleanup().await;
     } else {
-        eprintln!("vhost and database {} left for inspection", iso.name);
+        // The vhost goes when `iso` is dropped; later runs sweep old databases.
+        eprintln!("database {} left for inspection", iso.name);
     }
     let ratios = result?;
     let each: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
@@ -181,7 +182,7 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
     } else {
         quorum()
     };
-    let raw = RawSide::open(iso, in_arguments).await?;
+    let raw = RawSide::open(iso, in_arguments, prefetch).await?;
     let hub = HubSide::open(iso, &settings).await?;
     let raw_label = if args.with_queue_arguments {
         "raw lapin pass-through (quorum, bench.in declared like the hub's queues"
@@ -196,13 +197,13 @@ async fn run(iso: &Isolation, args: &Args) -> anyhow::Result<Vec<f64>> {
         let average_body = hub.preload(args, round).await?;
         quiet(args).await;
         let (raw_rate, hub_result) = if round % 2 == 0 {
-            let raw_rate = raw.drain(args, prefetch).await?;
+            let raw_rate = raw.drain(args).await?;
             quiet(args).await;
             (raw_rate, hub.drain(args, &mut rss_baseline).await?)
         } else {
             let hub_result = hub.drain(args, &mut rss_baseline).await?;
             quiet(args).await;
-            (raw.drain(args, prefetch).await?, hub_result)
+            (raw.drain(args).await?, hub_result)
         };
         println!(
             "{raw_label}, prefetch {prefetch}, {} B): {raw_rate:.0} msg/s",
@@ -345,10 +346,17 @@ struct RawSide {
     connection: Connection,
     admin: Channel,
     publisher: Channel,
+    /// One for the whole run: each pass consumes and cancels on it, so that its last
+    /// acknowledgements cannot race a channel close (which would return their deliveries).
+    consumer_channel: Channel,
 }
 
 impl RawSide {
-    async fn open(iso: &Isolation, in_arguments: FieldTable) -> anyhow::Result<Self> {
+    async fn open(
+        iso: &Isolation,
+        in_arguments: FieldTable,
+        prefetch: u16,
+    ) -> anyhow::Result<Self> {
         let connection = connect(iso, "throughput-bench raw").await?;
         let admin = connection.create_channel().await?;
         declare_quorum(&admin, RAW_IN, in_arguments).await?;
@@ -357,10 +365,15 @@ impl RawSide {
         publisher
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
+        let consumer_channel = connection.create_channel().await?;
+        consumer_channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
         Ok(RawSide {
             connection,
             admin,
             publisher,
+            consumer_channel,
         })
     }
 
@@ -398,16 +411,14 @@ impl RawSide {
     }
 
     /// The timed pass; returns the rate.
-    async fn drain(&self, args: &Args, prefetch: u16) -> anyhow::Result<f64> {
+    async fn drain(&self, args: &Args) -> anyhow::Result<f64> {
         let n = args.messages;
-        let consumer_channel = self.connection.create_channel().await?;
-        consumer_channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await?;
-        let mut consumer = consumer_channel
+        let tag = format!("throughput-bench-{}", Uuid::new_v4());
+        let mut consumer = self
+            .consumer_channel
             .basic_consume(
                 RAW_IN.into(),
-                "throughput-bench".into(),
+                tag.as_str().into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),
             )
@@ -452,7 +463,9 @@ impl RawSide {
 
         let out = depth(&self.admin, RAW_OUT).await? as usize;
         ensure!(out == n, "{RAW_OUT} holds {out} messages, expected {n}");
-        consumer_channel.close(200, "done".into()).await?;
+        self.consumer_channel
+            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+            .await?;
         println!(
             "  raw: {n} messages passed through in {:.2}s, {cpu:.0} µs of this process's CPU per message",
             elapsed.as_secs_f64()
