@@ -19,10 +19,10 @@
 //!    this broker with the same guarantees.
 //! 2. **the hub**, in-process, with one JSON subscriber `bench` (selector all, replacing the
 //!    default file's pilot subscribers) and `broker.prefetch` = P (by default the hub's
-//!    configured prefetch, which (1) then uses too). The hub is started and
-//!    stopped once per run (migrations, topology exactly as it declares it); each round a child process
-//!    (this binary with a hidden first argument, so generating the messages does not inflate
-//!    this process's memory baseline) preloads N valid `association.changed` messages into
+//!    configured prefetch, which (1) then uses too). The hub is started and stopped once per
+//!    run (migrations, topology exactly as it declares it); each round a child process (this
+//!    binary with a hidden first argument, so generating the messages does not inflate this
+//!    process's memory baseline) preloads N valid `association.changed` messages into
 //!    `hub.deliver.bench`: synthetic associations, `--vcodes` distinct vCodes reused
 //!    cyclically with increasing sequences (none is stale), a unique UUIDv7 message id each,
 //!    each message `--size` bytes like the raw pass-through's (see `fit`: the synthetic
@@ -31,15 +31,17 @@
 //!    The pass starts the hub and times it from the end of its start until
 //!    `subscriber.bench` holds N messages (depth polled every 100 ms), every guarantee on:
 //!    parsing, the per-subscriber bookkeeping in PostgreSQL, field policy, publish with
-//!    confirm, ack. It reports how many batches the hub made of them. The peak resident memory of this process (`VmRSS`, sampled every 100 ms)
-//!    above the baseline taken just before the first round's hub start is reported too (later
-//!    rounds reuse what the allocator kept, so a baseline of their own would hide growth).
+//!    confirm, ack. It reports how many batches the hub made of them. The peak resident
+//!    memory of this process (`VmRSS`, sampled every 100 ms) above the baseline taken just
+//!    before the hub's first pass is reported too (later rounds reuse what the allocator
+//!    kept, so a baseline of their own would hide growth).
 //!
-//! After the preloads and after each timed pass the bench waits `--quiet-seconds` (RabbitMQ goes
-//! on writing the queues to its segment files for a few seconds; a pass timed during that is
-//! slowed by it, by up to a third in trials). Both passes also report the CPU time this process used per message
-//! (for (2) that is the hub's, since the hub runs in-process): less noisy than the rates, and
-//! on this shared machine what the hub's own work takes away from RabbitMQ.
+//! After the preloads and after each timed pass the bench waits `--quiet-seconds` (RabbitMQ
+//! goes on writing the queues to its segment files for a few seconds; a pass timed during that
+//! is slowed by it, by up to a third in trials). Both passes also report the CPU time this
+//! process used per message (for (2) that is the hub's, since the hub runs in-process): less
+//! noisy than the rates, and on this shared machine what the hub's own work takes away from
+//! RabbitMQ.
 //!
 //! With `--with-queue-arguments`, `bench.in` is declared with the arguments of the hub's
 //! consuming queues (at-least-once dead-lettering with `reject-publish`, the delivery limit), so
