@@ -15,9 +15,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiState};
 use crate::applications::{Applications, IntakeHandler, MunicipalStatusHandler, ProviderHandler};
+use crate::broker::rabbit::IsolatedConsumer;
 use crate::broker::topology::{
     command_queue, dead_letter_queue, delivery_queue, municipal_status_queue, provider_queue,
-    APPLICATION_INTAKE,
+    APPLICATION_INTAKE, QUARANTINE,
 };
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::commands::CommandHandler;
@@ -28,6 +29,7 @@ use crate::distribute::Distributor;
 use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
+use crate::quarantine::{Quarantine, QuarantineError};
 use crate::relay::Relay;
 use crate::store::commands::CommandStore;
 use crate::store::dead_letters::DeadLetterStore;
@@ -111,13 +113,25 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let dead_letters: Arc<dyn DeadLetterStore> = pg.clone();
     let command_store: Arc<dyn CommandStore> = pg.clone();
 
-    let rabbit = RabbitBroker::new(
+    let topology = Topology::for_settings(&settings);
+    let rabbit = RabbitBroker::with_max_message_bytes(
         settings.broker.url.clone(),
-        Topology::for_settings(&settings),
+        topology.clone(),
         settings.broker.reconnect_max_delay,
+        settings.broker.max_message_bytes,
     );
     tasks.spawn(rabbit.clone().supervise(cancel.clone()));
+    // Partner-facing queues are consumed apart from everything else (see broker::topology).
+    let isolated: Arc<dyn Broker> =
+        IsolatedConsumer::new(rabbit.clone(), metrics.intake_connections_lost.clone());
     let broker: Arc<dyn Broker> = rabbit;
+    let source = |queue: &str| {
+        if topology.is_partner_facing(queue) {
+            isolated.clone()
+        } else {
+            broker.clone()
+        }
+    };
 
     let applications = Arc::new(Applications {
         store: pg.clone(),
@@ -139,6 +153,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         resync_request: resync_request.clone(),
         started: started.clone(),
         admin_token: settings.http.admin_token.clone(),
+        quarantine: quarantine(&settings),
     };
     if settings.http.admin_token.is_none() && !settings.http.listen.ip().is_loopback() {
         tracing::warn!(listen = %settings.http.listen,
@@ -177,6 +192,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let relay = Relay {
         store: store.clone(),
         broker: broker.clone(),
+        dead_letters: dead_letters.clone(),
         metrics: metrics.clone(),
         wake: relay_wake,
         retention: settings.database.outbox_retention,
@@ -185,6 +201,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let application_work = (!settings.services.is_empty()).then(|| {
         Arc::new(ApplicationWork {
             applications: applications.clone(),
+            dead_letters: dead_letters.clone(),
             providers: providers.clone(),
             broker: broker.clone(),
             poll_interval: settings.applications.poll_interval,
@@ -198,14 +215,13 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         cancel.clone(),
     ));
 
-    let topology = Topology::for_settings(&settings);
     if !settings.services.is_empty() {
         let consumer = |queue: String, adapter: &str, handler: Arc<dyn BatchHandler>| {
             Arc::new(Consumer {
+                broker: source(&queue),
                 queue,
                 adapter: adapter.to_owned(),
                 handler,
-                broker: broker.clone(),
                 metrics: metrics.clone(),
                 prefetch: COMMAND_PREFETCH,
                 retry: settings.retry,
@@ -270,8 +286,10 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         });
         tasks.spawn(consumer.run(cancel.clone()));
         if let Some(municipality) = &subscriber.municipality {
+            let queue = command_queue(&subscriber.name);
             let consumer = Arc::new(Consumer {
-                queue: command_queue(&subscriber.name),
+                broker: source(&queue),
+                queue,
                 adapter: subscriber.name.clone(),
                 handler: Arc::new(CommandHandler {
                     municipality: subscriber.name.clone(),
@@ -281,7 +299,6 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
                     register: client.clone(),
                     metrics: metrics.clone(),
                 }),
-                broker: broker.clone(),
                 metrics: metrics.clone(),
                 // Commands are few and each waits on the register: keep them close.
                 prefetch: COMMAND_PREFETCH,
@@ -340,6 +357,21 @@ async fn serve_http(
     }
 }
 
+/// The quarantine's reader, when `broker.management_url` is set.
+fn quarantine(settings: &Settings) -> Option<Arc<Quarantine>> {
+    match Quarantine::new(
+        &settings.broker.url,
+        settings.broker.management_url.as_ref(),
+    ) {
+        Ok(q) => Some(Arc::new(q)),
+        Err(QuarantineError::NotConfigured) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "the quarantine cannot be listed");
+            None
+        }
+    }
+}
+
 struct Watched {
     broker: Arc<dyn Broker>,
     store: Arc<dyn Store>,
@@ -367,6 +399,9 @@ async fn watch_queues(w: Watched, metrics: Metrics, cancel: CancellationToken) {
                         .queue_depth
                         .with_label_values(&[queue])
                         .set(i64::from(depth));
+                    if queue == QUARANTINE {
+                        metrics.quarantined.set(i64::from(depth));
+                    }
                 }
             }
         }
@@ -433,6 +468,8 @@ async fn migrate_when_reachable(store: &PgStore, cancel: &CancellationToken) -> 
 /// What only the leader does for service applications.
 struct ApplicationWork {
     applications: Arc<Applications>,
+    /// Where the application relay sets aside a message the broker refuses.
+    dead_letters: Arc<dyn DeadLetterStore>,
     providers: HashMap<String, Arc<dyn Provider>>,
     broker: Arc<dyn Broker>,
     poll_interval: Duration,
@@ -465,6 +502,7 @@ async fn lead(
                     work.spawn(crate::applications::relay(
                         a.applications.store.clone(),
                         a.broker.clone(),
+                        (a.dead_letters.clone(), a.applications.metrics.clone()),
                         a.applications.relay_wake.clone(),
                         term.clone(),
                     ));

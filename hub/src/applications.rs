@@ -46,6 +46,7 @@ use crate::metrics::Metrics;
 use crate::store::applications::{
     ApplicationRow, ApplicationStore, Created, Move, Moved, NewApplication, OutboxEntry,
 };
+use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{Store, StoreError};
 
 /// AMQP type of the message that hands an eligible application to its provider's queue.
@@ -740,11 +741,12 @@ pub async fn follow_up(
 pub async fn relay(
     store: Arc<dyn ApplicationStore>,
     broker: Arc<dyn Broker>,
+    aside: (Arc<dyn DeadLetterStore>, Metrics),
     wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
     loop {
-        let published = match publish_batch(&*store, &*broker).await {
+        let published = match publish_batch(&*store, &*broker, (&*aside.0, &aside.1)).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "application outbox not published; retrying");
@@ -762,7 +764,11 @@ pub async fn relay(
     }
 }
 
-async fn publish_batch(store: &dyn ApplicationStore, broker: &dyn Broker) -> anyhow::Result<usize> {
+async fn publish_batch(
+    store: &dyn ApplicationStore,
+    broker: &dyn Broker,
+    (dead_letters, metrics): (&dyn DeadLetterStore, &Metrics),
+) -> anyhow::Result<usize> {
     let pending = store.pending_outbox(200).await?;
     if pending.is_empty() {
         return Ok(0);
@@ -781,7 +787,14 @@ async fn publish_batch(store: &dyn ApplicationStore, broker: &dyn Broker) -> any
             body: p.entry.body.clone(),
         })
         .collect();
-    broker.publish(outgoing).await?;
+    crate::relay::publish_or_set_aside(
+        broker,
+        dead_letters,
+        metrics,
+        (crate::relay::APPLICATION_OUTBOX_QUEUE, "applications"),
+        outgoing,
+    )
+    .await?;
     let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
     store.mark_published(&ids).await?;
     Ok(ids.len())

@@ -66,6 +66,12 @@ pub struct BrokerSettings {
     /// Deliveries of one message after which the broker dead-letters it (a consumer that
     /// crashes on it every time cannot loop forever).
     pub delivery_limit: u32,
+    /// The largest message body the hub publishes; a larger one is refused before the
+    /// broker sees it (and set aside by the relays).
+    pub max_message_bytes: usize,
+    /// RabbitMQ's management API (`http://user:password@host:15672`), through which
+    /// `hub quarantine list` reads the quarantine; `None`: listing is unavailable.
+    pub management_url: Option<SecretString>,
 }
 
 #[derive(Debug, Clone)]
@@ -257,7 +263,14 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "broker",
-        &["url", "prefetch", "reconnect_max_delay", "delivery_limit"],
+        &[
+            "url",
+            "prefetch",
+            "reconnect_max_delay",
+            "delivery_limit",
+            "max_message_bytes",
+            "management_url",
+        ],
     ),
     ("retry", &["base", "cap", "max_attempts"]),
     ("applications", &["poll_interval"]),
@@ -315,6 +328,9 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
             prefetch: r.positive("broker.prefetch"),
             reconnect_max_delay: r.duration("broker.reconnect_max_delay"),
             delivery_limit: r.positive("broker.delivery_limit"),
+            max_message_bytes: r.positive("broker.max_message_bytes"),
+            management_url: r
+                .optional_secret_url("broker.management_url", &["http://", "https://"]),
         },
         register: RegisterSettings {
             base_url: r.http_url("register.base_url"),
@@ -529,6 +545,17 @@ impl Reader<'_> {
     }
 
     /// A URL that may carry a password: checked for its scheme only, never echoed.
+    fn optional_secret_url(&mut self, key: &str, schemes: &[&str]) -> Option<SecretString> {
+        let secret = self.optional_secret(key)?;
+        if !schemes
+            .iter()
+            .any(|s| secret.expose_secret().starts_with(s))
+        {
+            self.problem(key, format!("must start with {}", schemes.join(" or ")));
+        }
+        Some(secret)
+    }
+
     fn secret_url(&mut self, key: &str, schemes: &[&str]) -> SecretString {
         let secret = self.secret(key);
         let value = secret.expose_secret();

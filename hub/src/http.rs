@@ -25,6 +25,7 @@ use tokio::sync::Notify;
 use crate::broker::Broker;
 use crate::dead_letters::{self, DlqError};
 use crate::metrics::Metrics;
+use crate::quarantine::{Quarantine, QuarantineError};
 use crate::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
 use crate::store::{Store, StoreError};
 
@@ -42,6 +43,8 @@ pub struct HttpState {
     pub started: Arc<AtomicBool>,
     /// Required as a bearer token on `/admin/*` when set.
     pub admin_token: Option<SecretString>,
+    /// `None` when `broker.management_url` is not set.
+    pub quarantine: Option<Arc<Quarantine>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -52,6 +55,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/admin/dlq/{id}", get(dlq_show))
         .route("/admin/dlq/{id}/replay", post(dlq_replay))
         .route("/admin/dlq/{id}/discard", post(dlq_discard))
+        .route("/admin/quarantine", get(quarantine_list))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             require_admin_token,
@@ -334,4 +338,41 @@ async fn dlq_discard(
     let actor = required_operator(&headers)?;
     let done = dead_letters::discard(&*s.dead_letters, id, &actor).await?;
     Ok(Json(done).into_response())
+}
+
+#[derive(Deserialize)]
+struct QuarantineQuery {
+    limit: Option<u32>,
+}
+
+/// `GET /admin/quarantine?limit=`: what the broker gave up on in a partner-facing queue,
+/// oldest first (limit 100 by default, at most 1000); nothing is removed.
+async fn quarantine_list(
+    State(s): State<HttpState>,
+    query: Result<Query<QuarantineQuery>, QueryRejection>,
+) -> Result<Response, Problem> {
+    let Query(q) = query.map_err(|e| Problem::bad_request("Invalid query", e.body_text()))?;
+    let quarantine = s.quarantine.ok_or(QuarantineError::NotConfigured)?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(quarantine.list(limit).await?).into_response())
+}
+
+impl From<QuarantineError> for Problem {
+    fn from(e: QuarantineError) -> Problem {
+        let (status, title) = match &e {
+            QuarantineError::NotConfigured | QuarantineError::Vhost(_) => (
+                StatusCode::NOT_IMPLEMENTED,
+                "Quarantine listing not configured",
+            ),
+            QuarantineError::Unavailable(_) | QuarantineError::Refused { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "RabbitMQ management API unavailable",
+            ),
+        };
+        Problem {
+            status,
+            title,
+            detail: e.to_string(),
+        }
+    }
 }

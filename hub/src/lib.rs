@@ -16,6 +16,7 @@ pub mod distribute;
 pub mod http;
 pub mod ingest;
 pub mod metrics;
+pub mod quarantine;
 pub mod relay;
 pub mod store;
 pub mod telemetry;

@@ -82,6 +82,15 @@ enum Command {
         #[command(subcommand)]
         command: DlqCommand,
     },
+    /// What the broker gave up on in a queue partners publish into (hub.quarantine), read
+    /// through RabbitMQ's management API (`broker.management_url`) without removing it: the
+    /// messages the AMQP client may not even parse. JSON, oldest first.
+    Quarantine {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -275,6 +284,16 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq { command } => dlq(command).await,
+        Command::Quarantine { config, limit } => {
+            let settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let quarantine = hub::quarantine::Quarantine::new(
+                &settings.broker.url,
+                settings.broker.management_url.as_ref(),
+            )?;
+            let messages = quarantine.list(limit).await?;
+            println!("{}", serde_json::to_string_pretty(&messages)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Resync { url, token } => {
             let mut request = reqwest::Client::new()
                 .post(format!("{}/admin/resync", url.trim_end_matches('/')))

@@ -68,6 +68,13 @@ pub struct Metrics {
     pub outbox_pending: IntGauge,
     /// 1 when a dependency (rabbitmq, postgres) is reachable; refreshed every few seconds.
     pub dependency_up: IntGaugeVec,
+    /// Connections of partner-facing queues' consumers lost, by queue and reason
+    /// (`unparseable_frame`: a message the AMQP client cannot parse; `closed_by_broker`;
+    /// `connection_lost`).
+    pub intake_connections_lost: IntCounterVec,
+    /// Messages in `hub.quarantine`: what the broker gave up on in a partner-facing queue;
+    /// an operator reads them with `hub quarantine list`. Refreshed every 10 s.
+    pub quarantined: IntGauge,
 }
 
 impl Metrics {
@@ -201,6 +208,16 @@ impl Metrics {
             &["dependency"],
         )?;
         registry.register(Box::new(dependency_up.clone()))?;
+        let intake_connections_lost = counter(
+            "hub_intake_connections_lost_total",
+            "Connections of partner-facing queues' consumers lost, by queue and reason",
+            &["queue", "reason"],
+        )?;
+        let quarantined = IntGauge::new(
+            "hub_quarantined_messages",
+            "Messages the broker gave up on in a partner-facing queue, waiting in hub.quarantine",
+        )?;
+        registry.register(Box::new(quarantined.clone()))?;
         Ok(Metrics {
             registry,
             changes_polled,
@@ -227,6 +244,8 @@ impl Metrics {
             register_checkpoint,
             outbox_pending,
             dependency_up,
+            intake_connections_lost,
+            quarantined,
         })
     }
 

@@ -1,6 +1,13 @@
 //! Outbox → broker: publishes recorded messages in the order they were recorded and marks
 //! them published only after the broker confirmed them. Runs only on the leader, so the
 //! order per vCode is the order of the outbox.
+//!
+//! A message the broker refuses (larger than `broker.max_message_bytes`, or closed over by
+//! the broker) never holds up the ones behind it: [`publish_or_set_aside`] finds it, records
+//! it as a dead letter of the pseudo-queue [`OUTBOX_QUEUE`] (or
+//! [`APPLICATION_OUTBOX_QUEUE`]) with the broker's reason, and the batch is settled. An
+//! operator sees it with `hub dlq list` and discards it; a replay is refused, since no queue
+//! of that name exists (resync the association once the cause is fixed).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,10 +15,91 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use time::OffsetDateTime;
+
 use crate::broker::topology::ASSOCIATIONS;
-use crate::broker::{Broker, Envelope, Outgoing, Properties};
+use crate::broker::{Broker, BrokerError, Envelope, Outgoing, Properties};
 use crate::metrics::Metrics;
-use crate::store::{PendingMessage, Store};
+use crate::store::dead_letters::{DeadLetterStore, NewDeadLetter};
+use crate::store::{PendingMessage, Store, StoreError};
+
+/// The queue named by the dead letter of an `association.*` message the broker refused.
+pub const OUTBOX_QUEUE: &str = "hub.outbox";
+/// The same for a message of the application outbox.
+pub const APPLICATION_OUTBOX_QUEUE: &str = "hub.application-outbox";
+/// The dead letters' failure.
+pub const UNPUBLISHABLE: &str = "unpublishable";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Publishes `batch`, in order, and waits for the confirms. When the broker refuses it, the
+/// messages are published again one at a time and each one refused is recorded as a dead
+/// letter of `aside_queue` with the reason (counted in `hub_dead_letters_total` under
+/// `adapter`, failure `unpublishable`). Returns how many were set aside. An unavailable
+/// broker or database is an error: the caller publishes the whole batch again later (a
+/// message confirmed before the error is then published twice, which every consumer
+/// absorbs by its message id).
+pub async fn publish_or_set_aside(
+    broker: &dyn Broker,
+    dead_letters: &dyn DeadLetterStore,
+    metrics: &Metrics,
+    (aside_queue, adapter): (&str, &str),
+    batch: Vec<Outgoing>,
+) -> Result<usize, RelayError> {
+    match broker.publish(batch.clone()).await {
+        Ok(()) => return Ok(0),
+        Err(e @ BrokerError::Unavailable(_)) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the broker refused an outbox batch; finding the message")
+        }
+    }
+    let mut set_aside = 0;
+    for message in batch {
+        let refusal = match broker.publish(vec![message.clone()]).await {
+            Ok(()) => continue,
+            Err(e @ BrokerError::Unavailable(_)) => return Err(e.into()),
+            Err(refusal) => refusal,
+        };
+        let letter = NewDeadLetter {
+            queue: aside_queue.to_owned(),
+            message_id: message.properties.message_id.clone(),
+            message_type: message.properties.message_type.clone(),
+            original_exchange: Some(message.exchange.clone()),
+            original_routing_key: Some(message.routing_key.clone()),
+            // When it was recorded, so that recording it again is recognised.
+            dead_lettered_at: message
+                .properties
+                .timestamp
+                .and_then(|t| i64::try_from(t).ok())
+                .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+                .unwrap_or_else(OffsetDateTime::now_utc),
+            properties: message.properties,
+            body: message.body,
+            attempts: 1,
+            failure: UNPUBLISHABLE.to_owned(),
+            last_error: refusal.to_string(),
+        };
+        dead_letters.record(&letter).await?;
+        metrics
+            .dead_letters
+            .with_label_values(&[adapter, UNPUBLISHABLE])
+            .inc();
+        tracing::error!(
+            message_id = letter.message_id.as_deref().unwrap_or(""),
+            message_type = letter.message_type.as_deref().unwrap_or(""),
+            reason = %refusal,
+            "an outbox message the broker refuses was set aside as a dead letter"
+        );
+        set_aside += 1;
+    }
+    Ok(set_aside)
+}
 
 const BATCH: usize = 500;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
@@ -20,6 +108,8 @@ const ADAPTER: &str = "register";
 pub struct Relay {
     pub store: Arc<dyn Store>,
     pub broker: Arc<dyn Broker>,
+    /// Where a message the broker refuses is set aside.
+    pub dead_letters: Arc<dyn DeadLetterStore>,
     pub metrics: Metrics,
     pub wake: Arc<Notify>,
     /// How long published messages stay in the outbox.
@@ -67,7 +157,7 @@ impl Relay {
     }
 
     /// Publishes up to one batch; returns how many were published.
-    async fn publish_batch(&self) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    async fn publish_batch(&self) -> Result<usize, RelayError> {
         let pending = self.store.pending_outbox(BATCH).await?;
         if pending.is_empty() {
             return Ok(0);
@@ -75,15 +165,22 @@ impl Relay {
         let ids: Vec<i64> = pending.iter().map(|p| p.outbox_id).collect();
         let outgoing: Vec<Outgoing> = pending.into_iter().map(to_outgoing).collect();
         let n = outgoing.len();
-        {
+        let set_aside = {
             let _t = self.metrics.time("relay_publish");
-            self.broker.publish(outgoing).await?;
-        }
+            publish_or_set_aside(
+                &*self.broker,
+                &*self.dead_letters,
+                &self.metrics,
+                (OUTBOX_QUEUE, ADAPTER),
+                outgoing,
+            )
+            .await?
+        };
         self.store.mark_published(&ids).await?;
         self.metrics
             .messages_published
             .with_label_values(&[ADAPTER])
-            .inc_by(n as u64);
+            .inc_by((n - set_aside) as u64);
         tracing::debug!(count = n, "published outbox messages");
         Ok(n)
     }

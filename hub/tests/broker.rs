@@ -28,6 +28,7 @@ async fn broker(iso: &Isolation) -> (Arc<RabbitBroker>, CancellationToken) {
             dead_letter: None,
             delivery_limit: None,
             message_ttl: None,
+            partner_facing: false,
         }],
         ..Default::default()
     };

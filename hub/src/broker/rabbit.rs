@@ -3,6 +3,11 @@
 //!
 //! Consumers and publishers never keep a channel across connections: they ask for the
 //! current session, and when it goes away their operations fail and they ask again.
+//!
+//! [`IsolatedConsumer`] consumes the partner-facing queues, each on a connection of its own:
+//! lapin drops its whole connection on a frame it cannot parse (a property or routing key
+//! that is not UTF-8), so such a frame must only ever reach a connection that carries nothing
+//! but the one queue it came from (see [`super::topology`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +21,7 @@ use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
@@ -47,19 +52,55 @@ pub struct RabbitBroker {
     url: SecretString,
     topology: Topology,
     reconnect_max_delay: Duration,
+    max_message_bytes: usize,
     session: watch::Sender<Option<Arc<Session>>>,
 }
+
+/// The body size `publish` refuses above unless told otherwise (RabbitMQ 4's default
+/// `max_message_size`; 3.x allows 128 MiB).
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 fn unavailable(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(e.to_string())
 }
 
+/// A lapin error of a publish: the broker closing the channel over that message (a soft,
+/// channel-level error such as PRECONDITION_FAILED for a message over its size limit) is a
+/// refusal of the message; anything else is the broker being away.
+fn publish_error(e: lapin::Error) -> BrokerError {
+    match e.kind() {
+        lapin::ErrorKind::ProtocolError(amqp)
+            if matches!(amqp.kind(), lapin::protocol::AMQPErrorKind::Soft(_)) =>
+        {
+            BrokerError::Refused(amqp.to_string())
+        }
+        _ => unavailable(e),
+    }
+}
+
 impl RabbitBroker {
     pub fn new(url: SecretString, topology: Topology, reconnect_max_delay: Duration) -> Arc<Self> {
+        Self::with_max_message_bytes(
+            url,
+            topology,
+            reconnect_max_delay,
+            DEFAULT_MAX_MESSAGE_BYTES,
+        )
+    }
+
+    /// Like [`RabbitBroker::new`]; `publish` refuses a body larger than `max_message_bytes`
+    /// (`broker.max_message_bytes`) before the broker would close the channel over it.
+    pub fn with_max_message_bytes(
+        url: SecretString,
+        topology: Topology,
+        reconnect_max_delay: Duration,
+        max_message_bytes: usize,
+    ) -> Arc<Self> {
         Arc::new(RabbitBroker {
             url,
             topology,
             reconnect_max_delay,
+            max_message_bytes,
             session: watch::Sender::new(None),
         })
     }
@@ -363,6 +404,17 @@ impl Broker for RabbitBroker {
     }
 
     async fn publish(&self, messages: Vec<Outgoing>) -> Result<(), BrokerError> {
+        if let Some(m) = messages
+            .iter()
+            .find(|m| m.body.len() > self.max_message_bytes)
+        {
+            return Err(BrokerError::Refused(format!(
+                "a message of {} bytes for {:?} is larger than broker.max_message_bytes ({})",
+                m.body.len(),
+                m.routing_key,
+                self.max_message_bytes
+            )));
+        }
         let session = self.current().await;
         let options = BasicPublishOptions {
             mandatory: true,
@@ -394,11 +446,11 @@ impl Broker for RabbitBroker {
                 .as_mut()
                 .take_output()
                 .ok_or_else(|| unavailable("a publish did not complete"))?
-                .map_err(unavailable)?;
+                .map_err(publish_error)?;
             confirms.push((confirm, &m.routing_key));
         }
         for (confirm, key) in confirms {
-            match confirm.await.map_err(unavailable)? {
+            match confirm.await.map_err(publish_error)? {
                 Confirmation::Ack(None) => {}
                 Confirmation::Ack(Some(_)) => return Err(BrokerError::Unroutable(key.clone())),
                 Confirmation::Nack(_) => {
@@ -438,49 +490,175 @@ impl Broker for RabbitBroker {
         prefetch: u16,
     ) -> Result<BoxStream<'static, Incoming>, BrokerError> {
         let session = self.current().await;
-        let channel = session
-            .connection
-            .create_channel()
-            .await
-            .map_err(unavailable)?;
-        channel
-            .basic_qos(prefetch, BasicQosOptions::default())
-            .await
-            .map_err(unavailable)?;
-        let consumer = channel
-            .basic_consume(
-                queue.into(),
-                LongString::from(format!("hub-{}", uuid::Uuid::new_v4()))
-                    .to_string()
-                    .as_str()
-                    .into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .map_err(unavailable)?;
-        let acks = Arc::new(ChannelAcks::default());
-        let stream = consumer
-            .take_while(|d| futures::future::ready(d.is_ok()))
-            .filter_map(move |delivery| {
-                // The channel lives as long as the stream.
-                let _channel = &channel;
-                futures::future::ready(delivery.ok().map(|d| {
-                    acks.delivered(d.delivery_tag);
-                    Incoming {
-                        exchange: d.exchange.to_string(),
-                        routing_key: d.routing_key.to_string(),
-                        redelivered: d.redelivered,
-                        properties: from_amqp(&d.properties),
-                        body: d.data,
-                        settle: Box::new(RabbitSettle {
-                            acker: d.acker,
-                            tag: d.delivery_tag,
-                            acks: acks.clone(),
-                        }),
-                    }
-                }))
+        consume_on(&session.connection, queue, prefetch, |_| {}).await
+    }
+}
+
+/// Consumes `queue` on a new channel of `connection`. The stream ends when the channel or
+/// connection does; `on_error` sees the error that ended it.
+async fn consume_on(
+    connection: &Connection,
+    queue: &str,
+    prefetch: u16,
+    on_error: impl Fn(&lapin::Error) + Send + 'static,
+) -> Result<BoxStream<'static, Incoming>, BrokerError> {
+    let channel = connection.create_channel().await.map_err(unavailable)?;
+    channel
+        .basic_qos(prefetch, BasicQosOptions::default())
+        .await
+        .map_err(unavailable)?;
+    let consumer = channel
+        .basic_consume(
+            queue.into(),
+            format!("hub-{}", uuid::Uuid::new_v4()).as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .map_err(unavailable)?;
+    let acks = Arc::new(ChannelAcks::default());
+    let stream = consumer
+        .take_while(move |d| {
+            if let Err(e) = d {
+                on_error(e);
+            }
+            futures::future::ready(d.is_ok())
+        })
+        .filter_map(move |delivery| {
+            // The channel lives as long as the stream.
+            let _channel = &channel;
+            futures::future::ready(delivery.ok().map(|d| {
+                acks.delivered(d.delivery_tag);
+                Incoming {
+                    exchange: d.exchange.to_string(),
+                    routing_key: d.routing_key.to_string(),
+                    redelivered: d.redelivered,
+                    properties: from_amqp(&d.properties),
+                    body: d.data,
+                    settle: Box::new(RabbitSettle {
+                        acker: d.acker,
+                        tag: d.delivery_tag,
+                        acks: acks.clone(),
+                    }),
+                }
+            }))
+        });
+    Ok(stream.boxed())
+}
+
+/// Why an isolated connection was lost, as a metric label.
+fn loss_reason(e: &lapin::Error) -> &'static str {
+    match e.kind() {
+        lapin::ErrorKind::ParsingError(_) => "unparseable_frame",
+        lapin::ErrorKind::ProtocolError(_) => "closed_by_broker",
+        _ => "connection_lost",
+    }
+}
+
+/// Consumes partner-facing queues, each on a connection of its own, and leaves everything
+/// else to the hub's main [`RabbitBroker`] (publishing, depth, readiness).
+///
+/// A frame lapin cannot parse ends that one connection: the queue's consumer connects again
+/// at once, gets the same message again, and after `broker.delivery_limit` deliveries the
+/// broker moves it to the quarantine. Nothing else shares the connection, and the queue's
+/// consumer runs with a prefetch of one, so no other delivery is returned with it (a returned
+/// delivery counts towards its own delivery limit).
+pub struct IsolatedConsumer {
+    url: SecretString,
+    main: Arc<RabbitBroker>,
+    /// Connections lost, by queue and reason (`hub_intake_connections_lost_total`).
+    lost: prometheus::IntCounterVec,
+}
+
+/// A connection that closes when its consumer's stream is dropped.
+struct OwnConnection(Option<Connection>);
+
+impl Drop for OwnConnection {
+    fn drop(&mut self) {
+        if let (Some(connection), Ok(runtime)) =
+            (self.0.take(), tokio::runtime::Handle::try_current())
+        {
+            runtime.spawn(async move {
+                let _ = connection.close(200, "consumer done".into()).await;
             });
+        }
+    }
+}
+
+/// Between two connections of one queue's consumer, when the last one failed at once.
+const ISOLATED_RECONNECT_PAUSE: Duration = Duration::from_millis(100);
+
+impl IsolatedConsumer {
+    pub fn new(main: Arc<RabbitBroker>, lost: prometheus::IntCounterVec) -> Arc<Self> {
+        Arc::new(IsolatedConsumer {
+            url: main.url.clone(),
+            main,
+            lost,
+        })
+    }
+}
+
+#[async_trait]
+impl Broker for IsolatedConsumer {
+    fn is_ready(&self) -> bool {
+        self.main.is_ready()
+    }
+
+    async fn publish(&self, messages: Vec<Outgoing>) -> Result<(), BrokerError> {
+        self.main.publish(messages).await
+    }
+
+    async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError> {
+        self.main.queue_depth(queue).await
+    }
+
+    /// `prefetch` is ignored: one delivery at a time, so that a connection lost over a frame
+    /// returns no delivery but the one that could not be parsed.
+    async fn consume(
+        &self,
+        queue: &str,
+        _prefetch: u16,
+    ) -> Result<BoxStream<'static, Incoming>, BrokerError> {
+        let prefetch = 1;
+        // The main connection declares the topology: wait for it.
+        let _ = self.main.current().await;
+        let properties = ConnectionProperties::default()
+            .with_connection_name(format!("verenigingsloket-hub {queue}").into());
+        let connection = tokio::time::timeout(
+            Duration::from_secs(10),
+            Connection::connect(self.url.expose_secret(), properties),
+        )
+        .await
+        .map_err(|_| unavailable("connection attempt timed out"))?
+        .map_err(|e| unavailable(redact(&e.to_string(), self.url.expose_secret())))?;
+        let lost = self.lost.clone();
+        let name = queue.to_owned();
+        let started = Instant::now();
+        let stream = consume_on(&connection, queue, prefetch, move |e| {
+            let reason = loss_reason(e);
+            lost.with_label_values(&[&name, reason]).inc();
+            if reason == "unparseable_frame" {
+                tracing::error!(queue = %name, error = %e,
+                    "a message the AMQP client cannot parse arrived; its connection is lost and the \
+                     broker quarantines the message after broker.delivery_limit deliveries");
+            } else {
+                tracing::warn!(queue = %name, error = %e, "lost the consumer's connection");
+            }
+        })
+        .await?;
+        let own = OwnConnection(Some(connection));
+        let stream = stream
+            .map(Some)
+            .chain(futures::stream::once(async move {
+                // Keeps the connection open as long as the stream; pauses before the next
+                // one when this one failed at once (the same frame will fail it again).
+                if started.elapsed() < Duration::from_secs(1) {
+                    tokio::time::sleep(ISOLATED_RECONNECT_PAUSE).await;
+                }
+                drop(own);
+                None
+            }))
+            .filter_map(futures::future::ready);
         Ok(stream.boxed())
     }
 }

@@ -10,8 +10,17 @@
 //! retry:  hub.retry (direct) --<tier>--> hub.retry.<tier> (TTL = tier)
 //!           --expired--> hub.retry.return (headers, hub-origin-queue = Q) --> Q
 //! dead:   hub.dead (direct) --Q--> hub.dead.Q   (the hub's own dead letters, and the
-//!           broker's when a delivery exceeds the delivery limit)
+//!           broker's when a delivery of a hub-internal queue exceeds the delivery limit)
+//! quarantine: a partner-facing queue's broker dead letters --> hub.quarantine (fanout)
+//!           --> hub.quarantine   (never consumed: listed through the management API)
 //! ```
+//! *Partner-facing* queues are the ones partners can publish into (`hub.commands.<m>`,
+//! `hub.applications.intake`, `hub.applications.status.<m>`). What arrives there may be a
+//! message the AMQP client cannot even parse; such a message drops the connection it arrives
+//! on, so the hub consumes each partner-facing queue on a connection of its own and lets the
+//! broker move a message that keeps failing to `hub.quarantine`, which no AMQP consumer of
+//! the hub ever reads (see ARCHITECTURE.md, *Hostile input*). Everything in `hub.dead.*` is
+//! published by the hub itself and is safe to drain.
 //! Every queue is a durable quorum queue. Consuming queues have a delivery limit and
 //! at-least-once dead-lettering (which needs `reject-publish` overflow). The retry tiers
 //! dead-letter at-least-once too (no delivery limit: nobody consumes them): expiring is
@@ -36,6 +45,8 @@ pub const APPLICATION_INTAKE: &str = "hub.applications.intake";
 pub const LOKET_APPLICATIONS: &str = "loket.applications";
 pub const UNROUTED: &str = "hub.unrouted";
 pub const DEAD: &str = "hub.dead";
+/// Exchange and queue of what the broker gave up on in a partner-facing queue.
+pub const QUARANTINE: &str = "hub.quarantine";
 pub const RETRY: &str = "hub.retry";
 pub const RETRY_RETURN: &str = "hub.retry.return";
 
@@ -94,6 +105,17 @@ pub struct QueueSpec {
     pub delivery_limit: Option<u32>,
     /// Messages expire (and are dead-lettered) after this long.
     pub message_ttl: Option<Duration>,
+    /// Partners publish into it: consumed in isolation, broker dead letters quarantined.
+    pub partner_facing: bool,
+}
+
+/// Who publishes into a consumed queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Facing {
+    /// Only the hub itself (its relays, retries and replays).
+    Hub,
+    /// Partners (municipalities, the loket): the input may be hostile.
+    Partner,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -175,6 +197,7 @@ impl Topology {
             exchanges: vec![
                 exchange(UNROUTED, ExchangeKind::Fanout, false),
                 exchange(DEAD, ExchangeKind::Direct, true),
+                exchange(QUARANTINE, ExchangeKind::Fanout, false),
                 exchange(RETRY, ExchangeKind::Direct, true),
                 exchange(RETRY_RETURN, ExchangeKind::Headers, true),
                 exchange(ASSOCIATIONS, ExchangeKind::Topic, true),
@@ -183,11 +206,18 @@ impl Topology {
                 exchange(REPLIES, ExchangeKind::Direct, true),
                 exchange(APPLICATIONS, ExchangeKind::Topic, true),
             ],
-            queues: vec![QueueSpec {
-                name: UNROUTED.to_owned(),
-                bindings: vec![Binding::key(UNROUTED, "")],
-                ..QueueSpec::default()
-            }],
+            queues: vec![
+                QueueSpec {
+                    name: UNROUTED.to_owned(),
+                    bindings: vec![Binding::key(UNROUTED, "")],
+                    ..QueueSpec::default()
+                },
+                QueueSpec {
+                    name: QUARANTINE.to_owned(),
+                    bindings: vec![Binding::key(QUARANTINE, "")],
+                    ..QueueSpec::default()
+                },
+            ],
             retry_tiers: retry_tiers(longest),
         };
         for tier in topology.retry_tiers.clone() {
@@ -204,6 +234,7 @@ impl Topology {
                 &delivery_queue(&s.name),
                 settings.broker.delivery_limit,
                 Binding::key(ASSOCIATIONS, "association.#"),
+                Facing::Hub,
             );
             if let Channel::Queue { queue } = &s.channel {
                 topology.queues.push(QueueSpec {
@@ -217,6 +248,7 @@ impl Topology {
                     &command_queue(&s.name),
                     settings.broker.delivery_limit,
                     Binding::key(COMMANDS, &format!("{}.#", s.name)),
+                    Facing::Partner,
                 );
                 topology.queues.push(QueueSpec {
                     name: reply_queue(&s.name),
@@ -230,6 +262,7 @@ impl Topology {
                 APPLICATION_INTAKE,
                 settings.broker.delivery_limit,
                 Binding::key(APPLICATIONS, contracts::applications::APPLICATION_SUBMITTED),
+                Facing::Partner,
             );
             topology.queues.push(QueueSpec {
                 name: LOKET_APPLICATIONS.to_owned(),
@@ -267,6 +300,7 @@ impl Topology {
                         APPLICATIONS,
                         &format!("municipality.{name}.application-status"),
                     ),
+                    Facing::Partner,
                 );
             }
             for provider in settings.providers.names() {
@@ -274,6 +308,7 @@ impl Topology {
                     &provider_queue(&provider),
                     settings.broker.delivery_limit,
                     Binding::key(APPLICATIONS, &format!("provider.{provider}")),
+                    Facing::Hub,
                 );
             }
         }
@@ -281,8 +316,17 @@ impl Topology {
     }
 
     /// A queue the hub consumes: with its dead-letter queue, a delivery limit, and a way
-    /// back from the retry tiers.
-    fn add_consumer_queue(&mut self, name: &str, delivery_limit: u32, source: Binding) {
+    /// back from the retry tiers. The broker's dead letters of a partner-facing queue go to
+    /// the quarantine instead of `hub.dead.<queue>`: they may be unparseable.
+    fn add_consumer_queue(
+        &mut self,
+        name: &str,
+        delivery_limit: u32,
+        source: Binding,
+        facing: Facing,
+    ) {
+        let partner_facing = facing == Facing::Partner;
+        let dead_letter_exchange = if partner_facing { QUARANTINE } else { DEAD };
         self.queues.push(QueueSpec {
             name: dead_letter_queue(name),
             bindings: vec![Binding::key(DEAD, name)],
@@ -298,10 +342,18 @@ impl Topology {
                     headers: vec![(ORIGIN_QUEUE.to_owned(), name.to_owned())],
                 },
             ],
-            dead_letter: Some((DEAD.to_owned(), Some(name.to_owned()))),
+            dead_letter: Some((dead_letter_exchange.to_owned(), Some(name.to_owned()))),
             delivery_limit: Some(delivery_limit),
             message_ttl: None,
+            partner_facing,
         });
+    }
+
+    /// Whether partners publish into `queue` (see the module docs).
+    pub fn is_partner_facing(&self, queue: &str) -> bool {
+        self.queues
+            .iter()
+            .any(|q| q.name == queue && q.partner_facing)
     }
 
     /// The queues the hub consumes (each has a `hub.dead.<queue>`).
@@ -324,5 +376,20 @@ mod tests {
         let ms: Vec<u128> = tiers.iter().map(|t| t.as_millis()).collect();
         assert_eq!(ms, vec![100, 200, 400, 800, 1600]);
         assert_eq!(retry_tiers(Duration::from_millis(50)).len(), 1);
+    }
+
+    #[test]
+    fn partner_facing_queues_quarantine_what_the_broker_gives_up_on() {
+        let mut t = Topology::default();
+        t.add_consumer_queue("in", 5, Binding::key(COMMANDS, "a.#"), Facing::Partner);
+        t.add_consumer_queue("own", 5, Binding::key(ASSOCIATIONS, "#"), Facing::Hub);
+        let queue = |name: &str| t.queues.iter().find(|q| q.name == name).cloned();
+        let dlx = |name: &str| queue(name).and_then(|q| q.dead_letter).map(|d| d.0);
+        assert_eq!(dlx("in").as_deref(), Some(QUARANTINE));
+        assert_eq!(dlx("own").as_deref(), Some(DEAD));
+        assert!(t.is_partner_facing("in"));
+        assert!(!t.is_partner_facing("own"));
+        // The hub's own dead letters of both still have their hub.dead.<queue>.
+        assert!(queue("hub.dead.in").is_some() && queue("hub.dead.own").is_some());
     }
 }
