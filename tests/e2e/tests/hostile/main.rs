@@ -6,3 +6,4 @@
 //! reason for an asynchronous one: nothing else held up, nothing lost, the hub ready
 //! throughout, later changes still delivered.
 mod amqp;
+mod relay;
