@@ -30,6 +30,7 @@ use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::quarantine::{Quarantine, QuarantineError};
+use crate::recipients::Audience;
 use crate::relay::Relay;
 use crate::store::commands::CommandStore;
 use crate::store::dead_letters::DeadLetterStore;
@@ -188,6 +189,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         settings: settings.register.clone(),
         relay_wake: relay_wake.clone(),
         resync_request: resync_request.clone(),
+        audience: Arc::new(Audience::new(&settings.subscribers)),
     };
     let relay = Relay {
         store: store.clone(),

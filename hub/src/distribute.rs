@@ -23,7 +23,7 @@ use contracts::{
 };
 use futures::stream::{self, StreamExt};
 
-use crate::broker::topology::SUBSCRIBERS;
+use crate::broker::topology::{CROSSING, ENTERED, SUBSCRIBERS};
 use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
 use crate::config::{Channel, ClientTlsFiles, SoapChannel, SubscriberSettings};
 use crate::consume::{BatchHandler, Failure, Outcome};
@@ -50,6 +50,9 @@ impl Parsed {
 struct Item {
     index: usize,
     parsed: Parsed,
+    /// The relay marked this copy: the change brought the association into the
+    /// subscriber's scope (see `recipients.rs`).
+    entered: bool,
 }
 
 /// One message as it leaves the hub for this subscriber (already through its field policy).
@@ -229,9 +232,9 @@ impl Distributor {
     /// What to deliver for an applied message, given what the subscriber had before.
     fn plan(&self, item: Item, previous: Option<DeliveryState>) -> Plan {
         let held = previous.is_some_and(|s| s.in_scope);
-        // Known to the subscriber's state but out of its scope: for a municipality, a
-        // change that selects it now moved it onto the territory.
-        let was_outside = previous.is_some_and(|s| !s.in_scope);
+        // Outside its scope before (known so to its state, or so decided at ingest): for a
+        // municipality, a change that selects it now moved it onto the territory.
+        let was_outside = previous.is_some_and(|s| !s.in_scope) || (item.entered && !held);
         let mut plan = Plan {
             index: item.index,
             v_code: item.parsed.metadata().v_code.clone(),
@@ -392,7 +395,11 @@ impl BatchHandler for Distributor {
         let mut items = Vec::with_capacity(batch.len());
         for (index, incoming) in batch.iter().enumerate() {
             match parse(incoming) {
-                Ok(parsed) => items.push(Item { index, parsed }),
+                Ok(parsed) => items.push(Item {
+                    index,
+                    parsed,
+                    entered: incoming.properties.header_text(CROSSING) == Some(ENTERED),
+                }),
                 Err(reason) => outcomes[index] = Outcome::Failed(Failure::Permanent(reason)),
             }
         }

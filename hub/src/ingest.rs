@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use crate::config::RegisterSettings;
 use crate::metrics::Metrics;
+use crate::recipients::Audience;
 use crate::store::{
     HistoryLine, IngestBatch, OutboxMessage, ProjectionChange, Rejection, Store, StoreError,
     StoredAssociation,
@@ -64,6 +65,8 @@ pub struct Ingest {
     pub relay_wake: Arc<Notify>,
     /// Woken by an operator (HTTP or CLI) to run a resync now.
     pub resync_request: Arc<Notify>,
+    /// Decides each change's recipients.
+    pub audience: Arc<Audience>,
 }
 
 impl Ingest {
@@ -219,11 +222,13 @@ impl Ingest {
                     break;
                 }
                 Ok(Detail::NotFound) => {
-                    if old.is_some() {
+                    if let Some(old) = old {
                         batch
                             .changes
                             .push(ProjectionChange::Remove(m.v_code.clone()));
-                        batch.outbox.push(removed_message(m)?);
+                        let mut message = removed_message(m)?;
+                        message.recipients = Some(self.audience.of_removal(&old.vereniging));
+                        batch.outbox.push(message);
                         batch.history.push(HistoryLine {
                             v_code: m.v_code.clone(),
                             sequence: m.sequence,
@@ -286,7 +291,12 @@ impl Ingest {
                 kind: MessageType::AssociationChanged,
                 detail,
             });
-            batch.outbox.push(changed_message(m, &association, parts)?);
+            let mut message = changed_message(m, &association, parts)?;
+            message.recipients = Some(
+                self.audience
+                    .of_change(old.map(|o| &o.vereniging), &association.vereniging),
+            );
+            batch.outbox.push(message);
             report.changed += 1;
         }
         if parts_or_newer(old, &association) {
@@ -366,6 +376,7 @@ fn outbox_message(metadata: &Metadata, body: Vec<u8>) -> OutboxMessage {
         correlation_id: metadata.correlation_id,
         time: metadata.time,
         body,
+        recipients: None,
     }
 }
 

@@ -17,6 +17,7 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod quarantine;
+pub mod recipients;
 pub mod relay;
 pub mod store;
 pub mod telemetry;

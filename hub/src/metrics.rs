@@ -20,7 +20,9 @@ pub struct Metrics {
     pub register_rejections: IntCounterVec,
     /// Failed calls to the register, by kind (transient, permanent).
     pub register_errors: IntCounterVec,
-    /// Messages confirmed by the broker, by producing adapter.
+    /// Messages confirmed by the broker, by producing adapter; for the register, outbox
+    /// messages published to all their recipients (which may be none; each copy is counted
+    /// in `messages_routed`).
     pub messages_published: IntCounterVec,
     /// Messages delivered to a subscriber (its queue or its HTTP endpoint), counted once
     /// the delivery is committed.
@@ -72,6 +74,9 @@ pub struct Metrics {
     /// (`unparseable_frame`: a message the AMQP client cannot parse; `closed_by_broker`;
     /// `connection_lost`).
     pub intake_connections_lost: IntCounterVec,
+    /// Changes the relay published to a subscriber's delivery queue, by subscriber: what a
+    /// change costs follows its recipients (see `recipients.rs`).
+    pub messages_routed: IntCounterVec,
     /// Messages in `hub.quarantine`: what the broker gave up on in a partner-facing queue;
     /// an operator reads them with `hub quarantine list`. Refreshed every 10 s.
     pub quarantined: IntGauge,
@@ -213,6 +218,11 @@ impl Metrics {
             "Connections of partner-facing queues' consumers lost, by queue and reason",
             &["queue", "reason"],
         )?;
+        let messages_routed = counter(
+            "hub_messages_routed_total",
+            "Changes published to a subscriber's delivery queue, by subscriber",
+            &["subscriber"],
+        )?;
         let quarantined = IntGauge::new(
             "hub_quarantined_messages",
             "Messages the broker gave up on in a partner-facing queue, waiting in hub.quarantine",
@@ -245,6 +255,7 @@ impl Metrics {
             outbox_pending,
             dependency_up,
             intake_connections_lost,
+            messages_routed,
             quarantined,
         })
     }

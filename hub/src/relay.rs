@@ -2,6 +2,12 @@
 //! them published only after the broker confirmed them. Runs only on the leader, so the
 //! order per vCode is the order of the outbox.
 //!
+//! A message goes to the delivery queue of each of its recipients (decided at ingest, see
+//! [`crate::recipients`]), through the default exchange, so no other subscriber's queue sees
+//! it; a recipient that entered the association's scope gets the header
+//! [`crate::broker::topology::CROSSING`] = `entered`. A message recorded before recipients
+//! were (no recipient list) goes to `hub.associations`, which every delivery queue is bound to.
+//!
 //! A message the broker refuses (larger than `broker.max_message_bytes`, or closed over by
 //! the broker) never holds up the ones behind it: [`publish_or_set_aside`] finds it, records
 //! it as a dead letter of the pseudo-queue [`OUTBOX_QUEUE`] (or
@@ -17,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use time::OffsetDateTime;
 
-use crate::broker::topology::ASSOCIATIONS;
+use crate::broker::topology::{delivery_queue, ASSOCIATIONS, CROSSING, ENTERED};
 use crate::broker::{Broker, BrokerError, Envelope, Outgoing, Properties};
 use crate::metrics::Metrics;
 use crate::store::dead_letters::{DeadLetterStore, NewDeadLetter};
@@ -41,7 +47,7 @@ pub enum RelayError {
 /// Publishes `batch`, in order, and waits for the confirms. When the broker refuses it, the
 /// messages are published again one at a time and each one refused is recorded as a dead
 /// letter of `aside_queue` with the reason (counted in `hub_dead_letters_total` under
-/// `adapter`, failure `unpublishable`). Returns how many were set aside. An unavailable
+/// `adapter`, failure `unpublishable`). Returns the positions set aside. An unavailable
 /// broker or database is an error: the caller publishes the whole batch again later (a
 /// message confirmed before the error is then published twice, which every consumer
 /// absorbs by its message id).
@@ -51,16 +57,16 @@ pub async fn publish_or_set_aside(
     metrics: &Metrics,
     (aside_queue, adapter): (&str, &str),
     batch: Vec<Outgoing>,
-) -> Result<usize, RelayError> {
+) -> Result<Vec<usize>, RelayError> {
     match broker.publish(batch.clone()).await {
-        Ok(()) => return Ok(0),
+        Ok(()) => return Ok(Vec::new()),
         Err(e @ BrokerError::Unavailable(_)) => return Err(e.into()),
         Err(e) => {
             tracing::warn!(error = %e, "the broker refused an outbox batch; finding the message")
         }
     }
-    let mut set_aside = 0;
-    for message in batch {
+    let mut set_aside = Vec::new();
+    for (position, message) in batch.into_iter().enumerate() {
         let refusal = match broker.publish(vec![message.clone()]).await {
             Ok(()) => continue,
             Err(e @ BrokerError::Unavailable(_)) => return Err(e.into()),
@@ -96,7 +102,7 @@ pub async fn publish_or_set_aside(
             reason = %refusal,
             "an outbox message the broker refuses was set aside as a dead letter"
         );
-        set_aside += 1;
+        set_aside.push(position);
     }
     Ok(set_aside)
 }
@@ -162,9 +168,17 @@ impl Relay {
         if pending.is_empty() {
             return Ok(0);
         }
+        let n = pending.len();
         let ids: Vec<i64> = pending.iter().map(|p| p.outbox_id).collect();
-        let outgoing: Vec<Outgoing> = pending.into_iter().map(to_outgoing).collect();
-        let n = outgoing.len();
+        let (outgoing, routed): (Vec<Outgoing>, Vec<(usize, Option<String>)>) = pending
+            .into_iter()
+            .enumerate()
+            .flat_map(|(row, p)| {
+                outgoing(p)
+                    .into_iter()
+                    .map(move |(copy, to)| (copy, (row, to)))
+            })
+            .unzip();
         let set_aside = {
             let _t = self.metrics.time("relay_publish");
             publish_or_set_aside(
@@ -177,30 +191,64 @@ impl Relay {
             .await?
         };
         self.store.mark_published(&ids).await?;
+        let rows_set_aside: std::collections::HashSet<usize> = set_aside
+            .iter()
+            .map(|&position| routed[position].0)
+            .collect();
         self.metrics
             .messages_published
             .with_label_values(&[ADAPTER])
-            .inc_by((n - set_aside) as u64);
+            .inc_by((n - rows_set_aside.len()) as u64);
+        for (position, (_, subscriber)) in routed.iter().enumerate() {
+            if let Some(s) = subscriber
+                .as_deref()
+                .filter(|_| !set_aside.contains(&position))
+            {
+                self.metrics.messages_routed.with_label_values(&[s]).inc();
+            }
+        }
         tracing::debug!(count = n, "published outbox messages");
         Ok(n)
     }
 }
 
-fn to_outgoing(p: PendingMessage) -> Outgoing {
+/// The copies of an outbox message to publish, each with the recipient it is for (`None`: the
+/// broadcast of a message without recipients).
+fn outgoing(p: PendingMessage) -> Vec<(Outgoing, Option<String>)> {
     let m = p.message;
-    Outgoing {
-        exchange: ASSOCIATIONS.to_owned(),
-        routing_key: m.message_type.as_str().to_owned(),
-        properties: Properties::from(&Envelope {
-            message_id: m.message_id,
-            message_type: m.message_type.as_str().to_owned(),
-            correlation_id: m.correlation_id,
-            time: m.time,
-            v_code: m.v_code.to_string(),
-            sequence: m.sequence,
-            version: m.version,
-            schema_version: m.message_type.schema_version(),
-        }),
-        body: m.body,
-    }
+    let properties = Properties::from(&Envelope {
+        message_id: m.message_id,
+        message_type: m.message_type.as_str().to_owned(),
+        correlation_id: m.correlation_id,
+        time: m.time,
+        v_code: m.v_code.to_string(),
+        sequence: m.sequence,
+        version: m.version,
+        schema_version: m.message_type.schema_version(),
+    });
+    let Some(recipients) = m.recipients else {
+        let broadcast = Outgoing {
+            exchange: ASSOCIATIONS.to_owned(),
+            routing_key: m.message_type.as_str().to_owned(),
+            properties,
+            body: m.body,
+        };
+        return vec![(broadcast, None)];
+    };
+    recipients
+        .into_iter()
+        .map(|r| {
+            let mut properties = properties.clone();
+            if r.entered {
+                properties.set_text(CROSSING, ENTERED);
+            }
+            let copy = Outgoing {
+                exchange: String::new(),
+                routing_key: delivery_queue(&r.subscriber),
+                properties,
+                body: m.body.clone(),
+            };
+            (copy, Some(r.subscriber))
+        })
+        .collect()
 }

@@ -57,6 +57,10 @@ pub const ORIGIN_QUEUE: &str = "hub-origin-queue";
 pub const ATTEMPT: &str = "hub-attempt";
 /// Header with the last failure's reason.
 pub const LAST_ERROR: &str = "hub-last-error";
+/// Header on a change's copy for a recipient whose scope it crossed (value [`ENTERED`]).
+pub const CROSSING: &str = "hub-crossing";
+/// The association was outside the recipient's scope before the change and is inside now.
+pub const ENTERED: &str = "entered";
 
 /// The shortest retry delay; tiers double from here up to the longest configured cap.
 pub const SHORTEST_TIER: Duration = Duration::from_millis(100);

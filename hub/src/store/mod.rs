@@ -56,6 +56,9 @@ pub struct OutboxMessage {
     pub correlation_id: Uuid,
     pub time: OffsetDateTime,
     pub body: Vec<u8>,
+    /// Who receives it (decided at ingest); `None` for a message recorded before recipients
+    /// were: it goes to every subscriber.
+    pub recipients: Option<Vec<crate::recipients::Recipient>>,
 }
 
 #[derive(Debug, Clone)]

@@ -223,9 +223,16 @@ impl Store for PgStore {
             let corr: Vec<uuid::Uuid> = m.iter().map(|m| m.correlation_id).collect();
             let times: Vec<time::OffsetDateTime> = m.iter().map(|m| m.time).collect();
             let bodies: Vec<&[u8]> = m.iter().map(|m| m.body.as_slice()).collect();
+            let recipients: Vec<Option<String>> = m
+                .iter()
+                .map(|m| m.recipients.as_ref().map(serde_json::to_string).transpose())
+                .collect::<Result<_, _>>()
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             sqlx::query(
-                "INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body)
-                 SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::uuid[], $7::timestamptz[], $8::bytea[])",
+                "INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body, recipients)
+                 SELECT i, t, v, s, ver, c, ts, b, r::jsonb
+                   FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::uuid[], $7::timestamptz[], $8::bytea[], $9::text[])
+                     AS u(i, t, v, s, ver, c, ts, b, r)",
             )
             .bind(&ids)
             .bind(&types)
@@ -235,6 +242,7 @@ impl Store for PgStore {
             .bind(&corr)
             .bind(&times)
             .bind(&bodies)
+            .bind(&recipients)
             .execute(&mut *tx)
             .await?;
         }
@@ -284,7 +292,7 @@ impl Store for PgStore {
 
     async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, message_id, message_type, vcode, sequence, version, correlation_id, created_at, body
+            "SELECT id, message_id, message_type, vcode, sequence, version, correlation_id, created_at, body, recipients
              FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -308,6 +316,11 @@ impl Store for PgStore {
                         correlation_id: row.try_get("correlation_id")?,
                         time: row.try_get("created_at")?,
                         body: row.try_get("body")?,
+                        recipients: row
+                            .try_get::<Option<sqlx::types::Json<Vec<crate::recipients::Recipient>>>, _>(
+                                "recipients",
+                            )?
+                            .map(|r| r.0),
                     },
                 })
             })

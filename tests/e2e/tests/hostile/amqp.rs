@@ -107,7 +107,9 @@ async fn unparseable_messages_are_quarantined_and_the_hub_stays_ready() {
     .await;
     let reader = QueueReader::connect(&iso).await;
     // The initial sync, out of the way.
-    reader.drain("subscriber.aalst", Duration::from_secs(2)).await;
+    reader
+        .drain("subscriber.aalst", Duration::from_secs(2))
+        .await;
     let ready = ReadinessWatch::start(&hub.http);
 
     // Every queue a partner can publish into, and every part of a frame lapin parses as a
@@ -161,14 +163,18 @@ async fn unparseable_messages_are_quarantined_and_the_hub_stays_ready() {
     assert_eq!(from("hub.applications.intake"), 1, "{listed:?}");
     assert_eq!(from("hub.applications.status.aalst"), 1, "{listed:?}");
     assert!(listed.iter().all(|m| m["reason"] == "delivery_limit"));
-    assert!(listed.iter().all(|m| m["payload"] == r#"{"hostile": true}"#));
+    assert!(listed
+        .iter()
+        .all(|m| m["payload"] == r#"{"hostile": true}"#));
     // Listing removes nothing.
     let again: Vec<Value> = hub.get("/admin/quarantine").await.json().await.unwrap();
     assert_eq!(again.len(), poisons.len());
 
     // Counted per queue; Evergem's connection never dropped.
     let lost = |queue: &str| {
-        format!(r#"hub_intake_connections_lost_total{{queue="{queue}",reason="unparseable_frame"}}"#)
+        format!(
+            r#"hub_intake_connections_lost_total{{queue="{queue}",reason="unparseable_frame"}}"#
+        )
     };
     assert!(hub.metric(&lost("hub.commands.aalst")).await >= 5.0);
     assert!(hub.metric(&lost("hub.applications.intake")).await >= 1.0);
@@ -190,7 +196,11 @@ async fn unparseable_messages_are_quarantined_and_the_hub_stays_ready() {
             .any(|m| m.v_code() == "V0001001" && m.raw.contains("Na de quarantaine")),
         "{changed:?}"
     );
-    assert_eq!(ready.not_ready().await, 0, "the hub stayed ready throughout");
+    assert_eq!(
+        ready.not_ready().await,
+        0,
+        "the hub stayed ready throughout"
+    );
 
     hub.stop().await;
     register.shutdown();

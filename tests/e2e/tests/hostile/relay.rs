@@ -29,7 +29,9 @@ async fn an_unpublishable_outbox_message_is_set_aside_and_the_rest_flows() {
     })
     .await;
     let reader = QueueReader::connect(&iso).await;
-    reader.drain("subscriber.aalst", Duration::from_secs(2)).await;
+    reader
+        .drain("subscriber.aalst", Duration::from_secs(2))
+        .await;
 
     register.patch(
         "V0001001",
