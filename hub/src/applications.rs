@@ -382,6 +382,13 @@ pub fn validate_submission(body: &Value) -> Vec<FieldError> {
     let Value::Object(map) = body else {
         return vec![FieldError::new("", "invalid-type", "must be a JSON object")];
     };
+    for path in contracts::text::nul_paths(body) {
+        errors.push(FieldError::new(
+            &path,
+            contracts::text::NUL_CODE,
+            contracts::text::NUL_REASON,
+        ));
+    }
     const KNOWN: [&str; 6] = [
         "metadata",
         "applicationId",

@@ -21,6 +21,9 @@ pub mod postgres;
 
 pub use postgres::PgStore;
 
+/// Whose failure a store error is. The PostgreSQL store decides it in one place
+/// ([`postgres::classify`]) from the SQLSTATE class: the database's (`Unavailable`), or the
+/// item's, which no retry will change (`Rejected`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or failed mid-way: retry later.
@@ -29,6 +32,15 @@ pub enum StoreError {
     /// Stored data does not read back: an operator must look.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database refused this item's data (a data exception such as a NUL character in
+    /// text, or a constraint violation): the item's failure, permanent; the database is fine.
+    #[error("the database refused the data (SQLSTATE {code}): {reason}")]
+    Rejected {
+        /// The SQLSTATE, e.g. `22P05`; empty when the driver refused the value itself.
+        code: String,
+        /// The database's message.
+        reason: String,
+    },
 }
 
 /// An association as the projection holds it.
