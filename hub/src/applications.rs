@@ -240,8 +240,15 @@ impl Applications {
     pub async fn transition(
         &self,
         application_id: Uuid,
-        step: Move,
+        mut step: Move,
     ) -> Result<Option<Moved>, StoreError> {
+        // A provider's reason or reference is text for people; one carrying a NUL would be
+        // refused by the store on every attempt (and every follow-up poll): kept readable.
+        step.reason = step.reason.as_deref().map(contracts::text::without_nul);
+        step.provider_reference = step
+            .provider_reference
+            .as_deref()
+            .map(contracts::text::without_nul);
         let now = OffsetDateTime::now_utc();
         let announce = |before: &ApplicationRow, m: &Move| {
             status_changed(before, Some(before.status), m, now)
@@ -636,13 +643,27 @@ pub struct MunicipalStatusHandler {
 impl MessageHandler for MunicipalStatusHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         use contracts::applications::MunicipalApplicationStatus;
-        let answer: MunicipalApplicationStatus = match serde_json::from_slice(&incoming.body) {
+        let not_an_answer = |e| {
+            Outcome::Failed(Failure::Permanent(format!(
+                "not a municipality.application-status: {e}"
+            )))
+        };
+        let raw: Value = match serde_json::from_slice(&incoming.body) {
+            Ok(v) => v,
+            Err(e) => return not_an_answer(e),
+        };
+        // The municipality can send it again without the NUL; stored, it would be refused.
+        let nul = contracts::text::nul_paths(&raw);
+        if !nul.is_empty() {
+            return Outcome::Failed(Failure::Permanent(format!(
+                "{}: {}",
+                nul.join(", "),
+                contracts::text::NUL_REASON
+            )));
+        }
+        let answer: MunicipalApplicationStatus = match serde_json::from_value(raw) {
             Ok(a) => a,
-            Err(e) => {
-                return Outcome::Failed(Failure::Permanent(format!(
-                    "not a municipality.application-status: {e}"
-                )))
-            }
+            Err(e) => return not_an_answer(e),
         };
         if matches!(
             answer.status,

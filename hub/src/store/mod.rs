@@ -99,7 +99,7 @@ pub struct HistoryLine {
 }
 
 /// Everything one ingest step commits at once.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct IngestBatch {
     pub changes: Vec<ProjectionChange>,
     pub outbox: Vec<OutboxMessage>,
@@ -111,6 +111,16 @@ pub struct IngestBatch {
 }
 
 impl IngestBatch {
+    /// Adds `other`'s changes, messages, history and rejections; the checkpoint is the
+    /// higher of the two.
+    pub fn extend(&mut self, other: IngestBatch) {
+        self.changes.extend(other.changes);
+        self.outbox.extend(other.outbox);
+        self.history.extend(other.history);
+        self.rejections.extend(other.rejections);
+        self.checkpoint = self.checkpoint.max(other.checkpoint);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
             && self.outbox.is_empty()
