@@ -68,6 +68,9 @@ pub struct Metrics {
     pub outbox_pending: IntGauge,
     /// 1 when a dependency (rabbitmq, postgres) is reachable; refreshed every few seconds.
     pub dependency_up: IntGaugeVec,
+    /// Granted values withheld because they fail their check (e.g. an INSZ), per subscriber
+    /// and field (the path `withheld` names).
+    pub values_withheld: IntCounterVec,
 }
 
 impl Metrics {
@@ -201,6 +204,11 @@ impl Metrics {
             &["dependency"],
         )?;
         registry.register(Box::new(dependency_up.clone()))?;
+        let values_withheld = counter(
+            "hub_values_withheld_total",
+            "Granted values withheld from a subscriber because they fail their check",
+            &["subscriber", "field"],
+        )?;
         Ok(Metrics {
             registry,
             changes_polled,
@@ -227,6 +235,7 @@ impl Metrics {
             register_checkpoint,
             outbox_pending,
             dependency_up,
+            values_withheld,
         })
     }
 
