@@ -3,7 +3,7 @@
 //!
 //! | Route | |
 //! |---|---|
-//! | `POST /applications` | 202 `{applicationId, status}` with `Location: /applications/{id}`; 400 problem+json with every field error; 409 an applicationId reused for another application |
+//! | `POST /applications` | 202 `{applicationId, status}` with `Location: /applications/{id}`; 400 problem+json with every field error (a string holding U+0000: code `nul-character`); 409 an applicationId reused for another application; 422 data the database refused, field unknown |
 //! | `GET /applications/{id}` | the application and its timeline |
 //! | `POST /applications/{id}/withdraw` | `ingetrokken` (409 once decided) |
 //! | `GET /associations?naam=&postcode=&hoofdactiviteit=&limit=&offset=` | search |

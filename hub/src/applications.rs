@@ -18,6 +18,10 @@
 //!   `application.status-changed` in `application_outbox`, published in order to
 //!   `hub.applications` for the loket.
 //!
+//! Text the store cannot hold (U+0000) is the item's failure, never a held consumer: a
+//! submission or a municipality's answer carrying it is refused naming the field (400, or a
+//! dead letter); a provider's reason or reference is kept with U+FFFD in its place.
+//!
 //! Every transition goes through the state machine (`ApplicationStatus::can_move_to`); one
 //! it does not allow is refused, logged and counted, never applied.
 

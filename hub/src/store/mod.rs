@@ -6,6 +6,8 @@
 //! - The checkpoint never moves backwards; a snapshot is never replaced by an older sequence.
 //! - `pending_outbox` returns messages in the order they were recorded.
 //! - A `DeliveryTx` is atomic and serialises work on the same vCodes.
+//! - Errors say whose failure they are ([`StoreError`]): the database's (`Unavailable`,
+//!   retry later) or the item's (`Rejected`, permanent), so one bad item is never an outage.
 
 use std::collections::HashMap;
 

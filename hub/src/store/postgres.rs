@@ -1,4 +1,8 @@
 //! PostgreSQL implementation of [`Store`], with sqlx. Migrations run at start-up.
+//!
+//! [`classify`] is the one place sqlx's errors become [`StoreError`]s, for every store on
+//! this pool (projection, applications, commands, dead letters): by SQLSTATE class, the
+//! item's data (22, 23: `Rejected`) or the database (everything else: `Unavailable`).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
