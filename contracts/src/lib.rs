@@ -11,6 +11,7 @@ pub mod ids;
 pub mod messages;
 pub mod register;
 pub mod schemas;
+pub mod text;
 
 pub use commands::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
 pub use ids::{Insz, KboNumber, VCode};

@@ -3,7 +3,7 @@
 //!
 //! | Route | |
 //! |---|---|
-//! | `POST /applications` | 202 `{applicationId, status}` with `Location: /applications/{id}`; 400 problem+json with every field error; 409 an applicationId reused for another application |
+//! | `POST /applications` | 202 `{applicationId, status}` with `Location: /applications/{id}`; 400 problem+json with every field error (a string holding U+0000: code `nul-character`); 409 an applicationId reused for another application; 422 data the database refused, field unknown |
 //! | `GET /applications/{id}` | the application and its timeline |
 //! | `POST /applications/{id}/withdraw` | `ingetrokken` (409 once decided) |
 //! | `GET /associations?naam=&postcode=&hoofdactiviteit=&limit=&offset=` | search |
@@ -78,7 +78,7 @@ fn problem(status: StatusCode, title: &str, detail: &str, errors: &[FieldError])
         .into_response()
 }
 
-fn unavailable(e: &StoreError) -> Response {
+fn store_problem(e: &StoreError) -> Response {
     match e {
         StoreError::Unavailable(_) => problem(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -90,6 +90,14 @@ fn unavailable(e: &StoreError) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             "Stored data is corrupt",
             m,
+            &[],
+        ),
+        // The request's data, not the database: the field is unknown here (submissions are
+        // checked for what the store refuses before, with the field named).
+        StoreError::Rejected { .. } => problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Refused by the database",
+            &e.to_string(),
             &[],
         ),
     }
@@ -137,7 +145,7 @@ async fn submit(State(s): State<ApiState>, body: Result<Json<Value>, JsonRejecti
             &format!("{id} was submitted before with other content"),
             &[],
         ),
-        Err(IntakeError::Store(e)) => unavailable(&e),
+        Err(IntakeError::Store(e)) => store_problem(&e),
     }
 }
 
@@ -163,11 +171,11 @@ async fn application(State(s): State<ApiState>, Path(raw): Path<String>) -> Resp
     let row = match store.application(id).await {
         Ok(Some(row)) => row,
         Ok(None) => return problem(StatusCode::NOT_FOUND, "Unknown application", &raw, &[]),
-        Err(e) => return unavailable(&e),
+        Err(e) => return store_problem(&e),
     };
     let timeline = match store.timeline(id).await {
         Ok(t) => t,
-        Err(e) => return unavailable(&e),
+        Err(e) => return store_problem(&e),
     };
     let mut body = json!(row);
     body["applicant"] = row.submitted["applicant"].clone();
@@ -212,7 +220,7 @@ async fn withdraw(
         Ok(Some(Moved::NotFound)) | Ok(None) => {
             problem(StatusCode::NOT_FOUND, "Unknown application", &raw, &[])
         }
-        Err(e) => unavailable(&e),
+        Err(e) => store_problem(&e),
     }
 }
 
@@ -279,7 +287,7 @@ async fn search(
             let items: Vec<Value> = found.into_iter().map(without_insz).collect();
             Json(json!({ "items": items, "limit": limit, "offset": offset })).into_response()
         }
-        Err(e) => unavailable(&e),
+        Err(e) => store_problem(&e),
     }
 }
 
@@ -309,7 +317,7 @@ async fn snapshot(s: &ApiState, raw: &str) -> Result<Vereniging, Response> {
                 &[],
             )),
         },
-        Err(e) => Err(unavailable(&e)),
+        Err(e) => Err(store_problem(&e)),
     }
 }
 
@@ -392,6 +400,6 @@ async fn history(
             "offset": offset,
         }))
         .into_response(),
-        Err(e) => unavailable(&e),
+        Err(e) => store_problem(&e),
     }
 }

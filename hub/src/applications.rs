@@ -18,6 +18,10 @@
 //!   `application.status-changed` in `application_outbox`, published in order to
 //!   `hub.applications` for the loket.
 //!
+//! Text the store cannot hold (U+0000) is the item's failure, never a held consumer: a
+//! submission or a municipality's answer carrying it is refused naming the field (400, or a
+//! dead letter); a provider's reason or reference is kept with U+FFFD in its place.
+//!
 //! Every transition goes through the state machine (`ApplicationStatus::can_move_to`); one
 //! it does not allow is refused, logged and counted, never applied.
 
@@ -241,8 +245,15 @@ impl Applications {
     pub async fn transition(
         &self,
         application_id: Uuid,
-        step: Move,
+        mut step: Move,
     ) -> Result<Option<Moved>, StoreError> {
+        // A provider's reason or reference is text for people; one carrying a NUL would be
+        // refused by the store on every attempt (and every follow-up poll): kept readable.
+        step.reason = step.reason.as_deref().map(contracts::text::without_nul);
+        step.provider_reference = step
+            .provider_reference
+            .as_deref()
+            .map(contracts::text::without_nul);
         let now = OffsetDateTime::now_utc();
         let announce = |before: &ApplicationRow, m: &Move| {
             status_changed(before, Some(before.status), m, now)
@@ -383,6 +394,13 @@ pub fn validate_submission(body: &Value) -> Vec<FieldError> {
     let Value::Object(map) = body else {
         return vec![FieldError::new("", "invalid-type", "must be a JSON object")];
     };
+    for path in contracts::text::nul_paths(body) {
+        errors.push(FieldError::new(
+            &path,
+            contracts::text::NUL_CODE,
+            contracts::text::NUL_REASON,
+        ));
+    }
     const KNOWN: [&str; 6] = [
         "metadata",
         "applicationId",
@@ -630,13 +648,27 @@ pub struct MunicipalStatusHandler {
 impl MessageHandler for MunicipalStatusHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         use contracts::applications::MunicipalApplicationStatus;
-        let answer: MunicipalApplicationStatus = match serde_json::from_slice(&incoming.body) {
+        let not_an_answer = |e| {
+            Outcome::Failed(Failure::Permanent(format!(
+                "not a municipality.application-status: {e}"
+            )))
+        };
+        let raw: Value = match serde_json::from_slice(&incoming.body) {
+            Ok(v) => v,
+            Err(e) => return not_an_answer(e),
+        };
+        // The municipality can send it again without the NUL; stored, it would be refused.
+        let nul = contracts::text::nul_paths(&raw);
+        if !nul.is_empty() {
+            return Outcome::Failed(Failure::Permanent(format!(
+                "{}: {}",
+                nul.join(", "),
+                contracts::text::NUL_REASON
+            )));
+        }
+        let answer: MunicipalApplicationStatus = match serde_json::from_value(raw) {
             Ok(a) => a,
-            Err(e) => {
-                return Outcome::Failed(Failure::Permanent(format!(
-                    "not a municipality.application-status: {e}"
-                )))
-            }
+            Err(e) => return not_an_answer(e),
         };
         if matches!(
             answer.status,

@@ -42,8 +42,8 @@ pub enum Failure {
     Unavailable(String),
 }
 
-/// The hub's database failing: away (hold and handle again) or holding data that does not
-/// read back (nothing will change that: dead-letter).
+/// The hub's database failing: away (hold and handle again), holding data that does not
+/// read back, or refusing this message's data (nothing will change either: dead-letter).
 impl From<crate::store::StoreError> for Failure {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
@@ -51,6 +51,7 @@ impl From<crate::store::StoreError> for Failure {
             crate::store::StoreError::Corrupt(m) => {
                 Failure::Permanent(format!("stored state is corrupt: {m}"))
             }
+            e @ crate::store::StoreError::Rejected { .. } => Failure::Permanent(e.to_string()),
         }
     }
 }

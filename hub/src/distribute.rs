@@ -1,7 +1,9 @@
 //! Hub → subscriber: the batch handler behind each subscriber's consumer. For every
 //! `association.changed` / `association.removed` on `hub.deliver.<subscriber>` it applies
 //! the subscriber's selector and field policy and delivers what the subscriber may see
-//! through its channel (its own queue, or its HTTP endpoint).
+//! through its channel (its own queue, or its HTTP endpoint). A granted value that fails its
+//! check is withheld by the field policy, counted (`hub_values_withheld_total`) and logged
+//! without the value.
 //!
 //! One effect per message and subscriber, in one [`crate::store::DeliveryTx`] per batch:
 //! one statement advances the subscriber's per-vCode state (its inbox: the newest sequence
@@ -17,6 +19,7 @@ use std::sync::Arc;
 use adapter_municipality::endpoint::{ClientTls, SoapEndpoint, SoapError};
 use adapter_municipality::soap::{self, Parties, Publication};
 use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
+use adapter_subscriber::Filtered;
 use async_trait::async_trait;
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, TerritoryNotice, VCode,
@@ -132,6 +135,21 @@ impl Distributor {
             metrics,
             route,
         })
+    }
+
+    /// Counts and logs (without the values) what the field policy withheld as invalid.
+    fn count_invalid(&self, filtered: &Filtered) {
+        for invalid in &filtered.invalid {
+            self.metrics
+                .values_withheld
+                .with_label_values(&[&self.subscriber.name, invalid.field])
+                .inc();
+            tracing::warn!(subscriber = %self.subscriber.name,
+                v_code = %filtered.message.metadata.v_code,
+                sequence = filtered.message.metadata.sequence,
+                field = invalid.field, reason = %invalid.reason,
+                "withheld a value that fails its check");
+        }
     }
 
     fn skip(&self, reason: &str) {
@@ -259,7 +277,9 @@ impl Distributor {
                     }
                     return plan;
                 }
-                let mut visible = self.subscriber.fields.apply(*message);
+                let filtered = self.subscriber.fields.filter(*message);
+                self.count_invalid(&filtered);
+                let mut visible = filtered.message;
                 if !held {
                     // New to this subscriber: everything it may see is new to it.
                     visible.changed_parts = self.subscriber.fields.visible_parts();

@@ -227,6 +227,9 @@ impl From<DlqError> for Problem {
             DlqError::InvalidActor(_) => (StatusCode::BAD_REQUEST, "Invalid X-Operator"),
             DlqError::Unroutable { .. } => (StatusCode::CONFLICT, "Origin queue missing"),
             DlqError::Broker(_) => (StatusCode::SERVICE_UNAVAILABLE, "Broker unavailable"),
+            DlqError::Store(StoreError::Rejected { .. }) => {
+                (StatusCode::BAD_REQUEST, "Refused by the database")
+            }
             DlqError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Database unavailable"),
         };
         Problem {

@@ -3,7 +3,9 @@
 //!
 //! Runs only on the leader. A transient register failure ends the current pass after
 //! committing what was read before it; the next pass starts from the checkpoint. A detail
-//! document that does not parse is recorded as a rejection and the pass goes on.
+//! document that does not parse, or holds text the store cannot hold (U+0000), is recorded
+//! as a rejection and the pass goes on; so is one the store refuses (`StoreError::Rejected`)
+//! when the chunk is committed again document by document.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -210,10 +212,13 @@ impl Ingest {
         let codes: Vec<VCode> = chunk.iter().map(|m| m.v_code.clone()).collect();
         let stored = self.store.associations(&codes).await?;
 
-        let mut batch = IngestBatch::default();
+        // One batch per document: committed together, or one by one when the store refuses
+        // the chunk's data (see `commit`).
+        let mut items: Vec<(&Mutatie, IngestBatch)> = Vec::with_capacity(chunk.len());
         let mut cut_short = None;
         for (m, result) in chunk.iter().zip(fetched) {
             let old = stored.get(&m.v_code);
+            let mut batch = IngestBatch::default();
             match result {
                 // Any failed call ends the pass here: skipping the entry would lose the
                 // change. Only a document that arrived but does not parse is rejected.
@@ -241,33 +246,74 @@ impl Ingest {
                 Ok(Detail::Found { body, version }) => match parse_detail(&m.v_code, &body) {
                     Err(e) => self.reject(&mut batch, m, e.to_string(), report),
                     Ok(vereniging) => {
+                        let nul = nul_fields(&body, &vereniging);
                         let association = StoredAssociation {
                             vereniging,
                             sequence: m.sequence,
                             version,
                         };
-                        if !is_older(&association, old) {
+                        if !nul.is_empty() {
+                            let reason =
+                                format!("{}: {}", nul.join(", "), contracts::text::NUL_REASON);
+                            self.reject(&mut batch, m, reason, report);
+                        } else if !is_older(&association, old) {
                             self.project(&mut batch, m, association, old, report)?;
                         }
                     }
                 },
             }
-            batch.checkpoint = Some(batch.checkpoint.unwrap_or(0).max(m.sequence));
+            items.push((m, batch));
         }
-        if !batch.is_empty() {
+        let Some(checkpoint) = items.iter().map(|(m, _)| m.sequence).max() else {
+            return Ok(cut_short);
+        };
+        {
             let _t = self.metrics.time("ingest_commit");
-            let checkpoint = batch.checkpoint;
-            self.store.commit_ingest(batch).await?;
-            // A resync re-reads old entries; the gauge only moves forward, like the checkpoint.
-            let gauge = &self.metrics.register_checkpoint;
-            if let Some(c) = checkpoint.and_then(|c| i64::try_from(c).ok()) {
-                if c > gauge.get() {
-                    gauge.set(c);
-                }
-            }
-            self.relay_wake.notify_one();
+            self.commit(items, checkpoint, report).await?;
         }
+        // A resync re-reads old entries; the gauge only moves forward, like the checkpoint.
+        let gauge = &self.metrics.register_checkpoint;
+        if let Ok(c) = i64::try_from(checkpoint) {
+            if c > gauge.get() {
+                gauge.set(c);
+            }
+        }
+        self.relay_wake.notify_one();
         Ok(cut_short)
+    }
+
+    /// Commits a chunk's documents and moves the checkpoint to `checkpoint`, in one
+    /// transaction. When the store refuses the chunk's data (`StoreError::Rejected`: a
+    /// value PostgreSQL cannot hold that the checks before missed), each document is
+    /// committed on its own, the refused ones are recorded as rejections, and only then
+    /// does the checkpoint move: one bad document never stops the feed.
+    async fn commit(
+        &self,
+        items: Vec<(&Mutatie, IngestBatch)>,
+        checkpoint: u64,
+        report: &mut PassReport,
+    ) -> Result<(), IngestError> {
+        let mut whole = IngestBatch::default();
+        for (_, item) in &items {
+            whole.extend(item.clone());
+        }
+        whole.checkpoint = Some(checkpoint);
+        match self.store.commit_ingest(whole).await {
+            Err(StoreError::Rejected { .. }) => {}
+            other => return Ok(other?),
+        }
+        let mut refused = IngestBatch::default();
+        for (m, item) in items {
+            match self.store.commit_ingest(item).await {
+                Ok(()) => {}
+                Err(e @ StoreError::Rejected { .. }) => {
+                    self.reject(&mut refused, m, e.to_string(), report)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        refused.checkpoint = Some(checkpoint);
+        Ok(self.store.commit_ingest(refused).await?)
     }
 
     /// Records a new or changed snapshot and, when a part changed, its message.
@@ -314,6 +360,8 @@ impl Ingest {
         reason: String,
         report: &mut PassReport,
     ) {
+        // The parser's message may quote the offending scalar, NUL included.
+        let reason = contracts::text::without_nul(&reason);
         tracing::warn!(v_code = %m.v_code, sequence = m.sequence, %reason, "rejected a register detail document");
         self.metrics
             .register_rejections
@@ -327,6 +375,22 @@ impl Ingest {
             recorded_at: None,
         });
     }
+}
+
+/// The paths (under `vereniging.`) of the association's text holding U+0000, which the
+/// store cannot hold. Checked on the parsed association, so a NUL in a field the hub does
+/// not keep does no harm; JSON carries a NUL only escaped, so a body without `\u0000` has
+/// none and is not walked.
+fn nul_fields(body: &[u8], vereniging: &contracts::Vereniging) -> Vec<String> {
+    if !body.windows(6).any(|w| w == b"\\u0000") {
+        return Vec::new();
+    }
+    serde_json::to_value(vereniging)
+        .map(|v| contracts::text::nul_paths(&v))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|path| format!("vereniging.{path}"))
+        .collect()
 }
 
 /// The register's read side can lag behind its change feed: never go back to an older

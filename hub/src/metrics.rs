@@ -80,6 +80,9 @@ pub struct Metrics {
     /// Messages in `hub.quarantine`: what the broker gave up on in a partner-facing queue;
     /// an operator reads them with `hub quarantine list`. Refreshed every 10 s.
     pub quarantined: IntGauge,
+    /// Granted values withheld because they fail their check (e.g. an INSZ), per subscriber
+    /// and field (the path `withheld` names).
+    pub values_withheld: IntCounterVec,
 }
 
 impl Metrics {
@@ -228,6 +231,11 @@ impl Metrics {
             "Messages the broker gave up on in a partner-facing queue, waiting in hub.quarantine",
         )?;
         registry.register(Box::new(quarantined.clone()))?;
+        let values_withheld = counter(
+            "hub_values_withheld_total",
+            "Granted values withheld from a subscriber because they fail their check",
+            &["subscriber", "field"],
+        )?;
         Ok(Metrics {
             registry,
             changes_polled,
@@ -257,6 +265,7 @@ impl Metrics {
             intake_connections_lost,
             messages_routed,
             quarantined,
+            values_withheld,
         })
     }
 

@@ -15,7 +15,8 @@
 //! `invalid-uuid`, `invalid-vcode`, `empty`, `invalid-date`, `out-of-range`,
 //! `invalid-range`, `unknown-code`, `invalid-code`, `duplicate`, `invalid-combination`,
 //! `invalid-value`, `read-only`, `invalid-email`, `invalid-phone`, `invalid-url`,
-//! `invalid-postcode`, `nothing-to-change`.
+//! `invalid-postcode`, `nothing-to-change`, `nul-character` (a string or key holding U+0000,
+//! which the hub cannot store: refused here so the command is answered, not stuck).
 
 use std::collections::BTreeSet;
 
@@ -26,6 +27,7 @@ use contracts::commands::{
     LEEFTIJD_MAX, WERKINGSGEBIED_NVT,
 };
 use contracts::register::{Adres, Contactgegeven, Locatie};
+use contracts::text::{nul_paths, without_nul, NUL_CODE, NUL_REASON};
 use contracts::{Command, CommandData, CommandType, Reply, ReplyError, VCode, Vereniging};
 use serde_json::{json, Map, Value};
 use time::{Date, Month, OffsetDateTime};
@@ -73,6 +75,9 @@ pub fn validate(value: &Value) -> Vec<ReplyError> {
         "correlationId",
         "data",
     ];
+    for path in nul_paths(value) {
+        e.push(&path, NUL_CODE, NUL_REASON);
+    }
     e.unknown_fields(obj, "", &TOP, "a command");
     e.require(obj, "", &["commandId", "type", "vCode", "data"]);
     if let Some(v) = obj.get("commandId") {
@@ -223,8 +228,12 @@ fn validate_data(t: CommandType, data: &Map<String, Value>, e: &mut Errors) {
 struct Errors(Vec<ReplyError>);
 
 impl Errors {
+    /// The reply is stored and published: a NUL quoted from the command (a key in a path)
+    /// is shown as U+FFFD.
     fn push(&mut self, field: &str, code: &str, reason: impl Into<String>) {
-        self.0.push(ReplyError::new(field, code, reason));
+        let reason = without_nul(&reason.into());
+        self.0
+            .push(ReplyError::new(without_nul(field), code, reason));
     }
 
     fn wrong_type(&mut self, path: &str, expected: &str, v: &Value) {

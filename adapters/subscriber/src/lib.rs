@@ -1,6 +1,11 @@
 //! The JSON subscriber adapter: decides, for one subscriber, whether an association
 //! concerns it (the selector) and what of it the subscriber may see (the field policy).
 //!
+//! The field policy also withholds what the hub cannot vouch for: a granted value that fails
+//! its check (an INSZ that is not 11 digits passing mod 97) is left out and named in
+//! `withheld` like a value the policy does not grant, so every message the hub publishes
+//! validates against its schema whatever the register sends ([`FieldPolicy::filter`]).
+//!
 //! Invariant: the selector and the field policy are pure; `http` is the one piece of I/O
 //! (posting to a subscriber's endpoint and classifying its answer). The hub's runtime does
 //! the consuming, publishing and bookkeeping; this crate never sees the broker or the store.
@@ -8,7 +13,7 @@
 pub mod http;
 
 use contracts::register::Vereniging;
-use contracts::{AssociationChanged, Part};
+use contracts::{AssociationChanged, Insz, Part};
 use serde::Deserialize;
 
 /// Which associations a subscriber receives.
@@ -79,6 +84,23 @@ pub const WITHHELD_INSZ: &str = "vertegenwoordigers[].insz";
 /// What `withheld` lists when all representative data was left out.
 pub const WITHHELD_VERTEGENWOORDIGERS: &str = "vertegenwoordigers";
 
+/// A value the hub withheld because it cannot vouch for it (it fails its check), though the
+/// policy grants it. Carries no value: only where it was and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The path `withheld` names, e.g. [`WITHHELD_INSZ`].
+    pub field: &'static str,
+    /// The check that failed, without the value (`contracts::ids::IdError` is redacted).
+    pub reason: String,
+}
+
+/// A message through a field policy, and the invalid values it withheld on the way.
+#[derive(Debug, Clone)]
+pub struct Filtered {
+    pub message: AssociationChanged,
+    pub invalid: Vec<Invalid>,
+}
+
 impl FieldPolicy {
     /// The parts this receiver may see.
     pub fn visible_parts(&self) -> Vec<Part> {
@@ -89,8 +111,21 @@ impl FieldPolicy {
     }
 
     /// The message as this subscriber may receive it; `withheld` names what was left out
-    /// and `changedParts` keeps only the parts it may see.
-    pub fn apply(&self, mut message: AssociationChanged) -> AssociationChanged {
+    /// and `changedParts` keeps only the parts it may see (see [`FieldPolicy::filter`]).
+    pub fn apply(&self, message: AssociationChanged) -> AssociationChanged {
+        self.filter(message).message
+    }
+
+    /// [`FieldPolicy::apply`], also saying which granted values were withheld as invalid.
+    ///
+    /// Every value the published schema constrains and the register may break is checked
+    /// here: an INSZ is published only when it passes `Insz`'s check (11 digits, mod 97),
+    /// written as its 11 digits. If any representative's INSZ fails, every INSZ of the
+    /// message is withheld and `withheld` names `vertegenwoordigers[].insz`: the path
+    /// cannot say which representative, and a receiver must be able to tell a withheld INSZ
+    /// from one the register does not have.
+    pub fn filter(&self, mut message: AssociationChanged) -> Filtered {
+        let mut invalid = Vec::new();
         let v = &mut message.vereniging;
         if !self.vertegenwoordigers {
             v.vertegenwoordigers.clear();
@@ -106,8 +141,27 @@ impl FieldPolicy {
                 rep.insz = None;
             }
             message.withheld.push(WITHHELD_INSZ.to_owned());
+        } else {
+            for rep in &mut v.vertegenwoordigers {
+                let Some(raw) = rep.insz.as_deref() else {
+                    continue;
+                };
+                match raw.parse::<Insz>() {
+                    Ok(insz) => rep.insz = Some(insz.as_str().to_owned()),
+                    Err(e) => invalid.push(Invalid {
+                        field: WITHHELD_INSZ,
+                        reason: e.to_string(),
+                    }),
+                }
+            }
+            if !invalid.is_empty() {
+                for rep in &mut v.vertegenwoordigers {
+                    rep.insz = None;
+                }
+                message.withheld.push(WITHHELD_INSZ.to_owned());
+            }
         }
-        message
+        Filtered { message, invalid }
     }
 }
 
@@ -199,6 +253,71 @@ mod tests {
             Some("85071512397")
         );
         assert!(out.withheld.is_empty());
+    }
+
+    const GRANTED: FieldPolicy = FieldPolicy {
+        insz: true,
+        vertegenwoordigers: true,
+    };
+
+    /// The example with a second representative, whose INSZ is `second`.
+    fn two_representatives(second: &str) -> AssociationChanged {
+        let mut m = message();
+        let mut other = m.vereniging.vertegenwoordigers[0].clone();
+        other.vertegenwoordiger_id += 1;
+        other.insz = Some(second.to_owned());
+        m.vereniging.vertegenwoordigers.push(other);
+        m
+    }
+
+    #[test]
+    fn a_granted_insz_that_fails_its_check_is_withheld_with_every_other() {
+        // 10 digits, and 11 digits with a wrong check (the valid one ends in 97).
+        for bad in ["8507151239", "85071512398"] {
+            let out = GRANTED.filter(two_representatives(bad));
+            assert_eq!(
+                out.invalid,
+                vec![Invalid {
+                    field: WITHHELD_INSZ,
+                    reason: if bad.len() == 10 {
+                        "INSZ must have 11 digits, got \"<10 characters>\"".to_owned()
+                    } else {
+                        "INSZ \"<redacted>\" fails the mod-97 check".to_owned()
+                    },
+                }]
+            );
+            assert_eq!(out.message.withheld, vec![WITHHELD_INSZ.to_owned()]);
+            assert!(out
+                .message
+                .vereniging
+                .vertegenwoordigers
+                .iter()
+                .all(|r| r.insz.is_none()));
+            assert_eq!(out.message.vereniging.vertegenwoordigers.len(), 2);
+            assert!(!format!("{:?}", out.invalid).contains(bad));
+        }
+    }
+
+    #[test]
+    fn a_granted_insz_is_published_as_its_eleven_digits() {
+        let out = GRANTED.filter(two_representatives("85.07.15-123.97"));
+        assert!(out.invalid.is_empty());
+        assert!(out.message.withheld.is_empty());
+        let insz: Vec<_> = out
+            .message
+            .vereniging
+            .vertegenwoordigers
+            .iter()
+            .map(|r| r.insz.as_deref())
+            .collect();
+        assert_eq!(insz, vec![Some("85071512397"), Some("85071512397")]);
+    }
+
+    #[test]
+    fn an_invalid_insz_is_not_reported_when_the_policy_withholds_it_anyway() {
+        let out = FieldPolicy::default().filter(two_representatives("123"));
+        assert!(out.invalid.is_empty());
+        assert_eq!(out.message.withheld, vec![WITHHELD_INSZ.to_owned()]);
     }
 
     #[test]

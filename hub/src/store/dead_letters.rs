@@ -11,6 +11,7 @@
 //!   the first's outcome and is refused.
 
 use async_trait::async_trait;
+use contracts::text::without_nul as no_nul;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sqlx::postgres::PgRow;
@@ -325,11 +326,7 @@ pub fn properties_from_json(v: &Value) -> Result<Properties, String> {
 }
 
 /// PostgreSQL text and jsonb cannot hold NUL characters; a stray one must not block a
-/// dead-letter queue, so it is stored as U+FFFD.
-fn no_nul(s: &str) -> String {
-    s.replace('\0', "\u{FFFD}")
-}
-
+/// dead-letter queue, so it is stored as U+FFFD (the body is `bytea` and kept as it is).
 fn no_nul_json(v: Value) -> Value {
     match v {
         Value::String(s) => Value::String(no_nul(&s)),

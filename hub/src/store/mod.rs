@@ -6,6 +6,8 @@
 //! - The checkpoint never moves backwards; a snapshot is never replaced by an older sequence.
 //! - `pending_outbox` returns messages in the order they were recorded.
 //! - A `DeliveryTx` is atomic and serialises work on the same vCodes.
+//! - Errors say whose failure they are ([`StoreError`]): the database's (`Unavailable`,
+//!   retry later) or the item's (`Rejected`, permanent), so one bad item is never an outage.
 
 use std::collections::HashMap;
 
@@ -21,6 +23,9 @@ pub mod postgres;
 
 pub use postgres::PgStore;
 
+/// Whose failure a store error is. The PostgreSQL store decides it in one place
+/// ([`postgres::classify`]) from the SQLSTATE class: the database's (`Unavailable`), or the
+/// item's, which no retry will change (`Rejected`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or failed mid-way: retry later.
@@ -29,6 +34,15 @@ pub enum StoreError {
     /// Stored data does not read back: an operator must look.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The database refused this item's data (a data exception such as a NUL character in
+    /// text, or a constraint violation): the item's failure, permanent; the database is fine.
+    #[error("the database refused the data (SQLSTATE {code}): {reason}")]
+    Rejected {
+        /// The SQLSTATE, e.g. `22P05`; empty when the driver refused the value itself.
+        code: String,
+        /// The database's message.
+        reason: String,
+    },
 }
 
 /// An association as the projection holds it.
@@ -90,7 +104,7 @@ pub struct HistoryLine {
 }
 
 /// Everything one ingest step commits at once.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct IngestBatch {
     pub changes: Vec<ProjectionChange>,
     pub outbox: Vec<OutboxMessage>,
@@ -102,6 +116,16 @@ pub struct IngestBatch {
 }
 
 impl IngestBatch {
+    /// Adds `other`'s changes, messages, history and rejections; the checkpoint is the
+    /// higher of the two.
+    pub fn extend(&mut self, other: IngestBatch) {
+        self.changes.extend(other.changes);
+        self.outbox.extend(other.outbox);
+        self.history.extend(other.history);
+        self.rejections.extend(other.rejections);
+        self.checkpoint = self.checkpoint.max(other.checkpoint);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
             && self.outbox.is_empty()

@@ -1,4 +1,8 @@
 //! PostgreSQL implementation of [`Store`], with sqlx. Migrations run at start-up.
+//!
+//! [`classify`] is the one place sqlx's errors become [`StoreError`]s, for every store on
+//! this pool (projection, applications, commands, dead letters): by SQLSTATE class, the
+//! item's data (22, 23: `Rejected`) or the database (everything else: `Unavailable`).
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -22,12 +26,54 @@ pub struct PgStore {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-                StoreError::Corrupt(e.to_string())
+        classify(e)
+    }
+}
+
+/// Whose failure a refusal with this SQLSTATE is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blame {
+    /// The data sent: class 22 (data exception: NUL in text `22021`, `\u0000` in jsonb
+    /// `22P05`, a value out of range, ...) and 23 (integrity constraint violation).
+    Item,
+    /// The database: connection exceptions (08), operator intervention and shutdown (57),
+    /// insufficient resources (53), serialisation failures (40), and anything unknown, which
+    /// is held rather than dropped.
+    Database,
+}
+
+/// The SQLSTATE's class (its first two characters) decides.
+pub fn blame(sqlstate: &str) -> Blame {
+    match sqlstate.get(..2) {
+        Some("22" | "23") => Blame::Item,
+        _ => Blame::Database,
+    }
+}
+
+/// The one classification of sqlx's errors every PostgreSQL store uses (through `?`):
+/// a database error by its SQLSTATE ([`blame`]); a value the driver could not encode is
+/// the item's; a value that does not decode is `Corrupt`; pool timeouts, I/O, TLS and
+/// protocol errors, and everything else, are `Unavailable`.
+pub fn classify(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            match blame(&code) {
+                Blame::Item => StoreError::Rejected {
+                    code,
+                    reason: db.message().to_owned(),
+                },
+                Blame::Database => StoreError::Unavailable(e.to_string()),
             }
-            _ => StoreError::Unavailable(e.to_string()),
         }
+        sqlx::Error::Encode(cause) => StoreError::Rejected {
+            code: String::new(),
+            reason: cause.to_string(),
+        },
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
+        _ => StoreError::Unavailable(e.to_string()),
     }
 }
 
@@ -508,5 +554,49 @@ impl DeliveryTx for PgDeliveryTx {
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_exceptions_and_constraint_violations_are_the_items() {
+        for code in [
+            "22021", "22P05", "22001", "22003", "23505", "23503", "23514",
+        ] {
+            assert_eq!(blame(code), Blame::Item, "{code}");
+        }
+    }
+
+    #[test]
+    fn connection_shutdown_resources_and_the_unknown_are_the_databases() {
+        for code in [
+            "08006", "08003", "57P01", "57P03", "57014", "53300", "53100", "40001", "40P01",
+            "42P01", "XX000", "", "2",
+        ] {
+            assert_eq!(blame(code), Blame::Database, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn driver_errors_are_classified_by_kind() {
+        assert!(matches!(
+            classify(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(sqlx::Error::Io(std::io::Error::other("reset"))),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(sqlx::Error::Encode("too long".into())),
+            StoreError::Rejected { code, reason } if code.is_empty() && reason == "too long"
+        ));
+        assert!(matches!(
+            classify(sqlx::Error::Decode("bad".into())),
+            StoreError::Corrupt(_)
+        ));
     }
 }

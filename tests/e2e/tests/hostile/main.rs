@@ -5,5 +5,9 @@
 //! shows a clear error for a synchronous caller, or a dead letter / rejection with its
 //! reason for an asynchronous one: nothing else held up, nothing lost, the hub ready
 //! throughout, later changes still delivered.
+
 mod amqp;
+mod database;
+mod fixture;
+mod register;
 mod relay;

@@ -1,0 +1,133 @@
+//! A synced hub for the hostile tests: its own vhost and database, the register simulator,
+//! the checked-in configuration with an optional TOML file over it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use hub_tests::*;
+use serde_json::Value;
+
+pub const SYNC: Duration = Duration::from_secs(60);
+pub const QUIET: Duration = Duration::from_millis(800);
+
+pub struct Fixture {
+    pub iso: Isolation,
+    pub register: RegisterSim,
+    pub hub: TestHub,
+    pub reader: QueueReader,
+    http: reqwest::Client,
+}
+
+impl Fixture {
+    /// Starts the hub and waits until every seeded association is projected and published.
+    pub async fn start(toml: Option<&str>) -> Fixture {
+        init_logs();
+        let iso = Isolation::new().await.unwrap();
+        let register = start_register().await;
+        let settings = settings_with_file(&iso, &register, &iso.amqp_url(), toml, &[]);
+        let hub = TestHub::start(settings).await;
+        let total = register.vcodes().len() as i64;
+        eventually(SYNC, "all seeded associations projected", || async {
+            association_count(&iso).await == total
+        })
+        .await;
+        eventually(SYNC, "outbox published", || async {
+            outbox_pending(&iso).await == 0
+        })
+        .await;
+        let reader = QueueReader::connect(&iso).await;
+        Fixture {
+            iso,
+            register,
+            hub,
+            reader,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn assert_ready(&self) {
+        assert_eq!(self.hub.get("/readyz").await.status().as_u16(), 200);
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.hub.http))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.hub.get(path).await.json().await.unwrap()
+    }
+
+    /// Waits for the dead letter of the message `message_id` and returns its summary.
+    pub async fn dead_letter(&self, message_id: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + SYNC;
+        loop {
+            let list = self.get("/admin/dlq?limit=1000").await;
+            let found = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|l| l["message_id"] == message_id);
+            if let Some(letter) = found {
+                return letter.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no dead letter for {message_id}: {list}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Publishes `body` on `exchange` with a new message id, which it returns.
+    pub async fn publish(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        kind: &str,
+        body: &Value,
+    ) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        publish_raw(
+            &self.iso,
+            exchange,
+            routing_key,
+            kind,
+            &id,
+            &serde_json::to_vec(body).unwrap(),
+        )
+        .await;
+        id
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let mut db = self.iso.db().await;
+        sqlx::query_scalar(sql).fetch_one(&mut db).await.unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.hub.stop().await;
+        self.register.shutdown();
+        self.iso.cleanup().await;
+    }
+}
+
+/// Associations on Aalst's territory and on no other pilot municipality's.
+pub fn aalst_only(register: &RegisterSim) -> Vec<String> {
+    let others: Vec<String> = expected_on(register, EVERGEM)
+        .into_iter()
+        .chain(expected_on(register, BEVEREN))
+        .collect();
+    expected_on(register, AALST)
+        .into_iter()
+        .filter(|v| !others.contains(v))
+        .collect()
+}
