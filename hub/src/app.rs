@@ -211,6 +211,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     });
     tasks.spawn(lead(
         store.clone(),
+        settings.subscribers.clone(),
         ingest,
         relay,
         application_work,
@@ -466,6 +467,27 @@ async fn migrate_when_reachable(store: &PgStore, cancel: &CancellationToken) -> 
     }
 }
 
+/// Backfills new and changed subscribers, retrying while the database is away; `false`
+/// when stopped first.
+async fn backfill_until_done(
+    store: &Arc<dyn Store>,
+    subscribers: &[crate::config::SubscriberSettings],
+    term: &CancellationToken,
+) -> bool {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match crate::backfill::run(store, subscribers).await {
+            Ok(_) => return true,
+            Err(e) => tracing::warn!(error = %e, "backfill failed; retrying"),
+        }
+        tokio::select! {
+            _ = term.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
 /// Competes for leadership; while leader, reads the register and relays the outbox.
 /// What only the leader does for service applications.
 struct ApplicationWork {
@@ -479,6 +501,7 @@ struct ApplicationWork {
 
 async fn lead(
     store: Arc<dyn Store>,
+    subscribers: Vec<crate::config::SubscriberSettings>,
     ingest: Ingest,
     relay: Relay,
     applications: Option<Arc<ApplicationWork>>,
@@ -496,10 +519,14 @@ async fn lead(
                 tracing::info!("leading: reading the register and relaying the outbox");
                 let term = cancel.child_token();
                 let mut work = JoinSet::new();
-                let (i, t) = (ingest.clone(), term.clone());
-                work.spawn(async move { i.run(t).await });
+                // Before the register is read: see backfill.rs.
                 let (r, t) = (relay.clone(), term.clone());
                 work.spawn(async move { r.run(t).await });
+                if !backfill_until_done(&store, &subscribers, &term).await {
+                    term.cancel();
+                }
+                let (i, t) = (ingest.clone(), term.clone());
+                work.spawn(async move { i.run(t).await });
                 if let Some(a) = &applications {
                     work.spawn(crate::applications::relay(
                         a.applications.store.clone(),

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod backfill;
 pub mod applications;
 pub mod broker;
 pub mod catalogue;

@@ -193,6 +193,20 @@ pub trait Store: Send + Sync + 'static {
         v_codes: &[VCode],
     ) -> Result<HashMap<VCode, StoredAssociation>, StoreError>;
     async fn known_v_codes(&self) -> Result<Vec<VCode>, StoreError>;
+    /// Up to `limit` stored associations with a vCode after `after`, in vCode order.
+    async fn associations_after(
+        &self,
+        after: Option<&VCode>,
+        limit: usize,
+    ) -> Result<Vec<StoredAssociation>, StoreError>;
+    /// Each subscriber's configuration fingerprint as last backfilled.
+    async fn subscriber_fingerprints(&self) -> Result<HashMap<String, String>, StoreError>;
+    /// Records `fingerprint` for `name`, or forgets `name` when `None`.
+    async fn set_subscriber_fingerprint(
+        &self,
+        name: &str,
+        fingerprint: Option<&str>,
+    ) -> Result<(), StoreError>;
     async fn commit_ingest(&self, batch: IngestBatch) -> Result<(), StoreError>;
 
     async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;

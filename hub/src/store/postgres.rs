@@ -207,6 +207,58 @@ impl Store for PgStore {
         Ok(out)
     }
 
+    async fn associations_after(
+        &self,
+        after: Option<&VCode>,
+        limit: usize,
+    ) -> Result<Vec<StoredAssociation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT snapshot, sequence, version FROM association
+              WHERE $1::text IS NULL OR vcode > $1 ORDER BY vcode LIMIT $2",
+        )
+        .bind(after.map(VCode::as_str))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                let snapshot: sqlx::types::Json<Vereniging> = row.try_get("snapshot")?;
+                Ok(StoredAssociation {
+                    vereniging: snapshot.0,
+                    sequence: to_u64(row.try_get("sequence")?),
+                    version: row.try_get::<Option<i64>, _>("version")?.map(to_u64),
+                })
+            })
+            .collect()
+    }
+
+    async fn subscriber_fingerprints(&self) -> Result<HashMap<String, String>, StoreError> {
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, fingerprint FROM subscriber_config")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    async fn set_subscriber_fingerprint(
+        &self,
+        name: &str,
+        fingerprint: Option<&str>,
+    ) -> Result<(), StoreError> {
+        match fingerprint {
+            Some(f) => sqlx::query(
+                "INSERT INTO subscriber_config (name, fingerprint) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, updated_at = now()",
+            )
+            .bind(name)
+            .bind(f),
+            None => sqlx::query("DELETE FROM subscriber_config WHERE name = $1").bind(name),
+        }
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn known_v_codes(&self) -> Result<Vec<VCode>, StoreError> {
         let codes: Vec<String> = sqlx::query_scalar("SELECT vcode FROM association ORDER BY vcode")
             .fetch_all(&self.pool)

@@ -564,3 +564,29 @@ impl BrokerProxy {
         self.open.store(true, Ordering::SeqCst);
     }
 }
+
+/// The territories of `m` generated municipalities (`m000`, `m001`, …) that partition
+/// `postcodes` (round robin), as `[[municipalities]]` TOML on the queue channel.
+pub fn municipalities_toml(m: usize, postcodes: &[String]) -> String {
+    (0..m)
+        .map(|i| {
+            let territory: Vec<String> = postcodes
+                .iter()
+                .skip(i)
+                .step_by(m.max(1))
+                .map(|p| format!("\"{p}\""))
+                .collect();
+            format!(
+                "[[municipalities]]\nname = \"{}\"\novo_code = \"OVO{:06}\"\nterritory = {{ postcodes = [{}] }}\n\n",
+                municipality_name(i),
+                100_000 + i,
+                territory.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The name [`municipalities_toml`] gives the `i`th municipality.
+pub fn municipality_name(i: usize) -> String {
+    format!("m{i:03}")
+}

@@ -49,7 +49,8 @@ use serde_json::Value;
 pub use backoffice::{test_pki, BackOfficeSim, BackOfficeSimConfig, ServerTls, TestPki};
 pub use beheer::WriteRecord;
 pub use data::{
-    insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, validate_vereniging,
+    flemish_postcodes, insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, synthetic_over,
+    validate_vereniging,
     HOOFDACTIVITEITEN,
 };
 pub use endpoint::{EndpointSim, RecordedRequest};
