@@ -29,6 +29,7 @@ use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::relay::Relay;
+use crate::serve;
 use crate::store::commands::CommandStore;
 use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{PgStore, Store};
@@ -150,8 +151,14 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let http_addr = listener.local_addr()?;
     let routes = router(http_state.clone()).merge(api::router(ApiState {
         applications: applications.clone(),
+        max_body_bytes: settings.http.max_body_bytes,
     }));
-    tasks.spawn(serve_http(listener, routes, cancel.clone()));
+    tasks.spawn(serve::serve(
+        listener,
+        serve::guarded(routes, &settings.http),
+        settings.http.header_read_timeout,
+        cancel.clone(),
+    ));
     tasks.spawn(watch_dependencies(http_state, cancel.clone()));
 
     migrate_when_reachable(&pg, &cancel).await?;
@@ -325,19 +332,6 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         tasks,
         grace: settings.shutdown_grace,
     })
-}
-
-async fn serve_http(
-    listener: tokio::net::TcpListener,
-    routes: axum::Router,
-    cancel: CancellationToken,
-) {
-    let served = axum::serve(listener, routes)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await;
-    if let Err(e) = served {
-        tracing::error!(error = %e, "HTTP server failed");
-    }
 }
 
 struct Watched {

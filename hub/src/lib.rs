@@ -17,5 +17,6 @@ pub mod http;
 pub mod ingest;
 pub mod metrics;
 pub mod relay;
+pub mod serve;
 pub mod store;
 pub mod telemetry;

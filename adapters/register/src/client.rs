@@ -108,7 +108,7 @@ pub struct RegisterClient {
     config: RegisterClientConfig,
     http: reqwest::Client,
     /// Separate client for the token endpoint: OAuth2 requires not following redirects.
-    token_http: reqwest::Client,
+    token_http: TokenHttp,
     token: Mutex<Option<CachedToken>>,
 }
 
@@ -125,7 +125,7 @@ impl RegisterClient {
         };
         Ok(RegisterClient {
             http: build(reqwest::redirect::Policy::limited(5))?,
-            token_http: build(reqwest::redirect::Policy::none())?,
+            token_http: TokenHttp(build(reqwest::redirect::Policy::none())?),
             token: Mutex::new(None),
             config,
         })
@@ -294,14 +294,18 @@ impl RegisterClient {
         if !self.config.scope.is_empty() {
             request = request.add_scope(Scope::new(self.config.scope.clone()));
         }
-        let http = |request| token_call(&self.token_http, request);
-        let response = request.request_async(&http).await.map_err(|e| match e {
-            oauth2::RequestTokenError::ServerResponse(r) => {
-                RegisterError::TokenRefused(r.to_string())
-            }
-            oauth2::RequestTokenError::Request(e) => RegisterError::TokenUnavailable(e.to_string()),
-            other => RegisterError::TokenUnavailable(other.to_string()),
-        })?;
+        let response = request
+            .request_async(&self.token_http)
+            .await
+            .map_err(|e| match e {
+                oauth2::RequestTokenError::ServerResponse(r) => {
+                    RegisterError::TokenRefused(r.to_string())
+                }
+                oauth2::RequestTokenError::Request(e) => {
+                    RegisterError::TokenUnavailable(e.to_string())
+                }
+                other => RegisterError::TokenUnavailable(other.to_string()),
+            })?;
         let lifetime = response.expires_in().unwrap_or(Duration::from_secs(300));
         tracing::debug!(
             lifetime_secs = lifetime.as_secs(),
@@ -372,6 +376,21 @@ struct TokenCallError(String);
 
 /// oauth2's HTTP client for the token endpoint: reqwest with the answer read up to
 /// [`MAX_ANSWER_BYTES`] (oauth2's own reqwest client reads it whole).
+struct TokenHttp(reqwest::Client);
+
+type TokenFuture<'c> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, TokenCallError>> + Send + 'c>,
+>;
+
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp {
+    type Error = TokenCallError;
+    type Future = TokenFuture<'c>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(token_call(&self.0, request))
+    }
+}
+
 async fn token_call(
     http: &reqwest::Client,
     request: oauth2::HttpRequest,
