@@ -517,9 +517,9 @@ pub struct IntakeHandler {
 #[async_trait]
 impl MessageHandler for IntakeHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
-        let body = match serde_json::from_slice::<Value>(&incoming.body) {
+        let body = match crate::inbound::json(&incoming.body) {
             Ok(body) => body,
-            Err(e) => return Outcome::Failed(Failure::Permanent(format!("not JSON: {e}"))),
+            Err(reason) => return Outcome::Failed(Failure::Permanent(reason)),
         };
         match self.applications.submit(&body).await {
             Ok(intake) if intake.created => Outcome::Done,
@@ -629,7 +629,11 @@ pub struct MunicipalStatusHandler {
 impl MessageHandler for MunicipalStatusHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         use contracts::applications::MunicipalApplicationStatus;
-        let answer: MunicipalApplicationStatus = match serde_json::from_slice(&incoming.body) {
+        let body = match crate::inbound::json(&incoming.body) {
+            Ok(body) => body,
+            Err(reason) => return Outcome::Failed(Failure::Permanent(reason)),
+        };
+        let answer: MunicipalApplicationStatus = match serde_json::from_value(body) {
             Ok(a) => a,
             Err(e) => {
                 return Outcome::Failed(Failure::Permanent(format!(

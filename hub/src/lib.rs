@@ -14,6 +14,7 @@ pub mod consume;
 pub mod dead_letters;
 pub mod distribute;
 pub mod http;
+pub mod inbound;
 pub mod ingest;
 pub mod metrics;
 pub mod relay;

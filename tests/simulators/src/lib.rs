@@ -215,6 +215,12 @@ impl RegisterSim {
         self.state().make_malformed(vcode).ok().map(|(s, _)| s)
     }
 
+    /// Until the next change of this vCode the detail document carries an extra member
+    /// `"opvulling"` of `bytes` characters (a valid document, just large).
+    pub fn make_huge(&self, vcode: &str, bytes: usize) -> Option<u64> {
+        self.state().make_huge(vcode, bytes).ok().map(|(s, _)| s)
+    }
+
     /// The next `count` read requests to `/v1/...` answer `status` (problem+json); 0 clears.
     /// Beheer requests have their own [`RegisterSim::fail_writes`].
     /// A `status` that is not a valid HTTP status becomes 500.
