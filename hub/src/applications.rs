@@ -508,7 +508,8 @@ fn validate_applicant(a: &Map<String, Value>, errors: &mut Vec<FieldError>) {
 // ---------------------------------------------------------------------------------------
 
 /// The `BatchHandler` behind `hub.applications.intake`: the loket's `application.submitted`
-/// messages. Invalid ones are dead-lettered with every field error (an asynchronous caller
+/// messages. A body [`crate::inbound::json`] refuses (too large, not UTF-8, not JSON) and
+/// invalid ones are dead-lettered with the reason or every field error (an asynchronous caller
 /// gets no answer but the dead letter); a database outage holds the batch.
 pub struct IntakeHandler {
     pub applications: Arc<Applications>,

@@ -5,3 +5,4 @@
 //! shows a clear error for a synchronous caller, or a dead letter / rejection with its
 //! reason for an asynchronous one: nothing else held up, nothing lost, the hub ready
 //! throughout, later changes still delivered.
+mod http;
