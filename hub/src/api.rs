@@ -12,12 +12,19 @@
 //! | `GET /associations/{vCode}/history?limit=&offset=` | register changes, deliveries, application transitions, newest first |
 //!
 //! Snapshots leave the hub here without any INSZ, like every subscriber without the grant.
+//!
+//! A JSON body is read by [`json_body`]: 415 unless its `Content-Type` is `application/json`
+//! or `application/*+json`, 413 above `http.max_body_bytes`, 400 when it is not UTF-8 or not
+//! JSON (nesting deeper than serde_json's 128 levels included: it stops there, so no stack
+//! is at risk). Every error is `application/problem+json`. The server's own limits (timeouts,
+//! concurrency) are in [`crate::serve`].
 
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,6 +42,8 @@ use crate::store::StoreError;
 #[derive(Clone)]
 pub struct ApiState {
     pub applications: Arc<Applications>,
+    /// `http.max_body_bytes`, named in a 413.
+    pub max_body_bytes: usize,
 }
 
 pub fn router(state: ApiState) -> Router {
@@ -60,7 +69,12 @@ fn invalid_query(e: &QueryRejection) -> Response {
 }
 
 /// `application/problem+json` (RFC 9457), with field errors when there are any.
-fn problem(status: StatusCode, title: &str, detail: &str, errors: &[FieldError]) -> Response {
+pub(crate) fn problem(
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+    errors: &[FieldError],
+) -> Response {
     let mut body = json!({
         "type": "about:blank",
         "title": title,
@@ -103,21 +117,80 @@ fn store_problem(e: &StoreError) -> Response {
     }
 }
 
-async fn submit(State(s): State<ApiState>, body: Result<Json<Value>, JsonRejection>) -> Response {
-    let Json(body) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "Invalid application",
-                &e.body_text(),
-                &[FieldError {
-                    field: String::new(),
-                    code: "invalid-json".to_owned(),
-                    reason: e.body_text(),
-                }],
-            )
+/// Whether `Content-Type` is `application/json` or `application/*+json` (parameters such as
+/// `charset` allowed).
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let essence = essence.to_ascii_lowercase();
+    match essence.split_once('/') {
+        Some(("application", sub)) => sub == "json" || sub.ends_with("+json"),
+        _ => false,
+    }
+}
+
+/// A JSON request body, or the problem answer for it (see the module documentation); a 400
+/// carries one `invalid-json` field error at ``.
+// The large `Err` is the finished answer.
+#[allow(clippy::result_large_err)]
+pub(crate) fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    max_body_bytes: usize,
+) -> Result<Value, Response> {
+    if !is_json(headers) {
+        let given = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let given = given.map_or("none".to_owned(), |g| format!("{g:?}"));
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            &format!("the body must be JSON (Content-Type application/json); given: {given}"),
+            &[],
+        ));
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(crate::serve::too_large(max_body_bytes, "read so far"));
         }
+        Err(e) => return Err(problem(e.status(), "Unreadable body", &e.body_text(), &[])),
+    };
+    let invalid = |detail: String| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid JSON",
+            &detail,
+            &[FieldError {
+                field: String::new(),
+                code: "invalid-json".to_owned(),
+                reason: detail.clone(),
+            }],
+        )
+    };
+    let text = std::str::from_utf8(&body).map_err(|e| {
+        invalid(format!(
+            "the body is not UTF-8: invalid byte at offset {}",
+            e.valid_up_to()
+        ))
+    })?;
+    serde_json::from_str(text).map_err(|e| invalid(format!("the body is not valid JSON: {e}")))
+}
+
+async fn submit(
+    State(s): State<ApiState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match json_body(&headers, body, s.max_body_bytes) {
+        Ok(body) => body,
+        Err(answer) => return answer,
     };
     match s.applications.submit(&body).await {
         Ok(intake) => {
@@ -192,14 +265,37 @@ struct Withdrawal {
 async fn withdraw(
     State(s): State<ApiState>,
     Path(raw): Path<String>,
-    body: Option<Json<Withdrawal>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let id = match application_id(&raw) {
         Ok(id) => id,
         Err(r) => return r,
     };
-    let reason = body
-        .and_then(|Json(w)| w.reason)
+    // The body is optional: none at all (and no Content-Type) is a withdrawal without reason.
+    let empty =
+        headers.get(header::CONTENT_TYPE).is_none() && body.as_ref().is_ok_and(|b| b.is_empty());
+    let withdrawal = if empty {
+        Withdrawal::default()
+    } else {
+        let value = match json_body(&headers, body, s.max_body_bytes) {
+            Ok(value) => value,
+            Err(answer) => return answer,
+        };
+        match serde_json::from_value::<Withdrawal>(value) {
+            Ok(w) => w,
+            Err(e) => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "Invalid withdrawal",
+                    &format!("expected {{\"reason\": \"...\"}}: {e}"),
+                    &[],
+                )
+            }
+        }
+    };
+    let reason = withdrawal
+        .reason
         .unwrap_or_else(|| "withdrawn by the association".to_owned());
     let step = Move {
         to: ApplicationStatus::Ingetrokken,

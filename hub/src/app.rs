@@ -32,6 +32,7 @@ use crate::metrics::Metrics;
 use crate::quarantine::{Quarantine, QuarantineError};
 use crate::recipients::Audience;
 use crate::relay::Relay;
+use crate::serve;
 use crate::store::commands::CommandStore;
 use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{PgStore, Store};
@@ -166,8 +167,14 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
     let http_addr = listener.local_addr()?;
     let routes = router(http_state.clone()).merge(api::router(ApiState {
         applications: applications.clone(),
+        max_body_bytes: settings.http.max_body_bytes,
     }));
-    tasks.spawn(serve_http(listener, routes, cancel.clone()));
+    tasks.spawn(serve::serve(
+        listener,
+        serve::guarded(routes, &settings.http),
+        settings.http.header_read_timeout,
+        cancel.clone(),
+    ));
     tasks.spawn(watch_dependencies(http_state, cancel.clone()));
 
     migrate_when_reachable(&pg, &cancel).await?;
@@ -345,19 +352,6 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         tasks,
         grace: settings.shutdown_grace,
     })
-}
-
-async fn serve_http(
-    listener: tokio::net::TcpListener,
-    routes: axum::Router,
-    cancel: CancellationToken,
-) {
-    let served = axum::serve(listener, routes)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await;
-    if let Err(e) = served {
-        tracing::error!(error = %e, "HTTP server failed");
-    }
 }
 
 /// The quarantine's reader, when `broker.management_url` is set.

@@ -527,7 +527,8 @@ fn validate_applicant(a: &Map<String, Value>, errors: &mut Vec<FieldError>) {
 // ---------------------------------------------------------------------------------------
 
 /// The `BatchHandler` behind `hub.applications.intake`: the loket's `application.submitted`
-/// messages. Invalid ones are dead-lettered with every field error (an asynchronous caller
+/// messages. A body [`crate::inbound::json`] refuses (too large, not UTF-8, not JSON) and
+/// invalid ones are dead-lettered with the reason or every field error (an asynchronous caller
 /// gets no answer but the dead letter); a database outage holds the batch.
 pub struct IntakeHandler {
     pub applications: Arc<Applications>,
@@ -536,9 +537,9 @@ pub struct IntakeHandler {
 #[async_trait]
 impl MessageHandler for IntakeHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
-        let body = match serde_json::from_slice::<Value>(&incoming.body) {
+        let body = match crate::inbound::json(&incoming.body) {
             Ok(body) => body,
-            Err(e) => return Outcome::Failed(Failure::Permanent(format!("not JSON: {e}"))),
+            Err(reason) => return Outcome::Failed(Failure::Permanent(reason)),
         };
         match self.applications.submit(&body).await {
             Ok(intake) if intake.created => Outcome::Done,
@@ -653,9 +654,9 @@ impl MessageHandler for MunicipalStatusHandler {
                 "not a municipality.application-status: {e}"
             )))
         };
-        let raw: Value = match serde_json::from_slice(&incoming.body) {
-            Ok(v) => v,
-            Err(e) => return not_an_answer(e),
+        let raw = match crate::inbound::json(&incoming.body) {
+            Ok(body) => body,
+            Err(reason) => return Outcome::Failed(Failure::Permanent(reason)),
         };
         // The municipality can send it again without the NUL; stored, it would be refused.
         let nul = contracts::text::nul_paths(&raw);

@@ -110,10 +110,7 @@ pub async fn run(
 }
 
 /// The association as it stands in the projection, for the given recipients.
-fn message(
-    a: &StoredAssociation,
-    recipients: Vec<Recipient>,
-) -> Result<OutboxMessage, StoreError> {
+fn message(a: &StoredAssociation, recipients: Vec<Recipient>) -> Result<OutboxMessage, StoreError> {
     let metadata = Metadata {
         message_id: Uuid::now_v7(),
         message_type: MessageType::AssociationChanged,

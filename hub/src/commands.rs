@@ -63,6 +63,10 @@ enum Decided {
 #[async_trait]
 impl MessageHandler for CommandHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
+        // Too large, not UTF-8, not JSON or nested too deep: it cannot even be answered.
+        if let Err(reason) = crate::inbound::json(&incoming.body) {
+            return Outcome::Failed(Failure::Permanent(reason));
+        }
         let Some(command_id) = command_id_of(&incoming.body) else {
             return Outcome::Failed(Failure::Permanent(
                 "command has no readable commandId: it cannot be answered".to_owned(),

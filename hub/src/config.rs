@@ -44,6 +44,15 @@ pub struct HttpSettings {
     pub listen: SocketAddr,
     /// When set, `/admin/*` requires `Authorization: Bearer <token>`.
     pub admin_token: Option<SecretString>,
+    /// A client must send a request's whole head (request line and headers) within this,
+    /// or the connection is closed (idle keep-alive connections included).
+    pub header_read_timeout: Duration,
+    /// A request (its body read and its answer made) taking longer gets 503.
+    pub request_timeout: Duration,
+    /// A request body larger than this gets 413.
+    pub max_body_bytes: usize,
+    /// Requests handled at once (health, readiness and metrics not counted); more get 503.
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -251,7 +260,17 @@ impl fmt::Display for ConfigErrors {
 }
 
 const SECTIONS: &[(&str, &[&str])] = &[
-    ("http", &["listen", "admin_token"]),
+    (
+        "http",
+        &[
+            "listen",
+            "admin_token",
+            "header_read_timeout",
+            "request_timeout",
+            "max_body_bytes",
+            "max_concurrent_requests",
+        ],
+    ),
     (
         "database",
         &[
@@ -316,6 +335,10 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
                 .parsed("http.listen")
                 .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
             admin_token: r.optional_secret("http.admin_token"),
+            header_read_timeout: r.duration("http.header_read_timeout"),
+            request_timeout: r.duration("http.request_timeout"),
+            max_body_bytes: r.positive("http.max_body_bytes"),
+            max_concurrent_requests: r.positive("http.max_concurrent_requests"),
         },
         database: DatabaseSettings {
             url: r.secret_url("database.url", &["postgres://", "postgresql://"]),

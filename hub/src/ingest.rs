@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapter_register::{parse_detail, Detail, RegisterClient, RegisterError};
+use adapter_register::{parse_detail, Detail, Document, RegisterClient, RegisterError};
 use contracts::{
     AssociationChanged, AssociationRemoved, MessageType, Metadata, Mutatie, Part, VCode,
 };
@@ -381,7 +381,10 @@ impl Ingest {
 /// store cannot hold. Checked on the parsed association, so a NUL in a field the hub does
 /// not keep does no harm; JSON carries a NUL only escaped, so a body without `\u0000` has
 /// none and is not walked.
-fn nul_fields(body: &[u8], vereniging: &contracts::Vereniging) -> Vec<String> {
+fn nul_fields(body: &Document, vereniging: &contracts::Vereniging) -> Vec<String> {
+    let Document::Read(body) = body else {
+        return Vec::new();
+    };
     if !body.windows(6).any(|w| w == b"\\u0000") {
         return Vec::new();
     }

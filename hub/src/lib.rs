@@ -5,8 +5,8 @@
 
 pub mod api;
 pub mod app;
-pub mod backfill;
 pub mod applications;
+pub mod backfill;
 pub mod broker;
 pub mod catalogue;
 pub mod commands;
@@ -15,10 +15,12 @@ pub mod consume;
 pub mod dead_letters;
 pub mod distribute;
 pub mod http;
+pub mod inbound;
 pub mod ingest;
 pub mod metrics;
 pub mod quarantine;
 pub mod recipients;
 pub mod relay;
+pub mod serve;
 pub mod store;
 pub mod telemetry;

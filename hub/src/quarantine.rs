@@ -120,7 +120,9 @@ impl Quarantine {
             .await
             .map_err(|e| QuarantineError::Unavailable(e.without_url().to_string()))?;
         let status = response.status();
-        let body = read_limited(response, MAX_ANSWER).await?;
+        let body = adapter_http::read_limited(response, MAX_ANSWER)
+            .await
+            .map_err(|e| QuarantineError::Unavailable(format!("{e}; list fewer")))?;
         // Its JSON strings carry the raw bytes of properties that are not UTF-8.
         let text = String::from_utf8_lossy(&body);
         if !status.is_success() {
@@ -141,26 +143,6 @@ fn urlencoding_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s)
         .decode_utf8_lossy()
         .into_owned()
-}
-
-async fn read_limited(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, QuarantineError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| QuarantineError::Unavailable(e.without_url().to_string()))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(QuarantineError::Unavailable(format!(
-                "the management API's answer is larger than {limit} bytes; list fewer"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// One message of the management API's answer.

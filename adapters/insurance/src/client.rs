@@ -90,8 +90,8 @@ impl InsuranceProvider {
         .await;
         posted.map_err(|e| match e {
             PostError::Send(e) => ProviderError::Transient(describe(e)),
-            PostError::TooLarge { status, max_bytes } => {
-                let reason = format!("HTTP {status}: answer larger than {max_bytes} bytes");
+            PostError::TooLarge { status, too_large } => {
+                let reason = format!("HTTP {status}: {too_large}");
                 if soap::status_is_transient(status) {
                     ProviderError::Transient(reason)
                 } else {

@@ -74,11 +74,8 @@ impl KioskProvider {
         .await;
         posted.map_err(|e| match e {
             PostError::Send(e) => ProviderError::Transient(describe(op, e)),
-            PostError::TooLarge { status, max_bytes } => {
-                let reason = format!(
-                    "{}: HTTP {status}, answer larger than {max_bytes} bytes",
-                    op.name()
-                );
+            PostError::TooLarge { status, too_large } => {
+                let reason = format!("{}: HTTP {status}, {too_large}", op.name());
                 if unreadable_is_transient(status) {
                     ProviderError::Transient(reason)
                 } else {

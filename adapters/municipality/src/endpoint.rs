@@ -141,10 +141,10 @@ impl SoapEndpoint {
         let (status, body) = match posted {
             Ok(answer) => answer,
             Err(PostError::Send(e)) => return Err(SoapError::Transient(describe(e))),
-            Err(PostError::TooLarge { status, max_bytes }) => {
+            Err(PostError::TooLarge { status, too_large }) => {
                 return outcome(Reply::Unreadable {
                     transient: unreadable_is_transient(status),
-                    reason: format!("HTTP {status}: answer larger than {max_bytes} bytes"),
+                    reason: format!("HTTP {status}: {too_large}"),
                 })
             }
             Err(PostError::Read { status, error }) => {

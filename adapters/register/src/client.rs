@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use adapter_http::{read_limited, read_truncated, ReadError, TooLarge, MAX_ERROR_BODY_BYTES};
 use contracts::{Mutatie, VCode};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
@@ -14,10 +14,22 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 
 use crate::beheer::{parse_accepted, parse_problem, Write, WriteMethod, WriteOutcome};
-use crate::translate::etag_version;
+use crate::translate::{etag_version, Document};
 
 /// Renew a cached token this long before the register says it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(30);
+
+/// The largest detail document read; a larger one becomes [`Document::TooLarge`] (the
+/// caller's rejection of that document). Real documents are a few KB.
+pub const MAX_DOCUMENT_BYTES: usize = adapter_http::MAX_ANSWER_BYTES;
+
+/// The largest change feed read. The feed is not paged: after `sinds=0` it lists every vCode
+/// (about 40 bytes each), so 64 MiB is well over a million associations. A larger feed is
+/// [`RegisterError::TooLarge`].
+pub const MAX_FEED_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest beheer or token answer read (a problem document, a token).
+pub const MAX_ANSWER_BYTES: usize = adapter_http::MAX_ANSWER_BYTES;
 
 #[derive(Clone)]
 pub struct RegisterClientConfig {
@@ -47,6 +59,12 @@ pub enum RegisterError {
     TokenUnavailable(String),
     #[error("register answer does not parse: {0}")]
     Malformed(String),
+    /// The answer to `what` was larger than its limit ([`MAX_FEED_BYTES`], [`MAX_ANSWER_BYTES`]).
+    #[error("register's {what} refused: {too_large}")]
+    TooLarge {
+        what: &'static str,
+        too_large: TooLarge,
+    },
     /// A `Write` that cannot be sent as it is (e.g. a header value with control characters).
     #[error("write cannot be sent: {0}")]
     InvalidWrite(String),
@@ -62,6 +80,7 @@ impl RegisterError {
             }
             RegisterError::TokenRefused(_)
             | RegisterError::Malformed(_)
+            | RegisterError::TooLarge { .. }
             | RegisterError::InvalidWrite(_) => false,
         }
     }
@@ -71,7 +90,9 @@ impl RegisterError {
 #[derive(Debug)]
 pub enum Detail {
     Found {
-        body: Bytes,
+        /// Unparsed, or what refused it ([`MAX_DOCUMENT_BYTES`]): [`crate::parse_detail`]
+        /// turns either into a `Vereniging` or a rejection reason.
+        body: Document,
         version: Option<u64>,
     },
     /// Removed, or left the public stream.
@@ -87,7 +108,7 @@ pub struct RegisterClient {
     config: RegisterClientConfig,
     http: reqwest::Client,
     /// Separate client for the token endpoint: OAuth2 requires not following redirects.
-    token_http: reqwest::Client,
+    token_http: TokenHttp,
     token: Mutex<Option<CachedToken>>,
 }
 
@@ -104,7 +125,7 @@ impl RegisterClient {
         };
         Ok(RegisterClient {
             http: build(reqwest::redirect::Policy::limited(5))?,
-            token_http: build(reqwest::redirect::Policy::none())?,
+            token_http: TokenHttp(build(reqwest::redirect::Policy::none())?),
             token: Mutex::new(None),
             config,
         })
@@ -115,10 +136,7 @@ impl RegisterClient {
     pub async fn mutaties(&self, sinds: u64) -> Result<Vec<Mutatie>, RegisterError> {
         let url = format!("{}/v1/verenigingen/mutaties?sinds={sinds}", self.base());
         let response = self.get("change feed", &url).await?;
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| RegisterError::Unreachable(e.to_string()))?;
+        let body = read(response, MAX_FEED_BYTES, "change feed").await?;
         serde_json::from_slice(&body).map_err(|e| RegisterError::Malformed(e.to_string()))
     }
 
@@ -135,10 +153,11 @@ impl RegisterClient {
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok())
             .and_then(etag_version);
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| RegisterError::Unreachable(e.to_string()))?;
+        let body = match read(response, MAX_DOCUMENT_BYTES, "detail").await {
+            Ok(body) => Document::Read(body),
+            Err(RegisterError::TooLarge { too_large, .. }) => Document::TooLarge(too_large),
+            Err(e) => return Err(e),
+        };
         Ok(Detail::Found { body, version })
     }
 
@@ -236,7 +255,7 @@ impl RegisterClient {
                 continue;
             }
             if !status.is_success() {
-                let detail = response.text().await.unwrap_or_default();
+                let detail = read_truncated(response, MAX_ERROR_BODY_BYTES).await;
                 return Err(RegisterError::Status {
                     status: status.as_u16(),
                     what,
@@ -318,10 +337,7 @@ async fn write_outcome(response: reqwest::Response) -> Result<WriteOutcome, Regi
         200 | 204 => Ok(WriteOutcome::Unchanged),
         412 => Ok(WriteOutcome::Conflict),
         400 | 404 | 422 => {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| RegisterError::Unreachable(without_url(e)))?;
+            let body = read(response, MAX_ANSWER_BYTES, "write answer").await?;
             let (detail, errors) = parse_problem(&body);
             Ok(if status == StatusCode::NOT_FOUND {
                 WriteOutcome::NotFound { detail }
@@ -330,7 +346,7 @@ async fn write_outcome(response: reqwest::Response) -> Result<WriteOutcome, Regi
             })
         }
         _ => {
-            let detail = response.text().await.unwrap_or_default();
+            let detail = read_truncated(response, MAX_ERROR_BODY_BYTES).await;
             Err(RegisterError::Status {
                 status: status.as_u16(),
                 what: "write",
@@ -338,6 +354,63 @@ async fn write_outcome(response: reqwest::Response) -> Result<WriteOutcome, Regi
             })
         }
     }
+}
+
+/// `response`'s body up to `limit`: too large is [`RegisterError::TooLarge`], a connection lost
+/// while reading [`RegisterError::Unreachable`].
+async fn read(
+    response: reqwest::Response,
+    limit: usize,
+    what: &'static str,
+) -> Result<bytes::Bytes, RegisterError> {
+    read_limited(response, limit).await.map_err(|e| match e {
+        ReadError::TooLarge(too_large) => RegisterError::TooLarge { what, too_large },
+        ReadError::Read(e) => RegisterError::Unreachable(without_url(e)),
+    })
+}
+
+/// Why the token endpoint could not be asked (oauth2 wants an `Error`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct TokenCallError(String);
+
+/// oauth2's HTTP client for the token endpoint: reqwest with the answer read up to
+/// [`MAX_ANSWER_BYTES`] (oauth2's own reqwest client reads it whole).
+struct TokenHttp(reqwest::Client);
+
+type TokenFuture<'c> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, TokenCallError>> + Send + 'c>,
+>;
+
+impl<'c> oauth2::AsyncHttpClient<'c> for TokenHttp {
+    type Error = TokenCallError;
+    type Future = TokenFuture<'c>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(token_call(&self.0, request))
+    }
+}
+
+async fn token_call(
+    http: &reqwest::Client,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, TokenCallError> {
+    let request = reqwest::Request::try_from(request)
+        .map_err(|e| TokenCallError(format!("token request cannot be sent: {e}")))?;
+    let response = http
+        .execute(request)
+        .await
+        .map_err(|e| TokenCallError(without_url(e)))?;
+    let mut answer = oauth2::http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        answer = answer.header(name, value);
+    }
+    let body = read_limited(response, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| TokenCallError(format!("token answer: {e}")))?;
+    answer
+        .body(body.to_vec())
+        .map_err(|e| TokenCallError(e.to_string()))
 }
 
 /// reqwest errors print the URL; ours carry no secrets, but keep messages short and stable.
@@ -729,6 +802,43 @@ mod tests {
             .await
             .expect_err("refused");
         assert!(err.is_transient(), "{err}");
+    }
+
+    #[tokio::test]
+    async fn oversize_answers_are_refused_and_error_bodies_cut() {
+        let huge = "x".repeat(MAX_FEED_BYTES.max(MAX_DOCUMENT_BYTES) + 1);
+        let script: Vec<Answer> = vec![
+            (200, vec![], huge.clone()),
+            (200, vec![], huge.clone()),
+            (503, vec![], huge),
+        ];
+        let fake = Fake::start(script).await;
+        let client = fake.client();
+        let v_code: VCode = "V0001001".parse().expect("vCode");
+        match client.detail(&v_code).await {
+            Ok(Detail::Found {
+                body: Document::TooLarge(too_large),
+                ..
+            }) => assert_eq!(too_large.limit(), MAX_DOCUMENT_BYTES),
+            other => panic!("{other:?}"),
+        }
+        let err = client.mutaties(0).await.expect_err("feed too large");
+        assert!(
+            matches!(err, RegisterError::TooLarge { what: "change feed", too_large }
+                if too_large.limit() == MAX_FEED_BYTES),
+            "{err}"
+        );
+        assert!(!err.is_transient());
+        let err = client.mutaties(0).await.expect_err("503");
+        let RegisterError::Status { status, detail, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(*status, 503);
+        assert_eq!(
+            detail.chars().count(),
+            301,
+            "300 characters and the ellipsis"
+        );
     }
 
     #[tokio::test]

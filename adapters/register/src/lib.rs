@@ -11,5 +11,8 @@ pub mod client;
 pub mod translate;
 
 pub use beheer::{parse_accepted, parse_problem, FieldError, Write, WriteMethod, WriteOutcome};
-pub use client::{Detail, RegisterClient, RegisterClientConfig, RegisterError};
-pub use translate::{etag_version, parse_detail, ParseError};
+pub use client::{
+    Detail, RegisterClient, RegisterClientConfig, RegisterError, MAX_ANSWER_BYTES,
+    MAX_DOCUMENT_BYTES, MAX_FEED_BYTES,
+};
+pub use translate::{etag_version, parse_detail, Document, ParseError};

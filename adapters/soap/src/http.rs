@@ -5,6 +5,8 @@
 use std::error::Error;
 use std::time::Duration;
 
+use adapter_http::{read_limited, ReadError, TooLarge};
+
 use crate::CONTENT_TYPE;
 
 /// The `User-Agent` the hub's adapters send.
@@ -57,8 +59,8 @@ pub enum PostError {
     #[error("{}", chain(.0))]
     Send(reqwest::Error),
     /// The answer (with this HTTP status) was larger than the bound.
-    #[error("HTTP {status}: answer larger than {max_bytes} bytes")]
-    TooLarge { status: u16, max_bytes: usize },
+    #[error("HTTP {status}: {too_large}")]
+    TooLarge { status: u16, too_large: TooLarge },
     /// The connection was lost while reading the answer (with this HTTP status).
     #[error("HTTP {status}, reading the answer failed: {}", chain(.error))]
     Read { status: u16, error: reqwest::Error },
@@ -66,7 +68,7 @@ pub enum PostError {
 
 /// Posts one SOAP 1.1 envelope to `url` with `Content-Type` [`CONTENT_TYPE`] and the
 /// quoted `SOAPAction`; answers the HTTP status and the body (lossily UTF-8), read up to
-/// `max_bytes`.
+/// `max_bytes` ([`adapter_http::read_limited`]).
 pub async fn post(
     client: &reqwest::Client,
     url: &str,
@@ -74,7 +76,7 @@ pub async fn post(
     envelope: String,
     max_bytes: usize,
 ) -> Result<(u16, String), PostError> {
-    let mut response = client
+    let response = client
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
         .header("SOAPAction", format!("\"{soap_action}\""))
@@ -83,25 +85,11 @@ pub async fn post(
         .await
         .map_err(|e| PostError::Send(e.without_url()))?;
     let status = response.status().as_u16();
-    let mut body: Vec<u8> = Vec::new();
-    loop {
-        match response.chunk().await {
-            Ok(Some(chunk)) => {
-                if body.len() + chunk.len() > max_bytes {
-                    return Err(PostError::TooLarge { status, max_bytes });
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(None) => break,
-            Err(error) => {
-                return Err(PostError::Read {
-                    status,
-                    error: error.without_url(),
-                })
-            }
-        }
+    match read_limited(response, max_bytes).await {
+        Ok(body) => Ok((status, String::from_utf8_lossy(&body).into_owned())),
+        Err(ReadError::TooLarge(too_large)) => Err(PostError::TooLarge { status, too_large }),
+        Err(ReadError::Read(error)) => Err(PostError::Read { status, error }),
     }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 #[cfg(test)]

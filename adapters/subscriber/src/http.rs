@@ -1,8 +1,11 @@
 //! The HTTP channel: one JSON message per `POST` to the subscriber's endpoint. The answer
 //! is classified here, where its meaning is known; the hub's runtime decides what follows.
+//! Of an error answer at most [`MAX_ERROR_BODY_BYTES`] are read (300 characters kept); a
+//! success's body is never read.
 
 use std::time::Duration;
 
+use adapter_http::{read_truncated, MAX_ERROR_BODY_BYTES};
 use reqwest::StatusCode;
 
 /// How a delivery attempt failed.
@@ -67,7 +70,7 @@ impl HttpEndpoint {
         if status.is_success() {
             return Ok(());
         }
-        let detail = response.text().await.unwrap_or_default();
+        let detail = read_truncated(response, MAX_ERROR_BODY_BYTES).await;
         let detail: String = detail.chars().take(300).collect();
         Err(classify(status, detail))
     }

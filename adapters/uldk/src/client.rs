@@ -8,11 +8,13 @@
 //! | timeout, failed connection, body cut off, 5xx, 429, 408 | [`ProviderError::Transient`] |
 //! | 400, 422 (problem+json with field errors), 409 (conflicting reuse of the key), 404, any other status | [`ProviderError::Permanent`] |
 //! | 2xx whose body breaks the contract | [`ProviderError::Permanent`] |
+//! | an answer larger than [`MAX_ANSWER_BYTES`] (a 5xx's only cut short) | [`ProviderError::Permanent`] |
 //!
 //! Redirects are not followed (a 3xx is permanent): the contract has none.
 
 use std::time::Duration;
 
+use adapter_http::{read_limited, read_truncated, ReadError, MAX_ERROR_BODY_BYTES};
 use adapter_provider::{Decision, Provider, ProviderError, Submitted};
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
@@ -22,6 +24,10 @@ use crate::translate;
 
 /// The header that makes `POST /v1/reservaties` idempotent; its value is the applicationId.
 pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The largest answer read whole; a larger one is a permanent failure of that call. ULDK's
+/// reservation documents and problem answers are a few KB.
+pub const MAX_ANSWER_BYTES: usize = adapter_http::MAX_ANSWER_BYTES;
 
 /// ULDK as a [`Provider`].
 #[derive(Debug, Clone)]
@@ -79,7 +85,9 @@ impl UldkProvider {
         url
     }
 
-    /// Sends a request and reads the whole answer; any failure on the way is transient.
+    /// Sends a request and reads the answer: whole up to [`MAX_ANSWER_BYTES`] (larger is
+    /// permanent), or, for a retryable status, up to [`MAX_ERROR_BODY_BYTES`] for the reason.
+    /// Any failure on the way is transient.
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
@@ -92,10 +100,18 @@ impl UldkProvider {
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = response
-            .bytes()
+        if is_retryable(status) {
+            let reason = read_truncated(response, MAX_ERROR_BODY_BYTES).await;
+            return Ok((status, retry_after, reason.into_bytes()));
+        }
+        let body = read_limited(response, MAX_ANSWER_BYTES)
             .await
-            .map_err(|e| transport_error(e, what))?;
+            .map_err(|e| match e {
+                ReadError::TooLarge(too_large) => {
+                    ProviderError::Permanent(format!("{what}: answered {status}: {too_large}"))
+                }
+                ReadError::Read(e) => transport_error(e, what),
+            })?;
         Ok((status, retry_after, body.to_vec()))
     }
 }
@@ -121,6 +137,13 @@ fn transport_error(e: reqwest::Error, what: &str) -> ProviderError {
     ProviderError::Transient(format!("{what} {kind}: {text}"))
 }
 
+/// 5xx, 429 and 408: worth asking again.
+fn is_retryable(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+}
+
 /// Classifies an answer that is not a success: 408, 429 and 5xx are transient, anything else
 /// permanent (with the problem+json's reason).
 pub fn classify(
@@ -131,10 +154,7 @@ pub fn classify(
 ) -> ProviderError {
     let text = String::from_utf8_lossy(body);
     let reason = translate::problem_reason(status.as_u16(), &text);
-    let retryable = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
-    if retryable {
+    if is_retryable(status) {
         let retry = retry_after
             .map(|r| format!(" (Retry-After: {r})"))
             .unwrap_or_default();

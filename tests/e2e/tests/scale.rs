@@ -114,11 +114,16 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
     let scale = Scale::start().await;
     let expected = scale.expected();
     let total: usize = expected.values().map(Vec::len).sum();
-    assert!(total > ASSOCIATIONS * 9 / 10, "most associations have an address");
+    assert!(
+        total > ASSOCIATIONS * 9 / 10,
+        "most associations have an address"
+    );
     let hub = scale.hub(MUNICIPALITIES, "").await;
-    eventually(SYNC, "every association delivered to its municipality", || async {
-        delivered(&hub).await >= total as f64 && outbox_pending(&scale.iso).await == 0
-    })
+    eventually(
+        SYNC,
+        "every association delivered to its municipality",
+        || async { delivered(&hub).await >= total as f64 && outbox_pending(&scale.iso).await == 0 },
+    )
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(delivered(&hub).await, total as f64, "one delivery each");
@@ -201,16 +206,16 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
         "[[municipalities]]\nname = \"nieuw\"\novo_code = \"OVO999999\"\nterritory = {{ postcodes = [\"{}\", \"{}\"] }}\n",
         added[0], added[1]
     );
-    let hub = scale
-        .hub_without_last(&extra, MUNICIPALITIES - 1)
-        .await;
+    let hub = scale.hub_without_last(&extra, MUNICIPALITIES - 1).await;
     let want_new: Vec<String> = scale
         .register
         .vcodes()
         .into_iter()
         .filter(|v| {
             let doc = scale.register.get(v).unwrap();
-            let p = doc["locaties"][0]["adres"]["postcode"].as_str().unwrap_or("");
+            let p = doc["locaties"][0]["adres"]["postcode"]
+                .as_str()
+                .unwrap_or("");
             added.iter().any(|a| a == p)
         })
         .collect();
@@ -229,7 +234,11 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
     let mut want_new = want_new;
     want_new.sort();
     let got = take(&reader, "subscriber.nieuw").await;
-    assert_eq!(v_codes(&got), want_new, "the new municipality's whole territory");
+    assert_eq!(
+        v_codes(&got),
+        want_new,
+        "the new municipality's whole territory"
+    );
 
     // The removed municipality: a change on its territory reaches no queue of it.
     let theirs = expected.get(&removed).and_then(|v| v.first()).cloned();
@@ -242,7 +251,10 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
         .await;
         tokio::time::sleep(Duration::from_secs(2)).await;
         assert!(routed(&hub).await.get(&removed).is_none());
-        for queue in [format!("hub.deliver.{removed}"), format!("subscriber.{removed}")] {
+        for queue in [
+            format!("hub.deliver.{removed}"),
+            format!("subscriber.{removed}"),
+        ] {
             let left = take(&reader, &queue).await;
             assert!(left.is_empty(), "nothing was sent to {queue}: {left:?}");
         }

@@ -488,6 +488,7 @@ fn execute(
     let bumped = st.bump(&key, |e| {
         e.vereniging = new;
         e.malformed = false;
+        e.padding = 0;
         e.ids = ids;
     });
     let Ok((sequence, version)) = bumped else {

@@ -1132,11 +1132,17 @@ mod tests {
 /// and Limburg, 8000–8999 West-Vlaanderen, 9000–9999 Oost-Vlaanderen): 450 codes, close to
 /// the real count and shape, none of them checked against bpost's list.
 pub fn flemish_postcodes() -> Vec<String> {
-    [(1500, 1999), (2000, 2999), (3000, 3999), (8000, 8999), (9000, 9999)]
-        .into_iter()
-        .flat_map(|(from, to)| (from..=to).step_by(10))
-        .map(|p| p.to_string())
-        .collect()
+    [
+        (1500, 1999),
+        (2000, 2999),
+        (3000, 3999),
+        (8000, 8999),
+        (9000, 9999),
+    ]
+    .into_iter()
+    .flat_map(|(from, to)| (from..=to).step_by(10))
+    .map(|p| p.to_string())
+    .collect()
 }
 
 /// `n` synthetic associations (as [`synthetic`]) whose locations all lie in one postcode

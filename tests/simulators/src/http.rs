@@ -43,6 +43,7 @@ pub(crate) fn router(shared: AppState) -> Router {
         )
         .route("/_sim/verenigingen/{vcode}/stop", post(sim_stop))
         .route("/_sim/verenigingen/{vcode}/malformed", post(sim_malformed))
+        .route("/_sim/verenigingen/{vcode}/huge", post(sim_huge))
         .route("/_sim/faults", post(sim_faults))
         .route("/_sim/tokens/expire", post(sim_expire))
         .route("/_sim/stats", get(sim_stats))
@@ -407,12 +408,12 @@ async fn detail(State(shared): State<AppState>, Path(raw): Path<String>) -> Resp
     };
     let found = {
         let st = shared.lock();
-        st.entries
-            .get(&vcode)
-            .filter(|e| !e.removed)
-            .map(|e| (e.vereniging.clone(), e.version, e.malformed, e.modified))
+        st.entries.get(&vcode).filter(|e| !e.removed).map(|e| {
+            let v = (e.vereniging.clone(), e.version, e.malformed, e.modified);
+            (v, e.padding)
+        })
     };
-    let Some((vereniging, version, is_malformed, modified)) = found else {
+    let Some(((vereniging, version, is_malformed, modified), padding)) = found else {
         return problem(
             StatusCode::NOT_FOUND,
             "not-found",
@@ -420,11 +421,14 @@ async fn detail(State(shared): State<AppState>, Path(raw): Path<String>) -> Resp
             &instance,
         );
     };
-    let vereniging = if is_malformed {
+    let mut vereniging = if is_malformed {
         malformed(vereniging)
     } else {
         vereniging
     };
+    if let (Some(o), true) = (vereniging.as_object_mut(), padding > 0) {
+        o.insert("opvulling".into(), Value::String("x".repeat(padding)));
+    }
     let date = modified
         .format(format_description!("[year]-[month]-[day]"))
         .unwrap_or_default();
@@ -549,6 +553,29 @@ async fn sim_stop(
 async fn sim_malformed(State(shared): State<AppState>, Path(vcode): Path<String>) -> Response {
     let instance = format!("/_sim/verenigingen/{vcode}/malformed");
     let r = shared.lock().make_malformed(&vcode);
+    bumped(&vcode, r, &instance)
+}
+
+#[derive(Debug, Deserialize)]
+struct HugeBody {
+    bytes: usize,
+}
+
+async fn sim_huge(
+    State(shared): State<AppState>,
+    Path(vcode): Path<String>,
+    body: Result<Json<HugeBody>, JsonRejection>,
+) -> Response {
+    let instance = format!("/_sim/verenigingen/{vcode}/huge");
+    let Ok(Json(HugeBody { bytes })) = body else {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "expected {\"bytes\": n}",
+            &instance,
+        );
+    };
+    let r = shared.lock().make_huge(&vcode, bytes);
     bumped(&vcode, r, &instance)
 }
 

@@ -49,9 +49,8 @@ use serde_json::Value;
 pub use backoffice::{test_pki, BackOfficeSim, BackOfficeSimConfig, ServerTls, TestPki};
 pub use beheer::WriteRecord;
 pub use data::{
-    flemish_postcodes, insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic, synthetic_over,
-    validate_vereniging,
-    HOOFDACTIVITEITEN,
+    flemish_postcodes, insz_is_valid, kbo_is_valid, normalize_vcode, seed, synthetic,
+    synthetic_over, validate_vereniging, HOOFDACTIVITEITEN,
 };
 pub use endpoint::{EndpointSim, RecordedRequest};
 pub use merge_patch::merge_patch;
@@ -214,6 +213,12 @@ impl RegisterSim {
     /// Until the next change of this vCode the detail answers 200 with a document of wrong types.
     pub fn make_malformed(&self, vcode: &str) -> Option<u64> {
         self.state().make_malformed(vcode).ok().map(|(s, _)| s)
+    }
+
+    /// Until the next change of this vCode the detail document carries an extra member
+    /// `"opvulling"` of `bytes` characters (a valid document, just large).
+    pub fn make_huge(&self, vcode: &str, bytes: usize) -> Option<u64> {
+        self.state().make_huge(vcode, bytes).ok().map(|(s, _)| s)
     }
 
     /// The next `count` read requests to `/v1/...` answer `status` (problem+json); 0 clears.

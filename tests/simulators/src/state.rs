@@ -48,6 +48,8 @@ pub(crate) struct Entry {
     pub sequence: u64,
     pub removed: bool,
     pub malformed: bool,
+    /// Bytes of filler (`"opvulling"`) added to the detail document until the next change.
+    pub padding: usize,
     pub modified: Date,
     /// Highest ids handed out by the beheer API, so that a deleted id is never reused.
     pub ids: IdHighWater,
@@ -192,6 +194,7 @@ impl State {
                 sequence: seq,
                 removed: false,
                 malformed: false,
+                padding: 0,
                 modified: today(),
                 ids,
             },
@@ -212,6 +215,7 @@ impl State {
                 obj.insert("vCode".into(), vcode);
             }
             e.malformed = false;
+            e.padding = 0;
         })
     }
 
@@ -222,6 +226,7 @@ impl State {
                 obj.insert("einddatum".into(), Value::String(einddatum.to_owned()));
             }
             e.malformed = false;
+            e.padding = 0;
         })
     }
 
@@ -229,11 +234,16 @@ impl State {
         self.bump(vcode, |e| {
             e.removed = true;
             e.malformed = false;
+            e.padding = 0;
         })
     }
 
     pub fn make_malformed(&mut self, vcode: &str) -> Result<Bump, SimError> {
         self.bump(vcode, |e| e.malformed = true)
+    }
+
+    pub fn make_huge(&mut self, vcode: &str, bytes: usize) -> Result<Bump, SimError> {
+        self.bump(vcode, |e| e.padding = bytes)
     }
 
     pub fn set_fault(&mut self, count: u32, status: u16) {

@@ -36,6 +36,7 @@
 //! [`UldkSim::fail_next`], [`UldkSim::set_down`] (`503` with `Retry-After: 1` while down),
 //! [`UldkSim::set_delay`] (the request is processed at once, its answer sent later: a client
 //! that times out may have made a reservation), [`UldkSim::refuse_when_body_contains`],
+//! [`UldkSim::huge_answer_when_body_contains`] (the answer padded with `"opvulling"`),
 //! [`UldkSim::reset`]. Faults concern the `/v1` routes only, are answered before the request
 //! is processed, and are problem+json. `GET /_sim/behaviour`, `GET /_sim/requests` and
 //! `GET /_sim/reservations` show the state.
@@ -248,6 +249,17 @@ pub struct UldkBehaviour {
     /// Every `/v1` answer is sent this long after the request was processed.
     pub delay_ms: u64,
     pub refuse_when_body_contains: Vec<RefusalRule>,
+    /// Requests whose body contains a rule's substring are handled as usual, but the answer
+    /// carries an extra member `"opvulling"` of the rule's `bytes` characters.
+    pub huge_answer_when_body_contains: Vec<HugeAnswerRule>,
+}
+
+/// See [`UldkBehaviour::huge_answer_when_body_contains`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HugeAnswerRule {
+    pub substring: String,
+    pub bytes: usize,
 }
 
 /// The body of `POST /_sim/behaviour`; every member optional, `reset` applied first.
@@ -262,6 +274,7 @@ pub struct BehaviourChange {
     pub down: Option<bool>,
     pub delay_ms: Option<u64>,
     pub refuse_when_body_contains: Option<RefusalRule>,
+    pub huge_answer_when_body_contains: Option<HugeAnswerRule>,
 }
 
 /// What a checked reservation asks for.
@@ -554,6 +567,18 @@ impl UldkSim {
 
     /// A reservation whose raw request body contains `substring` (e.g. a vCode) is refused
     /// with `reden` when it is decided (also one made before this call, if not yet decided).
+    /// Requests whose body contains `substring` are handled as usual, but their answer gets
+    /// an extra member `"opvulling"` of `bytes` characters (a partner answering too much).
+    pub fn huge_answer_when_body_contains(&self, substring: &str, bytes: usize) {
+        self.state()
+            .behaviour
+            .huge_answer_when_body_contains
+            .push(HugeAnswerRule {
+                substring: substring.to_owned(),
+                bytes,
+            });
+    }
+
     pub fn refuse_when_body_contains(&self, substring: &str, reden: &str) {
         self.state()
             .behaviour
@@ -663,6 +688,9 @@ fn apply(b: &mut UldkBehaviour, change: BehaviourChange) {
     if let Some(rule) = change.refuse_when_body_contains {
         b.refuse_when_body_contains.push(rule);
     }
+    if let Some(rule) = change.huge_answer_when_body_contains {
+        b.huge_answer_when_body_contains.push(rule);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -763,8 +791,17 @@ fn fault_response(status: StatusCode, kind: &str, instance: &str) -> Response {
     problem(status, kind, detail, instance, &[])
 }
 
-fn reservation_response(status: StatusCode, reservation: &UldkReservation) -> Response {
-    let mut resp = json_response(status, &reservation.representation(), "application/json");
+/// `padding`: characters of an extra member `"opvulling"` (0: none).
+fn reservation_response(
+    status: StatusCode,
+    reservation: &UldkReservation,
+    padding: usize,
+) -> Response {
+    let mut body = reservation.representation();
+    if let (Some(o), true) = (body.as_object_mut(), padding > 0) {
+        o.insert("opvulling".into(), Value::String("x".repeat(padding)));
+    }
+    let mut resp = json_response(status, &body, "application/json");
     if let Ok(location) =
         HeaderValue::from_str(&format!("{RESERVATIONS}/{}", reservation.reservatie_id))
     {
@@ -970,6 +1007,12 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
     let (response, delay) = {
         let mut state = shared.lock();
         state.advance(at, &shared.config);
+        let padding = state
+            .behaviour
+            .huge_answer_when_body_contains
+            .iter()
+            .find(|r| String::from_utf8_lossy(&raw).contains(&r.substring))
+            .map_or(0, |r| r.bytes);
         let response = if let Some((status, kind)) = state.fault() {
             fault_response(status, kind, RESERVATIONS)
         } else if let Some((status, kind, detail, errors)) = &checked.refusal {
@@ -982,7 +1025,7 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
                     record.reservatie_id = Some(existing.reservatie_id.clone());
                     if same_request(&existing.body, &checked.body) {
                         record.duplicate = true;
-                        reservation_response(StatusCode::OK, existing)
+                        reservation_response(StatusCode::OK, existing, padding)
                     } else {
                         problem(
                             StatusCode::CONFLICT,
@@ -996,7 +1039,7 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
                         )
                     }
                 }
-                None => make(&mut state, key, checked, at, &raw, &mut record),
+                None => make(&mut state, key, checked, at, &raw, &mut record, padding),
             }
         };
         record.status = response.status().as_u16();
@@ -1029,6 +1072,7 @@ fn make(
     at: Instant,
     raw: &[u8],
     record: &mut UldkRequest,
+    padding: usize,
 ) -> Response {
     let Some(asked) = checked.asked else {
         return problem(
@@ -1059,7 +1103,7 @@ fn make(
         toewijzing: None,
         reden: None,
     };
-    let response = reservation_response(StatusCode::CREATED, &public);
+    let response = reservation_response(StatusCode::CREATED, &public, padding);
     let index = state.reservations.len();
     state.reservations.push(Entry {
         public,
@@ -1090,7 +1134,7 @@ async fn read(State(shared): State<AppState>, Path(id): Path<String>) -> Respons
             {
                 Some(entry) => {
                     found = Some(entry.public.reservatie_id.clone());
-                    reservation_response(StatusCode::OK, &entry.public)
+                    reservation_response(StatusCode::OK, &entry.public, 0)
                 }
                 None => problem(
                     StatusCode::NOT_FOUND,

@@ -9,5 +9,6 @@
 mod amqp;
 mod database;
 mod fixture;
+mod http;
 mod register;
 mod relay;
