@@ -73,8 +73,10 @@ impl Setup {
         let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), extra);
         let hub = TestHub::start(settings).await;
         let total = register.vcodes().len() as i64;
-        eventually(SYNC, "all seeded associations projected", || async {
-            association_count(&iso).await == total
+        // Published too: the hub has declared its topology, so what the test publishes is
+        // routed (before, an exchange may exist without its queues' bindings yet).
+        eventually(SYNC, "all seeded associations projected and published", || async {
+            association_count(&iso).await == total && outbox_pending(&iso).await == 0
         })
         .await;
         Setup {
