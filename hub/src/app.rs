@@ -28,8 +28,8 @@ use crate::consume::Consumer;
 use crate::distribute::Distributor;
 use crate::http::{readiness, router, HttpState};
 use crate::ingest::Ingest;
+use crate::management::{Management, ManagementError};
 use crate::metrics::Metrics;
-use crate::quarantine::{Quarantine, QuarantineError};
 use crate::recipients::Audience;
 use crate::relay::Relay;
 use crate::serve;
@@ -355,13 +355,13 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
 }
 
 /// The quarantine's reader, when `broker.management_url` is set.
-fn quarantine(settings: &Settings) -> Option<Arc<Quarantine>> {
-    match Quarantine::new(
+fn quarantine(settings: &Settings) -> Option<Arc<Management>> {
+    match Management::new(
         &settings.broker.url,
         settings.broker.management_url.as_ref(),
     ) {
         Ok(q) => Some(Arc::new(q)),
-        Err(QuarantineError::NotConfigured) => None,
+        Err(ManagementError::NotConfigured) => None,
         Err(e) => {
             tracing::warn!(error = %e, "the quarantine cannot be listed");
             None

@@ -24,8 +24,8 @@ use tokio::sync::Notify;
 
 use crate::broker::Broker;
 use crate::dead_letters::{self, DlqError};
+use crate::management::{Management, ManagementError};
 use crate::metrics::Metrics;
-use crate::quarantine::{Quarantine, QuarantineError};
 use crate::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
 use crate::store::{Store, StoreError};
 
@@ -44,7 +44,7 @@ pub struct HttpState {
     /// Required as a bearer token on `/admin/*` when set.
     pub admin_token: Option<SecretString>,
     /// `None` when `broker.management_url` is not set.
-    pub quarantine: Option<Arc<Quarantine>>,
+    pub quarantine: Option<Arc<Management>>,
 }
 
 pub fn router(state: HttpState) -> Router {
@@ -355,19 +355,19 @@ async fn quarantine_list(
     query: Result<Query<QuarantineQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
     let Query(q) = query.map_err(|e| Problem::bad_request("Invalid query", e.body_text()))?;
-    let quarantine = s.quarantine.ok_or(QuarantineError::NotConfigured)?;
+    let quarantine = s.quarantine.ok_or(ManagementError::NotConfigured)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(quarantine.list(limit).await?).into_response())
 }
 
-impl From<QuarantineError> for Problem {
-    fn from(e: QuarantineError) -> Problem {
+impl From<ManagementError> for Problem {
+    fn from(e: ManagementError) -> Problem {
         let (status, title) = match &e {
-            QuarantineError::NotConfigured | QuarantineError::Vhost(_) => (
+            ManagementError::NotConfigured | ManagementError::Vhost(_) => (
                 StatusCode::NOT_IMPLEMENTED,
-                "Quarantine listing not configured",
+                "Management listing not configured",
             ),
-            QuarantineError::Unavailable(_) | QuarantineError::Refused { .. } => (
+            ManagementError::Unavailable(_) | ManagementError::Refused { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "RabbitMQ management API unavailable",
             ),

@@ -91,6 +91,15 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Queues of the hub's vhost that its configuration no longer declares (those of a
+    /// removed subscriber or municipality), with their depth, read through the management
+    /// API. `--delete` deletes the empty ones; RabbitMQ keeps any that hold messages.
+    Orphans {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[arg(long)]
+        delete: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -286,7 +295,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Dlq { command } => dlq(command).await,
         Command::Quarantine { config, limit } => {
             let settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let quarantine = hub::quarantine::Quarantine::new(
+            let quarantine = hub::management::Management::new(
                 &settings.broker.url,
                 settings.broker.management_url.as_ref(),
             )?;
@@ -294,6 +303,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&messages)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Orphans { config, delete } => orphans(&config, delete).await,
         Command::Resync { url, token } => {
             let mut request = reqwest::Client::new()
                 .post(format!("{}/admin/resync", url.trim_end_matches('/')))
@@ -310,6 +320,36 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             })
         }
     }
+}
+
+/// `hub orphans`: the queues named like the hub's (`hub.*`, `subscriber.*`,
+/// `municipality.*`) that the configuration's topology does not declare.
+async fn orphans(config: &ConfigArgs, delete: bool) -> anyhow::Result<ExitCode> {
+    let settings = load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let api = hub::management::Management::new(
+        &settings.broker.url,
+        settings.broker.management_url.as_ref(),
+    )?;
+    let topology = hub::broker::Topology::for_settings(&settings);
+    let mut found = 0;
+    for (queue, messages) in api.orphans(&topology).await? {
+        found += 1;
+        let outcome = if !delete {
+            String::new()
+        } else if messages > 0 {
+            " (kept: not empty)".to_owned()
+        } else {
+            match api.delete_queue(&queue).await {
+                Ok(()) => " (deleted)".to_owned(),
+                Err(e) => format!(" (not deleted: {e})"),
+            }
+        };
+        println!("{queue}\t{messages} messages{outcome}");
+    }
+    if found == 0 {
+        println!("no orphaned queues");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The operator's name: $USER (or $LOGNAME), else "unknown".

@@ -308,7 +308,11 @@ pub struct QueueReader {
 
 impl QueueReader {
     pub async fn connect(iso: &Isolation) -> QueueReader {
-        let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())
+        QueueReader::connect_to(&iso.amqp_url()).await
+    }
+
+    pub async fn connect_to(amqp_url: &str) -> QueueReader {
+        let connection = Connection::connect(amqp_url, ConnectionProperties::default())
             .await
             .unwrap();
         let channel = connection.create_channel().await.unwrap();
@@ -589,4 +593,94 @@ pub fn municipalities_toml(m: usize, postcodes: &[String]) -> String {
 /// The name [`municipalities_toml`] gives the `i`th municipality.
 pub fn municipality_name(i: usize) -> String {
     format!("m{i:03}")
+}
+
+/// A RabbitMQ node of a test's own, for tests whose topology is more than the machine's node
+/// is set up for (hundreds of quorum queues need more file descriptors than its 1024): its
+/// own node name, ports, configuration, data and log directories (owned by the `rabbitmq`
+/// user), started with a raised file-descriptor limit, stopped and removed on drop. The
+/// machine's node on 5672 is left alone.
+pub struct OwnRabbit {
+    node: String,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl OwnRabbit {
+    pub fn start(name: &str) -> anyhow::Result<OwnRabbit> {
+        let port = free_port()?;
+        let dist_port = free_port()?;
+        let node = format!("{name}{}@localhost", std::process::id());
+        let dir = std::env::temp_dir().join(format!("hubtest-rabbit-{name}-{port}"));
+        std::fs::create_dir_all(dir.join("data"))?;
+        std::fs::create_dir_all(dir.join("log"))?;
+        std::fs::write(
+            dir.join("rabbitmq.conf"),
+            format!("listeners.tcp.default = 127.0.0.1:{port}\nloopback_users = none\n"),
+        )?;
+        // No plugins: the management listener would take the machine node's port.
+        std::fs::write(dir.join("enabled_plugins"), "[].\n")?;
+        let owned = Command::new("chown")
+            .args(["-R", "rabbitmq:rabbitmq"])
+            .arg(&dir)
+            .status()?;
+        if !owned.success() {
+            bail!("chown of {} failed", dir.display());
+        }
+        let started = Command::new("sh")
+            .args([
+                "-c",
+                "ulimit -n \"$(ulimit -Hn)\"; exec rabbitmq-server -detached",
+            ])
+            .env("RABBITMQ_NODENAME", &node)
+            .env("RABBITMQ_NODE_PORT", port.to_string())
+            .env("RABBITMQ_DIST_PORT", dist_port.to_string())
+            .env("RABBITMQ_CONFIG_FILE", dir.join("rabbitmq.conf"))
+            .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir.join("enabled_plugins"))
+            .env("RABBITMQ_MNESIA_BASE", dir.join("data"))
+            .env("RABBITMQ_LOG_BASE", dir.join("log"))
+            .status()?;
+        if !started.success() {
+            bail!("rabbitmq-server for {node} did not start");
+        }
+        let rabbit = OwnRabbit { node, port, dir };
+        // `await_startup` fails at once while the node has not registered yet.
+        for _ in 0..60 {
+            let ready = Command::new("rabbitmqctl")
+                .args([
+                    "-q",
+                    "-n",
+                    &rabbit.node,
+                    "--timeout",
+                    "120",
+                    "await_startup",
+                ])
+                .output()?;
+            if ready.status.success() {
+                return Ok(rabbit);
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        bail!("{} did not start up", rabbit.node)
+    }
+
+    /// The default vhost of this node (the node is the test's own).
+    pub fn amqp_url(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+}
+
+impl Drop for OwnRabbit {
+    fn drop(&mut self) {
+        let _ = Command::new("rabbitmqctl")
+            .args(["-q", "-n", &self.node, "stop"])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }

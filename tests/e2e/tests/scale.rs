@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use hub_tests::{
     eventually, municipalities_toml, municipality_name, outbox_pending, settings_with_file,
-    Isolation, QueueReader, Received, RegisterSim, RegisterSimConfig, TestHub,
+    Isolation, OwnRabbit, QueueReader, Received, RegisterSim, RegisterSimConfig, TestHub,
 };
 use serde_json::json;
 
@@ -19,6 +19,8 @@ const SYNC: Duration = Duration::from_secs(240);
 
 struct Scale {
     iso: Isolation,
+    /// 300 municipalities' quorum queues need a node set up for them.
+    rabbit: OwnRabbit,
     register: RegisterSim,
     postcodes: Vec<String>,
 }
@@ -26,6 +28,7 @@ struct Scale {
 impl Scale {
     async fn start() -> Scale {
         let iso = Isolation::new().await.unwrap();
+        let rabbit = OwnRabbit::start("scale").unwrap();
         let postcodes = partner_sims::flemish_postcodes();
         let register = RegisterSim::start(
             RegisterSimConfig {
@@ -38,6 +41,7 @@ impl Scale {
         .unwrap();
         Scale {
             iso,
+            rabbit,
             register,
             postcodes,
         }
@@ -52,7 +56,7 @@ impl Scale {
         TestHub::start(settings_with_file(
             &self.iso,
             &self.register,
-            &self.iso.amqp_url(),
+            &self.rabbit.amqp_url(),
             Some(&toml),
             &[("register.batch_size", "500")],
         ))
@@ -134,7 +138,7 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
     );
 
     // Each municipality's queue holds exactly its territory.
-    let reader = QueueReader::connect(&scale.iso).await;
+    let reader = QueueReader::connect_to(&scale.rabbit.amqp_url()).await;
     for i in 0..MUNICIPALITIES {
         let name = municipality_name(i);
         let got = take(&reader, &format!("subscriber.{name}")).await;
@@ -274,7 +278,7 @@ impl Scale {
         TestHub::start(settings_with_file(
             &self.iso,
             &self.register,
-            &self.iso.amqp_url(),
+            &self.rabbit.amqp_url(),
             Some(&toml),
             &[("register.batch_size", "500")],
         ))

@@ -75,9 +75,11 @@ impl Setup {
         let total = register.vcodes().len() as i64;
         // Published too: the hub has declared its topology, so what the test publishes is
         // routed (before, an exchange may exist without its queues' bindings yet).
-        eventually(SYNC, "all seeded associations projected and published", || async {
-            association_count(&iso).await == total && outbox_pending(&iso).await == 0
-        })
+        eventually(
+            SYNC,
+            "all seeded associations projected and published",
+            || async { association_count(&iso).await == total && outbox_pending(&iso).await == 0 },
+        )
         .await;
         Setup {
             iso,

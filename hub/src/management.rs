@@ -1,4 +1,5 @@
-//! What the broker gave up on in a partner-facing queue, read without AMQP.
+//! RabbitMQ's management API: what the broker gave up on in a partner-facing queue, read
+//! without AMQP, and the vhost's queues (for `hub orphans`).
 //!
 //! A partner-facing queue dead-letters a message that reached `broker.delivery_limit`
 //! deliveries into `hub.quarantine` (see [`crate::broker::topology`]). Such a message may be
@@ -11,6 +12,7 @@
 //! operator who has read the messages purges the queue (`rabbitmqctl purge_queue
 //! hub.quarantine -p <vhost>`) or moves them with the management UI.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use lapin::uri::AMQPUri;
@@ -18,10 +20,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::broker::topology::QUARANTINE;
+use crate::broker::topology::{Topology, QUARANTINE};
 
 #[derive(Debug, thiserror::Error)]
-pub enum QuarantineError {
+pub enum ManagementError {
     #[error("broker.management_url is not set: the quarantine cannot be listed")]
     NotConfigured,
     #[error("broker.url has no vhost the management API can name: {0}")]
@@ -58,29 +60,29 @@ const MAX_ANSWER: usize = 64 * 1024 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Reads `hub.quarantine` of the hub's vhost through the management API.
-pub struct Quarantine {
+pub struct Management {
     management_url: SecretString,
     vhost: String,
     http: reqwest::Client,
 }
 
-impl Quarantine {
+impl Management {
     /// `broker_url` names the vhost; `management_url` the API (with its credentials).
     pub fn new(
         broker_url: &SecretString,
         management_url: Option<&SecretString>,
-    ) -> Result<Quarantine, QuarantineError> {
+    ) -> Result<Management, ManagementError> {
         let management_url = management_url
-            .ok_or(QuarantineError::NotConfigured)?
+            .ok_or(ManagementError::NotConfigured)?
             .clone();
         let uri: AMQPUri = broker_url.expose_secret().parse().map_err(|e: String| {
-            QuarantineError::Vhost(e.replace(broker_url.expose_secret(), "<broker.url>"))
+            ManagementError::Vhost(e.replace(broker_url.expose_secret(), "<broker.url>"))
         })?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
-            .map_err(|e| QuarantineError::Unavailable(e.to_string()))?;
-        Ok(Quarantine {
+            .map_err(|e| ManagementError::Unavailable(e.to_string()))?;
+        Ok(Management {
             management_url,
             vhost: uri.vhost,
             http,
@@ -88,9 +90,85 @@ impl Quarantine {
     }
 
     /// The first `limit` messages of the quarantine, oldest first; each is put back.
-    pub async fn list(&self, limit: u32) -> Result<Vec<QuarantinedMessage>, QuarantineError> {
+    pub async fn list(&self, limit: u32) -> Result<Vec<QuarantinedMessage>, ManagementError> {
+        let request = serde_json::json!({
+            "count": limit,
+            "ackmode": "ack_requeue_true",
+            "encoding": "auto",
+            "truncate": PAYLOAD_SHOWN,
+        });
+        let text = self
+            .call(
+                reqwest::Method::POST,
+                &["queues", &self.vhost, QUARANTINE, "get"],
+                Some(request),
+            )
+            .await?;
+        let messages: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
+            ManagementError::Unavailable(format!("the management API's answer is not JSON: {e}"))
+        })?;
+        Ok(messages.iter().map(describe).collect())
+    }
+
+    /// The names and depths of the vhost's queues.
+    pub async fn queues(&self) -> Result<Vec<(String, u64)>, ManagementError> {
+        let text = self
+            .call(reqwest::Method::GET, &["queues", &self.vhost], None)
+            .await?;
+        let queues: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
+            ManagementError::Unavailable(format!("the management API's answer is not JSON: {e}"))
+        })?;
+        Ok(queues
+            .iter()
+            .filter_map(|q| {
+                let name = q.get("name")?.as_str()?.to_owned();
+                Some((name, q.get("messages").and_then(Value::as_u64).unwrap_or(0)))
+            })
+            .collect())
+    }
+
+    /// The vhost's queues named like the hub's (`hub.*`, `subscriber.*`, `municipality.*`)
+    /// that `topology` does not declare: a removed subscriber's, with their depths.
+    pub async fn orphans(
+        &self,
+        topology: &Topology,
+    ) -> Result<Vec<(String, u64)>, ManagementError> {
+        let declared: HashSet<&str> = topology.queues.iter().map(|q| q.name.as_str()).collect();
+        Ok(self
+            .queues()
+            .await?
+            .into_iter()
+            .filter(|(name, _)| {
+                ["hub.", "subscriber.", "municipality."]
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+                    && !declared.contains(name.as_str())
+            })
+            .collect())
+    }
+
+    /// Deletes a queue of the vhost. Quorum queues cannot be deleted `if-empty`: the caller
+    /// checks the depth first (a message arriving in between is deleted with the queue).
+    pub async fn delete_queue(&self, queue: &str) -> Result<(), ManagementError> {
+        self.call(
+            reqwest::Method::DELETE,
+            &["queues", &self.vhost, queue],
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// One call of the management API (`/api/<segments>`); the answer as text, bytes that
+    /// are not UTF-8 replaced.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        body: Option<Value>,
+    ) -> Result<String, ManagementError> {
         let url = reqwest::Url::parse(self.management_url.expose_secret())
-            .map_err(|e| QuarantineError::Unavailable(format!("broker.management_url: {e}")))?;
+            .map_err(|e| ManagementError::Unavailable(format!("broker.management_url: {e}")))?;
         let (user, password) = (
             urlencoding_decode(url.username()),
             url.password().map(urlencoding_decode),
@@ -101,40 +179,35 @@ impl Quarantine {
         endpoint
             .path_segments_mut()
             .map_err(|()| {
-                QuarantineError::Unavailable("broker.management_url cannot be a base".into())
+                ManagementError::Unavailable("broker.management_url cannot be a base".into())
             })?
             .pop_if_empty()
-            .extend(["api", "queues", &self.vhost, QUARANTINE, "get"]);
-        let request = serde_json::json!({
-            "count": limit,
-            "ackmode": "ack_requeue_true",
-            "encoding": "auto",
-            "truncate": PAYLOAD_SHOWN,
-        });
-        let response = self
+            .push("api")
+            .extend(segments);
+        let mut request = self
             .http
-            .post(endpoint)
-            .basic_auth(user, password)
-            .json(&request)
+            .request(method, endpoint)
+            .basic_auth(user, password);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
             .send()
             .await
-            .map_err(|e| QuarantineError::Unavailable(e.without_url().to_string()))?;
+            .map_err(|e| ManagementError::Unavailable(e.without_url().to_string()))?;
         let status = response.status();
         let body = adapter_http::read_limited(response, MAX_ANSWER)
             .await
-            .map_err(|e| QuarantineError::Unavailable(format!("{e}; list fewer")))?;
+            .map_err(|e| ManagementError::Unavailable(format!("{e}; list fewer")))?;
         // Its JSON strings carry the raw bytes of properties that are not UTF-8.
-        let text = String::from_utf8_lossy(&body);
+        let text = String::from_utf8_lossy(&body).into_owned();
         if !status.is_success() {
-            return Err(QuarantineError::Refused {
+            return Err(ManagementError::Refused {
                 status: status.as_u16(),
                 detail: text.chars().take(500).collect(),
             });
         }
-        let messages: Vec<Value> = serde_json::from_str(&text).map_err(|e| {
-            QuarantineError::Unavailable(format!("the management API's answer is not JSON: {e}"))
-        })?;
-        Ok(messages.iter().map(describe).collect())
+        Ok(text)
     }
 }
 
@@ -197,12 +270,12 @@ mod tests {
 
     #[test]
     fn the_vhost_comes_from_the_broker_url() {
-        let q = Quarantine::new(
+        let q = Management::new(
             &SecretString::from("amqp://u:p@h:5672/hubtest_1"),
             Some(&SecretString::from("http://u:p@h:15672")),
         );
         assert_eq!(q.map(|q| q.vhost).ok().as_deref(), Some("hubtest_1"));
-        let none = Quarantine::new(&SecretString::from("amqp://h/%2f"), None);
-        assert!(matches!(none, Err(QuarantineError::NotConfigured)));
+        let none = Management::new(&SecretString::from("amqp://h/%2f"), None);
+        assert!(matches!(none, Err(ManagementError::NotConfigured)));
     }
 }
