@@ -627,11 +627,15 @@ impl OwnRabbit {
         if !owned.success() {
             bail!("chown of {} failed", dir.display());
         }
+        // rabbitmq-server switches to the rabbitmq user through su, whose PAM session resets
+        // the file-descriptor limit; setpriv keeps the one raised here.
         let started = Command::new("sh")
             .args([
                 "-c",
-                "ulimit -n \"$(ulimit -Hn)\"; exec rabbitmq-server -detached",
+                "ulimit -n \"$(ulimit -Hn)\" && exec setpriv --reuid=rabbitmq --regid=rabbitmq \
+                 --init-groups /usr/lib/rabbitmq/bin/rabbitmq-server -detached",
             ])
+            .env("HOME", "/var/lib/rabbitmq")
             .env("RABBITMQ_NODENAME", &node)
             .env("RABBITMQ_NODE_PORT", port.to_string())
             .env("RABBITMQ_DIST_PORT", dist_port.to_string())
@@ -667,6 +671,34 @@ impl OwnRabbit {
     /// The default vhost of this node (the node is the test's own).
     pub fn amqp_url(&self) -> String {
         format!("amqp://guest:guest@127.0.0.1:{}/%2f", self.port)
+    }
+
+    fn ctl(&self, args: &[&str]) -> anyhow::Result<String> {
+        let out = Command::new("rabbitmqctl")
+            .args(["-q", "-n", &self.node])
+            .args(args)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "rabbitmqctl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Queues on the node.
+    pub fn queue_count(&self) -> anyhow::Result<usize> {
+        Ok(self.ctl(&["list_queues", "name"])?.lines().count())
+    }
+
+    /// Messages the node received from publishers since it started (AMQP 0-9-1).
+    pub fn messages_received(&self) -> anyhow::Result<u64> {
+        let out = self.ctl(&[
+            "eval",
+            "maps:get(messages_received_total, maps:get([{protocol,amqp091}], rabbit_global_counters:overview())).",
+        ])?;
+        Ok(out.trim().parse()?)
     }
 }
 

@@ -237,6 +237,12 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
     );
     let mut want_new = want_new;
     want_new.sort();
+    eventually(SYNC, "the backfill delivered", || async {
+        hub.metric(r#"hub_messages_delivered_total{adapter="nieuw"}"#)
+            .await
+            >= want_new.len() as f64
+    })
+    .await;
     let got = take(&reader, "subscriber.nieuw").await;
     assert_eq!(
         v_codes(&got),
