@@ -1080,6 +1080,48 @@ fn synthetic_one(rng: &mut StdRng, vcode: String) -> Value {
     Value::Object(v)
 }
 
+/// Synthetic Flemish postcodes for scale runs: every multiple of ten in the ranges Flanders'
+/// postcodes occupy (1500–1999 Vlaams-Brabant, 2000–2999 Antwerpen, 3000–3999 Vlaams-Brabant
+/// and Limburg, 8000–8999 West-Vlaanderen, 9000–9999 Oost-Vlaanderen): 450 codes, close to
+/// the real count and shape, none of them checked against bpost's list.
+pub fn flemish_postcodes() -> Vec<String> {
+    [
+        (1500, 1999),
+        (2000, 2999),
+        (3000, 3999),
+        (8000, 8999),
+        (9000, 9999),
+    ]
+    .into_iter()
+    .flat_map(|(from, to)| (from..=to).step_by(10))
+    .map(|p| p.to_string())
+    .collect()
+}
+
+/// `n` synthetic associations (as [`synthetic`]) whose locations all lie in one postcode
+/// drawn from `postcodes`, without werkingsgebieden: every association belongs to exactly
+/// the municipalities whose territory lists its postcode. Deterministic per `rng_seed`.
+pub fn synthetic_over(n: usize, rng_seed: u64, postcodes: &[String]) -> Vec<Value> {
+    let mut rng = StdRng::seed_from_u64(rng_seed ^ 0x5ca1e);
+    let mut associations = synthetic(n, rng_seed);
+    if postcodes.is_empty() {
+        return associations;
+    }
+    for v in &mut associations {
+        let postcode = pick(&mut rng, postcodes).clone();
+        let gemeente = format!("Gemeente {postcode}");
+        if let Some(locaties) = v["locaties"].as_array_mut() {
+            for l in locaties {
+                l["adres"]["postcode"] = json!(postcode);
+                l["adres"]["gemeente"] = json!(gemeente);
+                l["adresvoorstelling"] = json!(format!("{postcode} {gemeente}"));
+            }
+        }
+        v["werkingsgebieden"] = json!([]);
+    }
+    associations
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1125,46 +1167,4 @@ mod tests {
         assert!(kbo_is_valid("0417.497.106")); // 97 - (4174971 % 97) == 6
         assert!(!kbo_is_valid("0417497107"));
     }
-}
-
-/// Synthetic Flemish postcodes for scale runs: every multiple of ten in the ranges Flanders'
-/// postcodes occupy (1500–1999 Vlaams-Brabant, 2000–2999 Antwerpen, 3000–3999 Vlaams-Brabant
-/// and Limburg, 8000–8999 West-Vlaanderen, 9000–9999 Oost-Vlaanderen): 450 codes, close to
-/// the real count and shape, none of them checked against bpost's list.
-pub fn flemish_postcodes() -> Vec<String> {
-    [
-        (1500, 1999),
-        (2000, 2999),
-        (3000, 3999),
-        (8000, 8999),
-        (9000, 9999),
-    ]
-    .into_iter()
-    .flat_map(|(from, to)| (from..=to).step_by(10))
-    .map(|p| p.to_string())
-    .collect()
-}
-
-/// `n` synthetic associations (as [`synthetic`]) whose locations all lie in one postcode
-/// drawn from `postcodes`, without werkingsgebieden: every association belongs to exactly
-/// the municipalities whose territory lists its postcode. Deterministic per `rng_seed`.
-pub fn synthetic_over(n: usize, rng_seed: u64, postcodes: &[String]) -> Vec<Value> {
-    let mut rng = StdRng::seed_from_u64(rng_seed ^ 0x5ca1e);
-    let mut associations = synthetic(n, rng_seed);
-    if postcodes.is_empty() {
-        return associations;
-    }
-    for v in &mut associations {
-        let postcode = pick(&mut rng, postcodes).clone();
-        let gemeente = format!("Gemeente {postcode}");
-        if let Some(locaties) = v["locaties"].as_array_mut() {
-            for l in locaties {
-                l["adres"]["postcode"] = json!(postcode);
-                l["adres"]["gemeente"] = json!(gemeente);
-                l["adresvoorstelling"] = json!(format!("{postcode} {gemeente}"));
-            }
-        }
-        v["werkingsgebieden"] = json!([]);
-    }
-    associations
 }

@@ -6,6 +6,8 @@
 //! reason for an asynchronous one: nothing else held up, nothing lost, the hub ready
 //! throughout, later changes still delivered.
 
+#![allow(clippy::unwrap_used)]
+
 mod amqp;
 mod database;
 mod fixture;
