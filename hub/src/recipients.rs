@@ -152,7 +152,8 @@ mod tests {
     fn vereniging(postcodes: &[&str]) -> Vereniging {
         let locaties: Vec<_> = postcodes
             .iter()
-            .map(|p| serde_json::json!({"locatietype": "Activiteiten", "adres": {"postcode": p}}))
+            .enumerate()
+            .map(|(i, p)| serde_json::json!({"locatieId": i, "locatietype": "Activiteiten", "adres": {"postcode": p}}))
             .collect();
         serde_json::from_value(serde_json::json!({
             "vCode": "V0001001", "naam": "Club", "verenigingstype": {"code": "FV"},
