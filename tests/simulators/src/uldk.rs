@@ -251,6 +251,7 @@ pub struct UldkBehaviour {
     pub refuse_when_body_contains: Vec<RefusalRule>,
     /// Requests whose body contains a rule's substring are handled as usual, but the answer
     /// carries an extra member `"opvulling"` of the rule's `bytes` characters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub huge_answer_when_body_contains: Vec<HugeAnswerRule>,
 }
 
