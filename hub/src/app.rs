@@ -17,8 +17,8 @@ use crate::api::{self, ApiState};
 use crate::applications::{Applications, IntakeHandler, MunicipalStatusHandler, ProviderHandler};
 use crate::broker::rabbit::IsolatedConsumer;
 use crate::broker::topology::{
-    command_queue, dead_letter_queue, delivery_queue, municipal_status_queue, provider_queue,
-    APPLICATION_INTAKE, QUARANTINE,
+    command_queue, delivery_queue, municipal_status_queue, provider_queue,
+    APPLICATION_INTAKE, DEAD_LETTERS, QUARANTINE,
 };
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::commands::CommandHandler;
@@ -66,6 +66,14 @@ fn build_providers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dy
 
 /// Unsettled commands per municipality: each waits on the register.
 const COMMAND_PREFETCH: u16 = 16;
+
+/// Batches the subscribers' distributors work on at once, each in a database transaction:
+/// two thirds of the pool, so that the register reader, the relays, commands, applications,
+/// the dead-letter drain and the API keep theirs whatever the number of subscribers.
+fn delivery_slots(max_connections: u32) -> usize {
+    let slots = max_connections.saturating_sub(max_connections / 3).max(1);
+    usize::try_from(slots).unwrap_or(1)
+}
 
 pub struct RunningHub {
     pub http_addr: SocketAddr,
@@ -236,6 +244,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
                 prefetch: COMMAND_PREFETCH,
                 retry: settings.retry,
                 tiers: topology.retry_tiers.clone(),
+                slots: None,
             })
         };
         let mut spawned_municipal = std::collections::HashSet::new();
@@ -275,6 +284,12 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             tasks.spawn(handler.run(cancel.clone()));
         }
     }
+    let subscriber_prefetch = settings
+        .broker
+        .subscriber_prefetch(settings.subscribers.len());
+    let delivery_slots = Arc::new(tokio::sync::Semaphore::new(delivery_slots(
+        settings.database.max_connections,
+    )));
     for subscriber in &settings.subscribers {
         let queue = delivery_queue(&subscriber.name);
         let handler = Distributor::new(
@@ -290,9 +305,10 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             handler: Arc::new(handler),
             broker: broker.clone(),
             metrics: metrics.clone(),
-            prefetch: settings.broker.prefetch,
+            prefetch: subscriber_prefetch,
             retry: subscriber.retry,
             tiers: topology.retry_tiers.clone(),
+            slots: Some(delivery_slots.clone()),
         });
         tasks.spawn(consumer.run(cancel.clone()));
         if let Some(municipality) = &subscriber.municipality {
@@ -314,19 +330,15 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
                 prefetch: COMMAND_PREFETCH,
                 retry: subscriber.retry,
                 tiers: topology.retry_tiers.clone(),
+                slots: None,
             });
             tasks.spawn(consumer.run(cancel.clone()));
         }
     }
-    let dead_letter_queues: Vec<String> = topology
-        .consumer_queues()
-        .iter()
-        .map(|q| dead_letter_queue(q))
-        .collect();
     tasks.spawn(crate::dead_letters::drain(
         broker.clone(),
         dead_letters.clone(),
-        dead_letter_queues,
+        vec![DEAD_LETTERS.to_owned()],
         metrics.clone(),
         cancel.clone(),
     ));
@@ -390,15 +402,13 @@ async fn watch_queues(w: Watched, metrics: Metrics, cancel: CancellationToken) {
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}
         }
         if w.broker.is_ready() {
-            for queue in &queues {
-                if let Ok(depth) = w.broker.queue_depth(queue).await {
-                    metrics
-                        .queue_depth
-                        .with_label_values(&[queue])
-                        .set(i64::from(depth));
-                    if queue == QUARANTINE {
-                        metrics.quarantined.set(i64::from(depth));
-                    }
+            for (queue, depth) in w.broker.queue_depths(&queues).await {
+                metrics
+                    .queue_depth
+                    .with_label_values(&[&queue])
+                    .set(i64::from(depth));
+                if queue == QUARANTINE {
+                    metrics.quarantined.set(i64::from(depth));
                 }
             }
         }

@@ -70,6 +70,9 @@ pub struct BrokerSettings {
     pub url: SecretString,
     /// Unacknowledged deliveries per consumer.
     pub prefetch: u16,
+    /// Unacknowledged deliveries of all subscriber consumers together (see
+    /// [`BrokerSettings::subscriber_prefetch`]).
+    pub prefetch_budget: u32,
     /// Upper bound of the wait between reconnection attempts.
     pub reconnect_max_delay: Duration,
     /// Deliveries of one message after which the broker dead-letters it (a consumer that
@@ -81,6 +84,22 @@ pub struct BrokerSettings {
     /// RabbitMQ's management API (`http://user:password@host:15672`), through which
     /// `hub quarantine list` reads the quarantine; `None`: listing is unavailable.
     pub management_url: Option<SecretString>,
+}
+
+/// The smallest prefetch a subscriber consumer gets, however many subscribers share the
+/// budget: below it batches get too small to amortise their transaction.
+pub const MIN_SUBSCRIBER_PREFETCH: u16 = 16;
+
+impl BrokerSettings {
+    /// Each of `subscribers` consumers' prefetch: an equal share of the budget, at most
+    /// `prefetch`, at least [`MIN_SUBSCRIBER_PREFETCH`]. Bounds the deliveries (whole
+    /// snapshots) held in memory at once, whatever the number of subscribers.
+    pub fn subscriber_prefetch(&self, subscribers: usize) -> u16 {
+        let share = self.prefetch_budget / u32::try_from(subscribers.max(1)).unwrap_or(u32::MAX);
+        u16::try_from(share)
+            .unwrap_or(u16::MAX)
+            .clamp(MIN_SUBSCRIBER_PREFETCH, self.prefetch.max(MIN_SUBSCRIBER_PREFETCH))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -285,6 +304,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
         &[
             "url",
             "prefetch",
+            "prefetch_budget",
             "reconnect_max_delay",
             "delivery_limit",
             "max_message_bytes",
@@ -349,6 +369,7 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
         broker: BrokerSettings {
             url: r.secret_url("broker.url", &["amqp://", "amqps://"]),
             prefetch: r.positive("broker.prefetch"),
+            prefetch_budget: r.positive("broker.prefetch_budget"),
             reconnect_max_delay: r.duration("broker.reconnect_max_delay"),
             delivery_limit: r.positive("broker.delivery_limit"),
             max_message_bytes: r.positive("broker.max_message_bytes"),
@@ -1007,6 +1028,18 @@ mod tests {
         let settings = load(&sources(&[])).expect("default.toml is valid");
         assert!(settings.subscribers.iter().any(|s| s.name == "aalst"));
         assert_eq!(settings.register.poll_interval, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn subscribers_share_the_prefetch_budget() {
+        let mut broker = load(&sources(&[])).expect("default.toml is valid").broker;
+        broker.prefetch = 500;
+        broker.prefetch_budget = 10_000;
+        assert_eq!(broker.subscriber_prefetch(3), 500);
+        assert_eq!(broker.subscriber_prefetch(40), 250);
+        assert_eq!(broker.subscriber_prefetch(300), 33);
+        assert_eq!(broker.subscriber_prefetch(5_000), MIN_SUBSCRIBER_PREFETCH);
+        assert_eq!(broker.subscriber_prefetch(0), 500);
     }
 
     #[test]

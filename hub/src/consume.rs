@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use futures::{FutureExt, StreamExt};
 use rand::Rng;
 use time::format_description::well_known::Rfc3339;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -112,6 +113,11 @@ pub struct Consumer<H: ?Sized> {
     pub prefetch: u16,
     pub retry: RetrySettings,
     pub tiers: Vec<Duration>,
+    /// Shared by consumers whose handler holds a database connection while it works (the
+    /// subscribers' distributors): a batch waits for a slot instead of for the pool, so that
+    /// hundreds of consumers queue for a bounded number of connections, fairly, and the
+    /// pool's timeout keeps meaning that the database is away.
+    pub slots: Option<Arc<Semaphore>>,
 }
 
 /// Batches in flight per consumer; with the prefetch this bounds in-flight work.
@@ -178,10 +184,19 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
         let mut pending = batch;
         let mut pause = Duration::from_millis(200);
         while !pending.is_empty() {
+            let slot = match &self.slots {
+                Some(slots) => tokio::select! {
+                    // Stopping: the deliveries return to the queue with the channel.
+                    _ = cancel.cancelled() => return,
+                    permit = slots.acquire() => permit.ok(),
+                },
+                None => None,
+            };
             let outcomes = {
                 let _t = self.metrics.time("deliver_batch");
                 self.handler.handle(&pending).await
             };
+            drop(slot);
             let mut outcomes = outcomes.into_iter();
             let mut unavailable = Vec::new();
             let mut reason = String::new();

@@ -1,8 +1,9 @@
-//! Dead-letter tooling: every replica drains the dead-letter queues (`hub.dead.<queue>`)
-//! into the `dead_letter` table, where operators list, inspect, replay or discard them
+//! Dead-letter tooling: every replica drains the dead-letter queue (`hub.dead-letters`, one
+//! for every consumed queue; the routing key names the queue a message died in) into the
+//! `dead_letter` table, where operators list, inspect, replay or discard them
 //! (`hub dlq ...`, `/admin/dlq`), every action recorded in `operator_action`.
 //!
-//! Two kinds of message arrive on `hub.dead.<queue>`:
+//! Two kinds of message arrive there:
 //! - the consumer runtime's own dead letters (`consume.rs`): headers `hub-failure`
 //!   (`permanent` | `exhausted`), `hub-attempt`, `hub-last-error`, `hub-original-exchange`,
 //!   `hub-original-routing-key`, `hub-dead-lettered-at`;
@@ -39,7 +40,8 @@ use crate::store::dead_letters::{
 };
 use crate::store::StoreError;
 
-/// Prefix of a dead-letter queue's name (`hub.dead.<queue>`).
+/// Prefix of a per-queue dead-letter queue's name (`hub.dead.<queue>`), as earlier versions
+/// declared them and tests still may.
 pub const DEAD_LETTER_QUEUE_PREFIX: &str = "hub.dead.";
 /// Unsettled deliveries per dead-letter queue while draining.
 const DRAIN_PREFETCH: u16 = 20;
@@ -76,7 +78,8 @@ impl From<ResolveError> for DlqError {
     }
 }
 
-/// The queue a dead-letter queue belongs to: `hub.dead.hub.deliver.aalst` → `hub.deliver.aalst`.
+/// The queue a per-queue dead-letter queue belongs to: `hub.dead.hub.deliver.aalst` →
+/// `hub.deliver.aalst`; any other name is the origin itself.
 pub fn origin_queue(dead_letter_queue: &str) -> &str {
     dead_letter_queue
         .strip_prefix(DEAD_LETTER_QUEUE_PREFIX)
@@ -193,8 +196,8 @@ pub fn actor(raw: &str) -> Result<String, DlqError> {
     Ok(name.to_owned())
 }
 
-/// Drains every dead-letter queue in `queues` (names `hub.dead.<queue>`) into the store,
-/// one task per queue, until `cancel`. Runs on every replica.
+/// Drains every dead-letter queue in `queues` (the hub has one, `hub.dead-letters`) into the
+/// store, one task per queue, until `cancel`. Runs on every replica.
 pub async fn drain(
     broker: Arc<dyn Broker>,
     store: Arc<dyn DeadLetterStore>,
@@ -260,8 +263,14 @@ async fn record(
     metrics: &Metrics,
     cancel: &CancellationToken,
 ) -> bool {
+    // Dead-lettered through `hub.dead` with the origin queue as routing key (the runtime's
+    // and the broker's alike); a per-queue dead-letter queue's name says it too.
+    let origin = match delivery.routing_key.as_str() {
+        "" => origin_queue(queue),
+        key => key,
+    };
     let letter = describe(
-        queue,
+        origin,
         &delivery.properties,
         delivery.body.clone(),
         OffsetDateTime::now_utc(),

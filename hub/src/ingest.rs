@@ -178,8 +178,24 @@ impl Ingest {
             read: mutaties.len(),
             ..PassReport::default()
         };
-        for chunk in mutaties.chunks(self.settings.batch_size) {
-            let transient = self.ingest_chunk(chunk, &mut report).await?;
+        // The next chunk's documents are fetched while this one commits: the register's
+        // round trips and PostgreSQL's then overlap instead of taking turns.
+        let chunks: Vec<Vec<Mutatie>> = mutaties
+            .chunks(self.settings.batch_size.max(1))
+            .map(<[Mutatie]>::to_vec)
+            .collect();
+        let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel(1);
+        let fetcher = tokio::spawn(fetch_chunks(
+            self.client.clone(),
+            self.metrics.clone(),
+            self.settings.concurrency,
+            chunks,
+            fetched_tx,
+        ));
+        // The fetcher ends with the pass, however the pass ends.
+        let _stop_fetching = AbortOnDrop(fetcher);
+        while let Some((chunk, fetched)) = fetched_rx.recv().await {
+            let transient = self.ingest_chunk(&chunk, fetched, &mut report).await?;
             if let Some(e) = transient {
                 return Err(e.into());
             }
@@ -187,28 +203,14 @@ impl Ingest {
         Ok(report)
     }
 
-    /// Fetches and commits one chunk. Returns the transient error that cut it short, if
-    /// any, after committing everything before it.
+    /// Commits one fetched chunk. Returns the transient error that cut it short, if any,
+    /// after committing everything before it.
     async fn ingest_chunk(
         &self,
         chunk: &[Mutatie],
+        fetched: Vec<Result<Detail, RegisterError>>,
         report: &mut PassReport,
     ) -> Result<Option<RegisterError>, IngestError> {
-        let fetched: Vec<Result<Detail, RegisterError>> = stream::iter(chunk.to_vec())
-            .map(|m| {
-                let client = self.client.clone();
-                let timer = self
-                    .metrics
-                    .stage_seconds
-                    .with_label_values(&["register_fetch_detail"]);
-                async move {
-                    let _t = timer.start_timer();
-                    client.detail(&m.v_code).await
-                }
-            })
-            .buffered(self.settings.concurrency)
-            .collect()
-            .await;
         let codes: Vec<VCode> = chunk.iter().map(|m| m.v_code.clone()).collect();
         let stored = self.store.associations(&codes).await?;
 
@@ -409,6 +411,52 @@ fn parts_or_newer(old: Option<&StoredAssociation>, new: &StoredAssociation) -> b
     match old {
         None => true,
         Some(o) => o.sequence < new.sequence || o.vereniging != new.vereniging,
+    }
+}
+
+/// A chunk's mutations and their documents, in order.
+type FetchedChunk = (Vec<Mutatie>, Vec<Result<Detail, RegisterError>>);
+
+/// Fetches each chunk's documents (`concurrency` at once) and hands them on in order; stops
+/// after a chunk with a failed call (the pass ends there) or when nobody takes them any more.
+async fn fetch_chunks(
+    client: Arc<RegisterClient>,
+    metrics: Metrics,
+    concurrency: usize,
+    chunks: Vec<Vec<Mutatie>>,
+    out: tokio::sync::mpsc::Sender<FetchedChunk>,
+) {
+    let timer = metrics
+        .stage_seconds
+        .with_label_values(&["register_fetch_detail"]);
+    for chunk in chunks {
+        // Owned codes: a spawned task's stream cannot borrow from the chunk it sends on.
+        let codes: Vec<VCode> = chunk.iter().map(|m| m.v_code.clone()).collect();
+        let fetched: Vec<Result<Detail, RegisterError>> = stream::iter(codes)
+            .map(|v_code| {
+                let client = client.clone();
+                let timer = timer.clone();
+                async move {
+                    let _t = timer.start_timer();
+                    client.detail(&v_code).await
+                }
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        let failed = fetched.iter().any(Result::is_err);
+        if out.send((chunk, fetched)).await.is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// Aborts a spawned task when dropped (the pass ended, or was cancelled).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -191,4 +191,15 @@ pub trait Broker: Send + Sync + 'static {
 
     /// Messages ready in a queue (for metrics); an error when the queue or broker is away.
     async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError>;
+
+    /// The depths of `queues` that could be read, in one sweep (for metrics).
+    async fn queue_depths(&self, queues: &[String]) -> Vec<(String, u32)> {
+        let mut depths = Vec::with_capacity(queues.len());
+        for queue in queues {
+            if let Ok(depth) = self.queue_depth(queue).await {
+                depths.push((queue.clone(), depth));
+            }
+        }
+        depths
+    }
 }

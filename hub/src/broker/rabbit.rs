@@ -158,8 +158,8 @@ impl RabbitBroker {
         .map_err(|_| unavailable("connection attempt timed out"))?
         // lapin's errors can quote the URI: keep only its kind.
         .map_err(|e| unavailable(redact(&e.to_string(), self.url.expose_secret())))?;
+        declare(&connection, &self.topology).await?;
         let channel = connection.create_channel().await.map_err(unavailable)?;
-        declare(&channel, &self.topology).await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
@@ -207,7 +207,15 @@ fn redact(message: &str, url: &str) -> String {
     message.replace(url, "<broker.url>")
 }
 
-async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerError> {
+/// Channels the queues are declared on at once: with hundreds of subscribers the topology
+/// holds a thousand queues, and one round trip after the other would keep the hub from being
+/// ready for many seconds.
+const DECLARING_CHANNELS: usize = 8;
+
+/// Declares the exchanges, then the queues and their bindings over [`DECLARING_CHANNELS`]
+/// channels at once (a queue's bindings name only exchanges, declared before).
+async fn declare(connection: &Connection, topology: &Topology) -> Result<(), BrokerError> {
+    let channel = connection.create_channel().await.map_err(unavailable)?;
     for ex in &topology.exchanges {
         let kind = match ex.kind {
             ExchangeKind::Topic => lapin::ExchangeKind::Topic,
@@ -228,35 +236,48 @@ async fn declare(channel: &Channel, topology: &Topology) -> Result<(), BrokerErr
             .await
             .map_err(|e| unavailable(format!("declaring exchange {}: {e}", ex.name)))?;
     }
-    for q in &topology.queues {
-        let args = queue_arguments(q);
-        let options = QueueDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
-        channel
-            .queue_declare(q.name.as_str().into(), options, args)
-            .await
-            .map_err(|e| unavailable(format!("declaring queue {}: {e}", q.name)))?;
-        for b in &q.bindings {
-            let mut args = FieldTable::default();
-            if !b.headers.is_empty() {
-                args.insert("x-match".into(), text("all"));
-                for (k, v) in &b.headers {
-                    args.insert(k.as_str().into(), text(v));
-                }
-            }
-            channel
-                .queue_bind(
-                    q.name.as_str().into(),
-                    b.exchange.as_str().into(),
-                    b.routing_key.as_str().into(),
-                    QueueBindOptions::default(),
-                    args,
-                )
-                .await
-                .map_err(|e| unavailable(format!("binding {} to {}: {e}", q.name, b.exchange)))?;
+    let _ = channel.close(200, "declared".into()).await;
+    let groups = (0..DECLARING_CHANNELS).map(|group| async move {
+        let channel = connection.create_channel().await.map_err(unavailable)?;
+        let queues = topology.queues.iter().skip(group).step_by(DECLARING_CHANNELS);
+        for q in queues {
+            declare_queue(&channel, q).await?;
         }
+        let _ = channel.close(200, "declared".into()).await;
+        Ok::<(), BrokerError>(())
+    });
+    futures::future::try_join_all(groups).await?;
+    Ok(())
+}
+
+async fn declare_queue(channel: &Channel, q: &QueueSpec) -> Result<(), BrokerError> {
+    let args = queue_arguments(q);
+    let options = QueueDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .queue_declare(q.name.as_str().into(), options, args)
+        .await
+        .map_err(|e| unavailable(format!("declaring queue {}: {e}", q.name)))?;
+    for b in &q.bindings {
+        let mut args = FieldTable::default();
+        if !b.headers.is_empty() {
+            args.insert("x-match".into(), text("all"));
+            for (k, v) in &b.headers {
+                args.insert(k.as_str().into(), text(v));
+            }
+        }
+        channel
+            .queue_bind(
+                q.name.as_str().into(),
+                b.exchange.as_str().into(),
+                b.routing_key.as_str().into(),
+                QueueBindOptions::default(),
+                args,
+            )
+            .await
+            .map_err(|e| unavailable(format!("binding {} to {}: {e}", q.name, b.exchange)))?;
     }
     Ok(())
 }
@@ -484,6 +505,38 @@ impl Broker for RabbitBroker {
         Ok(declared.message_count())
     }
 
+    /// One channel for the whole sweep (with hundreds of subscribers the hub has a thousand
+    /// queues); a queue that is gone closes it, and the sweep goes on on a new one.
+    async fn queue_depths(&self, queues: &[String]) -> Vec<(String, u32)> {
+        let session = self.current().await;
+        let options = QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let mut depths = Vec::with_capacity(queues.len());
+        let mut channel: Option<Channel> = None;
+        for queue in queues {
+            let open = match channel.take() {
+                Some(c) if c.status().connected() => c,
+                _ => match session.connection.create_channel().await {
+                    Ok(c) => c,
+                    Err(_) => break,
+                },
+            };
+            if let Ok(declared) = open
+                .queue_declare(queue.as_str().into(), options, FieldTable::default())
+                .await
+            {
+                depths.push((queue.clone(), declared.message_count()));
+            }
+            channel = Some(open);
+        }
+        if let Some(c) = channel.filter(|c| c.status().connected()) {
+            let _ = c.close(200, "depths read".into()).await;
+        }
+        depths
+    }
+
     async fn consume(
         &self,
         queue: &str,
@@ -585,6 +638,12 @@ impl Drop for OwnConnection {
     }
 }
 
+/// The largest frame of an isolated consumer's connection. lapin buffers 32 frames each way
+/// per connection (8 MiB at RabbitMQ's default of 128 KiB): with a connection per
+/// partner-facing queue, 300 municipalities held 2.5 GB. Commands and status messages are a
+/// few KB; a larger one arrives in more frames.
+const ISOLATED_FRAME_MAX: u32 = 8192;
+
 /// Between two connections of one queue's consumer, when the last one failed at once.
 const ISOLATED_RECONNECT_PAUSE: Duration = Duration::from_millis(100);
 
@@ -612,6 +671,10 @@ impl Broker for IsolatedConsumer {
         self.main.queue_depth(queue).await
     }
 
+    async fn queue_depths(&self, queues: &[String]) -> Vec<(String, u32)> {
+        self.main.queue_depths(queues).await
+    }
+
     /// `prefetch` is ignored: one delivery at a time, so that a connection lost over a frame
     /// returns no delivery but the one that could not be parsed.
     async fn consume(
@@ -624,9 +687,15 @@ impl Broker for IsolatedConsumer {
         let _ = self.main.current().await;
         let properties = ConnectionProperties::default()
             .with_connection_name(format!("verenigingsloket-hub {queue}").into());
+        let mut uri: lapin::uri::AMQPUri = self
+            .url
+            .expose_secret()
+            .parse()
+            .map_err(|_| unavailable("broker.url is not an AMQP URI"))?;
+        uri.query.frame_max = Some(ISOLATED_FRAME_MAX);
         let connection = tokio::time::timeout(
             Duration::from_secs(10),
-            Connection::connect(self.url.expose_secret(), properties),
+            Connection::connect_uri(uri, properties),
         )
         .await
         .map_err(|_| unavailable("connection attempt timed out"))?

@@ -9,8 +9,9 @@
 //! unroutable on any of them --> hub.unrouted (fanout) --> hub.unrouted
 //! retry:  hub.retry (direct) --<tier>--> hub.retry.<tier> (TTL = tier)
 //!           --expired--> hub.retry.return (headers, hub-origin-queue = Q) --> Q
-//! dead:   hub.dead (direct) --Q--> hub.dead.Q   (the hub's own dead letters, and the
-//!           broker's when a delivery of a hub-internal queue exceeds the delivery limit)
+//! dead:   hub.dead (direct) --Q--> hub.dead-letters   (one queue for every consumed Q: the
+//!           hub's own dead letters, and the broker's when a delivery of a hub-internal
+//!           queue exceeds the delivery limit; the routing key names Q)
 //! quarantine: a partner-facing queue's broker dead letters --> hub.quarantine (fanout)
 //!           --> hub.quarantine   (never consumed: listed through the management API)
 //! ```
@@ -19,8 +20,10 @@
 //! message the AMQP client cannot even parse; such a message drops the connection it arrives
 //! on, so the hub consumes each partner-facing queue on a connection of its own and lets the
 //! broker move a message that keeps failing to `hub.quarantine`, which no AMQP consumer of
-//! the hub ever reads (see ARCHITECTURE.md, *Hostile input*). Everything in `hub.dead.*` is
-//! published by the hub itself and is safe to drain.
+//! the hub ever reads (see ARCHITECTURE.md, *Hostile input*). Everything in `hub.dead-letters`
+//! is published by the hub itself and is safe to drain. Dead letters are drained into
+//! PostgreSQL at once, so one queue serves every consumer: a queue per consumer would cost
+//! the broker a quorum queue (a Raft group, its files) per consumer for nothing.
 //! Every queue is a durable quorum queue. Consuming queues have a delivery limit and
 //! at-least-once dead-lettering (which needs `reject-publish` overflow). The retry tiers
 //! dead-letter at-least-once too (no delivery limit: nobody consumes them): expiring is
@@ -45,6 +48,8 @@ pub const APPLICATION_INTAKE: &str = "hub.applications.intake";
 pub const LOKET_APPLICATIONS: &str = "loket.applications";
 pub const UNROUTED: &str = "hub.unrouted";
 pub const DEAD: &str = "hub.dead";
+/// The one queue of dead letters, drained into PostgreSQL; the routing key names the origin.
+pub const DEAD_LETTERS: &str = "hub.dead-letters";
 /// Exchange and queue of what the broker gave up on in a partner-facing queue.
 pub const QUARANTINE: &str = "hub.quarantine";
 pub const RETRY: &str = "hub.retry";
@@ -160,10 +165,6 @@ pub fn reply_queue(municipality: &str) -> String {
     format!("municipality.{municipality}.replies")
 }
 
-pub fn dead_letter_queue(queue: &str) -> String {
-    format!("hub.dead.{queue}")
-}
-
 pub fn retry_queue(tier: Duration) -> String {
     format!("hub.retry.{}", tier_key(tier))
 }
@@ -219,6 +220,10 @@ impl Topology {
                 QueueSpec {
                     name: QUARANTINE.to_owned(),
                     bindings: vec![Binding::key(QUARANTINE, "")],
+                    ..QueueSpec::default()
+                },
+                QueueSpec {
+                    name: DEAD_LETTERS.to_owned(),
                     ..QueueSpec::default()
                 },
             ],
@@ -319,9 +324,9 @@ impl Topology {
         topology
     }
 
-    /// A queue the hub consumes: with its dead-letter queue, a delivery limit, and a way
-    /// back from the retry tiers. The broker's dead letters of a partner-facing queue go to
-    /// the quarantine instead of `hub.dead.<queue>`: they may be unparseable.
+    /// A queue the hub consumes: with a binding of `hub.dead-letters` for its dead letters, a
+    /// delivery limit, and a way back from the retry tiers. The broker's dead letters of a
+    /// partner-facing queue go to the quarantine instead: they may be unparseable.
     fn add_consumer_queue(
         &mut self,
         name: &str,
@@ -331,11 +336,15 @@ impl Topology {
     ) {
         let partner_facing = facing == Facing::Partner;
         let dead_letter_exchange = if partner_facing { QUARANTINE } else { DEAD };
-        self.queues.push(QueueSpec {
-            name: dead_letter_queue(name),
-            bindings: vec![Binding::key(DEAD, name)],
-            ..QueueSpec::default()
-        });
+        if !self.queues.iter().any(|q| q.name == DEAD_LETTERS) {
+            self.queues.push(QueueSpec {
+                name: DEAD_LETTERS.to_owned(),
+                ..QueueSpec::default()
+            });
+        }
+        if let Some(dead_letters) = self.queues.iter_mut().find(|q| q.name == DEAD_LETTERS) {
+            dead_letters.bindings.push(Binding::key(DEAD, name));
+        }
         self.queues.push(QueueSpec {
             name: name.to_owned(),
             bindings: vec![
@@ -360,7 +369,7 @@ impl Topology {
             .any(|q| q.name == queue && q.partner_facing)
     }
 
-    /// The queues the hub consumes (each has a `hub.dead.<queue>`).
+    /// The queues the hub consumes (each has a binding of `hub.dead-letters`).
     pub fn consumer_queues(&self) -> Vec<String> {
         self.queues
             .iter()
@@ -393,7 +402,11 @@ mod tests {
         assert_eq!(dlx("own").as_deref(), Some(DEAD));
         assert!(t.is_partner_facing("in"));
         assert!(!t.is_partner_facing("own"));
-        // The hub's own dead letters of both still have their hub.dead.<queue>.
-        assert!(queue("hub.dead.in").is_some() && queue("hub.dead.own").is_some());
+        // The hub's own dead letters of both still reach the one dead-letter queue.
+        let keys: Vec<String> = queue(DEAD_LETTERS)
+            .map(|q| q.bindings.into_iter().map(|b| b.routing_key).collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["in", "own"]);
+        assert!(!t.queues.iter().any(|q| q.name.starts_with("hub.dead.")));
     }
 }

@@ -58,6 +58,17 @@ async fn main() -> anyhow::Result<()> {
     })
     .await;
     let delivered = started.elapsed();
+    // Where the hub's time went (seconds summed over every call, overlapping calls included).
+    let mut stages = Vec::new();
+    for stage in [
+        "register_fetch_detail",
+        "ingest_commit",
+        "relay_publish",
+        "deliver_batch",
+    ] {
+        let key = format!("hub_stage_duration_seconds_sum{{stage=\"{stage}\"}}");
+        stages.push(format!("{stage} {:.1}s", hub.metric(&key).await));
+    }
 
     hub.stop().await;
     register.shutdown();
@@ -67,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
         delivered.as_secs_f64(),
         expected_deliveries as f64 / delivered.as_secs_f64()
     );
+    println!("stage time: {}", stages.join(", "));
     println!(
         "initial sync: {n} associations (projection + outbox + publish) in {:.1}s = {:.0} associations/s",
         synced.as_secs_f64(),

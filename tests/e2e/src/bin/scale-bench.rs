@@ -27,6 +27,9 @@ struct Figures {
     deliveries: usize,
     done: Duration,
     ready: Duration,
+    /// Ready after a restart against the same broker and database (the queues exist).
+    ready_again: Duration,
+    threads: usize,
     cpu_seconds: f64,
     peak_rss_mb: f64,
     queues: usize,
@@ -78,6 +81,21 @@ fn peak_rss_mb(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+fn threads(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Asks the hub to stop (SIGTERM) and waits for it.
+fn stop(hub: &mut Child) {
+    let _ = Command::new("kill").arg(hub.id().to_string()).status();
+    let _ = hub.wait();
+}
+
 async fn metric(http: &str, name: &str) -> f64 {
     let Ok(response) = reqwest::get(format!("{http}/metrics")).await else {
         return 0.0;
@@ -114,16 +132,19 @@ async fn run(
             municipalities = municipalities_toml(m, postcodes),
         ),
     )?;
+    let start_hub = || -> anyhow::Result<Child> {
+        Ok(Command::new(hub_binary()?)
+            .args(["run", "--config-dir"])
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
+            .args(["--env", "none", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?)
+    };
     let started = Instant::now();
-    let mut hub: Child = Command::new(hub_binary()?)
-        .args(["run", "--config-dir"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
-        .args(["--env", "none", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let mut hub = start_hub()?;
     let http = format!("http://127.0.0.1:{port}");
     let mut ready = None;
     let limit = Duration::from_secs(3600);
@@ -155,18 +176,41 @@ async fn run(
     }
     let done = started.elapsed();
     let pid = hub.id();
+    let cpu_seconds = cpu_seconds(pid);
+    let peak_rss_mb = peak_rss_mb(pid);
+    let threads = threads(pid);
+    let queues = rabbit.queue_count()?;
+    let broker_messages = rabbit.messages_received()?;
+    stop(&mut hub);
+    // Again, now that the broker has the queues and the database the projection.
+    let restarted = Instant::now();
+    let mut hub = start_hub()?;
+    let ready_again = loop {
+        if reqwest::get(format!("{http}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break restarted.elapsed();
+        }
+        anyhow::ensure!(
+            restarted.elapsed() < Duration::from_secs(300),
+            "M = {m}: not ready again within 300 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    stop(&mut hub);
     let figures = Figures {
         municipalities: m,
         deliveries: expected,
         done,
         ready: ready.unwrap_or(done),
-        cpu_seconds: cpu_seconds(pid),
-        peak_rss_mb: peak_rss_mb(pid),
-        queues: rabbit.queue_count()?,
-        broker_messages: rabbit.messages_received()?,
+        ready_again,
+        threads,
+        cpu_seconds,
+        peak_rss_mb,
+        queues,
+        broker_messages,
     };
-    let _ = Command::new("kill").arg(pid.to_string()).status();
-    let _ = hub.wait();
     let _ = std::fs::remove_file(config);
     iso.cleanup().await;
     Ok(figures)
@@ -209,16 +253,18 @@ async fn main() -> anyhow::Result<()> {
         rows.push(run(m, &register, &postcodes, expected).await?);
     }
     println!();
-    println!("| municipalities | start → every delivery done | hub CPU | peak RSS of the hub | ready after start | RabbitMQ queues | messages the broker received | deliveries/s |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| municipalities | start → every delivery done | hub CPU | peak RSS of the hub | hub threads | ready after first start | ready after a restart | RabbitMQ queues | messages the broker received | deliveries/s |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for f in &rows {
         println!(
-            "| {} | {:.1} s | {:.1} s | {:.0} MB | {:.1} s | {} | {} | {:.0} |",
+            "| {} | {:.1} s | {:.1} s | {:.0} MB | {} | {:.1} s | {:.1} s | {} | {} | {:.0} |",
             f.municipalities,
             f.done.as_secs_f64(),
             f.cpu_seconds,
             f.peak_rss_mb,
+            f.threads,
             f.ready.as_secs_f64(),
+            f.ready_again.as_secs_f64(),
             f.queues,
             f.broker_messages,
             f.deliveries as f64 / f.done.as_secs_f64()

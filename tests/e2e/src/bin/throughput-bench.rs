@@ -786,12 +786,9 @@ impl HubSide {
                 last_progress = (delivered, Instant::now());
             } else if last_progress.1.elapsed() > Duration::from_secs(60) {
                 let left = depth(&self.channel, deliver).await?;
-                let dead = depth(
-                    &self.channel,
-                    &hub::broker::topology::dead_letter_queue(deliver),
-                )
-                .await
-                .unwrap_or(0);
+                let dead = depth(&self.channel, hub::broker::topology::DEAD_LETTERS)
+                    .await
+                    .unwrap_or(0);
                 bail!("no progress for 60 s: {delivered}/{n} on {subscriber_queue}, {left} left on {deliver}, {dead} dead-lettered");
             }
             if last_report.elapsed() > Duration::from_secs(5) {
