@@ -212,7 +212,11 @@ impl Ingest {
         report: &mut PassReport,
     ) -> Result<Option<RegisterError>, IngestError> {
         let codes: Vec<VCode> = chunk.iter().map(|m| m.v_code.clone()).collect();
-        let stored = self.store.associations(&codes).await?;
+        let stored = {
+            let _t = self.metrics.time("ingest_lookup");
+            self.store.associations(&codes).await?
+        };
+        let prepare = self.metrics.time("ingest_prepare");
 
         // One batch per document: committed together, or one by one when the store refuses
         // the chunk's data (see `commit`).
@@ -266,6 +270,7 @@ impl Ingest {
             }
             items.push((m, batch));
         }
+        drop(prepare);
         let Some(checkpoint) = items.iter().map(|(m, _)| m.sequence).max() else {
             return Ok(cut_short);
         };

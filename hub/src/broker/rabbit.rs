@@ -638,11 +638,11 @@ impl Drop for OwnConnection {
     }
 }
 
-/// The largest frame of an isolated consumer's connection. lapin buffers 32 frames each way
-/// per connection (8 MiB at RabbitMQ's default of 128 KiB): with a connection per
-/// partner-facing queue, 300 municipalities held 2.5 GB. Commands and status messages are a
-/// few KB; a larger one arrives in more frames.
-const ISOLATED_FRAME_MAX: u32 = 8192;
+/// The largest frame of an isolated consumer's connection: AMQP's smallest. lapin buffers 32
+/// frames each way per connection (8 MiB at RabbitMQ's default of 128 KiB): with a connection
+/// per partner-facing queue, 300 municipalities held 2.5 GB. Commands and status messages are
+/// a few KB; a larger one arrives in more frames.
+const ISOLATED_FRAME_MAX: u32 = 4096;
 
 /// Between two connections of one queue's consumer, when the last one failed at once.
 const ISOLATED_RECONNECT_PAUSE: Duration = Duration::from_millis(100);

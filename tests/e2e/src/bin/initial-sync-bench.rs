@@ -62,6 +62,8 @@ async fn main() -> anyhow::Result<()> {
     let mut stages = Vec::new();
     for stage in [
         "register_fetch_detail",
+        "ingest_lookup",
+        "ingest_prepare",
         "ingest_commit",
         "relay_publish",
         "deliver_batch",
