@@ -17,8 +17,8 @@ use crate::api::{self, ApiState};
 use crate::applications::{Applications, IntakeHandler, MunicipalStatusHandler, ProviderHandler};
 use crate::broker::rabbit::IsolatedConsumer;
 use crate::broker::topology::{
-    command_queue, delivery_queue, municipal_status_queue, provider_queue,
-    APPLICATION_INTAKE, DEAD_LETTERS, QUARANTINE,
+    command_queue, delivery_queue, municipal_status_queue, provider_queue, APPLICATION_INTAKE,
+    DEAD_LETTERS, QUARANTINE,
 };
 use crate::broker::{Broker, RabbitBroker, Topology};
 use crate::commands::CommandHandler;

@@ -88,7 +88,7 @@ pub async fn run(
         }
         report.messages += batch.outbox.len();
         if !batch.outbox.is_empty() {
-            store.commit_ingest(batch).await?;
+            store.commit_ingest(std::slice::from_ref(&batch)).await?;
         }
         tracing::info!(read_up_to = %last.vereniging.v_code, messages = report.messages, "backfill progress");
         if page.len() < PAGE {

@@ -96,9 +96,10 @@ impl BrokerSettings {
     /// snapshots) held in memory at once, whatever the number of subscribers.
     pub fn subscriber_prefetch(&self, subscribers: usize) -> u16 {
         let share = self.prefetch_budget / u32::try_from(subscribers.max(1)).unwrap_or(u32::MAX);
-        u16::try_from(share)
-            .unwrap_or(u16::MAX)
-            .clamp(MIN_SUBSCRIBER_PREFETCH, self.prefetch.max(MIN_SUBSCRIBER_PREFETCH))
+        u16::try_from(share).unwrap_or(u16::MAX).clamp(
+            MIN_SUBSCRIBER_PREFETCH,
+            self.prefetch.max(MIN_SUBSCRIBER_PREFETCH),
+        )
     }
 }
 

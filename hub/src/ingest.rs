@@ -7,7 +7,7 @@
 //! as a rejection and the pass goes on; so is one the store refuses (`StoreError::Rejected`)
 //! when the chunk is committed again document by document.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -178,8 +178,11 @@ impl Ingest {
             read: mutaties.len(),
             ..PassReport::default()
         };
-        // The next chunk's documents are fetched while this one commits: the register's
-        // round trips and PostgreSQL's then overlap instead of taking turns.
+        let mutaties = newest_per_association(mutaties);
+        // The next chunk's documents are fetched while this one is prepared and committed,
+        // and prepared while this one commits: the register's round trips, the hub's parsing
+        // and PostgreSQL's writes overlap instead of taking turns. Safe because no vCode is in
+        // two chunks (above): what a chunk looks up is never what the one before writes.
         let chunks: Vec<Vec<Mutatie>> = mutaties
             .chunks(self.settings.batch_size.max(1))
             .map(<[Mutatie]>::to_vec)
@@ -194,35 +197,54 @@ impl Ingest {
         ));
         // The fetcher ends with the pass, however the pass ends.
         let _stop_fetching = AbortOnDrop(fetcher);
-        while let Some((chunk, fetched)) = fetched_rx.recv().await {
-            let transient = self.ingest_chunk(&chunk, fetched, &mut report).await?;
-            if let Some(e) = transient {
-                return Err(e.into());
+        let mut prepared: Option<Prepared> = None;
+        loop {
+            let next = async {
+                match fetched_rx.recv().await {
+                    Some((chunk, fetched)) => self.prepare(chunk, fetched).await.map(Some),
+                    None => Ok(None),
+                }
+            };
+            let (committed, next) = match prepared.take() {
+                Some(chunk) => {
+                    let (committed, next) = tokio::join!(self.commit_chunk(chunk), next);
+                    (Some(committed), next)
+                }
+                None => (None, next.await),
+            };
+            if let Some(committed) = committed {
+                let (done, cut_short) = committed?;
+                report.add(done);
+                if let Some(e) = cut_short {
+                    return Err(e.into());
+                }
+            }
+            match next? {
+                Some(chunk) => prepared = Some(chunk),
+                None => return Ok(report),
             }
         }
-        Ok(report)
     }
 
-    /// Commits one fetched chunk. Returns the transient error that cut it short, if any,
-    /// after committing everything before it.
-    async fn ingest_chunk(
+    /// Looks up what the hub holds of a fetched chunk's associations and turns each
+    /// document into what is to be committed.
+    async fn prepare(
         &self,
-        chunk: &[Mutatie],
+        chunk: Vec<Mutatie>,
         fetched: Vec<Result<Detail, RegisterError>>,
-        report: &mut PassReport,
-    ) -> Result<Option<RegisterError>, IngestError> {
+    ) -> Result<Prepared, IngestError> {
         let codes: Vec<VCode> = chunk.iter().map(|m| m.v_code.clone()).collect();
         let stored = {
             let _t = self.metrics.time("ingest_lookup");
             self.store.associations(&codes).await?
         };
-        let prepare = self.metrics.time("ingest_prepare");
-
+        let _t = self.metrics.time("ingest_prepare");
+        let mut report = PassReport::default();
         // One batch per document: committed together, or one by one when the store refuses
         // the chunk's data (see `commit`).
-        let mut items: Vec<(&Mutatie, IngestBatch)> = Vec::with_capacity(chunk.len());
+        let mut items: Vec<(Mutatie, IngestBatch)> = Vec::with_capacity(chunk.len());
         let mut cut_short = None;
-        for (m, result) in chunk.iter().zip(fetched) {
+        for (m, result) in chunk.into_iter().zip(fetched) {
             let old = stored.get(&m.v_code);
             let mut batch = IngestBatch::default();
             match result {
@@ -237,7 +259,7 @@ impl Ingest {
                         batch
                             .changes
                             .push(ProjectionChange::Remove(m.v_code.clone()));
-                        let mut message = removed_message(m)?;
+                        let mut message = removed_message(&m)?;
                         message.recipients = Some(self.audience.of_removal(&old.vereniging));
                         batch.outbox.push(message);
                         batch.history.push(HistoryLine {
@@ -250,7 +272,7 @@ impl Ingest {
                     }
                 }
                 Ok(Detail::Found { body, version }) => match parse_detail(&m.v_code, &body) {
-                    Err(e) => self.reject(&mut batch, m, e.to_string(), report),
+                    Err(e) => self.reject(&mut batch, &m, e.to_string(), &mut report),
                     Ok(vereniging) => {
                         let nul = nul_fields(&body, &vereniging);
                         let association = StoredAssociation {
@@ -261,22 +283,39 @@ impl Ingest {
                         if !nul.is_empty() {
                             let reason =
                                 format!("{}: {}", nul.join(", "), contracts::text::NUL_REASON);
-                            self.reject(&mut batch, m, reason, report);
+                            self.reject(&mut batch, &m, reason, &mut report);
                         } else if !is_older(&association, old) {
-                            self.project(&mut batch, m, association, old, report)?;
+                            self.project(&mut batch, &m, association, old, &mut report)?;
                         }
                     }
                 },
             }
             items.push((m, batch));
         }
-        drop(prepare);
+        Ok(Prepared {
+            items,
+            cut_short,
+            report,
+        })
+    }
+
+    /// Commits a prepared chunk. Returns what it did and the transient error that cut it
+    /// short, if any (everything before that error is committed).
+    async fn commit_chunk(
+        &self,
+        chunk: Prepared,
+    ) -> Result<(PassReport, Option<RegisterError>), IngestError> {
+        let Prepared {
+            items,
+            cut_short,
+            mut report,
+        } = chunk;
         let Some(checkpoint) = items.iter().map(|(m, _)| m.sequence).max() else {
-            return Ok(cut_short);
+            return Ok((report, cut_short));
         };
         {
             let _t = self.metrics.time("ingest_commit");
-            self.commit(items, checkpoint, report).await?;
+            self.commit(items, checkpoint, &mut report).await?;
         }
         // A resync re-reads old entries; the gauge only moves forward, like the checkpoint.
         let gauge = &self.metrics.register_checkpoint;
@@ -286,7 +325,7 @@ impl Ingest {
             }
         }
         self.relay_wake.notify_one();
-        Ok(cut_short)
+        Ok((report, cut_short))
     }
 
     /// Commits a chunk's documents and moves the checkpoint to `checkpoint`, in one
@@ -296,22 +335,23 @@ impl Ingest {
     /// does the checkpoint move: one bad document never stops the feed.
     async fn commit(
         &self,
-        items: Vec<(&Mutatie, IngestBatch)>,
+        items: Vec<(Mutatie, IngestBatch)>,
         checkpoint: u64,
         report: &mut PassReport,
     ) -> Result<(), IngestError> {
-        let mut whole = IngestBatch::default();
-        for (_, item) in &items {
-            whole.extend(item.clone());
-        }
-        whole.checkpoint = Some(checkpoint);
-        match self.store.commit_ingest(whole).await {
+        let (mutaties, mut batches): (Vec<Mutatie>, Vec<IngestBatch>) = items.into_iter().unzip();
+        let moved = IngestBatch {
+            checkpoint: Some(checkpoint),
+            ..IngestBatch::default()
+        };
+        batches.push(moved);
+        match self.store.commit_ingest(&batches).await {
             Err(StoreError::Rejected { .. }) => {}
             other => return Ok(other?),
         }
         let mut refused = IngestBatch::default();
-        for (m, item) in items {
-            match self.store.commit_ingest(item).await {
+        for (m, item) in mutaties.iter().zip(&batches) {
+            match self.store.commit_ingest(std::slice::from_ref(item)).await {
                 Ok(()) => {}
                 Err(e @ StoreError::Rejected { .. }) => {
                     self.reject(&mut refused, m, e.to_string(), report)
@@ -320,7 +360,10 @@ impl Ingest {
             }
         }
         refused.checkpoint = Some(checkpoint);
-        Ok(self.store.commit_ingest(refused).await?)
+        Ok(self
+            .store
+            .commit_ingest(std::slice::from_ref(&refused))
+            .await?)
     }
 
     /// Records a new or changed snapshot and, when a part changed, its message.
@@ -417,6 +460,40 @@ fn parts_or_newer(old: Option<&StoredAssociation>, new: &StoredAssociation) -> b
         None => true,
         Some(o) => o.sequence < new.sequence || o.vereniging != new.vereniging,
     }
+}
+
+/// A fetched chunk made ready to commit.
+struct Prepared {
+    /// One batch per mutation, in the feed's order.
+    items: Vec<(Mutatie, IngestBatch)>,
+    /// The transient error that cut the chunk short: the pass ends once the rest committed.
+    cut_short: Option<RegisterError>,
+    report: PassReport,
+}
+
+impl PassReport {
+    fn add(&mut self, other: PassReport) {
+        self.changed += other.changed;
+        self.removed += other.removed;
+        self.rejected += other.rejected;
+    }
+}
+
+/// The feed without the entries of an association listed again further on: its document is
+/// fetched once, for its newest entry, which is where it stays in the order. (The register's
+/// detail answers with the current document whichever entry asked, so the earlier entries
+/// would only repeat it under an older sequence.)
+fn newest_per_association(mutaties: Vec<Mutatie>) -> Vec<Mutatie> {
+    let mut last: HashMap<VCode, usize> = HashMap::with_capacity(mutaties.len());
+    for (position, m) in mutaties.iter().enumerate() {
+        last.insert(m.v_code.clone(), position);
+    }
+    mutaties
+        .into_iter()
+        .enumerate()
+        .filter(|(position, m)| last.get(&m.v_code) == Some(position))
+        .map(|(_, m)| m)
+        .collect()
 }
 
 /// A chunk's mutations and their documents, in order.
@@ -525,4 +602,39 @@ fn removed_message(m: &Mutatie) -> Result<OutboxMessage, serde_json::Error> {
         &message.metadata,
         serde_json::to_vec(&message)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(v_code: &str, sequence: u64) -> Mutatie {
+        Mutatie {
+            v_code: v_code.parse().expect("a vCode"),
+            sequence,
+        }
+    }
+
+    #[test]
+    fn an_association_listed_again_is_read_once_at_its_newest_entry() {
+        let feed = vec![
+            m("V0001001", 1),
+            m("V0001002", 2),
+            m("V0001001", 3),
+            m("V0001003", 4),
+            m("V0001002", 5),
+        ];
+        let kept: Vec<(String, u64)> = newest_per_association(feed)
+            .into_iter()
+            .map(|m| (m.v_code.to_string(), m.sequence))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                ("V0001001".to_owned(), 3),
+                ("V0001003".to_owned(), 4),
+                ("V0001002".to_owned(), 5)
+            ]
+        );
+    }
 }

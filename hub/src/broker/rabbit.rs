@@ -239,7 +239,11 @@ async fn declare(connection: &Connection, topology: &Topology) -> Result<(), Bro
     let _ = channel.close(200, "declared".into()).await;
     let groups = (0..DECLARING_CHANNELS).map(|group| async move {
         let channel = connection.create_channel().await.map_err(unavailable)?;
-        let queues = topology.queues.iter().skip(group).step_by(DECLARING_CHANNELS);
+        let queues = topology
+            .queues
+            .iter()
+            .skip(group)
+            .step_by(DECLARING_CHANNELS);
         for q in queues {
             declare_queue(&channel, q).await?;
         }

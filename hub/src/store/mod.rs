@@ -207,7 +207,8 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         fingerprint: Option<&str>,
     ) -> Result<(), StoreError>;
-    async fn commit_ingest(&self, batch: IngestBatch) -> Result<(), StoreError>;
+    /// Commits every batch in one transaction (the checkpoint moves to the highest of theirs).
+    async fn commit_ingest(&self, batches: &[IngestBatch]) -> Result<(), StoreError>;
 
     async fn pending_outbox(&self, limit: usize) -> Result<Vec<PendingMessage>, StoreError>;
     async fn mark_published(&self, outbox_ids: &[i64]) -> Result<(), StoreError>;

@@ -266,7 +266,7 @@ impl Store for PgStore {
         codes.iter().map(|c| parse_v_code(c)).collect()
     }
 
-    async fn commit_ingest(&self, batch: IngestBatch) -> Result<(), StoreError> {
+    async fn commit_ingest(&self, batches: &[IngestBatch]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
 
         let mut codes = Vec::new();
@@ -274,7 +274,7 @@ impl Store for PgStore {
         let mut sequences = Vec::new();
         let mut versions: Vec<Option<i64>> = Vec::new();
         let mut removed = Vec::new();
-        for change in &batch.changes {
+        for change in batches.iter().flat_map(|b| &b.changes) {
             match change {
                 ProjectionChange::Upsert(a) => {
                     codes.push(a.vereniging.v_code.to_string());
@@ -311,8 +311,8 @@ impl Store for PgStore {
                 .await?;
         }
 
-        if !batch.outbox.is_empty() {
-            let m = &batch.outbox;
+        let m: Vec<&OutboxMessage> = batches.iter().flat_map(|b| &b.outbox).collect();
+        if !m.is_empty() {
             let ids: Vec<uuid::Uuid> = m.iter().map(|m| m.message_id).collect();
             let types: Vec<&str> = m.iter().map(|m| m.message_type.as_str()).collect();
             let vcodes: Vec<&str> = m.iter().map(|m| m.v_code.as_str()).collect();
@@ -345,8 +345,8 @@ impl Store for PgStore {
             .await?;
         }
 
-        if !batch.history.is_empty() {
-            let h = &batch.history;
+        let h: Vec<&HistoryLine> = batches.iter().flat_map(|b| &b.history).collect();
+        if !h.is_empty() {
             let vcodes: Vec<&str> = h.iter().map(|h| h.v_code.as_str()).collect();
             let seqs: Vec<i64> = h.iter().map(|h| to_i64(h.sequence)).collect();
             let kinds: Vec<&str> = h.iter().map(|h| h.kind.as_str()).collect();
@@ -363,7 +363,7 @@ impl Store for PgStore {
             .await?;
         }
 
-        for r in &batch.rejections {
+        for r in batches.iter().flat_map(|b| &b.rejections) {
             sqlx::query(
                 "INSERT INTO register_rejection (vcode, sequence, reason) VALUES ($1, $2, $3)",
             )
@@ -374,7 +374,7 @@ impl Store for PgStore {
             .await?;
         }
 
-        if let Some(seq) = batch.checkpoint {
+        if let Some(seq) = batches.iter().filter_map(|b| b.checkpoint).max() {
             sqlx::query(
                 "INSERT INTO register_checkpoint (id, sequence) VALUES (TRUE, $1)
                  ON CONFLICT (id) DO UPDATE
