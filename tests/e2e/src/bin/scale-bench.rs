@@ -11,8 +11,10 @@
 //! more file descriptors than the machine's node has), a database of its own, and the `hub`
 //! binary as a child process (so its CPU and memory are its own), configured with the generated
 //! municipalities on the queue channel. Printed per M: the time from start until every
-//! delivery is done, the hub's CPU seconds, its peak RSS, when it was first ready, the queues
-//! on the broker, the messages the broker received, and deliveries per second.
+//! delivery is done, the hub's CPU seconds, its peak RSS and threads, when it was first ready
+//! and when it was ready after a restart against the same broker and database (its queues
+//! then exist), the queues on the broker, the messages the broker received, and deliveries per
+//! second.
 
 #![allow(clippy::unwrap_used)]
 
