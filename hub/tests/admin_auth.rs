@@ -5,21 +5,15 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use hub::config::Sources;
 use hub::metrics::Metrics;
 use sqlx::{Connection, PgConnection};
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 #[tokio::test]
 async fn the_admin_endpoints_need_the_configured_token() {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let database = format!("hubtest_{now}_{:08x}", rand::random::<u32>());
+    let database = test_support::unique_name();
     let overrides = [
         (
             "database.url",
@@ -108,7 +102,9 @@ async fn the_admin_endpoints_need_the_configured_token() {
     );
 
     hub.shutdown().await;
-    let mut admin = PgConnection::connect(ADMIN).await.unwrap();
+    let mut admin = PgConnection::connect(test_support::POSTGRES_ADMIN)
+        .await
+        .unwrap();
     sqlx::query(&format!(
         "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
     ))

@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +11,10 @@ use futures::StreamExt;
 use hub::broker::acks::LONGEST_DEFERRAL;
 use hub::broker::topology::QueueSpec;
 use hub::broker::{Broker, Incoming, Outgoing, Properties, RabbitBroker, Topology};
-use support::{eventually, Isolation};
+use test_support::{eventually_some, Isolation};
+
+/// How long a condition may take to hold.
+const WAIT: Duration = Duration::from_secs(20);
 use tokio_util::sync::CancellationToken;
 
 const QUEUE: &str = "broker.test";
@@ -35,7 +36,7 @@ async fn broker(iso: &Isolation) -> (Arc<RabbitBroker>, CancellationToken) {
     let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
     let cancel = CancellationToken::new();
     tokio::spawn(rabbit.clone().supervise(cancel.clone()));
-    eventually("the broker is ready", || async {
+    eventually_some(WAIT, "the broker is ready", || async {
         rabbit.is_ready().then_some(())
     })
     .await;
@@ -92,7 +93,7 @@ async fn assert_left_after_closing(iso: &Isolation, cancel: CancellationToken, e
 
 #[tokio::test]
 async fn a_batch_published_in_one_call_arrives_in_its_order() {
-    let iso = Isolation::new().await;
+    let iso = Isolation::new().await.unwrap();
     let (rabbit, cancel) = broker(&iso).await;
     rabbit.publish(numbered(600)).await.unwrap();
     let mut stream = rabbit.consume(QUEUE, 700).await.unwrap();
@@ -104,7 +105,7 @@ async fn a_batch_published_in_one_call_arrives_in_its_order() {
 
 #[tokio::test]
 async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
-    let iso = Isolation::new().await;
+    let iso = Isolation::new().await.unwrap();
     let (rabbit, cancel) = broker(&iso).await;
     rabbit.publish(numbered(10)).await.unwrap();
     let mut stream = rabbit.consume(QUEUE, 50).await.unwrap();
@@ -127,7 +128,7 @@ async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
 
 #[tokio::test]
 async fn a_batch_acknowledged_newest_first_leaves_the_queue() {
-    let iso = Isolation::new().await;
+    let iso = Isolation::new().await.unwrap();
     let (rabbit, cancel) = broker(&iso).await;
     rabbit.publish(numbered(120)).await.unwrap();
     let mut stream = rabbit.consume(QUEUE, 200).await.unwrap();

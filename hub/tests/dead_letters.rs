@@ -7,8 +7,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +21,10 @@ use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::Value;
-use support::{eventually, Isolation};
+use test_support::{eventually_some, Isolation};
+
+/// How long a condition may take to hold.
+const WAIT: Duration = Duration::from_secs(20);
 use tokio_util::sync::CancellationToken;
 
 async fn channel(iso: &Isolation) -> (Connection, lapin::Channel) {
@@ -102,7 +103,7 @@ impl Http {
 
 #[tokio::test]
 async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with_an_audit_trail() {
-    let iso = Isolation::new().await;
+    let iso = Isolation::new().await.unwrap();
     // No register: the poller only logs errors against a port nobody listens on.
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let register = format!("http://{}", unused.local_addr().unwrap());
@@ -134,7 +135,7 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
         base: format!("http://{}", hub.http_addr),
         client: reqwest::Client::new(),
     };
-    eventually("the hub is ready", || async {
+    eventually_some(WAIT, "the hub is ready", || async {
         (http.get("/readyz").await.0 == 200).then_some(())
     })
     .await;
@@ -159,7 +160,7 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
     .await;
 
     let aalst = "/admin/dlq?queue=hub.deliver.aalst";
-    let first = eventually("aalst's dead letter is recorded", || async {
+    let first = eventually_some(WAIT, "aalst's dead letter is recorded", || async {
         let (status, list) = http.get(aalst).await;
         assert_eq!(status, 200);
         list.as_array()
@@ -177,10 +178,14 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
     let first_id = first["id"].as_i64().unwrap();
 
     // One per subscriber, all dead.
-    let all = eventually("every subscriber's dead letter is recorded", || async {
-        let (_, list) = http.get("/admin/dlq?status=dead").await;
-        list.as_array().filter(|l| l.len() == 3).cloned()
-    })
+    let all = eventually_some(
+        WAIT,
+        "every subscriber's dead letter is recorded",
+        || async {
+            let (_, list) = http.get("/admin/dlq?status=dead").await;
+            list.as_array().filter(|l| l.len() == 3).cloned()
+        },
+    )
     .await;
     let mut queues: Vec<&str> = all.iter().map(|l| l["queue"].as_str().unwrap()).collect();
     queues.sort();
@@ -219,10 +224,14 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
     assert_eq!(status, 200, "{replayed}");
     assert_eq!(replayed["status"], "replayed");
     assert_eq!(replayed["queue"], "hub.deliver.aalst");
-    let again = eventually("the replayed message is dead-lettered again", || async {
-        let (_, list) = http.get(aalst).await;
-        list.as_array().filter(|l| l.len() == 2).cloned()
-    })
+    let again = eventually_some(
+        WAIT,
+        "the replayed message is dead-lettered again",
+        || async {
+            let (_, list) = http.get(aalst).await;
+            list.as_array().filter(|l| l.len() == 2).cloned()
+        },
+    )
     .await;
     let (second, first) = (&again[0], &again[1]);
     assert_eq!(first["id"], first_id);
@@ -341,7 +350,7 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
 /// does not exist is refused; two operators resolving one dead letter at once: one wins.
 #[tokio::test]
 async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
-    let iso = Isolation::new().await;
+    let iso = Isolation::new().await.unwrap();
     let pg = Arc::new(
         PgStore::connect_lazy(&iso.database_url().into(), 4, Duration::from_secs(5)).unwrap(),
     );
@@ -379,7 +388,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
     let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
     let cancel = CancellationToken::new();
     let supervisor = tokio::spawn(rabbit.clone().supervise(cancel.clone()));
-    eventually("the broker is ready", || async {
+    eventually_some(WAIT, "the broker is ready", || async {
         rabbit.is_ready().then_some(())
     })
     .await;
@@ -435,7 +444,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
         limit: 10,
         offset: 0,
     };
-    let row = eventually("the broker's dead letter is recorded", || async {
+    let row = eventually_some(WAIT, "the broker's dead letter is recorded", || async {
         store.list(&filter).await.unwrap().into_iter().next()
     })
     .await;
@@ -464,7 +473,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
     hub::dead_letters::replay(&*broker, &*store, row.id, "alice")
         .await
         .unwrap();
-    let back = eventually("the replayed message is on its queue", || async {
+    let back = eventually_some(WAIT, "the replayed message is on its queue", || async {
         amqp.basic_get(work.into(), BasicGetOptions::default())
             .await
             .unwrap()

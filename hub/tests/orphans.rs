@@ -3,14 +3,15 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
 use hub::broker::topology::QueueSpec;
 use hub::broker::{Broker, Outgoing, Properties, RabbitBroker, Topology};
-use support::{eventually, Isolation};
+use test_support::{eventually_some, Isolation};
+
+/// How long a condition may take to hold.
+const WAIT: Duration = Duration::from_secs(20);
 use tokio_util::sync::CancellationToken;
 
 fn queue(name: &str) -> QueueSpec {
@@ -46,7 +47,7 @@ fn orphans(iso: &Isolation, delete: bool) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_subscribers_queues_are_reported_and_the_empty_ones_deleted() {
-    let iso = Isolation::new().await;
+    let iso = Isolation::new().await.unwrap();
     // A queue the default configuration declares, and two it does not (any more).
     let topology = Topology {
         queues: vec![
@@ -59,7 +60,7 @@ async fn a_removed_subscribers_queues_are_reported_and_the_empty_ones_deleted() 
     let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
     let cancel = CancellationToken::new();
     tokio::spawn(rabbit.clone().supervise(cancel.clone()));
-    eventually("the broker is ready", || async {
+    eventually_some(WAIT, "the broker is ready", || async {
         rabbit.is_ready().then_some(())
     })
     .await;
@@ -76,7 +77,7 @@ async fn a_removed_subscribers_queues_are_reported_and_the_empty_ones_deleted() 
 
     // The management API's queue statistics lag a few seconds behind.
     let mut listed = String::new();
-    eventually("the orphans listed with their depth", || {
+    eventually_some(WAIT, "the orphans listed with their depth", || {
         listed = orphans(&iso, false);
         let ready = listed.contains("hub.deliver.gone\t1 messages");
         async move { ready.then_some(()) }

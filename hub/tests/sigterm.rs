@@ -5,28 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn sigterm_stops_the_hub_within_its_grace_period() {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let database = format!("hubtest_{now}_{:08x}", rand::random::<u32>());
-    let port = free_port();
+    let database = test_support::unique_name();
+    let port = test_support::free_port().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hub"))
         .args([
             "run",
@@ -98,7 +84,9 @@ async fn sigterm_stops_the_hub_within_its_grace_period() {
         "stopped within the grace period (3 s)"
     );
 
-    let mut admin = PgConnection::connect(ADMIN).await.unwrap();
+    let mut admin = PgConnection::connect(test_support::POSTGRES_ADMIN)
+        .await
+        .unwrap();
     sqlx::query(&format!(
         "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
     ))
