@@ -82,7 +82,7 @@ pub struct BrokerSettings {
     /// broker sees it (and set aside by the relays).
     pub max_message_bytes: usize,
     /// RabbitMQ's management API (`http://user:password@host:15672`), through which
-    /// `hub quarantine list` reads the quarantine; `None`: listing is unavailable.
+    /// `hub quarantine` reads the quarantine; `None`: listing is unavailable.
     pub management_url: Option<SecretString>,
 }
 

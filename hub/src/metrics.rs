@@ -78,7 +78,7 @@ pub struct Metrics {
     /// change costs follows its recipients (see `recipients.rs`).
     pub messages_routed: IntCounterVec,
     /// Messages in `hub.quarantine`: what the broker gave up on in a partner-facing queue;
-    /// an operator reads them with `hub quarantine list`. Refreshed every 10 s.
+    /// an operator reads them with `hub quarantine`. Refreshed every 10 s.
     pub quarantined: IntGauge,
     /// Granted values withheld because they fail their check (e.g. an INSZ), per subscriber
     /// and field (the path `withheld` names).
