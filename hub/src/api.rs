@@ -94,13 +94,13 @@ pub(crate) fn problem(
 
 fn store_problem(e: &StoreError) -> Response {
     match e {
-        StoreError::Unavailable(_) => problem(
+        StoreError::Unavailable { .. } => problem(
             StatusCode::SERVICE_UNAVAILABLE,
             "Database unavailable",
             "try again later",
             &[],
         ),
-        StoreError::Corrupt(m) => problem(
+        StoreError::Corrupt { reason: m, .. } => problem(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Stored data is corrupt",
             m,

@@ -341,7 +341,7 @@ fn status_changed(
 }
 
 fn corrupt(e: serde_json::Error) -> IntakeError {
-    IntakeError::Store(StoreError::Corrupt(e.to_string()))
+    IntakeError::Store(StoreError::corrupt_by(e))
 }
 
 /// What identifies a submission's content: a resubmission has the same, a different

@@ -127,7 +127,7 @@ fn message(a: &StoredAssociation, recipients: Vec<Recipient>) -> Result<OutboxMe
         withheld: Vec::new(),
         vereniging: a.vereniging.clone(),
     };
-    let body = serde_json::to_vec(&message).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let body = serde_json::to_vec(&message).map_err(StoreError::corrupt_by)?;
     Ok(OutboxMessage {
         message_id: metadata.message_id,
         message_type: metadata.message_type,

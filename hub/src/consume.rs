@@ -48,9 +48,9 @@ pub enum Failure {
 impl From<crate::store::StoreError> for Failure {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::Unavailable(m) => Failure::Unavailable(m),
-            crate::store::StoreError::Corrupt(m) => {
-                Failure::Permanent(format!("stored state is corrupt: {m}"))
+            crate::store::StoreError::Unavailable { reason, .. } => Failure::Unavailable(reason),
+            crate::store::StoreError::Corrupt { reason, .. } => {
+                Failure::Permanent(format!("stored state is corrupt: {reason}"))
             }
             e @ crate::store::StoreError::Rejected { .. } => Failure::Permanent(e.to_string()),
         }

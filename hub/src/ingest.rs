@@ -545,7 +545,7 @@ impl Drop for AbortOnDrop {
 fn is_transient(e: &IngestError) -> bool {
     match e {
         IngestError::Register(e) => e.is_transient(),
-        IngestError::Store(StoreError::Unavailable(_)) => true,
+        IngestError::Store(StoreError::Unavailable { .. }) => true,
         _ => false,
     }
 }

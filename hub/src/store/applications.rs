@@ -191,7 +191,7 @@ pub trait ApplicationStore: Send + Sync + 'static {
 
 fn status(raw: &str) -> Result<ApplicationStatus, StoreError> {
     ApplicationStatus::parse(raw)
-        .ok_or_else(|| StoreError::Corrupt(format!("unknown application status {raw:?}")))
+        .ok_or_else(|| StoreError::corrupt(format!("unknown application status {raw:?}")))
 }
 
 fn application_row(row: &PgRow) -> Result<ApplicationRow, StoreError> {
@@ -265,7 +265,7 @@ impl ApplicationStore for PgStore {
         outbox: &[OutboxEntry],
     ) -> Result<Created, StoreError> {
         let (Some(first), Some(last)) = (moves.first(), moves.last()) else {
-            return Err(StoreError::Corrupt(
+            return Err(StoreError::corrupt(
                 "an application needs a first status".to_owned(),
             ));
         };

@@ -93,7 +93,7 @@ impl CommandStore for PgStore {
         if status == "done" {
             let reply: Option<Value> = row.try_get("reply")?;
             let reply = reply.ok_or_else(|| {
-                StoreError::Corrupt(format!("command {command_id} is done without a reply"))
+                StoreError::corrupt(format!("command {command_id} is done without a reply"))
             })?;
             return Ok(Claim::Done { reply });
         }
@@ -122,7 +122,7 @@ impl CommandStore for PgStore {
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else {
-            return Err(StoreError::Corrupt(format!(
+            return Err(StoreError::corrupt(format!(
                 "command {command_id} vanished before its first attempt"
             )));
         };
@@ -161,7 +161,7 @@ impl CommandStore for PgStore {
         .await?
         .flatten();
         stored.ok_or_else(|| {
-            StoreError::Corrupt(format!("command {command_id} has no row to finish"))
+            StoreError::corrupt(format!("command {command_id} has no row to finish"))
         })
     }
 

@@ -346,7 +346,7 @@ const SUMMARY_COLUMNS: &str = "id, queue, message_id, message_type, failure, att
 fn summary_from_row(row: &PgRow) -> Result<DeadLetterSummary, StoreError> {
     let raw_status: String = row.try_get("status")?;
     let status = DeadLetterStatus::parse(&raw_status)
-        .ok_or_else(|| StoreError::Corrupt(format!("dead letter status {raw_status:?}")))?;
+        .ok_or_else(|| StoreError::corrupt(format!("dead letter status {raw_status:?}")))?;
     let attempts: i32 = row.try_get("attempts")?;
     Ok(DeadLetterSummary {
         id: row.try_get("id")?,
@@ -370,7 +370,7 @@ fn letter_from_row(row: &PgRow) -> Result<DeadLetter, StoreError> {
         summary: summary_from_row(row)?,
         original_exchange: row.try_get("original_exchange")?,
         original_routing_key: row.try_get("original_routing_key")?,
-        properties: properties_from_json(&properties).map_err(StoreError::Corrupt)?,
+        properties: properties_from_json(&properties).map_err(StoreError::corrupt)?,
         body: row.try_get("body")?,
     })
 }

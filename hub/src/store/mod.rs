@@ -29,11 +29,20 @@ pub use postgres::PgStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached or failed mid-way: retry later.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
+    #[error("database unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        /// The driver's error, for a log or a caller that walks `source()`.
+        #[source]
+        cause: Option<Cause>,
+    },
     /// Stored data does not read back: an operator must look.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    #[error("stored data is corrupt: {reason}")]
+    Corrupt {
+        reason: String,
+        #[source]
+        cause: Option<Cause>,
+    },
     /// The database refused this item's data (a data exception such as a NUL character in
     /// text, or a constraint violation): the item's failure, permanent; the database is fine.
     #[error("the database refused the data (SQLSTATE {code}): {reason}")]
@@ -43,6 +52,35 @@ pub enum StoreError {
         /// The database's message.
         reason: String,
     },
+}
+
+/// What caused a store error, kept for `Error::source`.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl StoreError {
+    /// The database is away, for a reason of the hub's own wording.
+    pub fn unavailable(reason: impl Into<String>) -> StoreError {
+        StoreError::Unavailable {
+            reason: reason.into(),
+            cause: None,
+        }
+    }
+
+    /// Stored data does not read back, for a reason of the hub's own wording.
+    pub fn corrupt(reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            reason: reason.into(),
+            cause: None,
+        }
+    }
+
+    /// Stored data does not read back because of `cause` (its message is the reason).
+    pub fn corrupt_by(cause: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Corrupt {
+            reason: cause.to_string(),
+            cause: Some(Box::new(cause)),
+        }
+    }
 }
 
 /// An association as the projection holds it.

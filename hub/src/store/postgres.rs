@@ -63,17 +63,22 @@ pub fn classify(e: sqlx::Error) -> StoreError {
                     code,
                     reason: db.message().to_owned(),
                 },
-                Blame::Database => StoreError::Unavailable(e.to_string()),
+                Blame::Database => unavailable_by(e),
             }
         }
         sqlx::Error::Encode(cause) => StoreError::Rejected {
             code: String::new(),
             reason: cause.to_string(),
         },
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
-            StoreError::Corrupt(e.to_string())
-        }
-        _ => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::corrupt_by(e),
+        _ => unavailable_by(e),
+    }
+}
+
+fn unavailable_by(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable {
+        reason: e.to_string(),
+        cause: Some(Box::new(e)),
     }
 }
 
@@ -85,9 +90,8 @@ impl PgStore {
         max_connections: u32,
         timeout: Duration,
     ) -> Result<Self, StoreError> {
-        let options = PgConnectOptions::from_str(url.expose_secret()).map_err(|_| {
-            StoreError::Unavailable("database.url is not a valid PostgreSQL URL".into())
-        })?;
+        let options = PgConnectOptions::from_str(url.expose_secret())
+            .map_err(|_| StoreError::unavailable("database.url is not a valid PostgreSQL URL"))?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(timeout)
@@ -115,7 +119,10 @@ impl PgStore {
         sqlx::migrate!("./migrations")
             .run(&self.pool)
             .await
-            .map_err(|e| StoreError::Unavailable(format!("migrations: {e}")))
+            .map_err(|e| StoreError::Unavailable {
+                reason: format!("migrations: {e}"),
+                cause: Some(Box::new(e)),
+            })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -147,7 +154,7 @@ fn to_u64(n: i64) -> u64 {
 
 fn parse_v_code(raw: &str) -> Result<VCode, StoreError> {
     raw.parse()
-        .map_err(|e| StoreError::Corrupt(format!("stored vCode {raw:?}: {e}")))
+        .map_err(|e| StoreError::corrupt(format!("stored vCode {raw:?}: {e}")))
 }
 
 #[async_trait]
@@ -279,8 +286,7 @@ impl Store for PgStore {
                 ProjectionChange::Upsert(a) => {
                     codes.push(a.vereniging.v_code.to_string());
                     snapshots.push(
-                        serde_json::to_string(&a.vereniging)
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        serde_json::to_string(&a.vereniging).map_err(StoreError::corrupt_by)?,
                     );
                     sequences.push(to_i64(a.sequence));
                     versions.push(a.version.map(to_i64));
@@ -325,7 +331,7 @@ impl Store for PgStore {
                 .iter()
                 .map(|m| m.recipients.as_ref().map(serde_json::to_string).transpose())
                 .collect::<Result<_, _>>()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                .map_err(StoreError::corrupt_by)?;
             sqlx::query(
                 "INSERT INTO outbox (message_id, message_type, vcode, sequence, version, correlation_id, created_at, body, recipients)
                  SELECT i, t, v, s, ver, c, ts, b, r::jsonb
@@ -400,7 +406,7 @@ impl Store for PgStore {
             .map(|row| {
                 let raw_type: String = row.try_get("message_type")?;
                 let message_type = MessageType::parse(&raw_type).ok_or_else(|| {
-                    StoreError::Corrupt(format!("unknown message type {raw_type:?} in outbox"))
+                    StoreError::corrupt(format!("unknown message type {raw_type:?} in outbox"))
                 })?;
                 let raw_code: String = row.try_get("vcode")?;
                 Ok(PendingMessage {
@@ -636,19 +642,23 @@ mod tests {
     fn driver_errors_are_classified_by_kind() {
         assert!(matches!(
             classify(sqlx::Error::PoolTimedOut),
-            StoreError::Unavailable(_)
+            StoreError::Unavailable { .. }
         ));
-        assert!(matches!(
-            classify(sqlx::Error::Io(std::io::Error::other("reset"))),
-            StoreError::Unavailable(_)
-        ));
+        let away = classify(sqlx::Error::Io(std::io::Error::other("reset")));
+        assert!(matches!(away, StoreError::Unavailable { .. }));
+        // The driver's error stays reachable as the cause.
+        let cause = std::error::Error::source(&away).map(ToString::to_string);
+        assert!(
+            cause.as_deref().is_some_and(|c| c.contains("reset")),
+            "{cause:?}"
+        );
         assert!(matches!(
             classify(sqlx::Error::Encode("too long".into())),
             StoreError::Rejected { code, reason } if code.is_empty() && reason == "too long"
         ));
         assert!(matches!(
             classify(sqlx::Error::Decode("bad".into())),
-            StoreError::Corrupt(_)
+            StoreError::Corrupt { .. }
         ));
     }
 }
