@@ -31,7 +31,7 @@ use crate::ingest::Ingest;
 use crate::management::{Management, ManagementError};
 use crate::metrics::Metrics;
 use crate::recipients::Audience;
-use crate::relay::Relay;
+use crate::relay::{RegisterOutbox, Relay};
 use crate::serve;
 use crate::store::commands::CommandStore;
 use crate::store::dead_letters::DeadLetterStore;
@@ -207,7 +207,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         audience: Arc::new(Audience::new(&settings.subscribers)),
     };
     let relay = Relay {
-        store: store.clone(),
+        outbox: Arc::new(RegisterOutbox(store.clone())),
         broker: broker.clone(),
         dead_letters: dead_letters.clone(),
         metrics: metrics.clone(),
@@ -222,6 +222,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             providers: providers.clone(),
             broker: broker.clone(),
             poll_interval: settings.applications.poll_interval,
+            outbox_retention: settings.database.outbox_retention,
         })
     });
     tasks.spawn(lead(
@@ -501,6 +502,8 @@ struct ApplicationWork {
     providers: HashMap<String, Arc<dyn Provider>>,
     broker: Arc<dyn Broker>,
     poll_interval: Duration,
+    /// How long published application outbox rows are kept.
+    outbox_retention: Duration,
 }
 
 async fn lead(
@@ -532,13 +535,18 @@ async fn lead(
                 let (i, t) = (ingest.clone(), term.clone());
                 work.spawn(async move { i.run(t).await });
                 if let Some(a) = &applications {
-                    work.spawn(crate::applications::relay(
-                        a.applications.store.clone(),
-                        a.broker.clone(),
-                        (a.dead_letters.clone(), a.applications.metrics.clone()),
-                        a.applications.relay_wake.clone(),
-                        term.clone(),
-                    ));
+                    let relay = Relay {
+                        outbox: Arc::new(crate::applications::ApplicationOutbox(
+                            a.applications.store.clone(),
+                        )),
+                        broker: a.broker.clone(),
+                        dead_letters: a.dead_letters.clone(),
+                        metrics: a.applications.metrics.clone(),
+                        wake: a.applications.relay_wake.clone(),
+                        retention: a.outbox_retention,
+                    };
+                    let t = term.clone();
+                    work.spawn(async move { relay.run(t).await });
                     work.spawn(crate::applications::follow_up(
                         a.applications.clone(),
                         a.providers.clone(),

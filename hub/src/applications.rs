@@ -14,7 +14,8 @@
 //!   transient failure: retried with backoff by the consumer runtime.
 //! - **Follow-up** ([`follow_up`], on the leader): asks the providers where open applications
 //!   stand and applies what changed.
-//! - **Publishing** ([`relay`], on the leader): every transition is recorded with an
+//! - **Publishing** ([`ApplicationOutbox`], by the one outbox relay on the leader): every
+//!   transition is recorded with an
 //!   `application.status-changed` in `application_outbox`, published in order to
 //!   `hub.applications` for the loket.
 //!
@@ -43,14 +44,13 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::broker::topology::APPLICATIONS;
-use crate::broker::{Broker, Incoming, Outgoing, Properties};
+use crate::broker::{Incoming, Outgoing, Properties};
 use crate::catalogue::{self, ServiceCatalogue, ServiceDefinition};
 use crate::consume::{Failure, MessageHandler, Outcome};
 use crate::metrics::Metrics;
 use crate::store::applications::{
     ApplicationRow, ApplicationStore, Created, Move, Moved, NewApplication, OutboxEntry,
 };
-use crate::store::dead_letters::DeadLetterStore;
 use crate::store::{Store, StoreError};
 
 /// AMQP type of the message that hands an eligible application to its provider's queue.
@@ -769,66 +769,53 @@ pub async fn follow_up(
     }
 }
 
-/// Publishes `application_outbox` in order: status changes for the loket and applications
-/// for the providers' queues. Runs on the leader only.
-pub async fn relay(
-    store: Arc<dyn ApplicationStore>,
-    broker: Arc<dyn Broker>,
-    aside: (Arc<dyn DeadLetterStore>, Metrics),
-    wake: Arc<Notify>,
-    cancel: CancellationToken,
-) {
-    loop {
-        let published = match publish_batch(&*store, &*broker, (&*aside.0, &aside.1)).await {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "application outbox not published; retrying");
-                0
-            }
-        };
-        if published > 0 {
-            continue;
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
+/// The applications' outbox (`application_outbox`), published by the one
+/// [`crate::relay::Relay`]: status changes for the loket and applications for the providers'
+/// queues, in order.
+pub struct ApplicationOutbox(pub Arc<dyn ApplicationStore>);
 
-async fn publish_batch(
-    store: &dyn ApplicationStore,
-    broker: &dyn Broker,
-    (dead_letters, metrics): (&dyn DeadLetterStore, &Metrics),
-) -> anyhow::Result<usize> {
-    let pending = store.pending_outbox(200).await?;
-    if pending.is_empty() {
-        return Ok(0);
+#[async_trait]
+impl crate::relay::Outbox for ApplicationOutbox {
+    fn adapter(&self) -> &'static str {
+        "applications"
     }
-    let outgoing = pending
-        .iter()
-        .map(|p| Outgoing {
-            exchange: p.entry.exchange.clone(),
-            routing_key: p.entry.routing_key.clone(),
-            properties: Properties {
-                message_id: Some(p.entry.message_id.to_string()),
-                message_type: Some(p.entry.message_type.clone()),
-                correlation_id: Some(p.entry.correlation_id.to_string()),
-                ..Properties::default()
-            },
-            body: p.entry.body.clone(),
-        })
-        .collect();
-    crate::relay::publish_or_set_aside(
-        broker,
-        dead_letters,
-        metrics,
-        (crate::relay::APPLICATION_OUTBOX_QUEUE, "applications"),
-        outgoing,
-    )
-    .await?;
-    let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
-    store.mark_published(&ids).await?;
-    Ok(ids.len())
+
+    fn aside_queue(&self) -> &'static str {
+        crate::relay::APPLICATION_OUTBOX_QUEUE
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<crate::relay::PendingRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(self
+            .0
+            .pending_outbox(limit)
+            .await?
+            .into_iter()
+            .map(|p| crate::relay::PendingRow {
+                id: p.id,
+                copies: vec![(
+                    Outgoing {
+                        exchange: p.entry.exchange,
+                        routing_key: p.entry.routing_key,
+                        properties: Properties {
+                            message_id: Some(p.entry.message_id.to_string()),
+                            message_type: Some(p.entry.message_type),
+                            correlation_id: Some(p.entry.correlation_id.to_string()),
+                            ..Properties::default()
+                        },
+                        body: p.entry.body,
+                    },
+                    None,
+                )],
+            })
+            .collect())
+    }
+
+    async fn mark_published(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.0.mark_published(ids).await
+    }
+
+    async fn prune(&self, age: Duration) -> Result<u64, StoreError> {
+        self.0.prune_outbox(age).await
+    }
 }

@@ -1,8 +1,11 @@
 //! Outbox → broker: publishes recorded messages in the order they were recorded and marks
-//! them published only after the broker confirmed them. Runs only on the leader, so the
-//! order per vCode is the order of the outbox.
+//! them published only after the broker confirmed them, and prunes what was published longer
+//! than `database.outbox_retention` ago. Runs only on the leader, so the order per vCode is
+//! the order of the outbox. One [`Relay`] serves every feature's outbox through [`Outbox`]:
+//! the register's ([`RegisterOutbox`]) and the applications'
+//! ([`crate::applications::ApplicationOutbox`]).
 //!
-//! A message goes to the delivery queue of each of its recipients (decided at ingest, see
+//! A register message goes to the delivery queue of each of its recipients (decided at ingest, see
 //! [`crate::recipients`]), through the default exchange, so no other subscriber's queue sees
 //! it; a recipient that entered the association's scope gets the header
 //! [`crate::broker::topology::CROSSING`] = `entered`. A message recorded before recipients
@@ -18,6 +21,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -109,10 +113,65 @@ pub async fn publish_or_set_aside(
 
 const BATCH: usize = 500;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
-const ADAPTER: &str = "register";
+
+/// An outbox the [`Relay`] publishes: a feature's table of recorded messages.
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Its label in metrics and logs (`adapter`).
+    fn adapter(&self) -> &'static str;
+    /// The pseudo-queue under which a message the broker refuses is set aside.
+    fn aside_queue(&self) -> &'static str;
+    /// Up to `limit` unpublished rows, in the order they were recorded.
+    async fn pending(&self, limit: usize) -> Result<Vec<PendingRow>, StoreError>;
+    async fn mark_published(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Deletes the rows published more than `age` ago; how many.
+    async fn prune(&self, age: Duration) -> Result<u64, StoreError>;
+}
+
+/// One outbox row as the copies to publish, each with the subscriber it is for (`None`: no
+/// subscriber's, e.g. a broadcast or a message for the loket).
+pub struct PendingRow {
+    pub id: i64,
+    pub copies: Vec<(Outgoing, Option<String>)>,
+}
+
+/// The register's outbox (`outbox`): `association.*` messages for the subscribers.
+pub struct RegisterOutbox(pub Arc<dyn Store>);
+
+#[async_trait]
+impl Outbox for RegisterOutbox {
+    fn adapter(&self) -> &'static str {
+        "register"
+    }
+
+    fn aside_queue(&self) -> &'static str {
+        OUTBOX_QUEUE
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<PendingRow>, StoreError> {
+        Ok(self
+            .0
+            .pending_outbox(limit)
+            .await?
+            .into_iter()
+            .map(|p| PendingRow {
+                id: p.outbox_id,
+                copies: outgoing(p),
+            })
+            .collect())
+    }
+
+    async fn mark_published(&self, ids: &[i64]) -> Result<(), StoreError> {
+        self.0.mark_published(ids).await
+    }
+
+    async fn prune(&self, age: Duration) -> Result<u64, StoreError> {
+        self.0.prune_outbox(age).await
+    }
+}
 
 pub struct Relay {
-    pub store: Arc<dyn Store>,
+    pub outbox: Arc<dyn Outbox>,
     pub broker: Arc<dyn Broker>,
     /// Where a message the broker refuses is set aside.
     pub dead_letters: Arc<dyn DeadLetterStore>,
@@ -127,7 +186,7 @@ impl Relay {
         let mut next_prune = tokio::time::Instant::now();
         loop {
             if tokio::time::Instant::now() >= next_prune {
-                match self.store.prune_outbox(self.retention).await {
+                match self.outbox.prune(self.retention).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, "pruned published outbox messages"),
                     Err(e) => tracing::warn!(error = %e, "cannot prune the outbox"),
@@ -151,7 +210,7 @@ impl Relay {
                     tracing::warn!(error = %e, "outbox relay failed; retrying");
                     self.metrics
                         .messages_failed
-                        .with_label_values(&[ADAPTER, "relay"])
+                        .with_label_values(&[self.outbox.adapter(), "relay"])
                         .inc();
                     tokio::select! {
                         _ = cancel.cancelled() => return,
@@ -164,17 +223,18 @@ impl Relay {
 
     /// Publishes up to one batch; returns how many were published.
     async fn publish_batch(&self) -> Result<usize, RelayError> {
-        let pending = self.store.pending_outbox(BATCH).await?;
+        let pending = self.outbox.pending(BATCH).await?;
         if pending.is_empty() {
             return Ok(0);
         }
         let n = pending.len();
-        let ids: Vec<i64> = pending.iter().map(|p| p.outbox_id).collect();
+        let adapter = self.outbox.adapter();
+        let ids: Vec<i64> = pending.iter().map(|p| p.id).collect();
         let (outgoing, routed): (Vec<Outgoing>, Vec<(usize, Option<String>)>) = pending
             .into_iter()
             .enumerate()
             .flat_map(|(row, p)| {
-                outgoing(p)
+                p.copies
                     .into_iter()
                     .map(move |(copy, to)| (copy, (row, to)))
             })
@@ -185,19 +245,19 @@ impl Relay {
                 &*self.broker,
                 &*self.dead_letters,
                 &self.metrics,
-                (OUTBOX_QUEUE, ADAPTER),
+                (self.outbox.aside_queue(), adapter),
                 outgoing,
             )
             .await?
         };
-        self.store.mark_published(&ids).await?;
+        self.outbox.mark_published(&ids).await?;
         let rows_set_aside: std::collections::HashSet<usize> = set_aside
             .iter()
             .map(|&position| routed[position].0)
             .collect();
         self.metrics
             .messages_published
-            .with_label_values(&[ADAPTER])
+            .with_label_values(&[adapter])
             .inc_by((n - rows_set_aside.len()) as u64);
         for (position, (_, subscriber)) in routed.iter().enumerate() {
             if let Some(s) = subscriber
@@ -207,7 +267,7 @@ impl Relay {
                 self.metrics.messages_routed.with_label_values(&[s]).inc();
             }
         }
-        tracing::debug!(count = n, "published outbox messages");
+        tracing::debug!(adapter, count = n, "published outbox messages");
         Ok(n)
     }
 }

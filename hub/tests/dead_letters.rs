@@ -23,9 +23,10 @@ use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::Value;
 use test_support::{eventually_some, Isolation};
 
+use tokio_util::sync::CancellationToken;
+
 /// How long a condition may take to hold.
 const WAIT: Duration = Duration::from_secs(20);
-use tokio_util::sync::CancellationToken;
 
 async fn channel(iso: &Isolation) -> (Connection, lapin::Channel) {
     let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())

@@ -10,9 +10,10 @@ use hub::broker::topology::QueueSpec;
 use hub::broker::{Broker, Outgoing, Properties, RabbitBroker, Topology};
 use test_support::{eventually_some, Isolation};
 
+use tokio_util::sync::CancellationToken;
+
 /// How long a condition may take to hold.
 const WAIT: Duration = Duration::from_secs(20);
-use tokio_util::sync::CancellationToken;
 
 fn queue(name: &str) -> QueueSpec {
     QueueSpec {

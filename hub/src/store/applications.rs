@@ -176,6 +176,8 @@ pub trait ApplicationStore: Send + Sync + 'static {
 
     async fn pending_outbox(&self, limit: i64) -> Result<Vec<PendingEntry>, StoreError>;
     async fn mark_published(&self, ids: &[i64]) -> Result<(), StoreError>;
+    /// Deletes the outbox rows published more than `age` ago; how many.
+    async fn prune_outbox(&self, age: std::time::Duration) -> Result<u64, StoreError>;
 
     /// Snapshots (register wire format) matching the query, by vCode.
     async fn search(&self, query: &AssociationQuery) -> Result<Vec<Value>, StoreError>;
@@ -437,6 +439,16 @@ impl ApplicationStore for PgStore {
             .execute(self.pool())
             .await?;
         Ok(())
+    }
+
+    async fn prune_outbox(&self, age: std::time::Duration) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM application_outbox WHERE published_at < now() - make_interval(secs => $1)",
+        )
+        .bind(age.as_secs_f64())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn search(&self, q: &AssociationQuery) -> Result<Vec<Value>, StoreError> {
