@@ -12,6 +12,7 @@ use anyhow::Context;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::{info_span, Instrument};
 
 use crate::api::{self, ApiState};
 use crate::applications::{Applications, IntakeHandler, MunicipalStatusHandler, ProviderHandler};
@@ -130,7 +131,12 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         settings.broker.reconnect_max_delay,
         settings.broker.max_message_bytes,
     );
-    tasks.spawn(rabbit.clone().supervise(cancel.clone()));
+    tasks.spawn(
+        rabbit
+            .clone()
+            .supervise(cancel.clone())
+            .instrument(info_span!("broker")),
+    );
     // Partner-facing queues are consumed apart from everything else (see broker::topology).
     let isolated: Arc<dyn Broker> =
         IsolatedConsumer::new(rabbit.clone(), metrics.intake_connections_lost.clone());
@@ -177,13 +183,18 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         applications: applications.clone(),
         max_body_bytes: settings.http.max_body_bytes,
     }));
-    tasks.spawn(serve::serve(
-        listener,
-        serve::guarded(routes, &settings.http),
-        settings.http.header_read_timeout,
-        cancel.clone(),
-    ));
-    tasks.spawn(watch_dependencies(http_state, cancel.clone()));
+    tasks.spawn(
+        serve::serve(
+            listener,
+            serve::guarded(routes, &settings.http),
+            settings.http.header_read_timeout,
+            cancel.clone(),
+        )
+        .instrument(info_span!("http", listen = %http_addr)),
+    );
+    tasks.spawn(
+        watch_dependencies(http_state, cancel.clone()).instrument(info_span!("dependencies")),
+    );
 
     migrate_when_reachable(&pg, &cancel).await?;
     started.store(true, Ordering::SeqCst);
@@ -225,14 +236,17 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             outbox_retention: settings.database.outbox_retention,
         })
     });
-    tasks.spawn(lead(
-        store.clone(),
-        settings.subscribers.clone(),
-        ingest,
-        relay,
-        application_work,
-        cancel.clone(),
-    ));
+    tasks.spawn(
+        lead(
+            store.clone(),
+            settings.subscribers.clone(),
+            ingest,
+            relay,
+            application_work,
+            cancel.clone(),
+        )
+        .instrument(info_span!("leader")),
+    );
 
     if !settings.services.is_empty() {
         let consumer = |queue: String, adapter: &str, handler: Arc<dyn BatchHandler>| {
@@ -336,25 +350,31 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
             tasks.spawn(consumer.run(cancel.clone()));
         }
     }
-    tasks.spawn(crate::dead_letters::drain(
-        broker.clone(),
-        dead_letters.clone(),
-        vec![DEAD_LETTERS.to_owned()],
-        metrics.clone(),
-        cancel.clone(),
-    ));
-    tasks.spawn(watch_queues(
-        Watched {
-            broker: broker.clone(),
-            store: store.clone(),
-            dead_letters,
-            commands: command_store,
-            topology,
-            retention: settings.database.outbox_retention,
-        },
-        metrics.clone(),
-        cancel.clone(),
-    ));
+    tasks.spawn(
+        crate::dead_letters::drain(
+            broker.clone(),
+            dead_letters.clone(),
+            vec![DEAD_LETTERS.to_owned()],
+            metrics.clone(),
+            cancel.clone(),
+        )
+        .instrument(info_span!("dead_letters")),
+    );
+    tasks.spawn(
+        watch_queues(
+            Watched {
+                broker: broker.clone(),
+                store: store.clone(),
+                dead_letters,
+                commands: command_store,
+                topology,
+                retention: settings.database.outbox_retention,
+            },
+            metrics.clone(),
+            cancel.clone(),
+        )
+        .instrument(info_span!("queue_watch")),
+    );
 
     tracing::info!(%http_addr, subscribers = settings.subscribers.len(), "hub started");
     Ok(RunningHub {
@@ -528,12 +548,15 @@ async fn lead(
                 let mut work = JoinSet::new();
                 // Before the register is read: see backfill.rs.
                 let (r, t) = (relay.clone(), term.clone());
-                work.spawn(async move { r.run(t).await });
+                work.spawn(
+                    async move { r.run(t).await }
+                        .instrument(info_span!("relay", outbox = "register")),
+                );
                 if !backfill_until_done(&store, &subscribers, &term).await {
                     term.cancel();
                 }
                 let (i, t) = (ingest.clone(), term.clone());
-                work.spawn(async move { i.run(t).await });
+                work.spawn(async move { i.run(t).await }.instrument(info_span!("ingest")));
                 if let Some(a) = &applications {
                     let relay = Relay {
                         outbox: Arc::new(crate::applications::ApplicationOutbox(
@@ -546,13 +569,19 @@ async fn lead(
                         retention: a.outbox_retention,
                     };
                     let t = term.clone();
-                    work.spawn(async move { relay.run(t).await });
-                    work.spawn(crate::applications::follow_up(
-                        a.applications.clone(),
-                        a.providers.clone(),
-                        a.poll_interval,
-                        term.clone(),
-                    ));
+                    work.spawn(
+                        async move { relay.run(t).await }
+                            .instrument(info_span!("relay", outbox = "applications")),
+                    );
+                    work.spawn(
+                        crate::applications::follow_up(
+                            a.applications.clone(),
+                            a.providers.clone(),
+                            a.poll_interval,
+                            term.clone(),
+                        )
+                        .instrument(info_span!("follow_up")),
+                    );
                 }
                 while !term.is_cancelled() {
                     tokio::select! {

@@ -124,6 +124,7 @@ pub struct Consumer<H: ?Sized> {
 const BATCHES_IN_FLIGHT: usize = 4;
 
 impl<H: BatchHandler + ?Sized> Consumer<H> {
+    #[tracing::instrument(name = "consumer", skip_all, fields(queue = %self.queue))]
     pub async fn run(self: Arc<Self>, cancel: CancellationToken) {
         let batch_size = usize::from(self.prefetch)
             .div_ceil(BATCHES_IN_FLIGHT)
@@ -166,7 +167,9 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                 }
                 let this = self.clone();
                 let stop = cancel.clone();
-                in_flight.spawn(async move { this.process(batch, stop).await });
+                in_flight.spawn(tracing::Instrument::in_current_span(async move {
+                    this.process(batch, stop).await
+                }));
             }
         }
         // Finish (or return, on a lost connection) what is in flight.

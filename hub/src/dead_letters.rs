@@ -207,12 +207,16 @@ pub async fn drain(
 ) {
     let mut tasks = JoinSet::new();
     for queue in queues {
-        tasks.spawn(drain_queue(
-            broker.clone(),
-            store.clone(),
-            queue,
-            metrics.clone(),
-            cancel.clone(),
+        let span = tracing::info_span!("drain", queue = %queue);
+        tasks.spawn(tracing::Instrument::instrument(
+            drain_queue(
+                broker.clone(),
+                store.clone(),
+                queue,
+                metrics.clone(),
+                cancel.clone(),
+            ),
+            span,
         ));
     }
     while tasks.join_next().await.is_some() {}

@@ -188,13 +188,13 @@ impl Ingest {
             .map(<[Mutatie]>::to_vec)
             .collect();
         let (fetched_tx, mut fetched_rx) = tokio::sync::mpsc::channel(1);
-        let fetcher = tokio::spawn(fetch_chunks(
+        let fetcher = tokio::spawn(tracing::Instrument::in_current_span(fetch_chunks(
             self.client.clone(),
             self.metrics.clone(),
             self.settings.concurrency,
             chunks,
             fetched_tx,
-        ));
+        )));
         // The fetcher ends with the pass, however the pass ends.
         let _stop_fetching = AbortOnDrop(fetcher);
         let mut prepared: Option<Prepared> = None;

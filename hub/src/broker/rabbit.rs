@@ -635,9 +635,9 @@ impl Drop for OwnConnection {
         if let (Some(connection), Ok(runtime)) =
             (self.0.take(), tokio::runtime::Handle::try_current())
         {
-            runtime.spawn(async move {
+            runtime.spawn(tracing::Instrument::in_current_span(async move {
                 let _ = connection.close(200, "consumer done".into()).await;
-            });
+            }));
         }
     }
 }
@@ -802,7 +802,7 @@ impl ChannelAcks {
     /// Sends, one by one, the acknowledgements that waited [`LONGEST_DEFERRAL`] for an
     /// older delivery, until none waits.
     fn flush_later(self: Arc<Self>) {
-        tokio::spawn(async move {
+        tokio::spawn(tracing::Instrument::in_current_span(async move {
             let mut due = Instant::now() + LONGEST_DEFERRAL;
             loop {
                 tokio::time::sleep_until(due.into()).await;
@@ -833,7 +833,7 @@ impl ChannelAcks {
                     return;
                 }
             }
-        });
+        }));
     }
 }
 
