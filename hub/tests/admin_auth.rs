@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use hub::config::Sources;
 use hub::metrics::Metrics;
-use sqlx::{Connection, PgConnection};
 
 #[tokio::test]
 async fn the_admin_endpoints_need_the_configured_token() {
@@ -102,13 +101,5 @@ async fn the_admin_endpoints_need_the_configured_token() {
     );
 
     hub.shutdown().await;
-    let mut admin = PgConnection::connect(test_support::POSTGRES_ADMIN)
-        .await
-        .unwrap();
-    sqlx::query(&format!(
-        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-    ))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    test_support::drop_database(&database).await.unwrap();
 }

@@ -7,8 +7,6 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sqlx::{Connection, PgConnection};
-
 #[tokio::test]
 async fn sigterm_stops_the_hub_within_its_grace_period() {
     let database = test_support::unique_name();
@@ -84,13 +82,5 @@ async fn sigterm_stops_the_hub_within_its_grace_period() {
         "stopped within the grace period (3 s)"
     );
 
-    let mut admin = PgConnection::connect(test_support::POSTGRES_ADMIN)
-        .await
-        .unwrap();
-    sqlx::query(&format!(
-        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-    ))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    test_support::drop_database(&database).await.unwrap();
 }

@@ -15,6 +15,7 @@ use contracts::applications::ApplicationStatus;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -297,9 +298,9 @@ impl ApplicationStore for PgStore {
         .await?
         .rows_affected();
         if inserted == 0 {
-            let row = sqlx::query(&format!(
+            let row = sqlx::query(AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM application WHERE application_id = $1"
-            ))
+            )))
             .bind(a.application_id)
             .fetch_one(&mut *tx)
             .await?;
@@ -327,9 +328,9 @@ impl ApplicationStore for PgStore {
         announce: Announce<'_>,
     ) -> Result<Moved, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM application WHERE application_id = $1 FOR UPDATE"
-        ))
+        )))
         .bind(application_id)
         .fetch_optional(&mut *tx)
         .await?;
@@ -364,9 +365,9 @@ impl ApplicationStore for PgStore {
         &self,
         application_id: Uuid,
     ) -> Result<Option<ApplicationRow>, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM application WHERE application_id = $1"
-        ))
+        )))
         .bind(application_id)
         .fetch_optional(self.pool())
         .await?;
@@ -397,11 +398,11 @@ impl ApplicationStore for PgStore {
     }
 
     async fn open_applications(&self, limit: i64) -> Result<Vec<ApplicationRow>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM application
               WHERE status IN ('ontvangen', 'in_behandeling') AND provider_reference IS NOT NULL
               ORDER BY updated_at LIMIT $1"
-        ))
+        )))
         .bind(limit)
         .fetch_all(self.pool())
         .await?;

@@ -15,6 +15,7 @@ use contracts::text::without_nul as no_nul;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sqlx::postgres::PgRow;
+use sqlx::AssertSqlSafe;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -464,11 +465,11 @@ impl DeadLetterStore for PgStore {
     }
 
     async fn list(&self, filter: &DeadLetterFilter) -> Result<Vec<DeadLetterSummary>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM dead_letter
              WHERE ($1::text IS NULL OR queue = $1) AND ($2::text IS NULL OR status = $2)
              ORDER BY id DESC LIMIT $3 OFFSET $4"
-        ))
+        )))
         .bind(&filter.queue)
         .bind(filter.status.map(DeadLetterStatus::as_str))
         .bind(i64::from(filter.limit))
@@ -479,7 +480,7 @@ impl DeadLetterStore for PgStore {
     }
 
     async fn get(&self, id: i64) -> Result<Option<DeadLetter>, StoreError> {
-        let row = sqlx::query(&letter_query(false))
+        let row = sqlx::query(AssertSqlSafe(letter_query(false)))
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
@@ -488,7 +489,7 @@ impl DeadLetterStore for PgStore {
 
     async fn begin_resolve(&self, id: i64) -> Result<Box<dyn Resolution>, ResolveError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
-        let row = sqlx::query(&letter_query(true))
+        let row = sqlx::query(AssertSqlSafe(letter_query(true)))
             .bind(id)
             .fetch_optional(&mut *tx)
             .await

@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use lapin::options::{BasicAckOptions, BasicGetOptions};
 use lapin::{Connection, ConnectionProperties};
+use sqlx::AssertSqlSafe;
 use sqlx::{Connection as _, PgConnection};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
@@ -68,7 +69,7 @@ impl Isolation {
         let mut admin = PgConnection::connect(POSTGRES_ADMIN)
             .await
             .context("PostgreSQL is not reachable")?;
-        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut admin)
             .await?;
         Ok(Isolation {
@@ -98,15 +99,19 @@ impl Isolation {
     pub async fn cleanup(mut self) {
         self.cleaned = true;
         let _ = rabbitmqctl(&["delete_vhost", &self.name]);
-        if let Ok(mut admin) = PgConnection::connect(POSTGRES_ADMIN).await {
-            let _ = sqlx::query(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin)
-            .await;
-        }
+        let _ = drop_database(&self.name).await;
     }
+}
+
+/// Drops a test's database (one named by [`unique_name`]), whoever created it.
+pub async fn drop_database(name: &str) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect(POSTGRES_ADMIN).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await?;
+    Ok(())
 }
 
 /// `rabbitmqctl -q <args>` against the machine's node; its output.
@@ -145,9 +150,11 @@ async fn sweep_leftovers(now: u64) {
                 .await
                 .unwrap_or_default();
         for name in names.iter().filter(|n| stale(n, now)) {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut admin)
-                .await;
+            let _ = sqlx::query(AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await;
         }
     }
 }
