@@ -41,28 +41,16 @@ use crate::store::{PgStore, Store};
 /// A started hub. Dropping it does not stop it: call [`RunningHub::shutdown`].
 /// The provider adapters of the configured providers, by name.
 fn build_providers(settings: &Settings) -> anyhow::Result<HashMap<String, Arc<dyn Provider>>> {
-    let p = &settings.providers;
-    let mut providers: HashMap<String, Arc<dyn Provider>> = HashMap::new();
-    if let Some(k) = &p.kiosk {
-        let kiosk = adapter_kiosk::KioskProvider::new(&k.url, k.timeout)
-            .map_err(|e| anyhow::anyhow!("providers.kiosk: {e}"))?;
-        providers.insert("kiosk".to_owned(), Arc::new(kiosk));
-    }
-    if let Some(u) = &p.uldk {
-        let uldk = adapter_uldk::UldkProvider::new(&u.url, u.timeout)
-            .map_err(|e| anyhow::anyhow!("providers.uldk: {e}"))?;
-        providers.insert("uldk".to_owned(), Arc::new(uldk));
-    }
-    if let Some(i) = &p.insurance {
-        let parties = adapter_insurance::Parties {
-            sender: i.sender.clone(),
-            receiver: i.receiver.clone(),
-        };
-        let insurance = adapter_insurance::InsuranceProvider::new(&i.url, i.timeout, parties)
-            .map_err(|e| anyhow::anyhow!("providers.insurance: {e}"))?;
-        providers.insert("insurance".to_owned(), Arc::new(insurance));
-    }
-    Ok(providers)
+    settings
+        .providers
+        .iter()
+        .map(|p| {
+            let provider = p
+                .build()
+                .map_err(|e| anyhow::anyhow!("providers.{}: {e}", p.name))?;
+            Ok((p.name.clone(), provider))
+        })
+        .collect()
 }
 
 /// Unsettled commands per municipality: each waits on the register.

@@ -82,13 +82,15 @@ pub struct ServiceDefinition {
     pub fields: Vec<FieldSpec>,
 }
 
-/// The adapter instance a service's applications go to: `kiosk`, `uldk`, `insurance` or
-/// `municipality:<name>` (a configured municipality's name).
+/// The adapter instance a service's applications go to: a provider configured under
+/// `[providers.<name>]` (`kiosk`, `uldk`, ...: its name) or `municipality:<name>` (a
+/// configured municipality's name). Whether the instance exists is the configuration's
+/// check (`config.rs`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ProviderRef {
-    Kiosk,
-    Uldk,
-    Insurance,
+    /// A provider instance, by its name.
+    Named(String),
+    /// A municipality that provides the service itself.
     Municipality(String),
 }
 
@@ -96,19 +98,16 @@ impl FromStr for ProviderRef {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "kiosk" => Ok(ProviderRef::Kiosk),
-            "uldk" => Ok(ProviderRef::Uldk),
-            "insurance" => Ok(ProviderRef::Insurance),
-            _ => match s.strip_prefix("municipality:") {
-                Some(name) if is_code(name) => Ok(ProviderRef::Municipality(name.to_owned())),
-                Some(name) => Err(format!(
-                    "{name:?} is not a municipality name (lower-case letters, digits and '-')"
-                )),
-                None => Err(format!(
-                    "unknown provider {s:?}: expected kiosk, uldk, insurance or municipality:<name>"
-                )),
-            },
+        match s.strip_prefix("municipality:") {
+            Some(name) if is_code(name) => Ok(ProviderRef::Municipality(name.to_owned())),
+            Some(name) => Err(format!(
+                "{name:?} is not a municipality name (lower-case letters, digits and '-')"
+            )),
+            None if is_code(s) => Ok(ProviderRef::Named(s.to_owned())),
+            None => Err(format!(
+                "unknown provider {s:?}: expected the name of a provider under [providers] \
+                 (lower-case letters, digits and '-') or municipality:<name>"
+            )),
         }
     }
 }
@@ -116,9 +115,7 @@ impl FromStr for ProviderRef {
 impl fmt::Display for ProviderRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ProviderRef::Kiosk => f.write_str("kiosk"),
-            ProviderRef::Uldk => f.write_str("uldk"),
-            ProviderRef::Insurance => f.write_str("insurance"),
+            ProviderRef::Named(name) => f.write_str(name),
             ProviderRef::Municipality(name) => write!(f, "municipality:{name}"),
         }
     }
@@ -425,7 +422,8 @@ impl<'a> IntoIterator for &'a ServiceCatalogue {
     }
 }
 
-fn is_code(s: &str) -> bool {
+/// Lower-case letters, digits and `-`, at least one: the shape of codes and names.
+pub(crate) fn is_code(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
@@ -1082,7 +1080,7 @@ required = true
         );
         assert_eq!(catalogue.len(), 4);
         let uldk = catalogue.get("uldk-tentlening").expect("uldk");
-        assert_eq!(uldk.provider, ProviderRef::Uldk);
+        assert_eq!(uldk.provider, ProviderRef::Named("uldk".into()));
         assert_eq!(
             uldk.data,
             [
@@ -1191,7 +1189,10 @@ required = true
         };
         assert!(!refused(with("data", json!([]))));
         assert!(refused(with("data", json!(["basisgegevens", "insz"]))));
-        assert!(refused(with("provider", json!("magda"))));
+        // A provider name the configuration does not declare is refused by config.rs
+        // (`an_unconfigured_provider_is_refused`), which knows the instances.
+        assert!(!refused(with("provider", json!("magda"))));
+        assert!(refused(with("provider", json!("Magda"))));
         assert!(refused(with("provider", json!("municipality:"))));
         assert!(refused(with("provider", json!("municipality:Aalst"))));
         assert!(refused(
@@ -1202,9 +1203,9 @@ required = true
     #[test]
     fn provider_references_round_trip() {
         for (raw, provider) in [
-            ("kiosk", ProviderRef::Kiosk),
-            ("uldk", ProviderRef::Uldk),
-            ("insurance", ProviderRef::Insurance),
+            ("kiosk", ProviderRef::Named("kiosk".into())),
+            ("uldk", ProviderRef::Named("uldk".into())),
+            ("insurance", ProviderRef::Named("insurance".into())),
             (
                 "municipality:beveren",
                 ProviderRef::Municipality("beveren".into()),

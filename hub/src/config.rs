@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use adapter_subscriber::{FieldPolicy, Selector};
 
-use crate::catalogue::{ProviderRef, ServiceCatalogue, ServiceDefinition};
+use crate::catalogue::{is_code, ProviderRef, ServiceCatalogue, ServiceDefinition};
+use crate::providers::{ProviderInstance, ProviderKinds};
 use config::{Config, Environment, File, Value};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -32,7 +33,7 @@ pub struct Settings {
     pub retry: RetrySettings,
     /// The service catalogue (`[[services]]`).
     pub services: ServiceCatalogue,
-    /// Where the service providers' adapters reach them (`[providers.*]`).
+    /// The provider instances (`[providers.<name>]`, each of a kind).
     pub providers: ProviderSettings,
     pub applications: ApplicationSettings,
     /// How long a stopping hub waits for in-flight work before it returns it.
@@ -179,43 +180,30 @@ pub struct ClientTlsFiles {
     pub ca: Option<PathBuf>,
 }
 
-/// The providers configured; a service may only name a configured one.
+/// The provider instances configured (`[providers.<name>]`); a service may only name a
+/// configured one. In the order of the kinds' list, instances of one kind by name.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderSettings {
-    pub kiosk: Option<ProviderEndpoint>,
-    pub uldk: Option<ProviderEndpoint>,
-    pub insurance: Option<InsuranceEndpoint>,
+    instances: Vec<ProviderInstance>,
 }
 
 impl ProviderSettings {
-    /// The names of the configured providers (`kiosk`, `uldk`, `insurance`).
+    /// The instances' names.
     pub fn names(&self) -> Vec<String> {
-        [
-            ("kiosk", self.kiosk.is_some()),
-            ("uldk", self.uldk.is_some()),
-            ("insurance", self.insurance.is_some()),
-        ]
-        .into_iter()
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| name.to_owned())
-        .collect()
+        self.instances.iter().map(|p| p.name.clone()).collect()
     }
-}
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderEndpoint {
-    pub url: String,
-    pub timeout: Duration,
-}
+    pub fn get(&self, name: &str) -> Option<&ProviderInstance> {
+        self.instances.iter().find(|p| p.name == name)
+    }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InsuranceEndpoint {
-    pub url: String,
-    pub timeout: Duration,
-    /// `Afzender/Identificatie` of the hub's requests.
-    pub sender: String,
-    /// `Ontvanger/Identificatie`: the Steunpunt Vrijwilligerswerk.
-    pub receiver: String,
+    pub fn iter(&self) -> std::slice::Iter<'_, ProviderInstance> {
+        self.instances.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -314,7 +302,6 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
     ("retry", &["base", "cap", "max_attempts"]),
     ("applications", &["poll_interval"]),
-    ("providers", &["kiosk", "uldk", "insurance"]),
     (
         "register",
         &[
@@ -332,13 +319,21 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ),
 ];
 const TOP_LEVEL: &[&str] = &[
+    "providers",
     "subscribers",
     "municipalities",
     "services",
     "shutdown_grace",
 ];
 
+/// Loads and checks the configuration, with the hub's provider kinds
+/// ([`ProviderKinds::standard`]).
 pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
+    load_with(sources, &ProviderKinds::standard())
+}
+
+/// As [`load`], `[providers.<name>]` naming one of `kinds`.
+pub fn load_with(sources: &Sources, kinds: &ProviderKinds) -> Result<Settings, ConfigErrors> {
     let config = build(sources)?;
     let mut r = Reader {
         config: &config,
@@ -391,7 +386,7 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
         },
         subscribers: r.subscribers(retry),
         retry,
-        providers: r.providers(),
+        providers: ProviderSettings::default(),
         services: ServiceCatalogue::default(),
         applications: ApplicationSettings {
             poll_interval: r.duration("applications.poll_interval"),
@@ -399,7 +394,9 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
         shutdown_grace: r.duration("shutdown_grace"),
     };
     let mut settings = settings;
-    settings.services = r.services(&settings.providers, &settings.subscribers);
+    let declared_providers;
+    (settings.providers, declared_providers) = r.providers(kinds);
+    settings.services = r.services(&declared_providers, &settings.subscribers);
     if r.problems.is_empty() {
         Ok(settings)
     } else {
@@ -453,18 +450,6 @@ impl Reader<'_> {
             key: key.to_owned(),
             message: message.into(),
         });
-    }
-
-    /// A value that may be absent (`None`, no problem); a malformed one is a problem.
-    fn optional<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
-        match self.config.get::<T>(key) {
-            Ok(v) => Some(v),
-            Err(config::ConfigError::NotFound(_)) => None,
-            Err(e) => {
-                self.problem(key, type_problem(&e));
-                None
-            }
-        }
     }
 
     fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
@@ -758,60 +743,80 @@ impl Reader<'_> {
         out
     }
 
-    /// `[providers.kiosk]`, `[providers.uldk]`, `[providers.insurance]`, each optional.
-    fn providers(&mut self) -> ProviderSettings {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct RawEndpoint {
-            url: String,
-            timeout: Option<String>,
-            sender: Option<String>,
-            receiver: Option<String>,
-        }
-        let endpoint = |r: &mut Self, name: &str, soap_parties: bool| {
-            let key = format!("providers.{name}");
-            let raw: RawEndpoint = match r.optional(&key) {
-                Some(raw) => raw,
-                None => return None,
-            };
-            r.check_http_url(&format!("{key}.url"), &raw.url);
-            if !soap_parties && (raw.sender.is_some() || raw.receiver.is_some()) {
-                r.problem(&key, "sender and receiver are for the insurance only");
+    /// `[providers.<name>]`: each a provider instance of the kind it names (`kind`), with
+    /// the kind's own keys, checked by the kind. Also the names of every instance declared,
+    /// valid or not (a service naming one with problems gets no problem of its own).
+    fn providers(&mut self, kinds: &ProviderKinds) -> (ProviderSettings, Vec<String>) {
+        let table = match self.config.get_table("providers") {
+            Ok(table) => table,
+            Err(config::ConfigError::NotFound(_)) => return Default::default(),
+            Err(_) => {
+                self.problem("providers", "must be a table");
+                return Default::default();
             }
-            let timeout = r
-                .humantime(&format!("{key}.timeout"), raw.timeout.as_deref())
-                .unwrap_or(Duration::from_secs(10));
-            Some((raw.url, timeout, raw.sender, raw.receiver))
         };
-        let kiosk = endpoint(self, "kiosk", false)
-            .map(|(url, timeout, ..)| ProviderEndpoint { url, timeout });
-        let uldk = endpoint(self, "uldk", false)
-            .map(|(url, timeout, ..)| ProviderEndpoint { url, timeout });
-        let insurance =
-            endpoint(self, "insurance", true).map(|(url, timeout, sender, receiver)| {
-                InsuranceEndpoint {
-                    url,
-                    timeout,
-                    sender: sender.unwrap_or_else(|| DEFAULT_SOAP_SENDER.to_owned()),
-                    receiver: receiver
-                        .unwrap_or_else(|| "vrijwilligersverzekering.vlaanderen.be".to_owned()),
+        let mut entries: Vec<(String, Value)> = table.into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let declared = entries.iter().map(|(name, _)| name.clone()).collect();
+        let known = || kinds.names().join(", ");
+        let mut instances = Vec::new();
+        for (name, value) in entries {
+            let key = format!("providers.{name}");
+            if !is_code(&name) {
+                self.problem(
+                    &key,
+                    format!("{name:?} must be lower-case letters, digits and '-'"),
+                );
+                continue;
+            }
+            let Ok(mut settings) = value.into_table() else {
+                self.problem(&key, "must be a table");
+                continue;
+            };
+            let kind_key = format!("{key}.kind");
+            let kind = match settings.remove("kind").map(Value::into_string) {
+                Some(Ok(kind)) => kind,
+                Some(Err(_)) => {
+                    self.problem(&kind_key, format!("must be a string: one of {}", known()));
+                    continue;
                 }
-            });
-        ProviderSettings {
-            kiosk,
-            uldk,
-            insurance,
+                None => {
+                    self.problem(&kind_key, format!("missing: one of {}", known()));
+                    continue;
+                }
+            };
+            match kinds.configure(&name, &kind, Value::new(None, settings)) {
+                Some(Ok(instance)) => instances.push(instance),
+                Some(Err(problems)) => {
+                    for p in problems {
+                        let at = if p.key.is_empty() {
+                            key.clone()
+                        } else {
+                            format!("{key}.{}", p.key)
+                        };
+                        self.problem(&at, p.message);
+                    }
+                }
+                None => self.problem(
+                    &kind_key,
+                    format!(
+                        "unknown provider kind {kind:?}: expected one of {}",
+                        known()
+                    ),
+                ),
+            }
         }
+        instances.sort_by_key(|p| kinds.position(p.kind));
+        (ProviderSettings { instances }, declared)
     }
 
-    /// `[[services]]`: the catalogue, every service naming a configured provider.
+    /// `[[services]]`: the catalogue, every service naming a declared provider.
     fn services(
         &mut self,
-        providers: &ProviderSettings,
+        providers: &[String],
         subscribers: &[SubscriberSettings],
     ) -> ServiceCatalogue {
         let entries = self.entries::<ServiceDefinition>("services");
-        let configured = providers.names();
         for (key, service) in &entries {
             let known = match &service.provider {
                 ProviderRef::Municipality(name) => {
@@ -826,7 +831,7 @@ impl Reader<'_> {
                     }
                     true
                 }
-                other => configured.contains(&other.to_string()),
+                ProviderRef::Named(name) => providers.contains(name),
             };
             if !known {
                 self.problem(
@@ -999,7 +1004,7 @@ struct RawRetry {
 }
 
 /// config's own messages repeat the key; keep the part after it, without values.
-fn type_problem(e: &config::ConfigError) -> String {
+pub(crate) fn type_problem(e: &config::ConfigError) -> String {
     let text = e.to_string();
     match text.split_once(" for key") {
         Some((head, _)) => head.to_owned(),
@@ -1182,6 +1187,118 @@ territory = {}
             .collect();
         assert_eq!(names, ["all"]);
         assert!(settings.subscribers[0].municipality.is_none());
+    }
+
+    #[test]
+    fn the_defaults_declare_one_provider_of_each_kind() {
+        let settings = load(&sources(&[])).expect("valid");
+        let providers: Vec<(&str, &str, Option<&str>)> = settings
+            .providers
+            .iter()
+            .map(|p| (p.name.as_str(), p.kind, p.endpoint()))
+            .collect();
+        assert_eq!(
+            providers,
+            [
+                (
+                    "kiosk",
+                    "kiosk",
+                    Some("http://127.0.0.1:8083/Kiosk-01.00/soap/WebService")
+                ),
+                ("uldk", "uldk", Some("http://127.0.0.1:8084")),
+                (
+                    "insurance",
+                    "insurance",
+                    Some("http://127.0.0.1:8085/Vrijwilligersverzekering-01.00/soap/WebService")
+                ),
+            ]
+        );
+        assert_eq!(settings.providers.names(), ["kiosk", "uldk", "insurance"]);
+        assert!(settings.providers.iter().all(|p| p.build().is_ok()));
+        // The insurance's default sender is the hub's SOAP identity.
+        assert_eq!(adapter_insurance::kind::DEFAULT_SENDER, DEFAULT_SOAP_SENDER);
+    }
+
+    #[test]
+    fn provider_problems_are_reported_with_their_keys() {
+        let err = with_file(
+            r#"
+[register]
+colour = "blue"
+
+[providers.kiosk]
+url = "ftp://kiosk"
+
+[providers.uldk]
+timeout = "soon"
+
+[providers.insurance]
+colour = "blue"
+
+[providers.magda]
+kind = "magda"
+url = "http://magda"
+
+[providers.nameless]
+url = "http://x"
+
+[providers.Grote]
+kind = "kiosk"
+url = "http://x"
+
+[providers.odd]
+kind = 3
+"#,
+        )
+        .expect_err("invalid");
+        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "register.colour",
+            "providers.kiosk.url",
+            "providers.uldk.timeout",
+            "providers.insurance",
+            "providers.magda.kind",
+            "providers.nameless.kind",
+            "providers.Grote",
+            "providers.odd.kind",
+        ] {
+            assert!(keys.contains(&key), "{key} not reported in {err}");
+        }
+        let message = |key: &str| {
+            err.0
+                .iter()
+                .find(|p| p.key == key)
+                .map(|p| p.message.clone())
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            message("providers.magda.kind"),
+            "unknown provider kind \"magda\": expected one of kiosk, uldk, insurance"
+        );
+        assert_eq!(
+            message("providers.nameless.kind"),
+            "missing: one of kiosk, uldk, insurance"
+        );
+        assert!(message("providers.insurance").contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn an_unconfigured_provider_is_refused() {
+        let err = with_file(
+            r#"
+[[services]]
+code = "magda-attest"
+name = "Attest"
+provider = "magda"
+data = ["basisgegevens"]
+"#,
+        )
+        .expect_err("magda is not a configured provider");
+        assert!(
+            err.0.iter().any(|p| p.key == "services[0].provider"
+                && p.message == "magda is not configured under [providers]"),
+            "{err}"
+        );
     }
 
     #[test]

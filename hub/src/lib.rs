@@ -19,6 +19,7 @@ pub mod inbound;
 pub mod ingest;
 pub mod management;
 pub mod metrics;
+pub mod providers;
 pub mod recipients;
 pub mod relay;
 pub mod serve;

@@ -237,22 +237,26 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 backoffice_listen,
             )
             .await?;
-            // The service providers, where config/default.toml expects them.
-            let kiosk = partner_sims::kiosk::KioskSim::start(
-                partner_sims::kiosk::KioskSimConfig::default(),
-                "127.0.0.1:8083",
-            )
-            .await?;
-            let uldk = partner_sims::uldk::UldkSim::start(
-                partner_sims::uldk::UldkSimConfig::default(),
-                std::net::SocketAddr::from(([127, 0, 0, 1], 8084)),
-            )
-            .await?;
-            let insurance = partner_sims::insurance::InsuranceSim::start(
-                partner_sims::insurance::InsuranceSimConfig::default(),
-                "127.0.0.1:8085",
-            )
-            .await?;
+            // The service providers' simulators, where the configuration points each
+            // provider instance.
+            let mut providers = Vec::new();
+            for provider in settings.providers.iter() {
+                let Some(url) = provider.endpoint() else {
+                    continue;
+                };
+                match partner_sims::providers::start(provider.kind, url).await {
+                    Some(sim) => {
+                        let sim = sim.map_err(|e| {
+                            anyhow::anyhow!("providers.{}: simulator: {e}", provider.name)
+                        })?;
+                        providers.push((provider.name.clone(), sim));
+                    }
+                    None => println!(
+                        "provider {} (kind {}): no simulator; the hub calls {url}",
+                        provider.name, provider.kind
+                    ),
+                }
+            }
             settings.register.base_url = register.base_url();
             settings.register.token_url = register.token_url();
             settings.register.client_id = "hub".into();
@@ -275,21 +279,18 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 backoffice.url(),
                 backoffice.base_url()
             );
-            println!(
-                "providers: KIOSK {}  ULDK {}  insurance {}",
-                kiosk.url(),
-                uldk.base_url(),
-                insurance.url()
-            );
+            for (name, sim) in &providers {
+                println!("provider {name} (simulator): {}", sim.url());
+            }
             println!(
                 "apply:  curl -X POST http://{http}/applications -H 'content-type: application/json' -d @contracts/examples/applications/application.submitted.kiosk-projectsubsidie.json"
             );
             hub.wait_for(shutdown_signal()).await;
             register.shutdown();
             backoffice.shutdown();
-            kiosk.shutdown();
-            uldk.shutdown();
-            insurance.shutdown();
+            for (_, sim) in &providers {
+                sim.shutdown();
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Dlq { command } => dlq(command).await,

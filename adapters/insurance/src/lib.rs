@@ -7,6 +7,7 @@
 //!   `GeefErkenning`) and the reading and classification of the answers (pure).
 //! - `client`: [`InsuranceProvider`], the `adapter_provider::Provider` that posts them (the
 //!   crate's only I/O).
+//! - `kind`: [`InsuranceKind`], how the hub configures and builds it (`kind = "insurance"`).
 //!
 //! A recognition is decided at once: `submit` answers `Approved` (reference: the
 //! erkenningsnummer) or `Refused` (the service's reasons, a business decision), both `Ok`;
@@ -18,7 +19,9 @@
 //! and telephone only.
 
 pub mod client;
+pub mod kind;
 pub mod soap;
 
 pub use client::InsuranceProvider;
+pub use kind::InsuranceKind;
 pub use soap::Parties;

@@ -8,12 +8,15 @@
 //!   classifies the failure as transient or permanent.
 //! - [`client`] is the crate's only I/O: [`KioskProvider`] posts the envelopes and
 //!   implements [`adapter_provider::Provider`].
+//! - [`kind`]: [`KioskKind`], how the hub configures and builds it (`kind = "kiosk"`).
 //!
 //! Decisions reach the hub by polling (`Provider::status` calls `GeefDossierStatus`): KIOSK
 //! has no outbound integration. `submit` is idempotent: KIOSK answers the same dossier for a
 //! repeated `applicationId`.
 
 pub mod client;
+pub mod kind;
 pub mod soap;
 
 pub use client::KioskProvider;
+pub use kind::KioskKind;

@@ -8,9 +8,16 @@
 //! Invariant: an adapter never sees the broker or the store, and `submit` is safe to call
 //! again for the same application (providers get the `applicationId` as their idempotency
 //! key, or the adapter makes the call idempotent itself).
+//!
+//! [`kind`]: how a provider kind's instances are configured, checked and built
+//! ([`ProviderKind`]); each adapter crate defines its kind next to its adapter.
+
+pub mod kind;
 
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
+
+pub use kind::{EndpointSettings, ProviderKind, SettingProblem};
 
 /// Why a call to a provider failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

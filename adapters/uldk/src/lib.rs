@@ -9,6 +9,7 @@
 //!   reservation document → a [`adapter_provider::Decision`], problem+json → a reason.
 //! - [`client`]: [`UldkProvider`], the [`adapter_provider::Provider`] over HTTP, which
 //!   classifies failures as transient or permanent and decides nothing else.
+//! - [`kind`]: [`UldkKind`], how the hub configures and builds it (`kind = "uldk"`).
 //!
 //! The service fields a `uldk-tentlening` application must carry (`EnrichedApplication.fields`):
 //!
@@ -25,6 +26,8 @@
 //! because ULDK keeps one reservation per `Idempotency-Key` (the applicationId).
 
 pub mod client;
+pub mod kind;
 pub mod translate;
 
 pub use client::{UldkProvider, IDEMPOTENCY_KEY};
+pub use kind::UldkKind;

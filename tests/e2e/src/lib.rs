@@ -46,6 +46,26 @@ pub fn settings_with_file(
     toml: Option<&str>,
     extra: &[(&str, &str)],
 ) -> Settings {
+    settings_with_kinds(
+        iso,
+        register,
+        amqp_url,
+        toml,
+        extra,
+        &hub::providers::ProviderKinds::standard(),
+    )
+}
+
+/// Like [`settings_with_file`], with these provider kinds (e.g. the standard ones and a
+/// test kind).
+pub fn settings_with_kinds(
+    iso: &Isolation,
+    register: &RegisterSim,
+    amqp_url: &str,
+    toml: Option<&str>,
+    extra: &[(&str, &str)],
+    kinds: &hub::providers::ProviderKinds,
+) -> Settings {
     let file = toml.map(|text| {
         let name = format!("{}-{:08x}.toml", iso.name, rand::random::<u32>());
         let path = std::env::temp_dir().join(name);
@@ -63,13 +83,16 @@ pub fn settings_with_file(
         ("shutdown_grace".to_string(), "5s".to_string()),
     ];
     overrides.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let settings = hub::config::load(&Sources {
-        dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../config").into(),
-        env: None,
-        file: file.clone(),
-        overrides,
-        environment_variables: false,
-    });
+    let settings = hub::config::load_with(
+        &Sources {
+            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../../config").into(),
+            env: None,
+            file: file.clone(),
+            overrides,
+            environment_variables: false,
+        },
+        kinds,
+    );
     if let Some(path) = file {
         let _ = std::fs::remove_file(path);
     }

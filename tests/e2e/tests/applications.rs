@@ -80,14 +80,17 @@ impl Partners {
 poll_interval = "200ms"
 
 [providers.kiosk]
+kind = "kiosk"
 url = "{kiosk}"
 timeout = "2s"
 
 [providers.uldk]
+kind = "uldk"
 url = "{uldk}"
 timeout = "2s"
 
 [providers.insurance]
+kind = "insurance"
 url = "{insurance}"
 timeout = "2s"
 

@@ -25,6 +25,9 @@
 //! [`EndpointSim`] (module [`endpoint`]) plays a subscriber's back office receiving the hub's
 //! messages by HTTP `POST /messages`: it records every request and can answer with failure
 //! bursts, always-failing messages or delays.
+//!
+//! The service providers' simulators ([`kiosk`], [`uldk`], [`insurance`]) can also be started
+//! by provider kind at a configured URL ([`providers::start`], used by `hub demo`).
 
 pub mod backoffice;
 mod beheer;
@@ -35,6 +38,7 @@ pub mod insurance;
 pub mod kiosk;
 mod merge_patch;
 mod ordered;
+pub mod providers;
 mod server;
 mod state;
 pub mod uldk;

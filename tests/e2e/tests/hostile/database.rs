@@ -277,7 +277,7 @@ async fn a_nul_in_a_provider_answer_is_stored_without_it_and_the_application_is_
     .unwrap();
     uldk.refuse_when_body_contains("Zomerkamp", "geen\u{0}tenten");
     let toml = format!(
-        "[applications]\npoll_interval = \"200ms\"\n\n[providers.uldk]\nurl = \"{}\"\ntimeout = \"2s\"\n",
+        "[applications]\npoll_interval = \"200ms\"\n\n[providers.uldk]\nkind = \"uldk\"\nurl = \"{}\"\ntimeout = \"2s\"\n",
         uldk.base_url()
     );
     let f = Fixture::start(Some(&toml)).await;

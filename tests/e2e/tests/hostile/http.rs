@@ -25,6 +25,7 @@ fn uldk_config(uldk: &UldkSim) -> String {
 poll_interval = "200ms"
 
 [providers.uldk]
+kind = "uldk"
 url = "{uldk}"
 timeout = "5s"
 

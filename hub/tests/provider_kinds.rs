@@ -1,0 +1,259 @@
+//! A provider kind defined outside the hub plugs in without an edit of the hub: the kind
+//! (settings type, checks, `build`) is added to the standard list through
+//! `ProviderKinds::with`, a configuration declares an instance of it, a service names that
+//! instance, and the adapter built from the configuration serves an application the hub's
+//! catalogue checked and enriched. No RabbitMQ or PostgreSQL needed.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use adapter_provider::{
+    Decision, Provider, ProviderError, ProviderKind, SettingProblem, Submitted,
+};
+use async_trait::async_trait;
+use contracts::applications::{ApplicationSubmitted, EnrichedApplication};
+use contracts::register::VerenigingDetail;
+use hub::catalogue::{enrich, validate_fields, ProviderRef};
+use hub::config::{load_with, ConfigErrors, Settings, Sources};
+use hub::providers::ProviderKinds;
+use serde::Deserialize;
+
+/// A test provider kind: `kind = "test"`, deciding every application as `verdict` says.
+#[derive(Clone, Default)]
+struct EchoKind {
+    /// The applications its adapters received.
+    received: Arc<Mutex<Vec<uuid::Uuid>>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EchoSettings {
+    /// `approve` or `refuse`.
+    verdict: String,
+    #[serde(default = "default_prefix")]
+    prefix: String,
+}
+
+fn default_prefix() -> String {
+    "ECHO".to_owned()
+}
+
+impl ProviderKind for EchoKind {
+    type Config = EchoSettings;
+
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    fn validate(&self, config: &EchoSettings) -> Vec<SettingProblem> {
+        let mut problems = Vec::new();
+        if !matches!(config.verdict.as_str(), "approve" | "refuse") {
+            problems.push(SettingProblem::at(
+                "verdict",
+                format!("{:?} is neither approve nor refuse", config.verdict),
+            ));
+        }
+        if config.prefix.is_empty() {
+            problems.push(SettingProblem::at("prefix", "must not be empty"));
+        }
+        problems
+    }
+
+    fn build(&self, config: &EchoSettings) -> Result<Arc<dyn Provider>, String> {
+        Ok(Arc::new(EchoProvider {
+            settings: config.clone(),
+            received: self.received.clone(),
+        }))
+    }
+}
+
+struct EchoProvider {
+    settings: EchoSettings,
+    received: Arc<Mutex<Vec<uuid::Uuid>>>,
+}
+
+impl EchoProvider {
+    fn decision(&self) -> Decision {
+        match self.settings.verdict.as_str() {
+            "approve" => Decision::Approved {
+                detail: Some("echoed".into()),
+            },
+            _ => Decision::Refused {
+                reason: "the echo refuses".into(),
+            },
+        }
+    }
+}
+
+#[async_trait]
+impl Provider for EchoProvider {
+    async fn submit(&self, application: &EnrichedApplication) -> Result<Submitted, ProviderError> {
+        self.received
+            .lock()
+            .unwrap()
+            .push(application.application_id);
+        Ok(Submitted {
+            reference: format!("{}-{}", self.settings.prefix, application.application_id),
+            decision: Decision::Received,
+        })
+    }
+
+    async fn status(&self, reference: &str) -> Result<Decision, ProviderError> {
+        if reference.starts_with(&self.settings.prefix) {
+            Ok(self.decision())
+        } else {
+            Err(ProviderError::Permanent(format!(
+                "unknown reference {reference}"
+            )))
+        }
+    }
+}
+
+/// The checked-in configuration with `extra` applied over it.
+fn load(extra: &str, kinds: &ProviderKinds) -> Result<Settings, ConfigErrors> {
+    let file = std::env::temp_dir().join(format!("hub-kinds-{}.toml", uuid::Uuid::new_v4()));
+    std::fs::write(&file, extra).unwrap();
+    let loaded = load_with(
+        &Sources {
+            dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config")),
+            env: None,
+            file: Some(file.clone()),
+            overrides: Vec::new(),
+            environment_variables: false,
+        },
+        kinds,
+    );
+    let _ = std::fs::remove_file(file);
+    loaded
+}
+
+const ECHO: &str = r#"
+[providers.echo]
+kind = "test"
+verdict = "approve"
+
+[[services]]
+code = "echo-attest"
+name = "Attest van de echo"
+provider = "echo"
+data = ["basisgegevens", "locaties"]
+[[services.fields]]
+name = "projectnaam"
+type = "string"
+required = true
+"#;
+
+#[tokio::test]
+async fn a_provider_kind_from_outside_the_hub_plugs_in() {
+    let echo = EchoKind::default();
+    let kinds = ProviderKinds::standard().with(echo.clone());
+    assert_eq!(kinds.names(), ["kiosk", "uldk", "insurance", "test"]);
+    let settings = load(ECHO, &kinds).unwrap();
+
+    // The instance sits beside the standard ones; the service names it.
+    assert_eq!(
+        settings.providers.names(),
+        ["kiosk", "uldk", "insurance", "echo"]
+    );
+    let instance = settings.providers.get("echo").unwrap();
+    assert_eq!(instance.kind, "test");
+    assert_eq!(instance.endpoint(), None);
+    let service = settings.services.get("echo-attest").unwrap();
+    assert_eq!(service.provider, ProviderRef::Named("echo".into()));
+    // The topology gives it its queue like any provider's.
+    let topology = hub::broker::Topology::for_settings(&settings);
+    assert!(topology
+        .consumer_queues()
+        .contains(&"hub.provider.echo".to_owned()));
+
+    // An application for the service, checked and enriched by the hub's catalogue.
+    let raw = include_str!(
+        "../../contracts/examples/applications/application.submitted.kiosk-projectsubsidie.json"
+    );
+    let mut submitted: ApplicationSubmitted = serde_json::from_str(raw).unwrap();
+    submitted.service_code = "echo-attest".into();
+    submitted.fields.remove("gevraagdBedrag");
+    submitted.fields.remove("begindatum");
+    submitted.fields.remove("einddatum");
+    submitted.fields.remove("omschrijving");
+    assert_eq!(validate_fields(service, &submitted.fields), vec![]);
+    let vereniging = serde_json::from_str::<VerenigingDetail>(include_str!(
+        "../../contracts/examples/register/detail-V0001001.json"
+    ))
+    .unwrap()
+    .vereniging;
+    assert_eq!(
+        settings
+            .services
+            .eligibility(service, &vereniging, submitted.metadata.time.date()),
+        Ok(())
+    );
+    let enriched = enrich(service, &submitted, &vereniging);
+
+    // The adapter built from the configuration serves it.
+    let provider = instance.build().unwrap();
+    let answer = provider.submit(&enriched).await.unwrap();
+    assert_eq!(answer.decision, Decision::Received);
+    assert_eq!(
+        answer.reference,
+        format!("ECHO-{}", submitted.application_id)
+    );
+    assert_eq!(
+        provider.status(&answer.reference).await.unwrap(),
+        Decision::Approved {
+            detail: Some("echoed".into())
+        }
+    );
+    assert_eq!(*echo.received.lock().unwrap(), [submitted.application_id]);
+}
+
+#[test]
+fn the_kinds_problems_come_with_their_keys_and_the_others() {
+    let kinds = ProviderKinds::standard().with(EchoKind::default());
+    let err = load(
+        r#"
+[register]
+colour = "blue"
+
+[providers.echo]
+kind = "test"
+verdict = "maybe"
+prefix = ""
+
+[providers.loud]
+kind = "test"
+verdict = "approve"
+volume = 11
+"#,
+        &kinds,
+    )
+    .unwrap_err();
+    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
+    for key in [
+        "register.colour",
+        "providers.echo.verdict",
+        "providers.echo.prefix",
+        "providers.loud",
+    ] {
+        assert!(keys.contains(&key), "{key} not reported in {err}");
+    }
+}
+
+#[test]
+fn without_the_kind_its_instances_are_refused() {
+    let err = load(ECHO, &ProviderKinds::standard()).unwrap_err();
+    let problems: Vec<(&str, &str)> = err
+        .0
+        .iter()
+        .map(|p| (p.key.as_str(), p.message.as_str()))
+        .collect();
+    assert_eq!(
+        problems,
+        [(
+            "providers.echo.kind",
+            "unknown provider kind \"test\": expected one of kiosk, uldk, insurance"
+        )]
+    );
+}
