@@ -17,6 +17,10 @@ pub enum IdError {
     InszFormat(String),
     #[error("INSZ {0:?} fails the mod-97 check")]
     InszCheck(String),
+    #[error("{0:?} is not a Belgian postcode (4 digits)")]
+    Postcode(String),
+    #[error("{0:?} is not an OVO code (OVO and 6 digits)")]
+    OvoCode(String),
 }
 
 /// An association's register identifier: `V` + 7 digits, the lowest being `V0001001`.
@@ -53,6 +57,52 @@ impl FromStr for VCode {
             return Err(IdError::VCode(s.to_owned()));
         }
         Ok(VCode(format!("V{digits}")))
+    }
+}
+
+/// A Belgian postcode: 4 digits (`9300`). What territories, selectors and the catalogue list,
+/// and what a municipality may write into an address; an address abroad in a register
+/// document may carry another form, which only the adapters that write it check.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Postcode(String);
+
+impl Postcode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Postcode {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Postcode(s.to_owned()))
+        } else {
+            Err(IdError::Postcode(s.to_owned()))
+        }
+    }
+}
+
+/// An organisation's code in the Flemish OVO register: `OVO` and 6 digits (`OVO002067`),
+/// a municipality's identity towards the register (`VR-Initiator`) and in SOAP headers.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OvoCode(String);
+
+impl OvoCode {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for OvoCode {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let digits = s.strip_prefix("OVO").unwrap_or_default();
+        if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(OvoCode(s.to_owned()))
+        } else {
+            Err(IdError::OvoCode(s.to_owned()))
+        }
     }
 }
 
@@ -235,5 +285,38 @@ mod tests {
         assert!(!format!("{insz:?}").contains(body));
         let err = "85071512300".parse::<Insz>().expect_err("invalid");
         assert!(!err.to_string().contains("850715"));
+    }
+
+    #[test]
+    fn a_postcode_is_four_digits() {
+        assert_eq!("9300".parse::<Postcode>().expect("a postcode").as_str(), "9300");
+        for bad in ["930", "93000", "93a0", "", " 930"] {
+            let err = bad.parse::<Postcode>().expect_err("not a postcode");
+            assert_eq!(
+                err.to_string(),
+                format!("{bad:?} is not a Belgian postcode (4 digits)")
+            );
+        }
+    }
+
+    #[test]
+    fn an_ovo_code_is_ovo_and_six_digits() {
+        assert_eq!(
+            "OVO002067".parse::<OvoCode>().expect("an OVO code").as_str(),
+            "OVO002067"
+        );
+        for bad in [
+            "OVO12",
+            "ovo002067",
+            "OVO0020670",
+            "OVOabcdef",
+            "002067",
+            "",
+        ] {
+            assert_eq!(
+                bad.parse::<OvoCode>().expect_err("not an OVO code"),
+                IdError::OvoCode(bad.to_owned())
+            );
+        }
     }
 }

@@ -435,10 +435,6 @@ fn is_field_name(s: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-fn is_postcode(s: &str) -> bool {
-    s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 fn part_name(part: Part) -> &'static str {
     match part {
         Part::Basisgegevens => "basisgegevens",
@@ -545,11 +541,8 @@ fn check_service<'a>(
             );
         }
         for (i, p) in t.postcodes.iter().enumerate() {
-            if !is_postcode(p) {
-                problem(
-                    format!("{at}.territory.postcodes[{i}]"),
-                    format!("{p:?} is not a Belgian postcode (4 digits)"),
-                );
+            if let Err(e) = p.parse::<contracts::Postcode>() {
+                problem(format!("{at}.territory.postcodes[{i}]"), e.to_string());
             }
         }
         for i in repeated(&t.postcodes) {

@@ -697,14 +697,8 @@ impl Reader<'_> {
         }
         for (key, raw) in self.entries::<RawMunicipality>("municipalities") {
             let name = self.adapter_name(&key, raw.name, &mut seen);
-            let ovo_ok = raw.ovo_code.len() == 9
-                && raw.ovo_code.starts_with("OVO")
-                && raw.ovo_code[3..].bytes().all(|b| b.is_ascii_digit());
-            if !ovo_ok {
-                self.problem(
-                    &format!("{key}.ovo_code"),
-                    format!("{:?} is not an OVO code (OVO and 6 digits)", raw.ovo_code),
-                );
+            if let Err(e) = raw.ovo_code.parse::<contracts::OvoCode>() {
+                self.problem(&format!("{key}.ovo_code"), e.to_string());
             }
             let territory = raw.territory;
             if territory.postcodes.is_empty() && territory.werkingsgebieden.is_empty() {
@@ -894,11 +888,11 @@ impl Reader<'_> {
     }
 
     fn postcodes(&mut self, key: &str, postcodes: &[String]) {
-        for p in postcodes
+        for e in postcodes
             .iter()
-            .filter(|p| p.len() != 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|p| p.parse::<contracts::Postcode>().err())
         {
-            self.problem(key, format!("{p:?} is not a Belgian postcode (4 digits)"));
+            self.problem(key, e.to_string());
         }
     }
 

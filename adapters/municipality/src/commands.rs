@@ -568,7 +568,7 @@ impl Errors {
         if let Some(v) = obj.get("postcode") {
             let field = join(path, "postcode");
             if let Some(s) = self.string(v, &field) {
-                if !(s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit())) {
+                if s.parse::<contracts::Postcode>().is_err() {
                     self.push(
                         &field,
                         "invalid-postcode",
