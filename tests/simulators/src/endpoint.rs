@@ -35,6 +35,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::control::{self, burst, header_str, valid_status};
+
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
 pub struct RecordedRequest {
@@ -117,15 +119,6 @@ impl Shared {
     }
 }
 
-/// An HTTP status the simulator can answer; anything else becomes 500.
-fn valid_status(status: u16) -> u16 {
-    if StatusCode::from_u16(status).is_ok() && (100..=599).contains(&status) {
-        status
-    } else {
-        500
-    }
-}
-
 /// A running endpoint simulator. Cheap to clone; the server stops on
 /// [`EndpointSim::shutdown`] or when the last clone is dropped.
 #[derive(Clone)]
@@ -183,7 +176,7 @@ impl EndpointSim {
     /// The next `count` requests to `/messages` answer `status`, whatever they carry (a 5xx
     /// burst); 0 ends a burst. A `status` that is not a valid HTTP status becomes 500.
     pub fn fail_next(&self, count: u32, status: u16) {
-        self.state().behaviour.fail_next = (count > 0).then_some((count, valid_status(status)));
+        self.state().behaviour.fail_next = burst(count, valid_status(status));
     }
 
     /// Every request with `X-Message-Id: message_id` answers `status` until [`Self::clear`]
@@ -206,7 +199,7 @@ impl EndpointSim {
 
     /// Every request to `/messages` is answered only after `delay` (zero: at once).
     pub fn set_delay(&self, delay: Duration) {
-        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state().behaviour.delay_ms = control::millis(delay);
     }
 
     /// Back to answering 200 at once: ends a burst, forgets the failing messages and the delay.
@@ -258,16 +251,7 @@ impl EndpointSim {
 
     /// Waits until at least `n` requests were accepted; false after `timeout`.
     pub async fn wait_for_accepted(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.accepted().len() >= n {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        control::wait_until(timeout, || self.accepted().len() >= n).await
     }
 
     /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
@@ -291,12 +275,7 @@ fn router(shared: AppState) -> Router {
         .route("/messages", post(receive))
         .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
         .route("/_sim/requests", get(list_requests))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such route"})),
-            )
-        })
+        .fallback(control::no_such_route)
         .with_state(shared)
 }
 
@@ -316,13 +295,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -403,15 +375,9 @@ struct FailBody {
 }
 
 async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match serde_json::from_slice(&body) {
+    let request: BehaviourRequest = match control::parse_json(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": e.to_string()})),
-            )
-                .into_response()
-        }
+        Err(answer) => return answer,
     };
     let mut state = shared.lock();
     let b = &mut state.behaviour;
@@ -419,7 +385,7 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
         *b = Behaviour::default();
     }
     if let Some(f) = request.fail_next {
-        b.fail_next = (f.count > 0).then_some((f.count, valid_status(f.status)));
+        b.fail_next = burst(f.count, valid_status(f.status));
     }
     if let Some(f) = request.fail_message {
         b.fail_messages.insert(f.message_id, valid_status(f.status));
@@ -442,7 +408,7 @@ async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
         .iter()
         .map(|r| {
             json!({
-                "msSinceStart": r.at.duration_since(shared.started).as_millis() as u64,
+                "msSinceStart": control::ms_since(shared.started, r.at),
                 "messageId": r.message_id,
                 "messageType": r.message_type,
                 "status": r.status,

@@ -28,6 +28,7 @@
 
 pub mod backoffice;
 mod beheer;
+mod control;
 mod data;
 pub mod endpoint;
 mod http;
@@ -36,6 +37,7 @@ pub mod kiosk;
 mod merge_patch;
 mod ordered;
 mod server;
+mod soap_kit;
 mod state;
 pub mod uldk;
 pub mod xsd;

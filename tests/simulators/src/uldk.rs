@@ -80,6 +80,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::{Date, Month};
 
+use crate::control::{self, header_str, valid_status};
+
 /// Where the request schema is read from when the simulator starts.
 pub const RESERVATION_SCHEMA_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -447,15 +449,6 @@ fn fmt_date(d: Date) -> String {
     d.format(DATE).unwrap_or_else(|_| d.to_string())
 }
 
-/// An HTTP status the simulator can answer; anything else becomes 500.
-fn valid_status(status: u16) -> u16 {
-    if (100..=599).contains(&status) && StatusCode::from_u16(status).is_ok() {
-        status
-    } else {
-        500
-    }
-}
-
 struct Shared {
     config: UldkSimConfig,
     validator: jsonschema::Validator,
@@ -563,7 +556,7 @@ impl UldkSim {
 
     /// Every `/v1` request is processed at once and answered `delay` later (zero: at once).
     pub fn set_delay(&self, delay: Duration) {
-        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state().behaviour.delay_ms = control::millis(delay);
     }
 
     /// A reservation whose raw request body contains `substring` (e.g. a vCode) is refused
@@ -646,17 +639,13 @@ impl UldkSim {
         reservatie_id: &str,
         timeout: Duration,
     ) -> Option<UldkReservation> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let r = self.reservation(reservatie_id)?;
-            if r.status.is_decided() {
-                return Some(r);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        // Some(None): the reservation does not exist, no use waiting.
+        control::wait_for(timeout, || match self.reservation(reservatie_id) {
+            Some(r) if !r.status.is_decided() => None,
+            found => Some(found),
+        })
+        .await
+        .flatten()
     }
 
     /// Stops the server gracefully (answers under way, delays included, are sent). Idempotent.
@@ -809,13 +798,6 @@ fn reservation_response(
         resp.headers_mut().insert(header::LOCATION, location);
     }
     resp
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// The outcome of checking a `POST`, before faults and idempotency.
@@ -1207,7 +1189,7 @@ async fn list_requests(State(shared): State<AppState>) -> Response {
         .iter()
         .map(|r| {
             json!({
-                "msSinceStart": u64::try_from(r.at.duration_since(shared.started).as_millis()).unwrap_or(u64::MAX),
+                "msSinceStart": control::ms_since(shared.started, r.at),
                 "method": r.method,
                 "path": r.path,
                 "idempotencyKey": r.idempotency_key,

@@ -1,0 +1,113 @@
+//! The pieces of the `/_sim/...` control API and the request log that the simulators share:
+//! JSON errors, statuses a test may ask for, failure bursts, milliseconds, header values,
+//! waiting for a condition, and resolving the address to bind.
+
+use std::time::{Duration, Instant};
+
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+/// The fallback of the simulators' routers: 404 `{"error": "no such route"}`.
+pub(crate) async fn no_such_route() -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"error": "no such route"})),
+    )
+}
+
+/// 400 `{"error": message}`.
+pub(crate) fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+}
+
+/// A control request's JSON body, or the 400 answer to it.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| bad_request(e.to_string()))
+}
+
+/// An HTTP error status the simulator can answer; anything else becomes 500.
+pub(crate) fn error_status(status: u16) -> u16 {
+    if StatusCode::from_u16(status).is_ok() && (400..=599).contains(&status) {
+        status
+    } else {
+        500
+    }
+}
+
+/// An HTTP status the simulator can answer; anything else becomes 500.
+pub(crate) fn valid_status(status: u16) -> u16 {
+    if StatusCode::from_u16(status).is_ok() && (100..=599).contains(&status) {
+        status
+    } else {
+        500
+    }
+}
+
+/// A `(count, value)` burst, none for a count of 0.
+pub(crate) fn burst<T>(count: u32, value: T) -> Option<(u32, T)> {
+    (count > 0).then_some((count, value))
+}
+
+/// Takes one from a `(count, value)` burst.
+pub(crate) fn take_one<T: Clone>(slot: &mut Option<(u32, T)>) -> Option<T> {
+    let (count, value) = slot.take()?;
+    if count > 1 {
+        *slot = Some((count - 1, value.clone()));
+    }
+    Some(value)
+}
+
+/// Whole milliseconds (saturating).
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// `msSinceStart` of a recorded request.
+pub(crate) fn ms_since(started: Instant, at: Instant) -> u64 {
+    millis(at.duration_since(started))
+}
+
+/// A header's value, when it is text.
+pub(crate) fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Asks `check` every 20 ms until it answers something; None after `timeout`.
+pub(crate) async fn wait_for<T>(
+    timeout: Duration,
+    mut check: impl FnMut() -> Option<T>,
+) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(found) = check() {
+            return Some(found);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// [`wait_for`] a condition: false after `timeout`.
+pub(crate) async fn wait_until(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    wait_for(timeout, || done().then_some(())).await.is_some()
+}
+
+/// The first address `addr` resolves to.
+pub(crate) async fn resolve(
+    addr: impl tokio::net::ToSocketAddrs,
+) -> std::io::Result<std::net::SocketAddr> {
+    tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolves to nothing",
+        )
+    })
+}
