@@ -23,9 +23,18 @@ pub(crate) fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-/// A control request's JSON body, or the 400 answer to it.
-pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| bad_request(e.to_string()))
+/// A control request's JSON body that does not parse: answered 400 `{"error": …}`.
+pub(crate) struct BadJson(String);
+
+impl IntoResponse for BadJson {
+    fn into_response(self) -> Response {
+        bad_request(self.0)
+    }
+}
+
+/// A control request's JSON body, or what is wrong with it.
+pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, BadJson> {
+    serde_json::from_slice(body).map_err(|e| BadJson(e.to_string()))
 }
 
 /// An HTTP error status the simulator can answer; anything else becomes 500.

@@ -1105,7 +1105,7 @@ struct FailNext {
 async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
     let request: BehaviourRequest = match control::parse_json(&body) {
         Ok(r) => r,
-        Err(answer) => return answer,
+        Err(bad) => return bad.into_response(),
     };
     let defaults = shared.default_behaviour();
     let mut state = shared.lock();
@@ -1172,7 +1172,7 @@ struct WithdrawRequest {
 async fn withdraw(State(shared): State<AppState>, body: Bytes) -> Response {
     let request: WithdrawRequest = match control::parse_json(&body) {
         Ok(r) => r,
-        Err(answer) => return answer,
+        Err(bad) => return bad.into_response(),
     };
     let withdrawn = shared
         .lock()

@@ -998,7 +998,7 @@ struct Refusal {
 async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
     let request: BehaviourRequest = match control::parse_json(&body) {
         Ok(r) => r,
-        Err(answer) => return answer,
+        Err(bad) => return bad.into_response(),
     };
     let mut state = shared.lock();
     let b = &mut state.behaviour;
