@@ -40,6 +40,7 @@ mod server;
 mod soap_kit;
 mod state;
 pub mod uldk;
+pub mod xml_check;
 pub mod xsd;
 
 use std::net::SocketAddr;
