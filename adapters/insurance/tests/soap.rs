@@ -24,7 +24,9 @@ use adapter_provider::{Decision, ProviderError, Submitted};
 use contracts::applications::{Applicant, EnrichedApplication};
 use contracts::register::{Adres, Contactgegeven, Locatie, VerenigingDetail};
 use contracts::Part;
-use partner_sims::xml_check::{libxml_lock, parse_strict, read, workspace, XsdCheck};
+use partner_sims::xml_check::{
+    assert_example, libxml_lock, parse_strict, read, workspace, xml_files, XsdCheck,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -510,20 +512,7 @@ fn expected_request(name: &str) -> String {
 }
 
 fn example_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
-        .expect("contracts/examples/insurance")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (name, read(&path))
-        })
-        .collect();
-    files.sort();
-    files
+    xml_files(&examples_dir())
 }
 
 #[test]
@@ -533,15 +522,11 @@ fn request_examples_are_what_the_adapter_sends() {
         "request.geef-erkenning.xml",
     ] {
         let expected = expected_request(name);
-        let path = examples_dir().join(name);
-        if std::env::var_os("REGENERATE_INSURANCE_EXAMPLES").is_some() {
-            std::fs::write(&path, &expected).expect("write example");
-        }
-        assert_eq!(
-            read(&path),
-            expected,
-            "{name} is not what the adapter sends \
-             (REGENERATE_INSURANCE_EXAMPLES=1 cargo test -p adapter-insurance --test soap)"
+        assert_example(
+            &examples_dir().join(name),
+            &expected,
+            "REGENERATE_INSURANCE_EXAMPLES",
+            "cargo test -p adapter-insurance --test soap",
         );
     }
 }

@@ -23,9 +23,9 @@ use contracts::register::{Status, VerenigingDetail};
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,
 };
-use libxml::tree::Node;
 use partner_sims::xml_check::{
-    descendants, is, libxml_lock, parse_strict, read, workspace, XsdCheck,
+    assert_example, attribute, is, libxml_lock, parse_strict, read, workspace, xml_files, Wsdl,
+    XsdCheck, WSDL_NS, WSDL_SOAP_NS, XS_NS,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -330,35 +330,18 @@ fn expected_request(json_name: &str) -> String {
 }
 
 fn example_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
-        .expect("contracts/examples/soap")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (name, read(&path))
-        })
-        .collect();
-    files.sort();
-    files
+    xml_files(&examples_dir())
 }
 
 #[test]
 fn request_examples_are_what_the_adapter_sends() {
     for (file, json) in request_examples() {
         let expected = expected_request(json);
-        let path = examples_dir().join(file);
-        if std::env::var_os("REGENERATE_SOAP_EXAMPLES").is_some() {
-            std::fs::write(&path, &expected).expect("write example");
-        }
-        assert_eq!(
-            read(&path),
-            expected,
-            "{file} is not what the adapter makes of {json} \
-             (REGENERATE_SOAP_EXAMPLES=1 cargo test -p adapter-municipality --test soap)"
+        assert_example(
+            &examples_dir().join(file),
+            &expected,
+            "REGENERATE_SOAP_EXAMPLES",
+            &format!("cargo test -p adapter-municipality --test soap; made of {json}"),
         );
     }
 }
@@ -571,34 +554,14 @@ fn replies_are_classified() {
 // The WSDL and the XSD's identity
 // ---------------------------------------------------------------------------------------
 
-fn attribute(node: &Node, name: &str) -> String {
-    node.get_attribute(name).unwrap_or_default()
-}
-
 #[test]
 fn the_wsdl_binds_the_operation_to_the_xsd() {
     let _guard = libxml_lock();
-    let wsdl_path = workspace().join("contracts/wsdl/publicatie-v1.wsdl");
-    let wsdl = parse_strict(&read(&wsdl_path)).expect("the WSDL is well-formed");
-    let root = wsdl.get_root_element().expect("root");
-    let wsdl_ns = "http://schemas.xmlsoap.org/wsdl/";
-    let soap_ns = "http://schemas.xmlsoap.org/wsdl/soap/";
-    let xs_ns = "http://www.w3.org/2001/XMLSchema";
-    assert!(is(&root, wsdl_ns, "definitions"));
-    let all = descendants(&root);
-    let find =
-        |ns: &str, name: &str| -> Vec<&Node> { all.iter().filter(|n| is(n, ns, name)).collect() };
-
-    let imports = find(xs_ns, "import");
-    assert_eq!(imports.len(), 1);
-    assert_eq!(attribute(imports[0], "namespace"), soap::NAMESPACE);
-    let location = attribute(imports[0], "schemaLocation");
-    assert_eq!(location, "../xsd/publicatie-v1.xsd");
-    let imported = wsdl_path.parent().expect("dir").join(&location);
-    assert_eq!(
-        imported.canonicalize().expect("the imported XSD exists"),
-        XSD.path().canonicalize().expect("xsd")
-    );
+    let wsdl = Wsdl::load("contracts/wsdl/publicatie-v1.wsdl");
+    let root = &wsdl.root;
+    let (wsdl_ns, soap_ns, xs_ns) = (WSDL_NS, WSDL_SOAP_NS, XS_NS);
+    let find = |ns: &str, name: &str| wsdl.find(ns, name);
+    wsdl.assert_imports(soap::NAMESPACE, "../xsd/publicatie-v1.xsd", &XSD.path());
 
     let parts: Vec<String> = find(wsdl_ns, "part")
         .iter()
@@ -617,20 +580,10 @@ fn the_wsdl_binds_the_operation_to_the_xsd() {
         .map(|o| attribute(o, "name"))
         .collect();
     assert_eq!(operations, vec![soap::OPERATION, soap::OPERATION]);
-    let binding = find(soap_ns, "binding");
-    assert_eq!(binding.len(), 1);
-    assert_eq!(attribute(binding[0], "style"), "document");
-    assert_eq!(
-        attribute(binding[0], "transport"),
-        "http://schemas.xmlsoap.org/soap/http"
-    );
     let actions = find(soap_ns, "operation");
     assert_eq!(actions.len(), 1);
     assert_eq!(attribute(actions[0], "soapAction"), soap::SOAP_ACTION);
-    let bodies = find(soap_ns, "body");
-    assert_eq!(bodies.len(), 2);
-    assert!(bodies.iter().all(|b| attribute(b, "use") == "literal"));
-    assert_eq!(find(soap_ns, "address").len(), 1);
+    wsdl.assert_document_literal(2);
 
     // The XSD: the namespace and form the adapter assumes, both operation elements.
     let xsd = parse_strict(&read(&XSD.path())).expect("the XSD is well-formed");

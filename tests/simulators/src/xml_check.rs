@@ -188,3 +188,131 @@ impl XsdCheck {
         );
     }
 }
+
+/// The WSDL 1.1 namespace.
+pub const WSDL_NS: &str = "http://schemas.xmlsoap.org/wsdl/";
+/// The WSDL 1.1 SOAP binding namespace.
+pub const WSDL_SOAP_NS: &str = "http://schemas.xmlsoap.org/wsdl/soap/";
+/// The XML Schema namespace.
+pub const XS_NS: &str = "http://www.w3.org/2001/XMLSchema";
+
+/// The attribute's value ("" when absent).
+pub fn attribute(node: &Node, name: &str) -> String {
+    node.get_attribute(name).unwrap_or_default()
+}
+
+/// `(file name, text)` of every `.xml` file in `dir`, by name.
+///
+/// # Panics
+/// If the directory or a file cannot be read.
+pub fn xml_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| {
+            entry
+                .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+                .path()
+        })
+        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            (name, read(&path))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A checked-in example is exactly `expected`; with the environment variable `regenerate`
+/// set, it is rewritten first.
+///
+/// # Panics
+/// If it differs (`hint` says how to regenerate), or cannot be written.
+pub fn assert_example(path: &Path, expected: &str, regenerate: &str, hint: &str) {
+    if std::env::var_os(regenerate).is_some() {
+        std::fs::write(path, expected).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    assert_eq!(
+        read(path),
+        expected,
+        "{} is not what the adapter writes ({regenerate}=1 {hint})",
+        path.display()
+    );
+}
+
+/// A WSDL 1.1 document (parse it while holding [`libxml_lock`]).
+pub struct Wsdl {
+    /// The document.
+    pub doc: Document,
+    /// Its `wsdl:definitions`.
+    pub root: Node,
+    path: PathBuf,
+    all: Vec<Node>,
+}
+
+impl Wsdl {
+    /// Reads the WSDL below the workspace's root.
+    ///
+    /// # Panics
+    /// If it is not well-formed or not a `wsdl:definitions`.
+    pub fn load(path: &str) -> Self {
+        let path = workspace().join(path);
+        let doc = parse_strict(&read(&path))
+            .unwrap_or_else(|e| panic!("{}: the WSDL is not well-formed: {e}", path.display()));
+        let root = doc
+            .get_root_element()
+            .unwrap_or_else(|| panic!("{}: no root element", path.display()));
+        assert!(is(&root, WSDL_NS, "definitions"), "not a WSDL 1.1 document");
+        let all = descendants(&root);
+        Self {
+            doc,
+            root,
+            path,
+            all,
+        }
+    }
+
+    /// Every `{namespace}name` element in it.
+    pub fn find(&self, namespace: &str, name: &str) -> Vec<&Node> {
+        self.all.iter().filter(|n| is(n, namespace, name)).collect()
+    }
+
+    /// It imports exactly one schema, for `namespace`, from `location`, which is `xsd`.
+    ///
+    /// # Panics
+    /// If not.
+    pub fn assert_imports(&self, namespace: &str, location: &str, xsd: &Path) {
+        let imports = self.find(XS_NS, "import");
+        assert_eq!(imports.len(), 1, "one xs:import");
+        assert_eq!(attribute(imports[0], "namespace"), namespace);
+        assert_eq!(attribute(imports[0], "schemaLocation"), location);
+        let imported = self.path.parent().map(|dir| dir.join(location));
+        let canonical = |p: &Path| {
+            p.canonicalize()
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        };
+        assert_eq!(imported.as_deref().map(canonical), Some(canonical(xsd)));
+    }
+
+    /// One SOAP binding, document/literal over HTTP, with `bodies` `soap:body`s, and one
+    /// `soap:address`.
+    ///
+    /// # Panics
+    /// If not.
+    pub fn assert_document_literal(&self, bodies: usize) {
+        let binding = self.find(WSDL_SOAP_NS, "binding");
+        assert_eq!(binding.len(), 1, "one soap:binding");
+        assert_eq!(attribute(binding[0], "style"), "document");
+        assert_eq!(
+            attribute(binding[0], "transport"),
+            "http://schemas.xmlsoap.org/soap/http"
+        );
+        let found = self.find(WSDL_SOAP_NS, "body");
+        assert_eq!(found.len(), bodies, "soap:body elements");
+        assert!(found.iter().all(|b| attribute(b, "use") == "literal"));
+        assert_eq!(self.find(WSDL_SOAP_NS, "address").len(), 1);
+    }
+}
