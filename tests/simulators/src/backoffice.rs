@@ -410,9 +410,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, BackOfficeState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 }
 
@@ -438,6 +436,8 @@ impl std::fmt::Debug for BackOfficeSim {
 }
 
 impl BackOfficeSim {
+    crate::server::lifecycle_methods!("BackOfficeSim");
+
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves plain HTTP in a
     /// background task. Fails if the XSD cannot be read or compiled, or the address cannot be
     /// bound.
@@ -491,11 +491,6 @@ impl BackOfficeSim {
 
     fn state(&self) -> MutexGuard<'_, BackOfficeState> {
         self.inner.shared.lock()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr()
     }
 
     /// Serving HTTPS (mutual TLS).
@@ -645,16 +640,6 @@ impl BackOfficeSim {
 
     async fn wait_until(&self, timeout: Duration, done: impl Fn(&BackOfficeState) -> bool) -> bool {
         control::wait_until(timeout, || done(&self.state())).await
-    }
-
-    /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`BackOfficeSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }
 

@@ -69,6 +69,14 @@ pub(crate) fn take_one<T: Clone>(slot: &mut Option<(u32, T)>) -> Option<T> {
     Some(value)
 }
 
+/// Locks a simulator's state; a test that panicked while holding it does not poison it
+/// for the others.
+pub(crate) fn lock<T>(state: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Whole milliseconds (saturating).
 pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)

@@ -113,9 +113,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, EndpointState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 }
 
@@ -134,12 +132,14 @@ struct Inner {
 impl std::fmt::Debug for EndpointSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EndpointSim")
-            .field("addr", &self.inner.server.addr)
+            .field("addr", &self.local_addr())
             .finish_non_exhaustive()
     }
 }
 
 impl EndpointSim {
+    crate::server::lifecycle_methods!("EndpointSim");
+
     /// Binds `addr` (port 0 picks a free port) and serves in a background task.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
@@ -158,14 +158,9 @@ impl EndpointSim {
         self.inner.shared.lock()
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.server.addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// Where the hub posts messages: `base_url() + "/messages"`.
@@ -252,16 +247,6 @@ impl EndpointSim {
     /// Waits until at least `n` requests were accepted; false after `timeout`.
     pub async fn wait_for_accepted(&self, n: usize, timeout: Duration) -> bool {
         control::wait_until(timeout, || self.accepted().len() >= n).await
-    }
-
-    /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`EndpointSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }
 

@@ -60,7 +60,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -603,9 +602,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 
     fn default_behaviour(&self) -> Behaviour {
@@ -637,6 +634,8 @@ impl std::fmt::Debug for InsuranceSim {
 }
 
 impl InsuranceSim {
+    crate::server::lifecycle_methods!("InsuranceSim");
+
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves plain HTTP in a
     /// background task. Fails if the XSD cannot be read or compiled, or the address cannot be
     /// bound.
@@ -670,11 +669,6 @@ impl InsuranceSim {
 
     fn state(&self) -> MutexGuard<'_, SimState> {
         self.inner.shared.lock()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
     }
 
     /// E.g. `http://127.0.0.1:41234`.
@@ -757,17 +751,6 @@ impl InsuranceSim {
     /// Waits until at least `n` requests arrived; false after `timeout`.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
         control::wait_until(timeout, || self.state().requests.len() >= n).await
-    }
-
-    /// Stops the server gracefully (requests under way, delays included, are answered).
-    /// Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`InsuranceSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }
 

@@ -64,7 +64,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -527,9 +526,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, KioskState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 }
 
@@ -554,6 +551,8 @@ impl std::fmt::Debug for KioskSim {
 }
 
 impl KioskSim {
+    crate::server::lifecycle_methods!("KioskSim");
+
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves in a background
     /// task. Fails if the XSD cannot be read or compiled, or the address cannot be bound.
     pub async fn start(
@@ -576,11 +575,6 @@ impl KioskSim {
 
     fn state(&self) -> MutexGuard<'_, KioskState> {
         self.inner.shared.lock()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
     }
 
     /// E.g. `http://127.0.0.1:41234`.
@@ -691,16 +685,6 @@ impl KioskSim {
 
     async fn wait_until(&self, timeout: Duration, done: impl Fn(&KioskState) -> bool) -> bool {
         control::wait_until(timeout, || done(&self.state())).await
-    }
-
-    /// Stops the server gracefully (requests under way are answered). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`KioskSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }
 

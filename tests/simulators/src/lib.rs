@@ -115,12 +115,14 @@ struct Inner {
 impl std::fmt::Debug for RegisterSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegisterSim")
-            .field("addr", &self.inner.server.addr)
+            .field("addr", &self.local_addr())
             .finish_non_exhaustive()
     }
 }
 
 impl RegisterSim {
+    crate::server::lifecycle_methods!("RegisterSim");
+
     /// Loads the associations (sequences 1..N), binds `addr` (port 0 picks a free port) and
     /// serves in a background task. Fails if an association has no valid `vCode` or the
     /// address cannot be bound.
@@ -147,14 +149,9 @@ impl RegisterSim {
         self.inner.shared.lock()
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.server.addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// `base_url() + "/oauth2/token"`.
@@ -269,15 +266,5 @@ impl RegisterSim {
     /// Request counters (same as `GET /_sim/stats`).
     pub fn stats(&self) -> Stats {
         self.state().stats.clone()
-    }
-
-    /// Stops the server gracefully (in-flight requests finish). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`RegisterSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }

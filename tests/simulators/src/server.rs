@@ -31,6 +31,11 @@ impl Server {
         })
     }
 
+    /// The bound address.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Stops serving (gracefully: requests under way are answered).
     pub(crate) fn shutdown(&self) {
         self.cancel.cancel();
@@ -55,3 +60,27 @@ impl Drop for Server {
         self.cancel.cancel();
     }
 }
+
+/// The methods every simulator's handle has, for a handle whose `inner.server` answers
+/// `addr()`, `shutdown()` and `stopped()` (a [`Server`], or the back office's plain-or-TLS
+/// server): `local_addr`, `shutdown` and `stopped`.
+macro_rules! lifecycle_methods {
+    ($sim:literal) => {
+        /// The bound address.
+        pub fn local_addr(&self) -> std::net::SocketAddr {
+            self.inner.server.addr()
+        }
+
+        /// Stops the server gracefully (requests under way, delays included, are answered).
+        /// Idempotent.
+        pub fn shutdown(&self) {
+            self.inner.server.shutdown();
+        }
+
+        #[doc = concat!("Waits until the server task has ended (after [`", $sim, "::shutdown`]).")]
+        pub async fn stopped(&self) -> std::io::Result<()> {
+            self.inner.server.stopped().await
+        }
+    };
+}
+pub(crate) use lifecycle_methods;

@@ -458,9 +458,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 }
 
@@ -479,12 +477,14 @@ struct Inner {
 impl std::fmt::Debug for UldkSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UldkSim")
-            .field("addr", &self.inner.server.addr)
+            .field("addr", &self.local_addr())
             .finish_non_exhaustive()
     }
 }
 
 impl UldkSim {
+    crate::server::lifecycle_methods!("UldkSim");
+
     /// Reads and compiles the request schema ([`RESERVATION_SCHEMA_PATH`]), binds `addr` (port
     /// 0 picks a free port) and serves in a background task.
     pub async fn start(config: UldkSimConfig, addr: SocketAddr) -> std::io::Result<Self> {
@@ -525,14 +525,9 @@ impl UldkSim {
         state
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`; the API is under `/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.server.addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// The configuration it runs with.
@@ -646,16 +641,6 @@ impl UldkSim {
         })
         .await
         .flatten()
-    }
-
-    /// Stops the server gracefully (answers under way, delays included, are sent). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`UldkSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }
 
