@@ -66,9 +66,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -863,11 +863,8 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route(&path, post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
-        .fallback(control::no_such_route)
         .with_state(shared)
 }
 
@@ -954,9 +951,7 @@ async fn receive(
             delay,
         )
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     {
         let mut state = shared.lock();
         let accepted_referte = state.requests.get_mut(index).and_then(|r| {
@@ -967,8 +962,7 @@ async fn receive(
             state.received.insert(referte);
         }
     }
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+    soap_kit::answer(answer.status(), content_type_out, response)
 }
 
 async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
@@ -981,20 +975,13 @@ async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
 struct BehaviourRequest {
     #[serde(default, alias = "clear")]
     reset: bool,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     throttle_next: Option<u32>,
     max_concurrent: Option<usize>,
     fout_next: Option<RuleBurst>,
     fout_when_body_contains: Option<RuleBody>,
     warn_next: Option<RuleBurst>,
     delay_ms: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1051,29 +1038,23 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": control::ms_since(shared.started, r.at),
-                "referte": r.referte,
-                "soort": r.soort,
-                "vCode": r.v_code,
-                "sequentie": r.sequentie,
-                "gebied": r.gebied,
-                "clientCn": r.client_cn,
-                "valid": r.valid,
-                "errors": r.errors,
-                "answer": r.answer,
-                "status": r.answer.status(),
-                "duplicate": r.duplicate,
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "referte": r.referte,
+            "soort": r.soort,
+            "vCode": r.v_code,
+            "sequentie": r.sequentie,
+            "gebied": r.gebied,
+            "clientCn": r.client_cn,
+            "valid": r.valid,
+            "errors": r.errors,
+            "answer": r.answer,
+            "status": r.answer.status(),
+            "duplicate": r.duplicate,
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

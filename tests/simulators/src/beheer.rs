@@ -192,9 +192,7 @@ pub(crate) async fn guard(State(shared): State<AppState>, req: Request, next: Ne
     }
     record.status = resp.status().as_u16();
     shared.lock().writes.push(record);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     resp
 }
 

@@ -4,11 +4,45 @@
 
 use std::time::{Duration, Instant};
 
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Json;
+use axum::Router;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// The control routes every simulator serves, `GET|POST /_sim/behaviour` and
+/// `GET /_sim/requests`, with the fallback [`no_such_route`].
+pub(crate) fn control_routes<S, G, GT, P, PT, L, LT>(
+    get_behaviour: G,
+    set_behaviour: P,
+    list_requests: L,
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    G: Handler<GT, S>,
+    P: Handler<PT, S>,
+    L: Handler<LT, S>,
+    GT: 'static,
+    PT: 'static,
+    LT: 'static,
+{
+    Router::new()
+        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
+        .route("/_sim/requests", get(list_requests))
+        .fallback(no_such_route)
+}
+
+/// `{"fail_next": {"count", "status"}}` of a `POST /_sim/behaviour`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FailNext {
+    pub(crate) count: u32,
+    pub(crate) status: u16,
+}
 
 /// The fallback of the simulators' routers: 404 `{"error": "no such route"}`.
 pub(crate) async fn no_such_route() -> (StatusCode, Json<Value>) {
@@ -75,6 +109,18 @@ pub(crate) fn lock<T>(state: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
     state
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Waits `delay` (nothing when zero): a slow answer.
+pub(crate) async fn pause(delay: Duration) {
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
+/// `GET /_sim/requests`: the JSON array of `item` of every recorded request.
+pub(crate) fn json_list<T>(records: &[T], item: impl Fn(&T) -> Value) -> Json<Value> {
+    Json(Value::Array(records.iter().map(item).collect()))
 }
 
 /// Whole milliseconds (saturating).

@@ -30,7 +30,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -256,11 +256,8 @@ impl EndpointSim {
 type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route("/messages", post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
-        .fallback(control::no_such_route)
         .with_state(shared)
 }
 
@@ -307,9 +304,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         let delay = Duration::from_millis(state.behaviour.delay_ms);
         (state.requests.len() - 1, status, delay)
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     if let Some(r) = shared.lock().requests.get_mut(index) {
         r.completed = true;
     }
@@ -332,17 +327,10 @@ async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
 struct BehaviourRequest {
     #[serde(default)]
     clear: bool,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     fail_message: Option<FailMessage>,
     fail_when_body_contains: Option<FailBody>,
     delay_ms: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -387,19 +375,13 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": control::ms_since(shared.started, r.at),
-                "messageId": r.message_id,
-                "messageType": r.message_type,
-                "status": r.status,
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "messageId": r.message_id,
+            "messageType": r.message_type,
+            "status": r.status,
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }

@@ -994,13 +994,10 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route(&path, post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
         .route("/_sim/recognitions", get(list_recognitions))
         .route("/_sim/withdraw", post(withdraw))
-        .fallback(control::no_such_route)
         .with_state(shared)
 }
 
@@ -1052,14 +1049,11 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
             delay,
         )
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     if let Some(r) = shared.lock().requests.get_mut(index) {
         r.completed = true;
     }
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+    soap_kit::answer(answer.status(), content_type_out, response)
 }
 
 async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
@@ -1073,16 +1067,9 @@ struct BehaviourRequest {
     #[serde(default)]
     reset: bool,
     throttle_next: Option<u32>,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     down: Option<bool>,
     delay_ms: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
@@ -1114,28 +1101,22 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": control::ms_since(shared.started, r.at),
-                "operation": r.operation,
-                "referte": r.referte,
-                "vCode": r.v_code,
-                "erkenningsnummer": r.erkenningsnummer,
-                "aanvraag": r.aanvraag,
-                "valid": r.valid,
-                "errors": r.errors,
-                "answer": r.answer,
-                "status": r.answer.status(),
-                "duplicate": r.duplicate,
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "operation": r.operation,
+            "referte": r.referte,
+            "vCode": r.v_code,
+            "erkenningsnummer": r.erkenningsnummer,
+            "aanvraag": r.aanvraag,
+            "valid": r.valid,
+            "errors": r.errors,
+            "answer": r.answer,
+            "status": r.answer.status(),
+            "duplicate": r.duplicate,
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }
 
 async fn list_recognitions(State(shared): State<AppState>) -> Json<Vec<Recognition>> {

@@ -70,7 +70,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -877,12 +877,9 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route(&path, post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
         .route("/_sim/dossiers", get(list_dossiers))
-        .fallback(control::no_such_route)
         .with_state(shared)
 }
 
@@ -938,15 +935,11 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
             delay,
         )
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     if let Some(r) = shared.lock().requests.get_mut(index) {
         r.completed = true;
     }
-    let status =
-        StatusCode::from_u16(answer.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+    soap_kit::answer(answer.http_status(), content_type_out, response)
 }
 
 async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
@@ -959,17 +952,10 @@ async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
 struct BehaviourRequest {
     #[serde(default, alias = "clear")]
     reset: bool,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     down: Option<bool>,
     delay_ms: Option<u64>,
     refuse_when_body_contains: Option<Refusal>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1021,27 +1007,21 @@ fn dossier_json(d: &Dossier) -> Value {
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": control::ms_since(shared.started, r.at),
-                "operation": r.operation,
-                "applicationId": r.application_id,
-                "regeling": r.regeling,
-                "dossiernummer": r.dossiernummer,
-                "valid": r.valid,
-                "errors": r.errors,
-                "duplicate": r.duplicate,
-                "httpStatus": r.http_status(),
-                "dossierStatus": r.answer.dossier_status(),
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "operation": r.operation,
+            "applicationId": r.application_id,
+            "regeling": r.regeling,
+            "dossiernummer": r.dossiernummer,
+            "valid": r.valid,
+            "errors": r.errors,
+            "duplicate": r.duplicate,
+            "httpStatus": r.http_status(),
+            "dossierStatus": r.answer.dossier_status(),
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }
 
 /// `GET /_sim/dossiers`: every dossier as it stands now.

@@ -4,7 +4,8 @@
 //! simulator keeps its own contract; only the SOAP plumbing lives here, byte for byte as
 //! each of them wrote it before.
 
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 pub(crate) use crate::xsd::SOAP11_NS;
@@ -210,6 +211,12 @@ pub(crate) fn fault(
         escape(faultcode),
         escape(faultstring)
     )
+}
+
+/// An answer: `status` (500 when not an HTTP status) with this body and Content-Type.
+pub(crate) fn answer(status: u16, content_type: &'static str, body: String) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
 /// The HTML page of a plain HTTP error, as a proxy or a server that is down answers.

@@ -1014,9 +1014,7 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
         state.requests.push(record);
         (response, state.delay())
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     response
 }
 
@@ -1127,9 +1125,7 @@ async fn read(State(shared): State<AppState>, Path(id): Path<String>) -> Respons
         });
         (response, state.delay())
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     response
 }
 
