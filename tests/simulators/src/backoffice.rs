@@ -72,7 +72,6 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::control::{self, burst, error_status, header_str, take_one};
@@ -1211,18 +1210,15 @@ async fn accept_tls(
     }
 }
 
-struct TlsServer {
-    addr: SocketAddr,
-    cancel: CancellationToken,
-    task: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
-}
+/// Serves the router behind [`TlsListener`].
+struct TlsServer;
 
 impl TlsServer {
     async fn start(
         addr: SocketAddr,
         config: rustls::ServerConfig,
         shared: Arc<Shared>,
-    ) -> std::io::Result<Self> {
+    ) -> std::io::Result<crate::server::Server> {
         let tcp = tokio::net::TcpListener::bind(addr).await?;
         let addr = tcp.local_addr()?;
         let cancel = CancellationToken::new();
@@ -1243,57 +1239,32 @@ impl TlsServer {
                 .with_graceful_shutdown(stop)
                 .await
         });
-        Ok(Self {
-            addr,
-            cancel,
-            task: Mutex::new(Some(task)),
-        })
-    }
-
-    async fn stopped(&self) -> std::io::Result<()> {
-        let handle = self
-            .task
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match handle {
-            Some(h) => h.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+        Ok(crate::server::Server::serving(addr, cancel, task))
     }
 }
 
 enum Serving {
     Plain(crate::server::Server),
-    Tls(TlsServer),
+    Tls(crate::server::Server),
 }
 
 impl Serving {
-    fn addr(&self) -> SocketAddr {
+    fn server(&self) -> &crate::server::Server {
         match self {
-            Self::Plain(s) => s.addr,
-            Self::Tls(s) => s.addr,
+            Self::Plain(s) | Self::Tls(s) => s,
         }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server().addr()
     }
 
     fn shutdown(&self) {
-        match self {
-            Self::Plain(s) => s.shutdown(),
-            Self::Tls(s) => s.cancel.cancel(),
-        }
+        self.server().shutdown();
     }
 
     async fn stopped(&self) -> std::io::Result<()> {
-        match self {
-            Self::Plain(s) => s.stopped().await,
-            Self::Tls(s) => s.stopped().await,
-        }
+        self.server().stopped().await
     }
 }
 

@@ -24,11 +24,20 @@ impl Server {
                 .with_graceful_shutdown(stop)
                 .await
         });
-        Ok(Server {
+        Ok(Server::serving(addr, cancel, task))
+    }
+
+    /// A server already serving in `task` until `cancel` (e.g. behind a listener of its own).
+    pub(crate) fn serving(
+        addr: SocketAddr,
+        cancel: CancellationToken,
+        task: JoinHandle<std::io::Result<()>>,
+    ) -> Server {
+        Server {
             addr,
             cancel,
             task: Mutex::new(Some(task)),
-        })
+        }
     }
 
     /// The bound address.
