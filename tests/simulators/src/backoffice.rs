@@ -420,10 +420,7 @@ pub struct BackOfficeSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: Serving,
-}
+type Inner = crate::server::Handle<Shared, Serving>;
 
 impl std::fmt::Debug for BackOfficeSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -124,18 +124,9 @@ pub struct EndpointSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for EndpointSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EndpointSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(EndpointSim);
 
 impl EndpointSim {
     crate::server::lifecycle_methods!("EndpointSim");

@@ -620,18 +620,9 @@ pub struct InsuranceSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for InsuranceSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InsuranceSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(InsuranceSim);
 
 impl InsuranceSim {
     crate::server::lifecycle_methods!("InsuranceSim");

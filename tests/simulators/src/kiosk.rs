@@ -537,18 +537,9 @@ pub struct KioskSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for KioskSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KioskSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(KioskSim);
 
 impl KioskSim {
     crate::server::lifecycle_methods!("KioskSim");

@@ -107,18 +107,9 @@ pub struct RegisterSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for RegisterSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegisterSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(RegisterSim);
 
 impl RegisterSim {
     crate::server::lifecycle_methods!("RegisterSim");

@@ -7,6 +7,12 @@ use std::sync::Mutex;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// What a simulator's cheap-to-clone handle points at: its shared state and its server.
+pub(crate) struct Handle<S, V = Server> {
+    pub(crate) shared: std::sync::Arc<S>,
+    pub(crate) server: V,
+}
+
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     cancel: CancellationToken,
@@ -93,3 +99,17 @@ macro_rules! lifecycle_methods {
     };
 }
 pub(crate) use lifecycle_methods;
+
+/// `Debug` of a simulator's handle: its name and bound address.
+macro_rules! debug_with_addr {
+    ($sim:ident) => {
+        impl std::fmt::Debug for $sim {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($sim))
+                    .field("addr", &self.local_addr())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+pub(crate) use debug_with_addr;

@@ -469,18 +469,9 @@ pub struct UldkSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for UldkSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UldkSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(UldkSim);
 
 impl UldkSim {
     crate::server::lifecycle_methods!("UldkSim");
