@@ -74,7 +74,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::control::{self, burst, error_status, header_str, take_one};
+use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
 use crate::soap_kit::{
     self, child, envelope, escape, html_error, path, text, texts, XmlNode, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -996,11 +996,10 @@ struct RuleBody {
     diagnose: String,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match control::parse_json(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let mut state = shared.lock();
     let b = &mut state.behaviour;
     if request.reset {

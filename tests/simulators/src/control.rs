@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -57,18 +59,21 @@ pub(crate) fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
 }
 
-/// A control request's JSON body that does not parse: answered 400 `{"error": …}`.
-pub(crate) struct BadJson(String);
+/// A control request's JSON body (`POST /_sim/...`); one that does not parse is answered
+/// 400 `{"error": …}`.
+pub(crate) struct ControlJson<T>(pub(crate) T);
 
-impl IntoResponse for BadJson {
-    fn into_response(self) -> Response {
-        bad_request(self.0)
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ControlJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        serde_json::from_slice(&body)
+            .map(ControlJson)
+            .map_err(|e| bad_request(e.to_string()))
     }
-}
-
-/// A control request's JSON body, or what is wrong with it.
-pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, BadJson> {
-    serde_json::from_slice(body).map_err(|e| BadJson(e.to_string()))
 }
 
 /// An HTTP error status the simulator can answer; anything else becomes 500.

@@ -35,7 +35,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::control::{self, burst, header_str, valid_status};
+use crate::control::{self, burst, header_str, valid_status, ControlJson};
 
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
@@ -338,11 +338,10 @@ struct FailBody {
     status: u16,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match control::parse_json(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let mut state = shared.lock();
     let b = &mut state.behaviour;
     if request.clear {

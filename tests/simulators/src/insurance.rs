@@ -74,7 +74,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::control::{self, burst, error_status, header_str, millis, take_one};
+use crate::control::{self, burst, error_status, header_str, millis, take_one, ControlJson};
 use crate::soap_kit::{
     self, child, escape, html_error, text, HTML_CONTENT_TYPE, XML_CONTENT_TYPE as XML,
 };
@@ -1063,11 +1063,10 @@ struct BehaviourRequest {
     delay_ms: Option<u64>,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match control::parse_json(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let defaults = shared.default_behaviour();
     let mut state = shared.lock();
     let b = &mut state.behaviour;
@@ -1124,11 +1123,10 @@ struct WithdrawRequest {
 
 /// `POST /_sim/withdraw {"erkenningsnummer": "…", "reden": "…"}`: 200 with the recognition,
 /// 404 when unknown.
-async fn withdraw(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: WithdrawRequest = match control::parse_json(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
+async fn withdraw(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<WithdrawRequest>,
+) -> Response {
     let withdrawn = shared
         .lock()
         .withdraw(&request.erkenningsnummer, &request.reden);

@@ -78,7 +78,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use crate::control::{self, burst, error_status, header_str, take_one};
+use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
 use crate::soap_kit::{
     self, envelope, escape_controls as escape, html_error, text, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -956,11 +956,10 @@ struct Refusal {
     motivering: String,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match control::parse_json(&body) {
-        Ok(r) => r,
-        Err(bad) => return bad.into_response(),
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let mut state = shared.lock();
     let b = &mut state.behaviour;
     if request.reset {
