@@ -14,8 +14,7 @@
 //! - the WSDL is well-formed and binds both operations to the XSD.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
 use adapter_insurance::soap::{
     self, geef_erkenning, read_answer, read_decision, read_submitted, vraag_erkenning_aan, Answer,
@@ -25,9 +24,9 @@ use adapter_provider::{Decision, ProviderError, Submitted};
 use contracts::applications::{Applicant, EnrichedApplication};
 use contracts::register::{Adres, Contactgegeven, Locatie, VerenigingDetail};
 use contracts::Part;
-use libxml::parser::{Parser, ParserOptions};
-use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-use libxml::tree::{Document, Node};
+use partner_sims::xml_check::{
+    assert_example, libxml_lock, parse_strict, read, workspace, xml_files, XsdCheck,
+};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -36,110 +35,18 @@ use uuid::Uuid;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// libxml2's global state is set up lazily; keep its use to one test at a time.
-static LIBXML: Mutex<()> = Mutex::new(());
-
 const APPLICATION_ID: &str = "0f8b2c4e-6d1a-4b7f-9e3c-5a2d8f1b7c64";
 const GEEF_REFERTE: &str = "6c1f0e9a-3b2d-4c8e-8f7a-1d2e3f4a5b6c";
 const INSZ: &str = "85071512397";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn xsd_path() -> PathBuf {
-    workspace().join("contracts/xsd/vrijwilligersverzekering-v1.xsd")
-}
+const XSD: XsdCheck = XsdCheck::in_workspace("contracts/xsd/vrijwilligersverzekering-v1.xsd");
 
 fn examples_dir() -> PathBuf {
     workspace().join("contracts/examples/insurance")
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 fn example(name: &str) -> String {
     read(&examples_dir().join(name))
-}
-
-/// Parses without recovery and without network.
-fn parse_strict(xml: &str) -> Result<Document, String> {
-    let options = ParserOptions {
-        recover: false,
-        no_net: true,
-        ..ParserOptions::default()
-    };
-    Parser::default()
-        .parse_string_with_options(xml, options)
-        .map_err(|_| "not well-formed XML".to_owned())
-}
-
-fn is(node: &Node, namespace: &str, name: &str) -> bool {
-    node.get_name() == name
-        && node
-            .get_namespace()
-            .is_some_and(|ns| ns.get_href() == namespace)
-}
-
-/// The first element child of the SOAP 1.1 Body, serialised on its own.
-fn body_element(envelope: &str) -> Result<String, String> {
-    let doc = parse_strict(envelope)?;
-    let root = doc.get_root_element().ok_or("no root element")?;
-    if !is(&root, soap::SOAP_ENVELOPE_NAMESPACE, "Envelope") {
-        return Err(format!("root is {}, not a SOAP Envelope", root.get_name()));
-    }
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|c| is(c, soap::SOAP_ENVELOPE_NAMESPACE, "Body"))
-        .ok_or("no soapenv:Body")?;
-    let first = body.get_first_element_child().ok_or("empty Body")?;
-    Ok(doc.node_to_string(&first))
-}
-
-/// The XSD's complaints about the Body's first element (empty: valid).
-fn schema_errors(envelope: &str) -> Vec<String> {
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let operation = match body_element(envelope) {
-        Ok(op) => op,
-        Err(e) => return vec![e],
-    };
-    let doc = match parse_strict(&operation) {
-        Ok(doc) => doc,
-        Err(e) => return vec![format!("the Body's element re-parsed: {e}")],
-    };
-    let mut parser = SchemaParserContext::from_file(&xsd_path().to_string_lossy());
-    let mut validator = match SchemaValidationContext::from_parser(&mut parser) {
-        Ok(v) => v,
-        Err(errors) => panic!(
-            "the XSD does not compile: {:?}",
-            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
-        ),
-    };
-    match validator.validate_document(&doc) {
-        Ok(()) => vec![],
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default().trim().to_owned())
-            .collect(),
-    }
-}
-
-fn assert_valid(envelope: &str, what: &str) {
-    let errors = schema_errors(envelope);
-    assert!(
-        errors.is_empty(),
-        "{what} should validate:\n{}\n{envelope}",
-        errors.join("\n")
-    );
-}
-
-fn assert_invalid(envelope: &str, what: &str) {
-    assert!(
-        !schema_errors(envelope).is_empty(),
-        "{what} should NOT validate:\n{envelope}"
-    );
 }
 
 fn parties() -> Parties {
@@ -203,7 +110,7 @@ fn permanent(result: Result<String, ProviderError>) -> String {
 #[test]
 fn the_request_carries_the_organisation_the_contact_and_the_service_fields() {
     let envelope = request_of(&application());
-    assert_valid(&envelope, "the example application");
+    XSD.assert_valid(&envelope, "the example application");
     assert!(envelope.contains("<soapenv:Body Id=\"Body\">"));
     for expected in [
         "<Naam>VraagErkenningAan</Naam>",
@@ -254,7 +161,7 @@ fn no_insz_or_other_representative_is_ever_written() {
     other.insz = Some("90010112345".into());
     app.vereniging.vertegenwoordigers.push(other);
     let envelope = request_of(&app);
-    assert_valid(&envelope, "with representatives");
+    XSD.assert_valid(&envelope, "with representatives");
     for forbidden in [
         INSZ,
         "90010112345",
@@ -287,7 +194,7 @@ fn sparse_snapshots_render_what_is_there_and_validate() {
     basis.vereniging.sleutels.clear();
     basis.vereniging.vertegenwoordigers.clear();
     let envelope = request_of(&basis);
-    assert_valid(&envelope, "basisgegevens only");
+    XSD.assert_valid(&envelope, "basisgegevens only");
     assert!(!envelope.contains("<Adres>") && !envelope.contains("<Ondernemingsnummer>"));
     assert_eq!(envelope.matches("<Email>").count(), 1, "the contact's only");
 
@@ -298,7 +205,7 @@ fn sparse_snapshots_render_what_is_there_and_validate() {
     nothing.vereniging.verenigingstype.code = String::new();
     nothing.applicant.telefoon = String::new();
     let envelope = request_of(&nothing);
-    assert_valid(&envelope, "nothing but the vCode");
+    XSD.assert_valid(&envelope, "nothing but the vCode");
     assert!(!envelope.contains("<Verenigingstype>") && !envelope.contains("<Telefoon>"));
     assert!(
         envelope.contains("<Organisatie>\n        <VCode>V0001001</VCode>\n       </Organisatie>")
@@ -336,7 +243,7 @@ fn sparse_snapshots_render_what_is_there_and_validate() {
     ];
     fv.applicant.telefoon = "bel na 18u".into();
     let envelope = request_of(&fv);
-    assert_valid(&envelope, "a feitelijke vereniging");
+    XSD.assert_valid(&envelope, "a feitelijke vereniging");
     assert!(envelope.contains("<Soort>CORRESPONDENTIE</Soort>"));
     assert!(envelope.contains("<Gemeente>Evergem</Gemeente>"));
     assert!(!envelope.contains("<Postcode>") && !envelope.contains("<Land>"));
@@ -348,7 +255,7 @@ fn sparse_snapshots_render_what_is_there_and_validate() {
     odd.vereniging.contactgegevens = vec![contact(1, "E-mail", "geen adres", true)];
     odd.vereniging.locaties[1].adres = Some(adres("<9000>", "", ""));
     let envelope = request_of(&odd);
-    assert_valid(&envelope, "unusable e-mail and postcode");
+    XSD.assert_valid(&envelope, "unusable e-mail and postcode");
     assert!(!envelope.contains("<Adres>"));
     assert_eq!(envelope.matches("<Email>").count(), 1);
 }
@@ -384,7 +291,7 @@ fn awkward_text_is_escaped_kept_on_one_line_and_cut() {
     app.applicant.achternaam = "D'Hondt & Zn".into();
     app.applicant.email = "ann+vzw@sub.example.be".into();
     let envelope = request_of(&app);
-    assert_valid(&envelope, "awkward text");
+    XSD.assert_valid(&envelope, "awkward text");
     assert!(envelope.contains(
         "<Naam>Tom &amp; Jerry &lt;vzw&gt; \"De 'Pottekijkers'\" ]]&gt; Brûlé 🎺 bell\u{FFFD}</Naam>"
     ));
@@ -395,7 +302,7 @@ fn awkward_text_is_escaped_kept_on_one_line_and_cut() {
     let mut long = application();
     long.vereniging.naam = format!("{} {}", "n".repeat(499), "tail");
     let envelope = request_of(&long);
-    assert_valid(&envelope, "a long name");
+    XSD.assert_valid(&envelope, "a long name");
     assert!(envelope.contains(&format!("<Naam>{}</Naam>", "n".repeat(499))));
 }
 
@@ -437,7 +344,7 @@ fn missing_or_wrong_service_fields_are_refused_by_name() {
         .insert("aantalVrijwilligers".into(), json!(1_000_000));
     edge.fields.insert("geschatteUren".into(), json!(0));
     edge.fields.insert("opmerking".into(), json!("x"));
-    assert_valid(&request_of(&edge), "limits");
+    XSD.assert_valid(&request_of(&edge), "limits");
 
     // The applicant's data too, together with the fields.
     let mut app = application();
@@ -468,7 +375,7 @@ fn geef_erkenning_validates_and_refuses_what_is_no_erkenningsnummer() {
         sent_at(),
     )
     .unwrap();
-    assert_valid(&envelope, "GeefErkenning");
+    XSD.assert_valid(&envelope, "GeefErkenning");
     assert!(envelope.contains("<Erkenningsnummer>VV-2026-00042</Erkenningsnummer>"));
     assert_eq!(
         soap::request_referte(&envelope).as_deref(),
@@ -493,7 +400,7 @@ fn geef_erkenning_validates_and_refuses_what_is_no_erkenningsnummer() {
 #[test]
 fn broken_requests_do_not_validate() {
     let good = request_of(&application());
-    assert_valid(&good, "the unbroken request");
+    XSD.assert_valid(&good, "the unbroken request");
     for (from, to, what) in [
         (
             "<VCode>V0001001</VCode>",
@@ -568,20 +475,20 @@ fn broken_requests_do_not_validate() {
     ] {
         let broken = good.replacen(from, to, 1);
         assert_ne!(broken, good, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
     let qualified =
         good.replacen("<Verzoek>", "<vv:Verzoek>", 1)
             .replacen("</Verzoek>", "</vv:Verzoek>", 1);
-    assert_invalid(&qualified, "a qualified Verzoek");
-    assert_invalid(
+    XSD.assert_invalid(&qualified, "a qualified Verzoek");
+    XSD.assert_invalid(
         &good.replace(
             soap::NAMESPACE,
             "http://example.be/vrijwilligersverzekering/v2",
         ),
         "another namespace",
     );
-    assert_invalid(&good.replacen("</Verzoek>", "", 1), "an unclosed element");
+    XSD.assert_invalid(&good.replacen("</Verzoek>", "", 1), "an unclosed element");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -605,20 +512,7 @@ fn expected_request(name: &str) -> String {
 }
 
 fn example_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
-        .expect("contracts/examples/insurance")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (name, read(&path))
-        })
-        .collect();
-    files.sort();
-    files
+    xml_files(&examples_dir())
 }
 
 #[test]
@@ -628,15 +522,11 @@ fn request_examples_are_what_the_adapter_sends() {
         "request.geef-erkenning.xml",
     ] {
         let expected = expected_request(name);
-        let path = examples_dir().join(name);
-        if std::env::var_os("REGENERATE_INSURANCE_EXAMPLES").is_some() {
-            std::fs::write(&path, &expected).expect("write example");
-        }
-        assert_eq!(
-            read(&path),
-            expected,
-            "{name} is not what the adapter sends \
-             (REGENERATE_INSURANCE_EXAMPLES=1 cargo test -p adapter-insurance --test soap)"
+        assert_example(
+            &examples_dir().join(name),
+            &expected,
+            "REGENERATE_INSURANCE_EXAMPLES",
+            "cargo test -p adapter-insurance --test soap",
         );
     }
 }
@@ -662,9 +552,9 @@ fn every_example_validates_and_reads_as_documented() {
     for (name, text) in &files {
         if name.starts_with("request.") {
             assert_eq!(&expected_request(name), text, "{name}");
-            assert_valid(text, name);
+            XSD.assert_valid(text, name);
         } else if name.starts_with("reply.") {
-            assert_valid(text, name);
+            XSD.assert_valid(text, name);
             match name.as_str() {
                 "reply.erkenning.xml" => assert_eq!(
                     read_submitted(200, text, APPLICATION_ID, "V0001001"),
@@ -707,7 +597,7 @@ fn every_example_validates_and_reads_as_documented() {
                 other => panic!("{other}: how should it read? (add it here)"),
             }
         } else if name.starts_with("fault.") {
-            let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+            let _guard = libxml_lock();
             assert!(parse_strict(text).is_ok(), "{name} is not well-formed");
             drop(_guard);
             assert!(
@@ -726,7 +616,7 @@ fn every_example_validates_and_reads_as_documented() {
 #[test]
 fn broken_replies_do_not_validate() {
     let good = example("reply.weigering.xml");
-    assert_valid(&good, "reply.weigering.xml");
+    XSD.assert_valid(&good, "reply.weigering.xml");
     for (from, to, what) in [
         ("<Type>FOUT</Type>", "<Type>ERROR</Type>", "an unknown Type"),
         (
@@ -747,7 +637,7 @@ fn broken_replies_do_not_validate() {
     ] {
         let broken = good.replacen(from, to, 1);
         assert_ne!(broken, good, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
     let granted = example("reply.erkenning.xml");
     for (from, to, what) in [
@@ -769,7 +659,7 @@ fn broken_replies_do_not_validate() {
     ] {
         let broken = granted.replacen(from, to, 1);
         assert_ne!(broken, granted, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
 }
 
@@ -777,7 +667,7 @@ fn broken_replies_do_not_validate() {
 fn the_wsdl_binds_both_operations_to_the_xsd() {
     let wsdl = read(&workspace().join("contracts/wsdl/vrijwilligersverzekering-v1.wsdl"));
     {
-        let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+        let _guard = libxml_lock();
         assert!(parse_strict(&wsdl).is_ok(), "the WSDL is not well-formed");
     }
     assert!(wsdl.contains("schemaLocation=\"../xsd/vrijwilligersverzekering-v1.xsd\""));
@@ -865,7 +755,7 @@ fn a_grant_is_approved_with_its_erkenningsnummer_and_keeps_warnings() {
             exc("VV-301", "WAARSCHUWING", "Meer dan 1000 uren")
         ),
     );
-    assert_valid(&warned, "a grant with a warning");
+    XSD.assert_valid(&warned, "a grant with a warning");
     assert_eq!(
         submitted(200, &warned),
         Ok(Submitted {
@@ -1115,7 +1005,7 @@ fn geef_erkenning_answers_are_decisions() {
             erkenning("VV-2026-00042", "V0001001", "ACTIEF", "")
         ),
     );
-    assert_valid(&actief, "GeefErkenning ACTIEF");
+    XSD.assert_valid(&actief, "GeefErkenning ACTIEF");
     assert_eq!(
         decision(&actief),
         Ok(Decision::Approved {
@@ -1146,7 +1036,7 @@ fn geef_erkenning_answers_are_decisions() {
             exc("VV-201", "FOUT", "Onbekend erkenningsnummer VV-2026-00042")
         ),
     );
-    assert_valid(&onbekend, "GeefErkenning VV-201");
+    XSD.assert_valid(&onbekend, "GeefErkenning VV-201");
     assert_eq!(
         decision(&onbekend),
         Err(ProviderError::Permanent(

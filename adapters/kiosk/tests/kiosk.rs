@@ -12,17 +12,17 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
 use adapter_kiosk::soap::{self, Operation};
 use adapter_provider::{Decision, ProviderError, Submitted};
 use contracts::applications::{Applicant, EnrichedApplication};
 use contracts::register::VerenigingDetail;
 use contracts::Part;
-use libxml::parser::{Parser, ParserOptions};
-use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-use libxml::tree::{Document, Node};
+use partner_sims::xml_check::{
+    assert_example, attribute, is, libxml_lock, parse_strict, read, workspace, xml_files, Wsdl,
+    XsdCheck, WSDL_NS, WSDL_SOAP_NS, XS_NS,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -30,126 +30,15 @@ use uuid::Uuid;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// libxml2's global state is set up lazily; keep its use to one test at a time.
-static LIBXML: Mutex<()> = Mutex::new(());
-
 const EXAMPLE_APPLICATION: &str = "0b6a3f4e-2c1d-4f5a-8e9b-7c6d5e4f3a21";
 const EXAMPLE_ATTEST: &str = "5d1e8c7a-9b3f-4a2e-b6c4-1f0e9d8c7b6a";
 const EXAMPLE_DOSSIER: &str = "KIOSK-2026-000123";
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn xsd_path() -> PathBuf {
-    workspace().join("contracts/xsd/kiosk-v1.xsd")
-}
+const XSD: XsdCheck =
+    XsdCheck::in_workspace("contracts/xsd/kiosk-v1.xsd").with_fault_detail(soap::NAMESPACE, "Fout");
 
 fn examples_dir() -> PathBuf {
     workspace().join("contracts/examples/kiosk")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Parses without recovery and without network.
-fn parse_strict(xml: &str) -> Result<Document, String> {
-    let options = ParserOptions {
-        recover: false,
-        no_net: true,
-        ..ParserOptions::default()
-    };
-    Parser::default()
-        .parse_string_with_options(xml, options)
-        .map_err(|_| "not well-formed XML".to_owned())
-}
-
-fn is(node: &Node, namespace: &str, name: &str) -> bool {
-    node.get_name() == name
-        && node
-            .get_namespace()
-            .is_some_and(|ns| ns.get_href() == namespace)
-}
-
-fn descendants(node: &Node) -> Vec<Node> {
-    let mut out = Vec::new();
-    for child in node.get_child_elements() {
-        out.push(child.clone());
-        out.extend(descendants(&child));
-    }
-    out
-}
-
-/// The element to validate: the Body's first element child, or for a fault the
-/// `detail/kiosk:Fout`, serialised on its own.
-fn operation_element(envelope: &str) -> Result<String, String> {
-    let doc = parse_strict(envelope)?;
-    let root = doc.get_root_element().ok_or("no root element")?;
-    if !is(&root, soap::SOAP_ENVELOPE_NAMESPACE, "Envelope") {
-        return Err(format!(
-            "root is {}, not a SOAP 1.1 Envelope",
-            root.get_name()
-        ));
-    }
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|c| is(c, soap::SOAP_ENVELOPE_NAMESPACE, "Body"))
-        .ok_or("no soapenv:Body")?;
-    let first = body.get_first_element_child().ok_or("empty Body")?;
-    if is(&first, soap::SOAP_ENVELOPE_NAMESPACE, "Fault") {
-        let fout = descendants(&first)
-            .into_iter()
-            .find(|n| is(n, soap::NAMESPACE, "Fout"))
-            .ok_or("a fault without kiosk:Fout")?;
-        return Ok(doc.node_to_string(&fout));
-    }
-    Ok(doc.node_to_string(&first))
-}
-
-/// The XSD's complaints (empty: valid).
-fn schema_errors(envelope: &str) -> Vec<String> {
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let element = match operation_element(envelope) {
-        Ok(e) => e,
-        Err(e) => return vec![e],
-    };
-    let doc = match parse_strict(&element) {
-        Ok(doc) => doc,
-        Err(e) => return vec![format!("the element re-parsed: {e}")],
-    };
-    let mut parser = SchemaParserContext::from_file(&xsd_path().to_string_lossy());
-    let mut validator = match SchemaValidationContext::from_parser(&mut parser) {
-        Ok(v) => v,
-        Err(errors) => panic!(
-            "the XSD does not compile: {:?}",
-            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
-        ),
-    };
-    match validator.validate_document(&doc) {
-        Ok(()) => vec![],
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default().trim().to_owned())
-            .collect(),
-    }
-}
-
-fn assert_valid(envelope: &str, what: &str) {
-    let errors = schema_errors(envelope);
-    assert!(
-        errors.is_empty(),
-        "{what} should validate:\n{}\n{envelope}",
-        errors.join("\n")
-    );
-}
-
-fn assert_invalid(envelope: &str, what: &str) {
-    assert!(
-        !schema_errors(envelope).is_empty(),
-        "{what} should NOT validate:\n{envelope}"
-    );
 }
 
 fn register_example() -> contracts::Vereniging {
@@ -228,9 +117,9 @@ fn every_request_the_adapter_writes_validates() {
     for regeling in soap::REGELINGEN.iter().chain(&["kiosk-nieuwe-regeling"]) {
         let mut app = base.clone();
         app.service_code = (*regeling).to_owned();
-        assert_valid(&submit(&app), regeling);
+        XSD.assert_valid(&submit(&app), regeling);
     }
-    assert_valid(&submit(&example_attest()), "an attest");
+    XSD.assert_valid(&submit(&example_attest()), "an attest");
 
     let mut werking = base.clone();
     werking.service_code = "kiosk-werkingssubsidie".into();
@@ -239,15 +128,15 @@ fn every_request_the_adapter_writes_validates() {
     werking
         .fields
         .insert("gevraagdBedrag".into(), json!("999999999.99"));
-    assert_valid(&submit(&werking), "a working subsidy without projectnaam");
+    XSD.assert_valid(&submit(&werking), "a working subsidy without projectnaam");
 
     let mut everything = base.clone();
     everything.parts = Part::ALL.to_vec();
-    assert_valid(&submit(&everything), "every part granted");
+    XSD.assert_valid(&submit(&everything), "every part granted");
 
     let mut nothing = base.clone();
     nothing.parts = vec![];
-    assert_valid(&submit(&nothing), "no part granted");
+    XSD.assert_valid(&submit(&nothing), "no part granted");
 
     let mut sparse = base.clone();
     let v = &mut sparse.vereniging;
@@ -260,10 +149,10 @@ fn every_request_the_adapter_writes_validates() {
         a.huisnummer = String::new();
     }
     v.locaties[1].adres = None;
-    assert_valid(&submit(&sparse), "sparse association data");
+    XSD.assert_valid(&submit(&sparse), "sparse association data");
 
     for nummer in [EXAMPLE_DOSSIER, "KIOSK-1999-000000", "KIOSK-2026-999999"] {
-        assert_valid(&soap::status_request(nummer).unwrap(), nummer);
+        XSD.assert_valid(&soap::status_request(nummer).unwrap(), nummer);
     }
 }
 
@@ -281,7 +170,7 @@ fn awkward_text_validates_and_is_escaped() {
     app.fields
         .insert("projectnaam".into(), json!("x".repeat(200)));
     let xml = submit(&app);
-    assert_valid(&xml, "awkward text");
+    XSD.assert_valid(&xml, "awkward text");
     assert!(xml.contains("Tom &amp; Jerry &lt;vzw&gt;"));
     assert!(xml.contains("Brûlé 日本 🎺&#13;\nlijn 2"));
     assert!(xml.contains("&lt;![CDATA[x]]&gt; &amp;amp; &amp;#0;"));
@@ -314,7 +203,7 @@ fn no_insz_and_no_representative_is_ever_written() {
     // The applicant is there, by name and e-mail only.
     assert!(xml.contains("<Voornaam>An</Voornaam>"));
     // And the contract has no place for one.
-    let xsd = read(&xsd_path());
+    let xsd = read(&XSD.path());
     assert!(!xsd.contains("name=\"Insz\"") && !xsd.contains("name=\"insz\""));
     assert!(!xsd.contains("name=\"Vertegenwoordiger"));
 }
@@ -322,7 +211,7 @@ fn no_insz_and_no_representative_is_ever_written() {
 #[test]
 fn broken_requests_do_not_validate() {
     let good = submit(&example_application());
-    assert_valid(&good, "the unbroken request");
+    XSD.assert_valid(&good, "the unbroken request");
     for (from, to, what) in [
         (
             "<Regeling>kiosk-projectsubsidie</Regeling>",
@@ -399,16 +288,16 @@ fn broken_requests_do_not_validate() {
             broken
         };
         assert_ne!(broken, good, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
     let other_ns = good.replace(soap::NAMESPACE, "http://example.be/kiosk/v2");
-    assert_invalid(&other_ns, "another namespace");
-    assert_invalid(&good.replacen("</Aanvrager>", "", 1), "an unclosed element");
+    XSD.assert_invalid(&other_ns, "another namespace");
+    XSD.assert_invalid(&good.replacen("</Aanvrager>", "", 1), "an unclosed element");
     let long = good.replacen("Zomerconcert in het stadspark", &"x".repeat(201), 1);
-    assert_invalid(&long, "a projectnaam of 201 characters");
+    XSD.assert_invalid(&long, "a projectnaam of 201 characters");
 
     let status = soap::status_request(EXAMPLE_DOSSIER).unwrap();
-    assert_invalid(
+    XSD.assert_invalid(
         &status.replace(EXAMPLE_DOSSIER, "KIOSK-2026-123"),
         "a bad dossier number",
     );
@@ -457,34 +346,17 @@ fn request_examples() -> BTreeMap<&'static str, String> {
 }
 
 fn example_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
-        .expect("contracts/examples/kiosk")
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (name, read(&path))
-        })
-        .collect();
-    files.sort();
-    files
+    xml_files(&examples_dir())
 }
 
 #[test]
 fn request_examples_are_what_the_adapter_writes() {
     for (file, expected) in request_examples() {
-        let path = examples_dir().join(file);
-        if std::env::var_os("REGENERATE_KIOSK_EXAMPLES").is_some() {
-            std::fs::write(&path, &expected).unwrap();
-        }
-        assert_eq!(
-            read(&path),
-            expected,
-            "{file} is not what the adapter writes \
-             (REGENERATE_KIOSK_EXAMPLES=1 cargo test -p adapter-kiosk --test kiosk)"
+        assert_example(
+            &examples_dir().join(file),
+            &expected,
+            "REGENERATE_KIOSK_EXAMPLES",
+            "cargo test -p adapter-kiosk --test kiosk",
         );
     }
 }
@@ -510,7 +382,7 @@ fn every_example_validates_and_reads_as_documented() {
     }
     let application: Uuid = EXAMPLE_APPLICATION.parse().unwrap();
     for (name, text) in &files {
-        assert_valid(text, name);
+        XSD.assert_valid(text, name);
         let status = |t: &str| soap::read_status_reply(200, t, EXAMPLE_DOSSIER);
         match name.as_str() {
             n if n.starts_with("request.") => {
@@ -561,7 +433,7 @@ fn every_example_validates_and_reads_as_documented() {
 #[test]
 fn broken_replies_do_not_validate() {
     let good = read(&examples_dir().join("reply.geef-dossier-status.goedgekeurd.xml"));
-    assert_valid(&good, "the unbroken reply");
+    XSD.assert_valid(&good, "the unbroken reply");
     for (from, to, what) in [
         (
             "<Status>GOEDGEKEURD</Status>",
@@ -582,10 +454,10 @@ fn broken_replies_do_not_validate() {
             broken
         };
         assert_ne!(broken, good, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
     let fault = read(&examples_dir().join("fault.onbekend-dossier.xml"));
-    assert_invalid(
+    XSD.assert_invalid(
         &fault.replace("ONBEKEND_DOSSIER", "ONBEKEND"),
         "an unknown Fout/Code",
     );
@@ -595,39 +467,15 @@ fn broken_replies_do_not_validate() {
 // WSDL
 // ---------------------------------------------------------------------------------------
 
-fn attribute(node: &Node, name: &str) -> String {
-    node.get_attribute(name).unwrap_or_default()
-}
-
 #[test]
 fn the_wsdl_binds_both_operations_to_the_xsd() {
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let wsdl_path = workspace().join("contracts/wsdl/kiosk-v1.wsdl");
-    let wsdl = parse_strict(&read(&wsdl_path)).expect("the WSDL is well-formed");
-    let root = wsdl.get_root_element().unwrap();
-    let wsdl_ns = "http://schemas.xmlsoap.org/wsdl/";
-    let soap_ns = "http://schemas.xmlsoap.org/wsdl/soap/";
-    let xs_ns = "http://www.w3.org/2001/XMLSchema";
-    assert!(is(&root, wsdl_ns, "definitions"));
-    assert_eq!(attribute(&root, "targetNamespace"), soap::NAMESPACE);
-    let all = descendants(&root);
-    let find =
-        |ns: &str, name: &str| -> Vec<&Node> { all.iter().filter(|n| is(n, ns, name)).collect() };
-
-    let imports = find(xs_ns, "import");
-    assert_eq!(imports.len(), 1);
-    assert_eq!(attribute(imports[0], "namespace"), soap::NAMESPACE);
-    let location = attribute(imports[0], "schemaLocation");
-    assert_eq!(location, "../xsd/kiosk-v1.xsd");
-    assert_eq!(
-        wsdl_path
-            .parent()
-            .unwrap()
-            .join(&location)
-            .canonicalize()
-            .unwrap(),
-        xsd_path().canonicalize().unwrap()
-    );
+    let _guard = libxml_lock();
+    let wsdl = Wsdl::load("contracts/wsdl/kiosk-v1.wsdl");
+    let root = &wsdl.root;
+    let (wsdl_ns, soap_ns, xs_ns) = (WSDL_NS, WSDL_SOAP_NS, XS_NS);
+    assert_eq!(attribute(root, "targetNamespace"), soap::NAMESPACE);
+    let find = |ns: &str, name: &str| wsdl.find(ns, name);
+    wsdl.assert_imports(soap::NAMESPACE, "../xsd/kiosk-v1.xsd", &XSD.path());
     assert_eq!(
         root.lookup_namespace_uri("kiosk").as_deref(),
         Some(soap::NAMESPACE)
@@ -647,13 +495,6 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
             "kiosk:Fout",
         ]
     );
-    let binding = find(soap_ns, "binding");
-    assert_eq!(binding.len(), 1);
-    assert_eq!(attribute(binding[0], "style"), "document");
-    assert_eq!(
-        attribute(binding[0], "transport"),
-        "http://schemas.xmlsoap.org/soap/http"
-    );
     let actions: Vec<(String, String)> = find(soap_ns, "operation")
         .iter()
         .map(|o| {
@@ -669,16 +510,13 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
         .map(|op| (op.name().to_owned(), op.soap_action().to_owned()))
         .collect();
     assert_eq!(actions, expected);
-    let bodies = find(soap_ns, "body");
-    assert_eq!(bodies.len(), 4);
-    assert!(bodies.iter().all(|b| attribute(b, "use") == "literal"));
+    wsdl.assert_document_literal(4);
     let faults = find(soap_ns, "fault");
     assert_eq!(faults.len(), 2);
     assert!(faults.iter().all(|b| attribute(b, "use") == "literal"));
-    assert_eq!(find(soap_ns, "address").len(), 1);
 
     // The XSD: the namespace, form and version the adapter assumes, its top-level elements.
-    let xsd = parse_strict(&read(&xsd_path())).expect("the XSD is well-formed");
+    let xsd = parse_strict(&read(&XSD.path())).expect("the XSD is well-formed");
     let schema = xsd.get_root_element().unwrap();
     assert_eq!(attribute(&schema, "targetNamespace"), soap::NAMESPACE);
     assert_eq!(attribute(&schema, "elementFormDefault"), "unqualified");

@@ -13,8 +13,7 @@
 //! - the WSDL is well-formed and binds the operation to the XSD.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::PathBuf;
 
 use adapter_municipality::soap::{
     self, classify_reply, classify_reply_to, Parties, Publication, Reply, UitzonderingType,
@@ -24,9 +23,10 @@ use contracts::register::{Status, VerenigingDetail};
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,
 };
-use libxml::parser::{Parser, ParserOptions};
-use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-use libxml::tree::{Document, Node};
+use partner_sims::xml_check::{
+    assert_example, attribute, is, libxml_lock, parse_strict, read, workspace, xml_files, Wsdl,
+    XsdCheck, WSDL_NS, WSDL_SOAP_NS, XS_NS,
+};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -34,108 +34,10 @@ use uuid::Uuid;
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-/// libxml2's global state is set up lazily; keep its use to one test at a time.
-static LIBXML: Mutex<()> = Mutex::new(());
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn xsd_path() -> PathBuf {
-    workspace().join("contracts/xsd/publicatie-v1.xsd")
-}
+const XSD: XsdCheck = XsdCheck::in_workspace("contracts/xsd/publicatie-v1.xsd");
 
 fn examples_dir() -> PathBuf {
     workspace().join("contracts/examples/soap")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Parses without recovery (the crate's default recovers from errors) and without network.
-fn parse_strict(xml: &str) -> Result<Document, String> {
-    let options = ParserOptions {
-        recover: false,
-        no_net: true,
-        ..ParserOptions::default()
-    };
-    Parser::default()
-        .parse_string_with_options(xml, options)
-        .map_err(|_| "not well-formed XML".to_owned())
-}
-
-fn is(node: &Node, namespace: &str, name: &str) -> bool {
-    node.get_name() == name
-        && node
-            .get_namespace()
-            .is_some_and(|ns| ns.get_href() == namespace)
-}
-
-/// The first element child of the SOAP 1.1 Body, serialised on its own.
-fn body_element(envelope: &str) -> Result<String, String> {
-    let doc = parse_strict(envelope)?;
-    let root = doc.get_root_element().ok_or("no root element")?;
-    if !is(&root, soap::SOAP_ENVELOPE_NAMESPACE, "Envelope") {
-        return Err(format!(
-            "root is {}, not a SOAP 1.1 Envelope",
-            root.get_name()
-        ));
-    }
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|c| is(c, soap::SOAP_ENVELOPE_NAMESPACE, "Body"))
-        .ok_or("no soapenv:Body")?;
-    let first = body.get_first_element_child().ok_or("empty Body")?;
-    Ok(doc.node_to_string(&first))
-}
-
-/// The XSD's complaints about the Body's first element (empty: valid).
-fn schema_errors(envelope: &str) -> Vec<String> {
-    let _guard = LIBXML
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let operation = match body_element(envelope) {
-        Ok(op) => op,
-        Err(e) => return vec![e],
-    };
-    let doc = match parse_strict(&operation) {
-        Ok(doc) => doc,
-        Err(e) => return vec![format!("the Body's element re-parsed: {e}")],
-    };
-    let xsd = xsd_path();
-    let mut parser = SchemaParserContext::from_file(&xsd.to_string_lossy());
-    let mut validator = match SchemaValidationContext::from_parser(&mut parser) {
-        Ok(v) => v,
-        Err(errors) => panic!(
-            "the XSD does not compile: {:?}",
-            errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>()
-        ),
-    };
-    match validator.validate_document(&doc) {
-        Ok(()) => vec![],
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default().trim().to_owned())
-            .collect(),
-    }
-}
-
-fn assert_valid(envelope: &str, what: &str) {
-    let errors = schema_errors(envelope);
-    assert!(
-        errors.is_empty(),
-        "{what} should validate:\n{}\n{envelope}",
-        errors.join("\n")
-    );
-}
-
-fn assert_invalid(envelope: &str, what: &str) {
-    assert!(
-        !schema_errors(envelope).is_empty(),
-        "{what} should NOT validate:\n{envelope}"
-    );
 }
 
 fn parties() -> Parties {
@@ -212,7 +114,7 @@ fn every_request_the_adapter_makes_validates() {
         ("INSZ granted", &granted),
         ("no representatives", &without_representatives),
     ] {
-        assert_valid(&envelope_of(Publication::Changed(m)), what);
+        XSD.assert_valid(&envelope_of(Publication::Changed(m)), what);
     }
 
     for name in [
@@ -221,20 +123,20 @@ fn every_request_the_adapter_makes_validates() {
         "association.changed.no-representatives.json",
     ] {
         let m: AssociationChanged = json_example(name);
-        assert_valid(&envelope_of(Publication::Changed(&m)), name);
+        XSD.assert_valid(&envelope_of(Publication::Changed(&m)), name);
     }
     let removed: AssociationRemoved = json_example("association.removed.json");
-    assert_valid(&envelope_of(Publication::Removed(&removed)), "a removal");
+    XSD.assert_valid(&envelope_of(Publication::Removed(&removed)), "a removal");
     for name in [
         "association.entered-territory.json",
         "association.left-territory.json",
     ] {
         let notice: TerritoryNotice = json_example(name);
-        assert_valid(&envelope_of(Publication::Notice(&notice)), name);
+        XSD.assert_valid(&envelope_of(Publication::Notice(&notice)), name);
     }
     for crossing in [Crossing::Entered, Crossing::Left] {
         let notice = TerritoryNotice::for_change(&full.metadata, "sint-niklaas", crossing);
-        assert_valid(
+        XSD.assert_valid(
             &envelope_of(Publication::Notice(&notice)),
             &format!("{crossing:?} notice"),
         );
@@ -263,7 +165,7 @@ fn awkward_text_and_sparse_data_validate() {
     m.metadata.version = None;
     m.changed_parts = vec![Part::Basisgegevens];
     let envelope = envelope_of(Publication::Changed(&m));
-    assert_valid(&envelope, "awkward text, sparse data");
+    XSD.assert_valid(&envelope, "awkward text, sparse data");
     assert!(envelope.contains("Tom &amp; Jerry &lt;vzw&gt;"));
     assert!(
         envelope.contains("Brûlé Œuvre 日本 🎺"),
@@ -302,7 +204,7 @@ fn an_insz_appears_only_when_granted() {
 fn broken_messages_do_not_validate() {
     let full = register_example();
     let good = envelope_of(Publication::Changed(&full));
-    assert_valid(&good, "the unbroken message");
+    XSD.assert_valid(&good, "the unbroken message");
     let referte = full.metadata.message_id.to_string();
 
     let without_vraag_referte = good.replacen(
@@ -311,14 +213,14 @@ fn broken_messages_do_not_validate() {
         1,
     );
     assert_ne!(without_vraag_referte, good, "the edit applies");
-    assert_invalid(&without_vraag_referte, "a Vraag without Referte");
+    XSD.assert_invalid(&without_vraag_referte, "a Vraag without Referte");
 
     let bad_vcode = good.replace("<VCode>V0001001</VCode>", "<VCode>V1001</VCode>");
     assert_ne!(bad_vcode, good);
-    assert_invalid(&bad_vcode, "a bad VCode");
+    XSD.assert_invalid(&bad_vcode, "a bad VCode");
     let bad_vereniging_vcode = good.replace("<vCode>V0001001</vCode>", "<vCode>v0001001</vCode>");
     assert_ne!(bad_vereniging_vcode, good);
-    assert_invalid(&bad_vereniging_vcode, "a bad vereniging/vCode");
+    XSD.assert_invalid(&bad_vereniging_vcode, "a bad vereniging/vCode");
 
     for (from, to, what) in [
         (
@@ -371,19 +273,19 @@ fn broken_messages_do_not_validate() {
             broken
         };
         assert_ne!(broken, good, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
 
     // Namespaced children are not the contract's (children are unqualified).
     let qualified =
         good.replacen("<Verzoek>", "<pub:Verzoek>", 1)
             .replacen("</Verzoek>", "</pub:Verzoek>", 1);
-    assert_invalid(&qualified, "a qualified Verzoek");
+    XSD.assert_invalid(&qualified, "a qualified Verzoek");
     // The operation in another namespace.
     let other_ns = good.replace(soap::NAMESPACE, "http://example.be/publicatie/v2");
-    assert_invalid(&other_ns, "another namespace");
+    XSD.assert_invalid(&other_ns, "another namespace");
     // Not well-formed.
-    assert_invalid(&good.replacen("</Verzoek>", "", 1), "an unclosed element");
+    XSD.assert_invalid(&good.replacen("</Verzoek>", "", 1), "an unclosed element");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -428,35 +330,18 @@ fn expected_request(json_name: &str) -> String {
 }
 
 fn example_files() -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = std::fs::read_dir(examples_dir())
-        .expect("contracts/examples/soap")
-        .map(|entry| entry.expect("entry").path())
-        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
-        .map(|path| {
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            (name, read(&path))
-        })
-        .collect();
-    files.sort();
-    files
+    xml_files(&examples_dir())
 }
 
 #[test]
 fn request_examples_are_what_the_adapter_sends() {
     for (file, json) in request_examples() {
         let expected = expected_request(json);
-        let path = examples_dir().join(file);
-        if std::env::var_os("REGENERATE_SOAP_EXAMPLES").is_some() {
-            std::fs::write(&path, &expected).expect("write example");
-        }
-        assert_eq!(
-            read(&path),
-            expected,
-            "{file} is not what the adapter makes of {json} \
-             (REGENERATE_SOAP_EXAMPLES=1 cargo test -p adapter-municipality --test soap)"
+        assert_example(
+            &examples_dir().join(file),
+            &expected,
+            "REGENERATE_SOAP_EXAMPLES",
+            &format!("cargo test -p adapter-municipality --test soap; made of {json}"),
         );
     }
 }
@@ -484,9 +369,9 @@ fn every_example_validates_and_is_classified_as_documented() {
                 request_examples().contains_key(name.as_str()),
                 "{name}: which JSON message does it show? (add it to request_examples)"
             );
-            assert_valid(text, name);
+            XSD.assert_valid(text, name);
         } else if name.starts_with("reply.") {
-            assert_valid(text, name);
+            XSD.assert_valid(text, name);
             let reply = classify_reply_to(200, text, referte);
             match name.as_str() {
                 "reply.fout.xml" => match reply {
@@ -507,7 +392,7 @@ fn every_example_validates_and_is_classified_as_documented() {
                 _ => assert_eq!(reply, Reply::Delivered { warnings: vec![] }, "{name}"),
             }
         } else if name.starts_with("fault.") {
-            let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
+            let _guard = libxml_lock();
             assert!(parse_strict(text).is_ok(), "{name} is not well-formed");
             assert!(
                 matches!(classify_reply(500, text), Reply::Throttled(_)),
@@ -526,7 +411,7 @@ fn every_example_validates_and_is_classified_as_documented() {
 #[test]
 fn broken_replies_do_not_validate() {
     let good = read(&examples_dir().join("reply.fout.xml"));
-    assert_valid(&good, "reply.fout.xml");
+    XSD.assert_valid(&good, "reply.fout.xml");
     for (from, to, what) in [
         (
             "<Referte>019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07</Referte>\n      <Uitzonderingen>",
@@ -556,7 +441,7 @@ fn broken_replies_do_not_validate() {
     ] {
         let broken = good.replacen(from, to, 1);
         assert_ne!(broken, good, "{what}: the edit applies");
-        assert_invalid(&broken, what);
+        XSD.assert_invalid(&broken, what);
     }
 }
 
@@ -579,7 +464,7 @@ fn replies_are_classified() {
         &antwoord[..start],
         &antwoord[end..]
     );
-    assert_valid(&context_fout, "a context-level FOUT");
+    XSD.assert_valid(&context_fout, "a context-level FOUT");
     match classify_reply_to(200, &context_fout, referte) {
         Reply::Refused(u) => {
             assert_eq!(u.type_, UitzonderingType::Fout);
@@ -669,43 +554,14 @@ fn replies_are_classified() {
 // The WSDL and the XSD's identity
 // ---------------------------------------------------------------------------------------
 
-fn attribute(node: &Node, name: &str) -> String {
-    node.get_attribute(name).unwrap_or_default()
-}
-
-fn descendants(node: &Node) -> Vec<Node> {
-    let mut out = Vec::new();
-    for child in node.get_child_elements() {
-        out.push(child.clone());
-        out.extend(descendants(&child));
-    }
-    out
-}
-
 #[test]
 fn the_wsdl_binds_the_operation_to_the_xsd() {
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let wsdl_path = workspace().join("contracts/wsdl/publicatie-v1.wsdl");
-    let wsdl = parse_strict(&read(&wsdl_path)).expect("the WSDL is well-formed");
-    let root = wsdl.get_root_element().expect("root");
-    let wsdl_ns = "http://schemas.xmlsoap.org/wsdl/";
-    let soap_ns = "http://schemas.xmlsoap.org/wsdl/soap/";
-    let xs_ns = "http://www.w3.org/2001/XMLSchema";
-    assert!(is(&root, wsdl_ns, "definitions"));
-    let all = descendants(&root);
-    let find =
-        |ns: &str, name: &str| -> Vec<&Node> { all.iter().filter(|n| is(n, ns, name)).collect() };
-
-    let imports = find(xs_ns, "import");
-    assert_eq!(imports.len(), 1);
-    assert_eq!(attribute(imports[0], "namespace"), soap::NAMESPACE);
-    let location = attribute(imports[0], "schemaLocation");
-    assert_eq!(location, "../xsd/publicatie-v1.xsd");
-    let imported = wsdl_path.parent().expect("dir").join(&location);
-    assert_eq!(
-        imported.canonicalize().expect("the imported XSD exists"),
-        xsd_path().canonicalize().expect("xsd")
-    );
+    let _guard = libxml_lock();
+    let wsdl = Wsdl::load("contracts/wsdl/publicatie-v1.wsdl");
+    let root = &wsdl.root;
+    let (wsdl_ns, soap_ns, xs_ns) = (WSDL_NS, WSDL_SOAP_NS, XS_NS);
+    let find = |ns: &str, name: &str| wsdl.find(ns, name);
+    wsdl.assert_imports(soap::NAMESPACE, "../xsd/publicatie-v1.xsd", &XSD.path());
 
     let parts: Vec<String> = find(wsdl_ns, "part")
         .iter()
@@ -724,23 +580,13 @@ fn the_wsdl_binds_the_operation_to_the_xsd() {
         .map(|o| attribute(o, "name"))
         .collect();
     assert_eq!(operations, vec![soap::OPERATION, soap::OPERATION]);
-    let binding = find(soap_ns, "binding");
-    assert_eq!(binding.len(), 1);
-    assert_eq!(attribute(binding[0], "style"), "document");
-    assert_eq!(
-        attribute(binding[0], "transport"),
-        "http://schemas.xmlsoap.org/soap/http"
-    );
     let actions = find(soap_ns, "operation");
     assert_eq!(actions.len(), 1);
     assert_eq!(attribute(actions[0], "soapAction"), soap::SOAP_ACTION);
-    let bodies = find(soap_ns, "body");
-    assert_eq!(bodies.len(), 2);
-    assert!(bodies.iter().all(|b| attribute(b, "use") == "literal"));
-    assert_eq!(find(soap_ns, "address").len(), 1);
+    wsdl.assert_document_literal(2);
 
     // The XSD: the namespace and form the adapter assumes, both operation elements.
-    let xsd = parse_strict(&read(&xsd_path())).expect("the XSD is well-formed");
+    let xsd = parse_strict(&read(&XSD.path())).expect("the XSD is well-formed");
     let schema = xsd.get_root_element().expect("root");
     assert_eq!(attribute(&schema, "targetNamespace"), soap::NAMESPACE);
     assert_eq!(attribute(&schema, "elementFormDefault"), "unqualified");

@@ -66,15 +66,19 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
+use crate::soap_kit::{
+    self, child, envelope, escape, html_error, path, text, texts, XmlNode, HTML_CONTENT_TYPE,
+    XML_CONTENT_TYPE as XML,
+};
 use crate::xsd::XsdValidator;
 
 /// The SOAP 1.1 envelope namespace.
@@ -138,28 +142,7 @@ impl BackOfficeSimConfig {
     }
 }
 
-/// `Uitzondering/Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum UitzonderingType {
-    /// A business error: the publication was not processed (not retryable).
-    Fout,
-    /// Processed, with a warning.
-    Waarschuwing,
-    /// Processed, for information.
-    Informatie,
-}
-
-impl UitzonderingType {
-    /// `FOUT`, `WAARSCHUWING` or `INFORMATIE`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fout => "FOUT",
-            Self::Waarschuwing => "WAARSCHUWING",
-            Self::Informatie => "INFORMATIE",
-        }
-    }
-}
+pub use crate::soap_kit::UitzonderingType;
 
 /// One `Antwoord/Uitzonderingen/Uitzondering` the simulator answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -334,19 +317,6 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
-/// Takes one from a `(count, value)` burst.
-fn take_one<T: Clone>(slot: &mut Option<(u32, T)>) -> Option<T> {
-    let (count, value) = slot.take()?;
-    if count > 1 {
-        *slot = Some((count - 1, value.clone()));
-    }
-    Some(value)
-}
-
-fn burst<T>(count: u32, value: T) -> Option<(u32, T)> {
-    (count > 0).then_some((count, value))
-}
-
 #[derive(Default)]
 struct BackOfficeState {
     requests: Vec<RecordedSoapRequest>,
@@ -439,18 +409,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, BackOfficeState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// An HTTP error status the simulator can answer; anything else becomes 500.
-fn error_status(status: u16) -> u16 {
-    if StatusCode::from_u16(status).is_ok() && (400..=599).contains(&status) {
-        status
-    } else {
-        500
+        crate::control::lock(&self.state)
     }
 }
 
@@ -461,10 +420,7 @@ pub struct BackOfficeSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: Serving,
-}
+type Inner = crate::server::Handle<Shared, Serving>;
 
 impl std::fmt::Debug for BackOfficeSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -476,6 +432,8 @@ impl std::fmt::Debug for BackOfficeSim {
 }
 
 impl BackOfficeSim {
+    crate::server::lifecycle_methods!("BackOfficeSim");
+
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves plain HTTP in a
     /// background task. Fails if the XSD cannot be read or compiled, or the address cannot be
     /// bound.
@@ -483,7 +441,7 @@ impl BackOfficeSim {
         config: BackOfficeSimConfig,
         addr: impl tokio::net::ToSocketAddrs,
     ) -> std::io::Result<Self> {
-        let addr = resolve(addr).await?;
+        let addr = control::resolve(addr).await?;
         let shared = Self::shared(config).await?;
         let server = crate::server::Server::start(addr, router(shared.clone())).await?;
         Ok(Self {
@@ -502,7 +460,7 @@ impl BackOfficeSim {
         addr: impl tokio::net::ToSocketAddrs,
         tls: ServerTls,
     ) -> std::io::Result<Self> {
-        let addr = resolve(addr).await?;
+        let addr = control::resolve(addr).await?;
         let tls_config = tls.rustls_config()?;
         let shared = Self::shared(config).await?;
         let server = TlsServer::start(addr, tls_config, shared.clone()).await?;
@@ -529,11 +487,6 @@ impl BackOfficeSim {
 
     fn state(&self) -> MutexGuard<'_, BackOfficeState> {
         self.inner.shared.lock()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr()
     }
 
     /// Serving HTTPS (mutual TLS).
@@ -599,7 +552,7 @@ impl BackOfficeSim {
 
     /// Every request is answered only after `delay` (zero: at once).
     pub fn set_delay(&self, delay: Duration) {
-        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state().behaviour.delay_ms = control::millis(delay);
     }
 
     /// Back to accepting everything valid at once: ends the bursts, forgets the rules, the
@@ -682,36 +635,8 @@ impl BackOfficeSim {
     }
 
     async fn wait_until(&self, timeout: Duration, done: impl Fn(&BackOfficeState) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if done(&self.state()) {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        control::wait_until(timeout, || done(&self.state())).await
     }
-
-    /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`BackOfficeSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
-    }
-}
-
-async fn resolve(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<SocketAddr> {
-    tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "the address resolves to nothing",
-        )
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -745,66 +670,16 @@ impl Inspected {
     }
 }
 
-type XmlNode<'a, 'i> = roxmltree::Node<'a, 'i>;
-
-/// The first child element with this local name.
-fn child<'a, 'i>(node: XmlNode<'a, 'i>, name: &str) -> Option<XmlNode<'a, 'i>> {
-    node.children()
-        .find(|n| n.is_element() && n.tag_name().name() == name)
-}
-
-/// Follows child elements by local name.
-fn path<'a, 'i>(node: XmlNode<'a, 'i>, names: &[&str]) -> Option<XmlNode<'a, 'i>> {
-    names.iter().try_fold(node, |n, name| child(n, name))
-}
-
-/// The trimmed text of the element at `names` below `node`.
-fn text(node: Option<XmlNode<'_, '_>>, names: &[&str]) -> Option<String> {
-    let found = path(node?, names)?;
-    Some(found.text().unwrap_or_default().trim().to_owned())
-}
-
-/// The texts of every `item` child of the element at `names` below `node`.
-fn texts(node: Option<XmlNode<'_, '_>>, names: &[&str], item: &str) -> Vec<String> {
-    node.and_then(|n| path(n, names))
-        .map(|list| {
-            list.children()
-                .filter(|n| n.is_element() && n.tag_name().name() == item)
-                .map(|n| n.text().unwrap_or_default().trim().to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Reads the envelope and the fields; answers what is wrong beyond the XSD.
 fn inspect(body: &[u8]) -> (Inspected, Vec<String>) {
     let mut found = Inspected::default();
-    let Ok(xml) = std::str::from_utf8(body) else {
-        return (found, vec!["the body is not UTF-8".to_owned()]);
-    };
-    let doc = match roxmltree::Document::parse(xml) {
+    let doc = match soap_kit::parse(body) {
         Ok(doc) => doc,
-        Err(e) => return (found, vec![format!("not well-formed XML: {e}")]),
+        Err(e) => return (found, vec![e]),
     };
-    let root = doc.root_element();
-    let is_soap11 = |n: &XmlNode<'_, '_>, name: &str| {
-        n.is_element() && n.tag_name().namespace() == Some(SOAP11_NS) && n.tag_name().name() == name
-    };
-    if !is_soap11(&root, "Envelope") {
-        let ns = root.tag_name().namespace().unwrap_or("");
-        return (
-            found,
-            vec![format!(
-                "not a SOAP 1.1 request: the root element is {{{ns}}}{}",
-                root.tag_name().name()
-            )],
-        );
-    }
-    let Some(body) = root.children().find(|n| is_soap11(n, "Body")) else {
-        return (found, vec!["the SOAP Envelope has no Body".to_owned()]);
-    };
-    let Some(operation) = body.children().find(XmlNode::is_element) else {
-        return (found, vec!["the SOAP Body holds no element".to_owned()]);
+    let (body, operation) = match soap_kit::body_and_operation(&doc) {
+        Ok(found) => found,
+        Err(e) => return (found, vec![e]),
     };
     found.has_operation = true;
 
@@ -842,14 +717,12 @@ fn inspect(body: &[u8]) -> (Inspected, Vec<String>) {
 /// The rules of the contract that XML Schema 1.0 cannot express (see the XSD's documentation
 /// of `PublicatieType`): the Referte repeated, and which elements each Soort carries.
 fn contract_errors(found: &Inspected, publicatie: Option<XmlNode<'_, '_>>) -> Vec<String> {
-    let mut errors = Vec::new();
-    if let (Some(a), Some(v)) = (&found.afzender_referte, &found.vraag_referte) {
-        if a != v {
-            errors.push(format!(
-                "Vraag/Referte {v} differs from Context/Bericht/Afzender/Referte {a}"
-            ));
-        }
-    }
+    let mut errors: Vec<String> = soap_kit::referte_error(
+        found.afzender_referte.as_ref(),
+        found.vraag_referte.as_ref(),
+    )
+    .into_iter()
+    .collect();
     let Some(publicatie) = publicatie else {
         return errors;
     };
@@ -891,44 +764,16 @@ fn header_errors(
     content_type: Option<&str>,
     soap_action: Option<&str>,
 ) -> Vec<String> {
-    let mut errors = Vec::new();
-    let media_type = content_type
-        .and_then(|c| c.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase());
-    if media_type.as_deref() != Some("text/xml") {
-        errors.push(format!(
-            "Content-Type must be text/xml (SOAP 1.1), not {}",
-            content_type.unwrap_or("(none)")
-        ));
-    }
-    match soap_action {
-        Some(a) if a.trim().trim_matches('"') == config.soap_action => {}
-        Some(a) => errors.push(format!(
-            "SOAPAction must be \"{}\", not {a}",
-            config.soap_action
-        )),
-        None => errors.push("the SOAPAction header is missing".to_owned()),
-    }
+    let mut errors = soap_kit::content_type_errors(content_type);
+    errors.extend(soap_kit::soap_action_error(
+        soap_action,
+        &config.soap_action,
+    ));
     errors
 }
 
 // ---------------------------------------------------------------------------------------------
 // Writing answers
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `(Datum, Tijd)` now (UTC): `yyyy-MM-dd`, `HH:mm:ss.SSS`.
 fn tijdstip() -> (String, String) {
@@ -943,14 +788,6 @@ fn tijdstip() -> (String, String) {
         ))
         .unwrap_or_default();
     (datum, tijd)
-}
-
-fn envelope(body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\">\
-         <soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
-    )
 }
 
 /// The `OntvangPublicatieResponse` envelope.
@@ -998,27 +835,11 @@ fn antwoord_xml(identity: &str, request: &Inspected, uitzonderingen: &[Uitzonder
 }
 
 fn fault_xml(faultcode: &str, faultstring: &str) -> String {
-    envelope(&format!(
-        "<soapenv:Fault><faultcode>{}</faultcode><faultstring>{}</faultstring></soapenv:Fault>",
-        escape(faultcode),
-        escape(faultstring)
-    ))
-}
-
-fn html_error(status: u16) -> String {
-    let reason = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error");
-    format!(
-        "<html><head><title>{status} {reason}</title></head>\
-         <body><h1>{status} {reason}</h1></body></html>"
-    )
+    envelope(&soap_kit::fault(escape, faultcode, faultstring, ""))
 }
 
 /// The answer's body and its Content-Type.
 fn render(identity: &str, request: &Inspected, answer: &Answer) -> (String, &'static str) {
-    const XML: &str = "text/xml; charset=utf-8";
     match answer {
         Answer::Antwoord { uitzonderingen } => {
             (antwoord_xml(identity, request, uitzonderingen), XML)
@@ -1027,7 +848,7 @@ fn render(identity: &str, request: &Inspected, answer: &Answer) -> (String, &'st
             faultcode,
             faultstring,
         } => (fault_xml(faultcode, faultstring), XML),
-        Answer::HttpError { status } => (html_error(*status), "text/html; charset=utf-8"),
+        Answer::HttpError { status } => (html_error(*status), HTML_CONTENT_TYPE),
     }
 }
 
@@ -1038,16 +859,8 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route(&path, post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such route"})),
-            )
-        })
         .with_state(shared)
 }
 
@@ -1068,13 +881,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 fn number(text: Option<&String>) -> Option<u64> {
@@ -1141,9 +947,7 @@ async fn receive(
             delay,
         )
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     {
         let mut state = shared.lock();
         let accepted_referte = state.requests.get_mut(index).and_then(|r| {
@@ -1154,8 +958,7 @@ async fn receive(
             state.received.insert(referte);
         }
     }
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+    soap_kit::answer(answer.status(), content_type_out, response)
 }
 
 async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
@@ -1168,20 +971,13 @@ async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
 struct BehaviourRequest {
     #[serde(default, alias = "clear")]
     reset: bool,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     throttle_next: Option<u32>,
     max_concurrent: Option<usize>,
     fout_next: Option<RuleBurst>,
     fout_when_body_contains: Option<RuleBody>,
     warn_next: Option<RuleBurst>,
     delay_ms: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1200,17 +996,10 @@ struct RuleBody {
     diagnose: String,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": e.to_string()})),
-            )
-                .into_response()
-        }
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let mut state = shared.lock();
     let b = &mut state.behaviour;
     if request.reset {
@@ -1244,29 +1033,23 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": u64::try_from(r.at.duration_since(shared.started).as_millis()).unwrap_or(u64::MAX),
-                "referte": r.referte,
-                "soort": r.soort,
-                "vCode": r.v_code,
-                "sequentie": r.sequentie,
-                "gebied": r.gebied,
-                "clientCn": r.client_cn,
-                "valid": r.valid,
-                "errors": r.errors,
-                "answer": r.answer,
-                "status": r.answer.status(),
-                "duplicate": r.duplicate,
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "referte": r.referte,
+            "soort": r.soort,
+            "vCode": r.v_code,
+            "sequentie": r.sequentie,
+            "gebied": r.gebied,
+            "clientCn": r.client_cn,
+            "valid": r.valid,
+            "errors": r.errors,
+            "answer": r.answer,
+            "status": r.answer.status(),
+            "duplicate": r.duplicate,
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1423,18 +1206,15 @@ async fn accept_tls(
     }
 }
 
-struct TlsServer {
-    addr: SocketAddr,
-    cancel: CancellationToken,
-    task: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
-}
+/// Serves the router behind [`TlsListener`].
+struct TlsServer;
 
 impl TlsServer {
     async fn start(
         addr: SocketAddr,
         config: rustls::ServerConfig,
         shared: Arc<Shared>,
-    ) -> std::io::Result<Self> {
+    ) -> std::io::Result<crate::server::Server> {
         let tcp = tokio::net::TcpListener::bind(addr).await?;
         let addr = tcp.local_addr()?;
         let cancel = CancellationToken::new();
@@ -1455,57 +1235,32 @@ impl TlsServer {
                 .with_graceful_shutdown(stop)
                 .await
         });
-        Ok(Self {
-            addr,
-            cancel,
-            task: Mutex::new(Some(task)),
-        })
-    }
-
-    async fn stopped(&self) -> std::io::Result<()> {
-        let handle = self
-            .task
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        match handle {
-            Some(h) => h.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for TlsServer {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+        Ok(crate::server::Server::serving(addr, cancel, task))
     }
 }
 
 enum Serving {
     Plain(crate::server::Server),
-    Tls(TlsServer),
+    Tls(crate::server::Server),
 }
 
 impl Serving {
-    fn addr(&self) -> SocketAddr {
+    fn server(&self) -> &crate::server::Server {
         match self {
-            Self::Plain(s) => s.addr,
-            Self::Tls(s) => s.addr,
+            Self::Plain(s) | Self::Tls(s) => s,
         }
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.server().addr()
     }
 
     fn shutdown(&self) {
-        match self {
-            Self::Plain(s) => s.shutdown(),
-            Self::Tls(s) => s.cancel.cancel(),
-        }
+        self.server().shutdown();
     }
 
     async fn stopped(&self) -> std::io::Result<()> {
-        match self {
-            Self::Plain(s) => s.stopped().await,
-            Self::Tls(s) => s.stopped().await,
-        }
+        self.server().stopped().await
     }
 }
 

@@ -65,7 +65,8 @@
 use std::collections::BTreeMap;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -113,20 +114,25 @@ const MAX_BODY: usize = 1024 * 1024;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/verenigingen/{vcode}", patch(basisgegevens))
-        .route("/v1/verenigingen/{vcode}/stop", post(stop))
+        .route("/v1/verenigingen/{vcode}", patch(on(Op::Basisgegevens, "")))
+        .route("/v1/verenigingen/{vcode}/stop", post(on(Op::Stop, "/stop")))
         .route(
             "/v1/verenigingen/{vcode}/contactgegevens",
-            post(add_contact),
+            post(on(Op::AddContact, "/contactgegevens")),
         )
         .route(
             "/v1/verenigingen/{vcode}/contactgegevens/{id}",
-            patch(change_contact).delete(remove_contact),
+            patch(on_one(Op::ChangeContact, "contactgegevens"))
+                .delete(on_one(Op::RemoveContact, "contactgegevens")),
         )
-        .route("/v1/verenigingen/{vcode}/locaties", post(add_locatie))
+        .route(
+            "/v1/verenigingen/{vcode}/locaties",
+            post(on(Op::AddLocatie, "/locaties")),
+        )
         .route(
             "/v1/verenigingen/{vcode}/locaties/{id}",
-            patch(change_locatie).delete(remove_locatie),
+            patch(on_one(Op::ChangeLocatie, "locaties"))
+                .delete(on_one(Op::RemoveLocatie, "locaties")),
         )
 }
 
@@ -192,9 +198,7 @@ pub(crate) async fn guard(State(shared): State<AppState>, req: Request, next: Ne
     }
     record.status = resp.status().as_u16();
     shared.lock().writes.push(record);
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     resp
 }
 
@@ -220,120 +224,51 @@ impl Op {
     }
 }
 
-async fn basisgegevens(
-    State(s): State<AppState>,
-    Path(vcode): Path<String>,
+/// What a beheer handler reads from the request besides its path.
+struct Command {
     method: Method,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}");
-    execute(
-        &s,
-        Op::Basisgegevens,
-        &vcode,
-        &method,
-        &headers,
-        &body,
-        &instance,
-    )
 }
 
-async fn stop(
-    State(s): State<AppState>,
-    Path(vcode): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/stop");
-    execute(&s, Op::Stop, &vcode, &method, &headers, &body, &instance)
+impl<S: Send + Sync> FromRequest<S> for Command {
+    type Rejection = BytesRejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let method = req.method().clone();
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state).await?;
+        Ok(Self {
+            method,
+            headers,
+            body,
+        })
+    }
 }
 
-async fn add_contact(
-    State(s): State<AppState>,
-    Path(vcode): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/contactgegevens");
-    execute(
-        &s,
-        Op::AddContact,
-        &vcode,
-        &method,
-        &headers,
-        &body,
-        &instance,
-    )
+type Answer = std::future::Ready<Response>;
+
+/// The handler of `op` on `/v1/verenigingen/{vcode}{suffix}`.
+fn on(
+    op: Op,
+    suffix: &'static str,
+) -> impl Fn(State<AppState>, Path<String>, Command) -> Answer + Clone + Send + Sync + 'static {
+    move |State(s), Path(vcode), c| {
+        let instance = format!("/v1/verenigingen/{vcode}{suffix}");
+        std::future::ready(execute(&s, op.clone(), &vcode, &c, &instance))
+    }
 }
 
-async fn change_contact(
-    State(s): State<AppState>,
-    Path((vcode, id)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/contactgegevens/{id}");
-    let op = Op::ChangeContact(id);
-    execute(&s, op, &vcode, &method, &headers, &body, &instance)
-}
-
-async fn remove_contact(
-    State(s): State<AppState>,
-    Path((vcode, id)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/contactgegevens/{id}");
-    let op = Op::RemoveContact(id);
-    execute(&s, op, &vcode, &method, &headers, &body, &instance)
-}
-
-async fn add_locatie(
-    State(s): State<AppState>,
-    Path(vcode): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/locaties");
-    execute(
-        &s,
-        Op::AddLocatie,
-        &vcode,
-        &method,
-        &headers,
-        &body,
-        &instance,
-    )
-}
-
-async fn change_locatie(
-    State(s): State<AppState>,
-    Path((vcode, id)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/locaties/{id}");
-    let op = Op::ChangeLocatie(id);
-    execute(&s, op, &vcode, &method, &headers, &body, &instance)
-}
-
-async fn remove_locatie(
-    State(s): State<AppState>,
-    Path((vcode, id)): Path<(String, String)>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let instance = format!("/v1/verenigingen/{vcode}/locaties/{id}");
-    let op = Op::RemoveLocatie(id);
-    execute(&s, op, &vcode, &method, &headers, &body, &instance)
+/// The handler of `op(id)` on `/v1/verenigingen/{vcode}/{kind}/{id}`.
+fn on_one(
+    op: fn(String) -> Op,
+    kind: &'static str,
+) -> impl Fn(State<AppState>, Path<(String, String)>, Command) -> Answer + Clone + Send + Sync + 'static
+{
+    move |State(s), Path((vcode, id)), c| {
+        let instance = format!("/v1/verenigingen/{vcode}/{kind}/{id}");
+        std::future::ready(execute(&s, op(id), &vcode, &c, &instance))
+    }
 }
 
 fn empty(status: StatusCode) -> Response {
@@ -411,15 +346,8 @@ pub(crate) fn if_match_ok(value: &str, version: u64) -> bool {
     })
 }
 
-fn execute(
-    shared: &AppState,
-    op: Op,
-    raw_vcode: &str,
-    method: &Method,
-    headers: &HeaderMap,
-    body: &[u8],
-    instance: &str,
-) -> Response {
+fn execute(shared: &AppState, op: Op, raw_vcode: &str, c: &Command, instance: &str) -> Response {
+    let (method, headers, body) = (&c.method, &c.headers, &c.body[..]);
     let mut errs = Errors::default();
     check_headers(headers, &mut errs);
     let body: Option<Value> = if !op.has_body() || body.iter().all(u8::is_ascii_whitespace) {

@@ -30,10 +30,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use crate::control::{self, burst, header_str, valid_status, ControlJson};
 
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
@@ -111,18 +113,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, EndpointState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// An HTTP status the simulator can answer; anything else becomes 500.
-fn valid_status(status: u16) -> u16 {
-    if StatusCode::from_u16(status).is_ok() && (100..=599).contains(&status) {
-        status
-    } else {
-        500
+        crate::control::lock(&self.state)
     }
 }
 
@@ -133,20 +124,13 @@ pub struct EndpointSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for EndpointSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EndpointSim")
-            .field("addr", &self.inner.server.addr)
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(EndpointSim);
 
 impl EndpointSim {
+    crate::server::lifecycle_methods!("EndpointSim");
+
     /// Binds `addr` (port 0 picks a free port) and serves in a background task.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
@@ -165,14 +149,9 @@ impl EndpointSim {
         self.inner.shared.lock()
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.server.addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// Where the hub posts messages: `base_url() + "/messages"`.
@@ -183,7 +162,7 @@ impl EndpointSim {
     /// The next `count` requests to `/messages` answer `status`, whatever they carry (a 5xx
     /// burst); 0 ends a burst. A `status` that is not a valid HTTP status becomes 500.
     pub fn fail_next(&self, count: u32, status: u16) {
-        self.state().behaviour.fail_next = (count > 0).then_some((count, valid_status(status)));
+        self.state().behaviour.fail_next = burst(count, valid_status(status));
     }
 
     /// Every request with `X-Message-Id: message_id` answers `status` until [`Self::clear`]
@@ -206,7 +185,7 @@ impl EndpointSim {
 
     /// Every request to `/messages` is answered only after `delay` (zero: at once).
     pub fn set_delay(&self, delay: Duration) {
-        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state().behaviour.delay_ms = control::millis(delay);
     }
 
     /// Back to answering 200 at once: ends a burst, forgets the failing messages and the delay.
@@ -258,26 +237,7 @@ impl EndpointSim {
 
     /// Waits until at least `n` requests were accepted; false after `timeout`.
     pub async fn wait_for_accepted(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.accepted().len() >= n {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops the server gracefully (in-flight requests finish, delays included). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`EndpointSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
+        control::wait_until(timeout, || self.accepted().len() >= n).await
     }
 }
 
@@ -287,16 +247,8 @@ impl EndpointSim {
 type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route("/messages", post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such route"})),
-            )
-        })
         .with_state(shared)
 }
 
@@ -316,13 +268,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -350,9 +295,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         let delay = Duration::from_millis(state.behaviour.delay_ms);
         (state.requests.len() - 1, status, delay)
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     if let Some(r) = shared.lock().requests.get_mut(index) {
         r.completed = true;
     }
@@ -375,17 +318,10 @@ async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
 struct BehaviourRequest {
     #[serde(default)]
     clear: bool,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     fail_message: Option<FailMessage>,
     fail_when_body_contains: Option<FailBody>,
     delay_ms: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -402,24 +338,17 @@ struct FailBody {
     status: u16,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": e.to_string()})),
-            )
-                .into_response()
-        }
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let mut state = shared.lock();
     let b = &mut state.behaviour;
     if request.clear {
         *b = Behaviour::default();
     }
     if let Some(f) = request.fail_next {
-        b.fail_next = (f.count > 0).then_some((f.count, valid_status(f.status)));
+        b.fail_next = burst(f.count, valid_status(f.status));
     }
     if let Some(f) = request.fail_message {
         b.fail_messages.insert(f.message_id, valid_status(f.status));
@@ -436,19 +365,13 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": r.at.duration_since(shared.started).as_millis() as u64,
-                "messageId": r.message_id,
-                "messageType": r.message_type,
-                "status": r.status,
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "messageId": r.message_id,
+            "messageType": r.message_type,
+            "status": r.status,
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }

@@ -60,7 +60,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -75,6 +74,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use crate::control::{self, burst, error_status, header_str, millis, take_one, ControlJson};
+use crate::soap_kit::{
+    self, child, escape, html_error, text, HTML_CONTENT_TYPE, XML_CONTENT_TYPE as XML,
+};
 use crate::xsd::XsdValidator;
 
 /// The SOAP 1.1 envelope namespace.
@@ -149,25 +152,7 @@ impl Default for InsuranceSimConfig {
     }
 }
 
-/// `Uitzondering/Type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum UitzonderingType {
-    Fout,
-    Waarschuwing,
-    Informatie,
-}
-
-impl UitzonderingType {
-    /// `FOUT`, `WAARSCHUWING` or `INFORMATIE`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fout => "FOUT",
-            Self::Waarschuwing => "WAARSCHUWING",
-            Self::Informatie => "INFORMATIE",
-        }
-    }
-}
+pub use crate::soap_kit::UitzonderingType;
 
 /// One `Uitzondering` the simulator answered (its `Oorsprong` is the identity).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -428,10 +413,7 @@ impl SimState {
         if b.down {
             return (Answer::HttpError { status: 503 }, false);
         }
-        if let Some((count, status)) = b.fail_next.take() {
-            if count > 1 {
-                b.fail_next = Some((count - 1, status));
-            }
+        if let Some(status) = take_one(&mut b.fail_next) {
             return (Answer::HttpError { status }, false);
         }
         if b.throttle_next > 0 {
@@ -620,9 +602,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 
     fn default_behaviour(&self) -> Behaviour {
@@ -633,19 +613,6 @@ impl Shared {
     }
 }
 
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// An HTTP error status the simulator can answer; anything else becomes 500.
-fn error_status(status: u16) -> u16 {
-    if StatusCode::from_u16(status).is_ok() && (400..=599).contains(&status) {
-        status
-    } else {
-        500
-    }
-}
-
 /// A running volunteer-insurance simulator. Cheap to clone; the server stops on
 /// [`InsuranceSim::shutdown`] or when the last clone is dropped.
 #[derive(Clone)]
@@ -653,20 +620,13 @@ pub struct InsuranceSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for InsuranceSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InsuranceSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(InsuranceSim);
 
 impl InsuranceSim {
+    crate::server::lifecycle_methods!("InsuranceSim");
+
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves plain HTTP in a
     /// background task. Fails if the XSD cannot be read or compiled, or the address cannot be
     /// bound.
@@ -674,12 +634,7 @@ impl InsuranceSim {
         config: InsuranceSimConfig,
         addr: impl tokio::net::ToSocketAddrs,
     ) -> std::io::Result<Self> {
-        let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the address resolves to nothing",
-            )
-        })?;
+        let addr = control::resolve(addr).await?;
         let validator = XsdValidator::spawn(&config.xsd, "insurance-xsd").await?;
         let behaviour = Behaviour {
             delay_ms: millis(config.decision_delay),
@@ -707,11 +662,6 @@ impl InsuranceSim {
         self.inner.shared.lock()
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.local_addr())
@@ -736,7 +686,7 @@ impl InsuranceSim {
     /// The next `count` requests answer a plain HTTP `status` with an HTML body (0 ends a
     /// burst). A `status` that is not an HTTP error status becomes 500.
     pub fn fail_next(&self, count: u32, status: u16) {
-        self.state().behaviour.fail_next = (count > 0).then_some((count, error_status(status)));
+        self.state().behaviour.fail_next = burst(count, error_status(status));
     }
 
     /// While down, every request is answered HTTP 503 (nothing is decided or recorded as a
@@ -791,27 +741,7 @@ impl InsuranceSim {
 
     /// Waits until at least `n` requests arrived; false after `timeout`.
     pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.state().requests.len() >= n {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops the server gracefully (requests under way, delays included, are answered).
-    /// Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`InsuranceSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
+        control::wait_until(timeout, || self.state().requests.len() >= n).await
     }
 }
 
@@ -841,49 +771,16 @@ impl Inspected {
     }
 }
 
-type XmlNode<'a, 'i> = roxmltree::Node<'a, 'i>;
-
-/// The first child element with this local name.
-fn child<'a, 'i>(node: XmlNode<'a, 'i>, name: &str) -> Option<XmlNode<'a, 'i>> {
-    node.children()
-        .find(|n| n.is_element() && n.tag_name().name() == name)
-}
-
-/// The trimmed text of the element at `names` below `node`.
-fn text(node: Option<XmlNode<'_, '_>>, names: &[&str]) -> Option<String> {
-    let found = names.iter().try_fold(node?, |n, name| child(n, name))?;
-    Some(found.text().unwrap_or_default().trim().to_owned())
-}
-
 /// Reads the envelope and the fields; answers what is wrong beyond the XSD.
 fn inspect(body: &[u8], soap_action: Option<&str>) -> (Inspected, Vec<String>) {
     let mut found = Inspected::default();
-    let Ok(xml) = std::str::from_utf8(body) else {
-        return (found, vec!["the body is not UTF-8".to_owned()]);
-    };
-    let doc = match roxmltree::Document::parse(xml) {
+    let doc = match soap_kit::parse(body) {
         Ok(doc) => doc,
-        Err(e) => return (found, vec![format!("not well-formed XML: {e}")]),
+        Err(e) => return (found, vec![e]),
     };
-    let root = doc.root_element();
-    let is_soap11 = |n: &XmlNode<'_, '_>, name: &str| {
-        n.is_element() && n.tag_name().namespace() == Some(SOAP11_NS) && n.tag_name().name() == name
-    };
-    if !is_soap11(&root, "Envelope") {
-        return (
-            found,
-            vec![format!(
-                "not a SOAP 1.1 request: the root element is {{{}}}{}",
-                root.tag_name().namespace().unwrap_or(""),
-                root.tag_name().name()
-            )],
-        );
-    }
-    let Some(soap_body) = root.children().find(|n| is_soap11(n, "Body")) else {
-        return (found, vec!["the SOAP Envelope has no Body".to_owned()]);
-    };
-    let Some(operation) = soap_body.children().find(XmlNode::is_element) else {
-        return (found, vec!["the SOAP Body holds no element".to_owned()]);
+    let (soap_body, operation) = match soap_kit::body_and_operation(&doc) {
+        Ok(found) => found,
+        Err(e) => return (found, vec![e]),
     };
     found.has_operation = true;
     let name = operation.tag_name().name().to_owned();
@@ -939,59 +836,23 @@ fn inspect(body: &[u8], soap_action: Option<&str>) -> (Inspected, Vec<String>) {
         None if is_ours => errors.push(format!("{name} is not a request of this service")),
         None => {}
         Some(expected) => {
-            match soap_action {
-                Some(a) if a.trim().trim_matches('"') == expected => {}
-                Some(a) => errors.push(format!("SOAPAction must be \"{expected}\", not {a}")),
-                None => errors.push("the SOAPAction header is missing".to_owned()),
-            }
+            errors.extend(soap_kit::soap_action_error(soap_action, expected));
             if let Some(naam) = found.naam.as_deref().filter(|n| *n != name) {
                 errors.push(format!(
                     "Context/Naam {naam} differs from the operation {name}"
                 ));
             }
-            if let (Some(a), Some(v)) = (&found.afzender_referte, &found.vraag_referte) {
-                if a != v {
-                    errors.push(format!(
-                        "Vraag/Referte {v} differs from Context/Bericht/Afzender/Referte {a}"
-                    ));
-                }
-            }
+            errors.extend(soap_kit::referte_error(
+                found.afzender_referte.as_ref(),
+                found.vraag_referte.as_ref(),
+            ));
         }
     }
     (found, errors)
 }
 
-fn content_type_errors(content_type: Option<&str>) -> Vec<String> {
-    let media_type = content_type
-        .and_then(|c| c.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase());
-    if media_type.as_deref() == Some("text/xml") {
-        Vec::new()
-    } else {
-        vec![format!(
-            "Content-Type must be text/xml (SOAP 1.1), not {}",
-            content_type.unwrap_or("(none)")
-        )]
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Writing answers
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn datum(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
@@ -1007,14 +868,6 @@ fn tijdstip() -> String {
         now.minute(),
         now.second(),
         now.millisecond()
-    )
-}
-
-fn envelope(body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\">\
-         <soapenv:Header/><soapenv:Body Id=\"Body\">{body}</soapenv:Body></soapenv:Envelope>"
     )
 }
 
@@ -1086,29 +939,11 @@ fn antwoord_xml(
     x.push_str(&format!(
         "</Antwoord></Antwoorden></Repliek></vv:{operation}Response>"
     ));
-    envelope(&x)
+    soap_kit::envelope_with_body_id(&x)
 }
 
 fn fault_xml(faultcode: &str, faultstring: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\"><soapenv:Body><soapenv:Fault>\
-         <faultcode>{}</faultcode><faultstring>{}</faultstring>\
-         </soapenv:Fault></soapenv:Body></soapenv:Envelope>",
-        escape(faultcode),
-        escape(faultstring)
-    )
-}
-
-fn html_error(status: u16) -> String {
-    let reason = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error");
-    format!(
-        "<html><head><title>{status} {reason}</title></head>\
-         <body><h1>{status} {reason}</h1></body></html>"
-    )
+    soap_kit::envelope_without_header(&soap_kit::fault(escape, faultcode, faultstring, ""))
 }
 
 /// The answer's body and its Content-Type.
@@ -1118,7 +953,6 @@ fn render(
     answer: &Answer,
     state: &SimState,
 ) -> (String, &'static str) {
-    const XML: &str = "text/xml; charset=utf-8";
     match answer {
         Answer::Erkenning {
             erkenningsnummer,
@@ -1140,7 +974,7 @@ fn render(
             faultcode,
             faultstring,
         } => (fault_xml(faultcode, faultstring), XML),
-        Answer::HttpError { status } => (html_error(*status), "text/html; charset=utf-8"),
+        Answer::HttpError { status } => (html_error(*status), HTML_CONTENT_TYPE),
     }
 }
 
@@ -1151,26 +985,11 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route(&path, post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
         .route("/_sim/recognitions", get(list_recognitions))
         .route("/_sim/withdraw", post(withdraw))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such route"})),
-            )
-        })
         .with_state(shared)
-}
-
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -1178,7 +997,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
     let time = OffsetDateTime::now_utc();
     let content_type = header_str(&headers, header::CONTENT_TYPE);
     let soap_action = header_str(&headers, "soapaction");
-    let mut errors = content_type_errors(content_type.as_deref());
+    let mut errors = soap_kit::content_type_errors(content_type.as_deref());
     let (request, semantic_errors) = inspect(&body, soap_action.as_deref());
     if request.has_operation {
         errors.extend(shared.validator.validate(body.clone()).await);
@@ -1221,14 +1040,11 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
             delay,
         )
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     if let Some(r) = shared.lock().requests.get_mut(index) {
         r.completed = true;
     }
-    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+    soap_kit::answer(answer.status(), content_type_out, response)
 }
 
 async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
@@ -1242,27 +1058,15 @@ struct BehaviourRequest {
     #[serde(default)]
     reset: bool,
     throttle_next: Option<u32>,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     down: Option<bool>,
     delay_ms: Option<u64>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
-}
-
-fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
-}
-
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e.to_string()),
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let defaults = shared.default_behaviour();
     let mut state = shared.lock();
     let b = &mut state.behaviour;
@@ -1273,7 +1077,7 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
         b.throttle_next = n;
     }
     if let Some(f) = request.fail_next {
-        b.fail_next = (f.count > 0).then_some((f.count, error_status(f.status)));
+        b.fail_next = burst(f.count, error_status(f.status));
     }
     if let Some(down) = request.down {
         b.down = down;
@@ -1287,28 +1091,22 @@ async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response 
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": millis(r.at.duration_since(shared.started)),
-                "operation": r.operation,
-                "referte": r.referte,
-                "vCode": r.v_code,
-                "erkenningsnummer": r.erkenningsnummer,
-                "aanvraag": r.aanvraag,
-                "valid": r.valid,
-                "errors": r.errors,
-                "answer": r.answer,
-                "status": r.answer.status(),
-                "duplicate": r.duplicate,
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "operation": r.operation,
+            "referte": r.referte,
+            "vCode": r.v_code,
+            "erkenningsnummer": r.erkenningsnummer,
+            "aanvraag": r.aanvraag,
+            "valid": r.valid,
+            "errors": r.errors,
+            "answer": r.answer,
+            "status": r.answer.status(),
+            "duplicate": r.duplicate,
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }
 
 async fn list_recognitions(State(shared): State<AppState>) -> Json<Vec<Recognition>> {
@@ -1325,11 +1123,10 @@ struct WithdrawRequest {
 
 /// `POST /_sim/withdraw {"erkenningsnummer": "…", "reden": "…"}`: 200 with the recognition,
 /// 404 when unknown.
-async fn withdraw(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: WithdrawRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return bad_request(e.to_string()),
-    };
+async fn withdraw(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<WithdrawRequest>,
+) -> Response {
     let withdrawn = shared
         .lock()
         .withdraw(&request.erkenningsnummer, &request.reden);

@@ -64,14 +64,13 @@
 //! ```
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -79,6 +78,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
+use crate::soap_kit::{
+    self, envelope, escape_controls as escape, html_error, text, HTML_CONTENT_TYPE,
+    XML_CONTENT_TYPE as XML,
+};
 use crate::xsd::XsdValidator;
 
 /// The SOAP 1.1 envelope namespace.
@@ -387,10 +391,7 @@ impl KioskState {
         if self.behaviour.down {
             return (KioskAnswer::HttpError { status: 503 }, false);
         }
-        if let Some((count, status)) = self.behaviour.fail_next.take() {
-            if count > 1 {
-                self.behaviour.fail_next = Some((count - 1, status));
-            }
+        if let Some(status) = take_one(&mut self.behaviour.fail_next) {
             return (KioskAnswer::HttpError { status }, false);
         }
         if !errors.is_empty() {
@@ -525,18 +526,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, KioskState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-/// An HTTP error status the simulator can answer; anything else becomes 500.
-fn error_status(status: u16) -> u16 {
-    if StatusCode::from_u16(status).is_ok() && (400..=599).contains(&status) {
-        status
-    } else {
-        500
+        crate::control::lock(&self.state)
     }
 }
 
@@ -547,32 +537,20 @@ pub struct KioskSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for KioskSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KioskSim")
-            .field("addr", &self.local_addr())
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(KioskSim);
 
 impl KioskSim {
+    crate::server::lifecycle_methods!("KioskSim");
+
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves in a background
     /// task. Fails if the XSD cannot be read or compiled, or the address cannot be bound.
     pub async fn start(
         config: KioskSimConfig,
         addr: impl tokio::net::ToSocketAddrs,
     ) -> std::io::Result<Self> {
-        let addr = tokio::net::lookup_host(addr).await?.next().ok_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                "the address resolves to nothing",
-            )
-        })?;
+        let addr = control::resolve(addr).await?;
         let validator = XsdValidator::spawn(&config.xsd, "kiosk-xsd").await?;
         let shared = Arc::new(Shared {
             started: Instant::now(),
@@ -588,11 +566,6 @@ impl KioskSim {
 
     fn state(&self) -> MutexGuard<'_, KioskState> {
         self.inner.shared.lock()
-    }
-
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
     }
 
     /// E.g. `http://127.0.0.1:41234`.
@@ -613,7 +586,7 @@ impl KioskSim {
     /// The next `count` requests answer a plain HTTP `status` with an HTML body, whatever
     /// they carry (0 ends a burst). A `status` that is not an HTTP error status becomes 500.
     pub fn fail_next(&self, count: u32, status: u16) {
-        self.state().behaviour.fail_next = (count > 0).then_some((count, error_status(status)));
+        self.state().behaviour.fail_next = burst(count, error_status(status));
     }
 
     /// While down, every request answers 503 (nothing is opened or looked up).
@@ -624,7 +597,7 @@ impl KioskSim {
     /// Every request is answered only after `delay` (zero: at once). A `DienAanvraagIn`
     /// opens its dossier on arrival all the same.
     pub fn set_delay(&self, delay: Duration) {
-        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state().behaviour.delay_ms = control::millis(delay);
     }
 
     /// Every new dossier whose `DienAanvraagIn` body contains `substring` (e.g. a vCode) is
@@ -702,26 +675,7 @@ impl KioskSim {
     }
 
     async fn wait_until(&self, timeout: Duration, done: impl Fn(&KioskState) -> bool) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if done(&self.state()) {
-                return true;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops the server gracefully (requests under way are answered). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`KioskSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
+        control::wait_until(timeout, || done(&self.state())).await
     }
 }
 
@@ -747,47 +701,16 @@ struct Inspected {
     dossiernummer: Option<String>,
 }
 
-type XmlNode<'a, 'i> = roxmltree::Node<'a, 'i>;
-
-fn child<'a, 'i>(node: XmlNode<'a, 'i>, name: &str) -> Option<XmlNode<'a, 'i>> {
-    node.children()
-        .find(|n| n.is_element() && n.tag_name().name() == name)
-}
-
-fn text(node: Option<XmlNode<'_, '_>>, names: &[&str]) -> Option<String> {
-    let found = names.iter().try_fold(node?, |n, name| child(n, name))?;
-    Some(found.text().unwrap_or_default().trim().to_owned())
-}
-
 /// Reads the envelope and the fields; answers what is wrong beyond the XSD.
 fn inspect(body: &[u8]) -> (Inspected, Vec<String>) {
     let mut found = Inspected::default();
-    let Ok(xml) = std::str::from_utf8(body) else {
-        return (found, vec!["the body is not UTF-8".to_owned()]);
-    };
-    let doc = match roxmltree::Document::parse(xml) {
+    let doc = match soap_kit::parse(body) {
         Ok(doc) => doc,
-        Err(e) => return (found, vec![format!("not well-formed XML: {e}")]),
+        Err(e) => return (found, vec![e]),
     };
-    let root = doc.root_element();
-    let is_soap11 = |n: &XmlNode<'_, '_>, name: &str| {
-        n.is_element() && n.tag_name().namespace() == Some(SOAP11_NS) && n.tag_name().name() == name
-    };
-    if !is_soap11(&root, "Envelope") {
-        return (
-            found,
-            vec![format!(
-                "not a SOAP 1.1 request: the root element is {{{}}}{}",
-                root.tag_name().namespace().unwrap_or(""),
-                root.tag_name().name()
-            )],
-        );
-    }
-    let Some(soap_body) = root.children().find(|n| is_soap11(n, "Body")) else {
-        return (found, vec!["the SOAP Envelope has no Body".to_owned()]);
-    };
-    let Some(operation) = soap_body.children().find(XmlNode::is_element) else {
-        return (found, vec!["the SOAP Body holds no element".to_owned()]);
+    let operation = match soap_kit::body_and_operation(&doc) {
+        Ok((_, operation)) => operation,
+        Err(e) => return (found, vec![e]),
     };
     found.has_operation = true;
     let name = operation.tag_name().name().to_owned();
@@ -854,16 +777,7 @@ fn header_errors(
     soap_action: Option<&str>,
     operation: Option<&str>,
 ) -> Vec<String> {
-    let mut errors = Vec::new();
-    let media_type = content_type
-        .and_then(|c| c.split(';').next())
-        .map(|m| m.trim().to_ascii_lowercase());
-    if media_type.as_deref() != Some("text/xml") {
-        errors.push(format!(
-            "Content-Type must be text/xml (SOAP 1.1), not {}",
-            content_type.unwrap_or("(none)")
-        ));
-    }
+    let mut errors = soap_kit::content_type_errors(content_type);
     let expected = match operation {
         Some(DIEN_AANVRAAG_IN) => Some(SOAP_ACTION_DIEN_AANVRAAG_IN),
         Some(GEEF_DOSSIER_STATUS) => Some(SOAP_ACTION_GEEF_DOSSIER_STATUS),
@@ -889,34 +803,9 @@ fn header_errors(
 // ---------------------------------------------------------------------------------------------
 // Writing answers
 
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\r' => out.push_str("&#13;"),
-            c if matches!(c, '\t' | '\n') || !c.is_control() => out.push(c),
-            _ => out.push('\u{FFFD}'),
-        }
-    }
-    out
-}
-
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
-}
-
-fn envelope(body: &str) -> String {
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
-         <soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\">\
-         <soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
-    )
 }
 
 fn dossier_xml(request: &Inspected, d: &Dossier) -> String {
@@ -950,31 +839,17 @@ fn dossier_xml(request: &Inspected, d: &Dossier) -> String {
 }
 
 fn fault_xml(faultcode: &str, code: &str, faultstring: &str) -> String {
-    envelope(&format!(
-        "<soapenv:Fault><faultcode>{}</faultcode><faultstring>{}</faultstring><detail>\
-         <kiosk:Fout xmlns:kiosk=\"{KIOSK_NS}\"><Code>{}</Code><Omschrijving>{}</Omschrijving>\
-         </kiosk:Fout></detail></soapenv:Fault>",
-        escape(faultcode),
-        escape(faultstring),
+    let detail = format!(
+        "<detail><kiosk:Fout xmlns:kiosk=\"{KIOSK_NS}\"><Code>{}</Code><Omschrijving>{}\
+         </Omschrijving></kiosk:Fout></detail>",
         escape(code),
         escape(faultstring),
-    ))
-}
-
-fn html_error(status: u16) -> String {
-    let reason = StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error");
-    format!(
-        "<html><head><title>{status} {reason}</title></head>\
-         <body><h1>{status} {reason}</h1></body></html>"
-    )
+    );
+    envelope(&soap_kit::fault(escape, faultcode, faultstring, &detail))
 }
 
 /// The answer's body and its Content-Type.
 fn render(request: &Inspected, answer: &KioskAnswer) -> (String, &'static str) {
-    const XML: &str = "text/xml; charset=utf-8";
     match answer {
         KioskAnswer::Dossier(d) => (dossier_xml(request, d), XML),
         KioskAnswer::Fault {
@@ -982,7 +857,7 @@ fn render(request: &Inspected, answer: &KioskAnswer) -> (String, &'static str) {
             code,
             faultstring,
         } => (fault_xml(faultcode, code, faultstring), XML),
-        KioskAnswer::HttpError { status } => (html_error(*status), "text/html; charset=utf-8"),
+        KioskAnswer::HttpError { status } => (html_error(*status), HTML_CONTENT_TYPE),
     }
 }
 
@@ -993,25 +868,10 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    Router::new()
+    control::control_routes(get_behaviour, set_behaviour, list_requests)
         .route(&path, post(receive))
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
-        .route("/_sim/requests", get(list_requests))
         .route("/_sim/dossiers", get(list_dossiers))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                Json(json!({"error": "no such route"})),
-            )
-        })
         .with_state(shared)
-}
-
-fn header_str(headers: &HeaderMap, name: impl header::AsHeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -1066,15 +926,11 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
             delay,
         )
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     if let Some(r) = shared.lock().requests.get_mut(index) {
         r.completed = true;
     }
-    let status =
-        StatusCode::from_u16(answer.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, content_type_out)], response).into_response()
+    soap_kit::answer(answer.http_status(), content_type_out, response)
 }
 
 async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
@@ -1087,17 +943,10 @@ async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
 struct BehaviourRequest {
     #[serde(default, alias = "clear")]
     reset: bool,
-    fail_next: Option<FailNext>,
+    fail_next: Option<control::FailNext>,
     down: Option<bool>,
     delay_ms: Option<u64>,
     refuse_when_body_contains: Option<Refusal>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FailNext {
-    count: u32,
-    status: u16,
 }
 
 #[derive(Debug, Deserialize)]
@@ -1107,24 +956,17 @@ struct Refusal {
     motivering: String,
 }
 
-async fn set_behaviour(State(shared): State<AppState>, body: Bytes) -> Response {
-    let request: BehaviourRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": e.to_string()})),
-            )
-                .into_response()
-        }
-    };
+async fn set_behaviour(
+    State(shared): State<AppState>,
+    ControlJson(request): ControlJson<BehaviourRequest>,
+) -> Response {
     let mut state = shared.lock();
     let b = &mut state.behaviour;
     if request.reset {
         *b = Behaviour::default();
     }
     if let Some(f) = request.fail_next {
-        b.fail_next = (f.count > 0).then_some((f.count, error_status(f.status)));
+        b.fail_next = burst(f.count, error_status(f.status));
     }
     if let Some(down) = request.down {
         b.down = down;
@@ -1155,27 +997,21 @@ fn dossier_json(d: &Dossier) -> Value {
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    let state = shared.lock();
-    let list: Vec<Value> = state
-        .requests
-        .iter()
-        .map(|r| {
-            json!({
-                "msSinceStart": u64::try_from(r.at.duration_since(shared.started).as_millis()).unwrap_or(u64::MAX),
-                "operation": r.operation,
-                "applicationId": r.application_id,
-                "regeling": r.regeling,
-                "dossiernummer": r.dossiernummer,
-                "valid": r.valid,
-                "errors": r.errors,
-                "duplicate": r.duplicate,
-                "httpStatus": r.http_status(),
-                "dossierStatus": r.answer.dossier_status(),
-                "completed": r.completed,
-            })
+    control::json_list(&shared.lock().requests, |r| {
+        json!({
+            "msSinceStart": control::ms_since(shared.started, r.at),
+            "operation": r.operation,
+            "applicationId": r.application_id,
+            "regeling": r.regeling,
+            "dossiernummer": r.dossiernummer,
+            "valid": r.valid,
+            "errors": r.errors,
+            "duplicate": r.duplicate,
+            "httpStatus": r.http_status(),
+            "dossierStatus": r.answer.dossier_status(),
+            "completed": r.completed,
         })
-        .collect();
-    Json(Value::Array(list))
+    })
 }
 
 /// `GET /_sim/dossiers`: every dossier as it stands now.

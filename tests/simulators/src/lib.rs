@@ -31,6 +31,7 @@
 
 pub mod backoffice;
 mod beheer;
+mod control;
 mod data;
 pub mod endpoint;
 mod http;
@@ -40,8 +41,10 @@ mod merge_patch;
 mod ordered;
 pub mod providers;
 mod server;
+mod soap_kit;
 mod state;
 pub mod uldk;
+pub mod xml_check;
 pub mod xsd;
 
 use std::net::SocketAddr;
@@ -108,20 +111,13 @@ pub struct RegisterSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for RegisterSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegisterSim")
-            .field("addr", &self.inner.server.addr)
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(RegisterSim);
 
 impl RegisterSim {
+    crate::server::lifecycle_methods!("RegisterSim");
+
     /// Loads the associations (sequences 1..N), binds `addr` (port 0 picks a free port) and
     /// serves in a background task. Fails if an association has no valid `vCode` or the
     /// address cannot be bound.
@@ -148,14 +144,9 @@ impl RegisterSim {
         self.inner.shared.lock()
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.server.addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// `base_url() + "/oauth2/token"`.
@@ -270,15 +261,5 @@ impl RegisterSim {
     /// Request counters (same as `GET /_sim/stats`).
     pub fn stats(&self) -> Stats {
         self.state().stats.clone()
-    }
-
-    /// Stops the server gracefully (in-flight requests finish). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`RegisterSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
     }
 }

@@ -80,6 +80,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use time::{Date, Month};
 
+use crate::control::{self, header_str, valid_status};
+
 /// Where the request schema is read from when the simulator starts.
 pub const RESERVATION_SCHEMA_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -447,15 +449,6 @@ fn fmt_date(d: Date) -> String {
     d.format(DATE).unwrap_or_else(|_| d.to_string())
 }
 
-/// An HTTP status the simulator can answer; anything else becomes 500.
-fn valid_status(status: u16) -> u16 {
-    if (100..=599).contains(&status) && StatusCode::from_u16(status).is_ok() {
-        status
-    } else {
-        500
-    }
-}
-
 struct Shared {
     config: UldkSimConfig,
     validator: jsonschema::Validator,
@@ -465,9 +458,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, SimState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::control::lock(&self.state)
     }
 }
 
@@ -478,20 +469,13 @@ pub struct UldkSim {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    shared: Arc<Shared>,
-    server: crate::server::Server,
-}
+type Inner = crate::server::Handle<Shared>;
 
-impl std::fmt::Debug for UldkSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UldkSim")
-            .field("addr", &self.inner.server.addr)
-            .finish_non_exhaustive()
-    }
-}
+crate::server::debug_with_addr!(UldkSim);
 
 impl UldkSim {
+    crate::server::lifecycle_methods!("UldkSim");
+
     /// Reads and compiles the request schema ([`RESERVATION_SCHEMA_PATH`]), binds `addr` (port
     /// 0 picks a free port) and serves in a background task.
     pub async fn start(config: UldkSimConfig, addr: SocketAddr) -> std::io::Result<Self> {
@@ -532,14 +516,9 @@ impl UldkSim {
         state
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.inner.server.addr
-    }
-
     /// E.g. `http://127.0.0.1:41234`; the API is under `/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.inner.server.addr)
+        format!("http://{}", self.local_addr())
     }
 
     /// The configuration it runs with.
@@ -563,7 +542,7 @@ impl UldkSim {
 
     /// Every `/v1` request is processed at once and answered `delay` later (zero: at once).
     pub fn set_delay(&self, delay: Duration) {
-        self.state().behaviour.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.state().behaviour.delay_ms = control::millis(delay);
     }
 
     /// A reservation whose raw request body contains `substring` (e.g. a vCode) is refused
@@ -646,27 +625,13 @@ impl UldkSim {
         reservatie_id: &str,
         timeout: Duration,
     ) -> Option<UldkReservation> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let r = self.reservation(reservatie_id)?;
-            if r.status.is_decided() {
-                return Some(r);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Stops the server gracefully (answers under way, delays included, are sent). Idempotent.
-    pub fn shutdown(&self) {
-        self.inner.server.shutdown();
-    }
-
-    /// Waits until the server task has ended (after [`UldkSim::shutdown`]).
-    pub async fn stopped(&self) -> std::io::Result<()> {
-        self.inner.server.stopped().await
+        // Some(None): the reservation does not exist, no use waiting.
+        control::wait_for(timeout, || match self.reservation(reservatie_id) {
+            Some(r) if !r.status.is_decided() => None,
+            found => Some(found),
+        })
+        .await
+        .flatten()
     }
 }
 
@@ -809,13 +774,6 @@ fn reservation_response(
         resp.headers_mut().insert(header::LOCATION, location);
     }
     resp
-}
-
-fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
 }
 
 /// The outcome of checking a `POST`, before faults and idempotency.
@@ -1047,9 +1005,7 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
         state.requests.push(record);
         (response, state.delay())
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     response
 }
 
@@ -1160,9 +1116,7 @@ async fn read(State(shared): State<AppState>, Path(id): Path<String>) -> Respons
         });
         (response, state.delay())
     };
-    if !delay.is_zero() {
-        tokio::time::sleep(delay).await;
-    }
+    crate::control::pause(delay).await;
     response
 }
 
@@ -1207,7 +1161,7 @@ async fn list_requests(State(shared): State<AppState>) -> Response {
         .iter()
         .map(|r| {
             json!({
-                "msSinceStart": u64::try_from(r.at.duration_since(shared.started).as_millis()).unwrap_or(u64::MAX),
+                "msSinceStart": control::ms_since(shared.started, r.at),
                 "method": r.method,
                 "path": r.path,
                 "idempotencyKey": r.idempotency_key,
