@@ -289,7 +289,10 @@ mod tests {
 
     #[test]
     fn a_postcode_is_four_digits() {
-        assert_eq!("9300".parse::<Postcode>().expect("a postcode").as_str(), "9300");
+        assert_eq!(
+            "9300".parse::<Postcode>().expect("a postcode").as_str(),
+            "9300"
+        );
         for bad in ["930", "93000", "93a0", "", " 930"] {
             let err = bad.parse::<Postcode>().expect_err("not a postcode");
             assert_eq!(
@@ -302,7 +305,10 @@ mod tests {
     #[test]
     fn an_ovo_code_is_ovo_and_six_digits() {
         assert_eq!(
-            "OVO002067".parse::<OvoCode>().expect("an OVO code").as_str(),
+            "OVO002067"
+                .parse::<OvoCode>()
+                .expect("an OVO code")
+                .as_str(),
             "OVO002067"
         );
         for bad in [
