@@ -525,7 +525,7 @@ mod tests {
         /// accepted request, whether the client presented a certificate.
         async fn serve(&self) -> (String, mpsc::UnboundedReceiver<bool>) {
             use rustls::pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             let mut roots = rustls::RootCertStore::empty();
             roots
                 .add(CertificateDer::from_pem_slice(self.ca_pem.as_bytes()).expect("ca pem"))

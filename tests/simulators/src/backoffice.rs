@@ -1081,7 +1081,7 @@ impl ServerTls {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let certificates = CertificateDer::pem_slice_iter(self.certificate_pem.as_bytes())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| invalid_tls("certificate_pem", e))?;
