@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use adapter_subscriber::{FieldPolicy, Selector};
 
-use crate::catalogue::{is_code, ProviderRef, ServiceCatalogue, ServiceDefinition};
-use crate::providers::{ProviderInstance, ProviderKinds};
+use crate::features::applications::catalogue::{
+    is_code, ProviderRef, ServiceCatalogue, ServiceDefinition,
+};
+use crate::features::applications::providers::{ProviderInstance, ProviderKinds};
 use config::{Config, Environment, File, Value};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;

@@ -1,27 +1,15 @@
-//! The Verenigingsloket integration hub's runtime.
+//! The Verenigingsloket integration hub.
 //!
-//! Invariant: the broker and the store are reached only through the [`broker::Broker`] and
-//! [`store::Store`] traits; adapters never see either.
+//! [`runtime`] is what every feature runs on: the broker, the store, the consumer runtime, the
+//! one outbox relay, the HTTP server and the metrics. [`features`] are what the hub does:
+//! register sync and distribution, municipalities' commands, service applications, dead
+//! letters; each contributes its own queues, tasks and routes ([`runtime::Feature`]), and
+//! [`app::start`] starts the union of them.
+//!
+//! Invariant: the broker and the store are reached only through the [`runtime::broker::Broker`]
+//! and [`runtime::store::Store`] traits; adapters never see either.
 
-pub mod api;
 pub mod app;
-pub mod applications;
-pub mod backfill;
-pub mod broker;
-pub mod catalogue;
-pub mod commands;
 pub mod config;
-pub mod consume;
-pub mod dead_letters;
-pub mod distribute;
-pub mod http;
-pub mod inbound;
-pub mod ingest;
-pub mod management;
-pub mod metrics;
-pub mod providers;
-pub mod recipients;
-pub mod relay;
-pub mod serve;
-pub mod store;
-pub mod telemetry;
+pub mod features;
+pub mod runtime;

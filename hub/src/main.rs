@@ -5,9 +5,9 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use hub::config::{self, Settings, Sources};
-use hub::metrics::Metrics;
-use hub::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
-use hub::store::{PgStore, Store};
+use hub::runtime::metrics::Metrics;
+use hub::runtime::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
+use hub::runtime::store::{PgStore, Store};
 
 #[derive(Parser)]
 #[command(name = "hub", version, about = "Verenigingsloket integration hub")]
@@ -156,7 +156,7 @@ fn load(args: &ConfigArgs) -> Result<Settings, config::ConfigErrors> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    hub::telemetry::init();
+    hub::runtime::telemetry::init();
     let cli = Cli::parse();
     match run(cli.command).await {
         Ok(code) => code,
@@ -296,7 +296,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Dlq { command } => dlq(command).await,
         Command::Quarantine { config, limit } => {
             let settings = load(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let quarantine = hub::management::Management::new(
+            let quarantine = hub::runtime::management::Management::new(
                 &settings.broker.url,
                 settings.broker.management_url.as_ref(),
             )?;
@@ -308,7 +308,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Resync { url, token } => {
             let mut request = reqwest::Client::new()
                 .post(format!("{}/admin/resync", url.trim_end_matches('/')))
-                .header(hub::http::OPERATOR_HEADER, default_actor());
+                .header(hub::runtime::http::OPERATOR_HEADER, default_actor());
             if let Some(token) = token {
                 request = request.bearer_auth(token);
             }
@@ -327,11 +327,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 /// `municipality.*`) that the configuration's topology does not declare.
 async fn orphans(config: &ConfigArgs, delete: bool) -> anyhow::Result<ExitCode> {
     let settings = load(config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let api = hub::management::Management::new(
+    let api = hub::runtime::management::Management::new(
         &settings.broker.url,
         settings.broker.management_url.as_ref(),
     )?;
-    let topology = hub::broker::Topology::for_settings(&settings);
+    let topology = hub::app::topology(&settings);
     let mut found = 0;
     for (queue, messages) in api.orphans(&topology).await? {
         found += 1;
@@ -434,15 +434,15 @@ async fn dlq(command: DlqCommand) -> anyhow::Result<ExitCode> {
         DlqCommand::Replay { id, actor, .. } => {
             // A broker of its own with an empty topology: the CLI declares nothing (a
             // replay into a queue that does not exist is refused, not created).
-            let rabbit = hub::broker::RabbitBroker::new(
+            let rabbit = hub::runtime::broker::RabbitBroker::new(
                 settings.broker.url.clone(),
-                hub::broker::Topology::default(),
+                hub::runtime::broker::Topology::default(),
                 settings.broker.reconnect_max_delay,
             );
             let stop = tokio_util::sync::CancellationToken::new();
             let supervisor = tokio::spawn(rabbit.clone().supervise(stop.clone()));
             let actor = actor.unwrap_or_else(default_actor);
-            let replayed = hub::dead_letters::replay(&*rabbit, &store, id, &actor).await;
+            let replayed = hub::features::dead_letters::replay(&*rabbit, &store, id, &actor).await;
             stop.cancel();
             let _ = supervisor.await;
             let done = replayed?;
@@ -455,7 +455,7 @@ async fn dlq(command: DlqCommand) -> anyhow::Result<ExitCode> {
         }
         DlqCommand::Discard { id, actor, .. } => {
             let actor = actor.unwrap_or_else(default_actor);
-            hub::dead_letters::discard(&store, id, &actor).await?;
+            hub::features::dead_letters::discard(&store, id, &actor).await?;
             println!("dead letter {id} discarded by {actor}");
             Ok(ExitCode::SUCCESS)
         }

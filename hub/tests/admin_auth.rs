@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use hub::config::Sources;
-use hub::metrics::Metrics;
+use hub::runtime::metrics::Metrics;
 
 #[tokio::test]
 async fn the_admin_endpoints_need_the_configured_token() {

@@ -1,6 +1,6 @@
 //! The RabbitMQ transport against the real broker: a batch published in one call keeps its
 //! order, and acknowledgements folded into `multiple` frames never settle a delivery the
-//! hub has not finished with (see `hub::broker::acks`).
+//! hub has not finished with (see `hub::runtime::broker::acks`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hub::broker::acks::LONGEST_DEFERRAL;
-use hub::broker::topology::QueueSpec;
-use hub::broker::{Broker, Incoming, Outgoing, Properties, RabbitBroker, Topology};
+use hub::runtime::broker::acks::LONGEST_DEFERRAL;
+use hub::runtime::broker::topology::QueueSpec;
+use hub::runtime::broker::{Broker, Incoming, Outgoing, Properties, RabbitBroker, Topology};
 use test_support::{eventually_some, Isolation};
 use tokio_util::sync::CancellationToken;
 

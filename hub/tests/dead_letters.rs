@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub::broker::topology::{Binding, ExchangeKind, ExchangeSpec, QueueSpec, DEAD};
-use hub::broker::{Broker, RabbitBroker, Topology};
 use hub::config::Sources;
-use hub::dead_letters::DlqError;
-use hub::metrics::Metrics;
-use hub::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
-use hub::store::PgStore;
+use hub::features::dead_letters::DlqError;
+use hub::runtime::broker::topology::{Binding, ExchangeKind, ExchangeSpec, QueueSpec, DEAD};
+use hub::runtime::broker::{Broker, RabbitBroker, Topology};
+use hub::runtime::metrics::Metrics;
+use hub::runtime::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
+use hub::runtime::store::PgStore;
 use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
@@ -325,7 +325,7 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
             .unwrap();
     assert!(at.is_some());
     // The dead-letter queue was drained.
-    for queue in [hub::broker::topology::DEAD_LETTERS] {
+    for queue in [hub::runtime::broker::topology::DEAD_LETTERS] {
         let depth = amqp
             .queue_declare(
                 queue.into(),
@@ -385,6 +385,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
             },
         ],
         retry_tiers: Vec::new(),
+        ..Topology::default()
     };
     let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
     let cancel = CancellationToken::new();
@@ -395,7 +396,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
     .await;
     let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
     let broker: Arc<dyn Broker> = rabbit.clone();
-    let drain = tokio::spawn(hub::dead_letters::drain(
+    let drain = tokio::spawn(hub::features::dead_letters::drain(
         broker.clone(),
         store.clone(),
         vec![dlq.clone()],
@@ -460,7 +461,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
     assert_eq!(metrics.dead_letters.with_label_values(&labels).get(), 1);
 
     // Recording the same dead letter again (a redelivery) changes nothing.
-    let again = hub::dead_letters::describe(
+    let again = hub::features::dead_letters::describe(
         &dlq,
         &letter.properties,
         letter.body.clone(),
@@ -471,7 +472,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
     assert_eq!(store.list(&filter).await.unwrap().len(), 1);
 
     // Replay: on the origin queue, same id and headers, none of the broker's.
-    hub::dead_letters::replay(&*broker, &*store, row.id, "alice")
+    hub::features::dead_letters::replay(&*broker, &*store, row.id, "alice")
         .await
         .unwrap();
     let back = eventually_some(WAIT, "the replayed message is on its queue", || async {
@@ -521,7 +522,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
     let mut orphan = again.clone();
     orphan.queue = "no.such.queue".into();
     let orphan_id = store.record(&orphan).await.unwrap().unwrap();
-    let refused = hub::dead_letters::replay(&*broker, &*store, orphan_id, "alice").await;
+    let refused = hub::features::dead_letters::replay(&*broker, &*store, orphan_id, "alice").await;
     assert!(
         matches!(refused, Err(DlqError::Unroutable { .. })),
         "{refused:?}"
@@ -533,8 +534,8 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
 
     // Two operators at once: exactly one resolves it, the other is told it is resolved.
     let (a, b) = tokio::join!(
-        hub::dead_letters::discard(&*store, orphan_id, "bob"),
-        hub::dead_letters::discard(&*store, orphan_id, "carol"),
+        hub::features::dead_letters::discard(&*store, orphan_id, "bob"),
+        hub::features::dead_letters::discard(&*store, orphan_id, "carol"),
     );
     let refused = [&a, &b]
         .iter()

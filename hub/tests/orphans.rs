@@ -6,8 +6,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use hub::broker::topology::QueueSpec;
-use hub::broker::{Broker, Outgoing, Properties, RabbitBroker, Topology};
+use hub::runtime::broker::topology::QueueSpec;
+use hub::runtime::broker::{Broker, Outgoing, Properties, RabbitBroker, Topology};
 use test_support::{eventually_some, Isolation};
 
 use tokio_util::sync::CancellationToken;

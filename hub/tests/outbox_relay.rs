@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use hub::applications::ApplicationOutbox;
-use hub::broker::topology::QueueSpec;
-use hub::broker::{Broker, RabbitBroker, Topology};
-use hub::metrics::Metrics;
-use hub::relay::Relay;
-use hub::store::PgStore;
+use hub::features::applications::ApplicationOutbox;
+use hub::runtime::broker::topology::QueueSpec;
+use hub::runtime::broker::{Broker, RabbitBroker, Topology};
+use hub::runtime::metrics::Metrics;
+use hub::runtime::relay::Relay;
+use hub::runtime::store::PgStore;
 use test_support::{eventually_some, Isolation};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;

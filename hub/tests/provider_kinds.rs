@@ -15,9 +15,9 @@ use adapter_provider::{
 use async_trait::async_trait;
 use contracts::applications::{ApplicationSubmitted, EnrichedApplication};
 use contracts::register::VerenigingDetail;
-use hub::catalogue::{enrich, validate_fields, ProviderRef};
 use hub::config::{load_with, ConfigErrors, Settings, Sources};
-use hub::providers::ProviderKinds;
+use hub::features::applications::catalogue::{enrich, validate_fields, ProviderRef};
+use hub::features::applications::providers::ProviderKinds;
 use serde::Deserialize;
 
 /// A test provider kind: `kind = "test"`, deciding every application as `verdict` says.
@@ -163,7 +163,7 @@ async fn a_provider_kind_from_outside_the_hub_plugs_in() {
     let service = settings.services.get("echo-attest").unwrap();
     assert_eq!(service.provider, ProviderRef::Named("echo".into()));
     // The topology gives it its queue like any provider's.
-    let topology = hub::broker::Topology::for_settings(&settings);
+    let topology = hub::app::topology(&settings);
     assert!(topology
         .consumer_queues()
         .contains(&"hub.provider.echo".to_owned()));

@@ -7,7 +7,7 @@
 
 use hub::app::RunningHub;
 use hub::config::{Settings, Sources};
-use hub::metrics::Metrics;
+use hub::runtime::metrics::Metrics;
 
 pub use partner_sims::{RegisterSim, RegisterSimConfig};
 pub use test_support::*;
@@ -52,7 +52,7 @@ pub fn settings_with_file(
         amqp_url,
         toml,
         extra,
-        &hub::providers::ProviderKinds::standard(),
+        &hub::features::applications::providers::ProviderKinds::standard(),
     )
 }
 
@@ -64,7 +64,7 @@ pub fn settings_with_kinds(
     amqp_url: &str,
     toml: Option<&str>,
     extra: &[(&str, &str)],
-    kinds: &hub::providers::ProviderKinds,
+    kinds: &hub::features::applications::providers::ProviderKinds,
 ) -> Settings {
     let file = toml.map(|text| {
         let name = format!("{}-{:08x}.toml", iso.name, rand::random::<u32>());

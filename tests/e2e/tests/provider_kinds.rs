@@ -13,7 +13,7 @@ use adapter_provider::{
 };
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
-use hub::providers::ProviderKinds;
+use hub::features::applications::providers::ProviderKinds;
 use hub_tests::*;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -241,14 +241,14 @@ async fn connect(iso: &Isolation, name: &str) -> anyhow::Result<Connection> {
 
 /// The arguments the hub declares its consuming queue for the bench subscriber with.
 fn hub_queue_arguments(settings: &hub::config::Settings) -> anyhow::Result<FieldTable> {
-    let deliver = hub::broker::topology::delivery_queue(SUBSCRIBER);
-    let topology = hub::broker::Topology::for_settings(settings);
+    let deliver = hub::runtime::broker::topology::delivery_queue(SUBSCRIBER);
+    let topology = hub::app::topology(settings);
     let spec = topology
         .queues
         .iter()
         .find(|q| q.name == deliver)
         .with_context(|| format!("the hub declares no {deliver}"))?;
-    Ok(hub::broker::rabbit::queue_arguments(spec))
+    Ok(hub::runtime::broker::rabbit::queue_arguments(spec))
 }
 
 fn quorum() -> FieldTable {
@@ -691,7 +691,7 @@ impl HubSide {
         Ok(HubSide {
             settings: settings.clone(),
             amqp_url: iso.amqp_url(),
-            deliver: hub::broker::topology::delivery_queue(SUBSCRIBER),
+            deliver: hub::runtime::broker::topology::delivery_queue(SUBSCRIBER),
             subscriber_queue,
             connection,
             channel,
@@ -786,7 +786,7 @@ impl HubSide {
                 last_progress = (delivered, Instant::now());
             } else if last_progress.1.elapsed() > Duration::from_secs(60) {
                 let left = depth(&self.channel, deliver).await?;
-                let dead = depth(&self.channel, hub::broker::topology::DEAD_LETTERS)
+                let dead = depth(&self.channel, hub::runtime::broker::topology::DEAD_LETTERS)
                     .await
                     .unwrap_or(0);
                 bail!("no progress for 60 s: {delivered}/{n} on {subscriber_queue}, {left} left on {deliver}, {dead} dead-lettered");

@@ -26,6 +26,13 @@
 //! Every transition goes through the state machine (`ApplicationStatus::can_move_to`); one
 //! it does not allow is refused, logged and counted, never applied.
 
+pub mod api;
+pub mod catalogue;
+mod feature;
+pub mod providers;
+
+pub use feature::ApplicationsFeature;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,15 +50,15 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::broker::topology::APPLICATIONS;
-use crate::broker::{Incoming, Outgoing, Properties};
-use crate::catalogue::{self, ServiceCatalogue, ServiceDefinition};
-use crate::consume::{Failure, MessageHandler, Outcome};
-use crate::metrics::Metrics;
-use crate::store::applications::{
+use crate::runtime::broker::topology::APPLICATIONS;
+use crate::runtime::broker::{Incoming, Outgoing, Properties};
+use crate::runtime::consume::{Failure, MessageHandler, Outcome};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::store::applications::{
     ApplicationRow, ApplicationStore, Created, Move, Moved, NewApplication, OutboxEntry,
 };
-use crate::store::{Store, StoreError};
+use crate::runtime::store::{Store, StoreError};
+use catalogue::{ServiceCatalogue, ServiceDefinition};
 
 /// AMQP type of the message that hands an eligible application to its provider's queue.
 pub const DISPATCH_TYPE: &str = "application.dispatch";
@@ -63,7 +70,7 @@ pub fn provider_routing_key(provider: &str) -> String {
 
 /// One field error of a refused submission (`application/problem+json` `errors`): the
 /// catalogue's, for the service's own fields and for the rest of the submission alike.
-pub use crate::catalogue::FieldError;
+pub use crate::features::applications::catalogue::FieldError;
 
 /// What became of a valid submission.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -527,7 +534,7 @@ fn validate_applicant(a: &Map<String, Value>, errors: &mut Vec<FieldError>) {
 // ---------------------------------------------------------------------------------------
 
 /// The `BatchHandler` behind `hub.applications.intake`: the loket's `application.submitted`
-/// messages. A body [`crate::inbound::json`] refuses (too large, not UTF-8, not JSON) and
+/// messages. A body [`crate::runtime::inbound::json`] refuses (too large, not UTF-8, not JSON) and
 /// invalid ones are dead-lettered with the reason or every field error (an asynchronous caller
 /// gets no answer but the dead letter); a database outage holds the batch.
 pub struct IntakeHandler {
@@ -537,7 +544,7 @@ pub struct IntakeHandler {
 #[async_trait]
 impl MessageHandler for IntakeHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
-        let body = match crate::inbound::json(&incoming.body) {
+        let body = match crate::runtime::inbound::json(&incoming.body) {
             Ok(body) => body,
             Err(reason) => return Outcome::Failed(Failure::Permanent(reason)),
         };
@@ -654,7 +661,7 @@ impl MessageHandler for MunicipalStatusHandler {
                 "not a municipality.application-status: {e}"
             )))
         };
-        let raw = match crate::inbound::json(&incoming.body) {
+        let raw = match crate::runtime::inbound::json(&incoming.body) {
             Ok(body) => body,
             Err(reason) => return Outcome::Failed(Failure::Permanent(reason)),
         };
@@ -770,28 +777,34 @@ pub async fn follow_up(
 }
 
 /// The applications' outbox (`application_outbox`), published by the one
-/// [`crate::relay::Relay`]: status changes for the loket and applications for the providers'
+/// [`crate::runtime::relay::Relay`]: status changes for the loket and applications for the providers'
 /// queues, in order.
 pub struct ApplicationOutbox(pub Arc<dyn ApplicationStore>);
 
+/// The queue named by the dead letter of an application outbox message the broker refused.
+pub const APPLICATION_OUTBOX_QUEUE: &str = "hub.application-outbox";
+
 #[async_trait]
-impl crate::relay::Outbox for ApplicationOutbox {
+impl crate::runtime::relay::Outbox for ApplicationOutbox {
     fn adapter(&self) -> &'static str {
         "applications"
     }
 
     fn aside_queue(&self) -> &'static str {
-        crate::relay::APPLICATION_OUTBOX_QUEUE
+        APPLICATION_OUTBOX_QUEUE
     }
 
-    async fn pending(&self, limit: usize) -> Result<Vec<crate::relay::PendingRow>, StoreError> {
+    async fn pending(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<crate::runtime::relay::PendingRow>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         Ok(self
             .0
             .pending_outbox(limit)
             .await?
             .into_iter()
-            .map(|p| crate::relay::PendingRow {
+            .map(|p| crate::runtime::relay::PendingRow {
                 id: p.id,
                 copies: vec![(
                     Outgoing {

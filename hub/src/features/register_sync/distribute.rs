@@ -5,7 +5,7 @@
 //! check is withheld by the field policy, counted (`hub_values_withheld_total`) and logged
 //! without the value.
 //!
-//! One effect per message and subscriber, in one [`crate::store::DeliveryTx`] per batch:
+//! One effect per message and subscriber, in one [`crate::runtime::store::DeliveryTx`] per batch:
 //! one statement advances the subscriber's per-vCode state (its inbox: the newest sequence
 //! applied) where the message is newer, returning what the subscriber had; a duplicate
 //! (same sequence), even one handled at the same moment by another replica, is absorbed,
@@ -26,12 +26,12 @@ use contracts::{
 };
 use futures::stream::{self, StreamExt};
 
-use crate::broker::topology::{CROSSING, ENTERED, SUBSCRIBERS};
-use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
 use crate::config::{Channel, ClientTlsFiles, SoapChannel, SubscriberSettings};
-use crate::consume::{BatchHandler, Failure, Outcome};
-use crate::metrics::Metrics;
-use crate::store::{Advance, DeliveryState, Store};
+use crate::runtime::broker::topology::{CROSSING, ENTERED, SUBSCRIBERS};
+use crate::runtime::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
+use crate::runtime::consume::{BatchHandler, Failure, Outcome};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::store::{Advance, DeliveryState, Store};
 
 /// Concurrent requests to one HTTP endpoint per batch.
 const HTTP_CONCURRENCY: usize = 16;
@@ -439,7 +439,7 @@ impl BatchHandler for Distributor {
 /// The subscriber's copy keeps the message's id, type and correlation, without the hub's
 /// internal retry headers.
 fn properties_for(m: &Metadata) -> Properties {
-    Properties::from(&crate::broker::Envelope {
+    Properties::from(&crate::runtime::broker::Envelope {
         message_id: m.message_id,
         message_type: m.message_type.as_str().to_owned(),
         correlation_id: m.correlation_id,

@@ -110,7 +110,7 @@ pub struct OutboxMessage {
     pub body: Vec<u8>,
     /// Who receives it (decided at ingest); `None` for a message recorded before recipients
     /// were: it goes to every subscriber.
-    pub recipients: Option<Vec<crate::recipients::Recipient>>,
+    pub recipients: Option<Vec<crate::features::register_sync::recipients::Recipient>>,
 }
 
 #[derive(Debug, Clone)]

@@ -22,9 +22,9 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::RegisterSettings;
-use crate::metrics::Metrics;
-use crate::recipients::Audience;
-use crate::store::{
+use crate::features::register_sync::recipients::Audience;
+use crate::runtime::metrics::Metrics;
+use crate::runtime::store::{
     HistoryLine, IngestBatch, OutboxMessage, ProjectionChange, Rejection, Store, StoreError,
     StoredAssociation,
 };

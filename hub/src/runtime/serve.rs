@@ -10,7 +10,7 @@
 //!   answering under load); a request not answered within `http.request_timeout` (its body
 //!   read included) gets 503; a body declared (`Content-Length`) or found larger than
 //!   `http.max_body_bytes` gets 413 (extractors are limited to it: the JSON routes answer
-//!   413 through [`crate::api::json_body`]). Every refusal is `application/problem+json`.
+//!   413 through [`crate::features::applications::api::json_body`]). Every refusal is `application/problem+json`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +27,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::problem;
 use crate::config::HttpSettings;
+use crate::features::applications::api::problem;
 
 /// Paths answered whatever the load: probes and scraping must not be shed.
 const UNCOUNTED: &[&str] = &["/healthz", "/readyz", "/metrics"];

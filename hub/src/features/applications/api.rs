@@ -17,7 +17,7 @@
 //! or `application/*+json`, 413 above `http.max_body_bytes`, 400 when it is not UTF-8 or not
 //! JSON (nesting deeper than serde_json's 128 levels included: it stops there, so no stack
 //! is at risk). Every error is `application/problem+json`. The server's own limits (timeouts,
-//! concurrency) are in [`crate::serve`].
+//! concurrency) are in [`crate::runtime::serve`].
 
 use std::sync::Arc;
 
@@ -35,9 +35,9 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::applications::{Applications, FieldError, IntakeError};
-use crate::store::applications::{AssociationQuery, Move, Moved};
-use crate::store::StoreError;
+use crate::features::applications::{Applications, FieldError, IntakeError};
+use crate::runtime::store::applications::{AssociationQuery, Move, Moved};
+use crate::runtime::store::StoreError;
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -158,7 +158,10 @@ pub(crate) fn json_body(
     let body = match body {
         Ok(body) => body,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return Err(crate::serve::too_large(max_body_bytes, "read so far"));
+            return Err(crate::runtime::serve::too_large(
+                max_body_bytes,
+                "read so far",
+            ));
         }
         Err(e) => return Err(problem(e.status(), "Unreadable body", &e.body_text(), &[])),
     };

@@ -20,7 +20,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 
 use super::{PgStore, StoreError};
-use crate::broker::{HeaderValue, Properties};
+use crate::runtime::broker::{HeaderValue, Properties};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::config::SubscriberSettings;
-use crate::recipients::Recipient;
-use crate::store::{IngestBatch, OutboxMessage, Store, StoreError, StoredAssociation};
+use crate::features::register_sync::recipients::Recipient;
+use crate::runtime::store::{IngestBatch, OutboxMessage, Store, StoreError, StoredAssociation};
 
 /// Associations read (and messages recorded) per transaction.
 const PAGE: usize = 1000;

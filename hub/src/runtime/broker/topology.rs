@@ -31,7 +31,7 @@
 
 use std::time::Duration;
 
-use crate::config::{Channel, Settings};
+use crate::config::Settings;
 
 pub const ASSOCIATIONS: &str = "hub.associations";
 pub const SUBSCRIBERS: &str = "hub.subscribers";
@@ -95,7 +95,7 @@ pub struct Binding {
 }
 
 impl Binding {
-    fn key(exchange: &str, routing_key: &str) -> Binding {
+    pub fn key(exchange: &str, routing_key: &str) -> Binding {
         Binding {
             exchange: exchange.to_owned(),
             routing_key: routing_key.to_owned(),
@@ -120,11 +120,20 @@ pub struct QueueSpec {
 
 /// Who publishes into a consumed queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Facing {
+pub enum Facing {
     /// Only the hub itself (its relays, retries and replays).
     Hub,
     /// Partners (municipalities, the loket): the input may be hostile.
     Partner,
+}
+
+/// How a consumed queue is consumed: its delivery limit, who publishes into it, and the
+/// longest retry delay of its consumer (the retry tiers reach it).
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumedBy {
+    pub delivery_limit: u32,
+    pub facing: Facing,
+    pub retry_cap: Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -133,6 +142,8 @@ pub struct Topology {
     pub queues: Vec<QueueSpec>,
     /// Retry delay tiers, shortest first.
     pub retry_tiers: Vec<Duration>,
+    /// The longest retry cap of the consumers added so far; the tiers reach it.
+    pub longest_retry: Duration,
 }
 
 /// The hub's own consuming queue for a subscriber.
@@ -184,53 +195,51 @@ pub fn retry_tiers(longest: Duration) -> Vec<Duration> {
 }
 
 impl Topology {
-    pub fn for_settings(settings: &Settings) -> Topology {
-        let exchange = |name: &str, kind, alternate: bool| ExchangeSpec {
+    /// What the runtime itself needs, whatever the features: the unrouted, dead-letter and
+    /// quarantine queues and the retry exchanges. Features add theirs, then [`Topology::finish`]
+    /// adds the retry tiers.
+    pub fn core(settings: &Settings) -> Topology {
+        let mut topology = Topology {
+            longest_retry: settings.retry.cap,
+            ..Topology::default()
+        };
+        topology.add_exchange(UNROUTED, ExchangeKind::Fanout);
+        topology.add_exchange(DEAD, ExchangeKind::Direct);
+        topology.add_exchange(QUARANTINE, ExchangeKind::Fanout);
+        topology.add_exchange(RETRY, ExchangeKind::Direct);
+        topology.add_exchange(RETRY_RETURN, ExchangeKind::Headers);
+        topology.add_queue(UNROUTED, vec![Binding::key(UNROUTED, "")]);
+        topology.add_queue(QUARANTINE, vec![Binding::key(QUARANTINE, "")]);
+        topology.add_queue(DEAD_LETTERS, Vec::new());
+        topology
+    }
+
+    /// An exchange; every one but the unrouted and quarantine fanouts sends what no queue
+    /// is bound for to `hub.unrouted`.
+    pub fn add_exchange(&mut self, name: &str, kind: ExchangeKind) {
+        let alternate = name != UNROUTED && name != QUARANTINE;
+        self.exchanges.push(ExchangeSpec {
             name: name.to_owned(),
             kind,
             alternate: alternate.then(|| UNROUTED.to_owned()),
-        };
-        // Every consumer's cap: the subscribers' own, and `[retry]` (the applications').
-        let longest = settings
-            .subscribers
-            .iter()
-            .map(|s| s.retry.cap)
-            .chain([settings.retry.cap])
-            .max()
-            .unwrap_or(SHORTEST_TIER);
-        let mut topology = Topology {
-            exchanges: vec![
-                exchange(UNROUTED, ExchangeKind::Fanout, false),
-                exchange(DEAD, ExchangeKind::Direct, true),
-                exchange(QUARANTINE, ExchangeKind::Fanout, false),
-                exchange(RETRY, ExchangeKind::Direct, true),
-                exchange(RETRY_RETURN, ExchangeKind::Headers, true),
-                exchange(ASSOCIATIONS, ExchangeKind::Topic, true),
-                exchange(SUBSCRIBERS, ExchangeKind::Direct, true),
-                exchange(COMMANDS, ExchangeKind::Topic, true),
-                exchange(REPLIES, ExchangeKind::Direct, true),
-                exchange(APPLICATIONS, ExchangeKind::Topic, true),
-            ],
-            queues: vec![
-                QueueSpec {
-                    name: UNROUTED.to_owned(),
-                    bindings: vec![Binding::key(UNROUTED, "")],
-                    ..QueueSpec::default()
-                },
-                QueueSpec {
-                    name: QUARANTINE.to_owned(),
-                    bindings: vec![Binding::key(QUARANTINE, "")],
-                    ..QueueSpec::default()
-                },
-                QueueSpec {
-                    name: DEAD_LETTERS.to_owned(),
-                    ..QueueSpec::default()
-                },
-            ],
-            retry_tiers: retry_tiers(longest),
-        };
-        for tier in topology.retry_tiers.clone() {
-            topology.queues.push(QueueSpec {
+        });
+    }
+
+    /// A queue the hub does not consume (partners read it, or nobody does).
+    pub fn add_queue(&mut self, name: &str, bindings: Vec<Binding>) {
+        self.queues.push(QueueSpec {
+            name: name.to_owned(),
+            bindings,
+            ..QueueSpec::default()
+        });
+    }
+
+    /// Adds the retry tiers, doubling from [`SHORTEST_TIER`] up to the longest retry cap of
+    /// every consumer.
+    pub fn finish(mut self) -> Topology {
+        self.retry_tiers = retry_tiers(self.longest_retry.max(SHORTEST_TIER));
+        for tier in self.retry_tiers.clone() {
+            self.queues.push(QueueSpec {
                 name: retry_queue(tier),
                 bindings: vec![Binding::key(RETRY, &tier_key(tier))],
                 dead_letter: Some((RETRY_RETURN.to_owned(), None)),
@@ -238,102 +247,19 @@ impl Topology {
                 ..QueueSpec::default()
             });
         }
-        for s in &settings.subscribers {
-            topology.add_consumer_queue(
-                &delivery_queue(&s.name),
-                settings.broker.delivery_limit,
-                Binding::key(ASSOCIATIONS, "association.#"),
-                Facing::Hub,
-            );
-            if let Channel::Queue { queue } = &s.channel {
-                topology.queues.push(QueueSpec {
-                    name: queue.clone(),
-                    bindings: vec![Binding::key(SUBSCRIBERS, &s.name)],
-                    ..QueueSpec::default()
-                });
-            }
-            if s.municipality.is_some() {
-                topology.add_consumer_queue(
-                    &command_queue(&s.name),
-                    settings.broker.delivery_limit,
-                    Binding::key(COMMANDS, &format!("{}.#", s.name)),
-                    Facing::Partner,
-                );
-                topology.queues.push(QueueSpec {
-                    name: reply_queue(&s.name),
-                    bindings: vec![Binding::key(REPLIES, &s.name)],
-                    ..QueueSpec::default()
-                });
-            }
-        }
-        if !settings.services.is_empty() {
-            topology.add_consumer_queue(
-                APPLICATION_INTAKE,
-                settings.broker.delivery_limit,
-                Binding::key(APPLICATIONS, contracts::applications::APPLICATION_SUBMITTED),
-                Facing::Partner,
-            );
-            topology.queues.push(QueueSpec {
-                name: LOKET_APPLICATIONS.to_owned(),
-                bindings: vec![Binding::key(
-                    APPLICATIONS,
-                    contracts::applications::APPLICATION_STATUS_CHANGED,
-                )],
-                ..QueueSpec::default()
-            });
-            // A municipality providing a service reads its applications from its own queue
-            // and answers on hub.applications.
-            let mut providing: Vec<&str> = settings
-                .services
-                .iter()
-                .filter_map(|s| match &s.provider {
-                    crate::catalogue::ProviderRef::Municipality(name) => Some(name.as_str()),
-                    _ => None,
-                })
-                .collect();
-            providing.sort_unstable();
-            providing.dedup();
-            for name in providing {
-                topology.queues.push(QueueSpec {
-                    name: municipal_applications_queue(name),
-                    bindings: vec![Binding::key(
-                        APPLICATIONS,
-                        &format!("provider.municipality:{name}"),
-                    )],
-                    ..QueueSpec::default()
-                });
-                topology.add_consumer_queue(
-                    &municipal_status_queue(name),
-                    settings.broker.delivery_limit,
-                    Binding::key(
-                        APPLICATIONS,
-                        &format!("municipality.{name}.application-status"),
-                    ),
-                    Facing::Partner,
-                );
-            }
-            for provider in settings.providers.names() {
-                topology.add_consumer_queue(
-                    &provider_queue(&provider),
-                    settings.broker.delivery_limit,
-                    Binding::key(APPLICATIONS, &format!("provider.{provider}")),
-                    Facing::Hub,
-                );
-            }
-        }
-        topology
+        self
     }
 
     /// A queue the hub consumes: with a binding of `hub.dead-letters` for its dead letters, a
     /// delivery limit, and a way back from the retry tiers. The broker's dead letters of a
     /// partner-facing queue go to the quarantine instead: they may be unparseable.
-    fn add_consumer_queue(
-        &mut self,
-        name: &str,
-        delivery_limit: u32,
-        source: Binding,
-        facing: Facing,
-    ) {
+    pub fn add_consumer_queue(&mut self, name: &str, consumer: ConsumedBy, source: Binding) {
+        self.longest_retry = self.longest_retry.max(consumer.retry_cap);
+        let ConsumedBy {
+            delivery_limit,
+            facing,
+            ..
+        } = consumer;
         let partner_facing = facing == Facing::Partner;
         let dead_letter_exchange = if partner_facing { QUARANTINE } else { DEAD };
         if !self.queues.iter().any(|q| q.name == DEAD_LETTERS) {
@@ -394,8 +320,13 @@ mod tests {
     #[test]
     fn partner_facing_queues_quarantine_what_the_broker_gives_up_on() {
         let mut t = Topology::default();
-        t.add_consumer_queue("in", 5, Binding::key(COMMANDS, "a.#"), Facing::Partner);
-        t.add_consumer_queue("own", 5, Binding::key(ASSOCIATIONS, "#"), Facing::Hub);
+        let by = |facing| ConsumedBy {
+            delivery_limit: 5,
+            facing,
+            retry_cap: Duration::from_secs(1),
+        };
+        t.add_consumer_queue("in", by(Facing::Partner), Binding::key(COMMANDS, "a.#"));
+        t.add_consumer_queue("own", by(Facing::Hub), Binding::key(ASSOCIATIONS, "#"));
         let queue = |name: &str| t.queues.iter().find(|q| q.name == name).cloned();
         let dlx = |name: &str| queue(name).and_then(|q| q.dead_letter).map(|d| d.0);
         assert_eq!(dlx("in").as_deref(), Some(QUARANTINE));

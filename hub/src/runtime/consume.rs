@@ -27,10 +27,10 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::topology::{self, ATTEMPT, DEAD, LAST_ERROR, ORIGIN_QUEUE, RETRY};
-use crate::broker::{Broker, Incoming, Outgoing};
 use crate::config::RetrySettings;
-use crate::metrics::Metrics;
+use crate::runtime::broker::topology::{self, ATTEMPT, DEAD, LAST_ERROR, ORIGIN_QUEUE, RETRY};
+use crate::runtime::broker::{Broker, Incoming, Outgoing};
+use crate::runtime::metrics::Metrics;
 
 /// Why a message could not be handled; the handler says which, the runtime decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,14 +45,18 @@ pub enum Failure {
 
 /// The hub's database failing: away (hold and handle again), holding data that does not
 /// read back, or refusing this message's data (nothing will change either: dead-letter).
-impl From<crate::store::StoreError> for Failure {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::runtime::store::StoreError> for Failure {
+    fn from(e: crate::runtime::store::StoreError) -> Self {
         match e {
-            crate::store::StoreError::Unavailable { reason, .. } => Failure::Unavailable(reason),
-            crate::store::StoreError::Corrupt { reason, .. } => {
+            crate::runtime::store::StoreError::Unavailable { reason, .. } => {
+                Failure::Unavailable(reason)
+            }
+            crate::runtime::store::StoreError::Corrupt { reason, .. } => {
                 Failure::Permanent(format!("stored state is corrupt: {reason}"))
             }
-            e @ crate::store::StoreError::Rejected { .. } => Failure::Permanent(e.to_string()),
+            e @ crate::runtime::store::StoreError::Rejected { .. } => {
+                Failure::Permanent(e.to_string())
+            }
         }
     }
 }
@@ -348,7 +352,10 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
 
 /// Where the message was first routed; kept across retries (a retried message arrives
 /// through the retry exchanges), so a dead letter shows its real origin.
-fn remember_first_routing(properties: &mut crate::broker::Properties, incoming: &Incoming) {
+fn remember_first_routing(
+    properties: &mut crate::runtime::broker::Properties,
+    incoming: &Incoming,
+) {
     if properties.header_text(ORIGINAL_EXCHANGE).is_none() {
         properties.set_text(ORIGINAL_EXCHANGE, incoming.exchange.clone());
         properties.set_text(ORIGINAL_ROUTING_KEY, incoming.routing_key.clone());

@@ -2,7 +2,7 @@
 //! without AMQP, and the vhost's queues (for `hub orphans`).
 //!
 //! A partner-facing queue dead-letters a message that reached `broker.delivery_limit`
-//! deliveries into `hub.quarantine` (see [`crate::broker::topology`]). Such a message may be
+//! deliveries into `hub.quarantine` (see [`crate::runtime::broker::topology`]). Such a message may be
 //! one the AMQP client cannot parse (a message id or header that is not UTF-8): reading it
 //! over AMQP would drop the reading connection again. So the hub never consumes the
 //! quarantine; it counts it (`hub_quarantined_messages`, from the queue's depth) and lists it
@@ -20,7 +20,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::broker::topology::{Topology, QUARANTINE};
+use crate::runtime::broker::topology::{Topology, QUARANTINE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManagementError {

@@ -5,7 +5,7 @@
 //! `accepted`, `rejected` or `conflicted`.
 //!
 //! The register has no idempotency key, so the hub keeps its own (`register_command`, see
-//! [`crate::store::commands`]): a command seen again after it finished gets its stored
+//! [`crate::runtime::store::commands`]): a command seen again after it finished gets its stored
 //! reply and nothing else; every attempt of one command sends the same `If-Match` (the
 //! command's `expectedVersion`, or the version read before the first attempt), so an
 //! attempt after one that did reach the register is refused with 412 (or, for a repeated
@@ -16,6 +16,10 @@
 //! register. A register that is down, slow or busy is a transient failure (retried with
 //! backoff by the consumer runtime, then dead-lettered); a command without a readable
 //! `commandId` cannot be answered and is dead-lettered at once.
+
+mod feature;
+
+pub use feature::Commands;
 
 use std::sync::Arc;
 
@@ -30,12 +34,12 @@ use contracts::{VCode, Vereniging};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::broker::topology::REPLIES;
-use crate::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
-use crate::consume::{Failure, MessageHandler, Outcome};
-use crate::metrics::Metrics;
-use crate::store::commands::{Claim, CommandStore};
-use crate::store::StoreError;
+use crate::runtime::broker::topology::REPLIES;
+use crate::runtime::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
+use crate::runtime::consume::{Failure, MessageHandler, Outcome};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::store::commands::{Claim, CommandStore};
+use crate::runtime::store::StoreError;
 
 /// The AMQP type of a reply.
 pub const REPLY_TYPE: &str = "municipality.reply";
@@ -64,7 +68,7 @@ enum Decided {
 impl MessageHandler for CommandHandler {
     async fn handle_one(&self, incoming: &Incoming) -> Outcome {
         // Too large, not UTF-8, not JSON or nested too deep: it cannot even be answered.
-        if let Err(reason) = crate::inbound::json(&incoming.body) {
+        if let Err(reason) = crate::runtime::inbound::json(&incoming.body) {
             return Outcome::Failed(Failure::Permanent(reason));
         }
         let Some(command_id) = command_id_of(&incoming.body) else {

@@ -421,9 +421,11 @@ impl Store for PgStore {
                         time: row.try_get("created_at")?,
                         body: row.try_get("body")?,
                         recipients: row
-                            .try_get::<Option<sqlx::types::Json<Vec<crate::recipients::Recipient>>>, _>(
-                                "recipients",
-                            )?
+                            .try_get::<Option<
+                                sqlx::types::Json<
+                                    Vec<crate::features::register_sync::recipients::Recipient>,
+                                >,
+                            >, _>("recipients")?
                             .map(|r| r.0),
                     },
                 })

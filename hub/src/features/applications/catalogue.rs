@@ -1026,7 +1026,7 @@ required = true
     }
 
     fn base() -> Vereniging {
-        let raw = include_str!("../../contracts/examples/register/detail-V0001001.json");
+        let raw = include_str!("../../../../contracts/examples/register/detail-V0001001.json");
         serde_json::from_str::<VerenigingDetail>(raw)
             .expect("example parses")
             .vereniging
@@ -1112,13 +1112,13 @@ required = true
         let catalogue = pilot();
         for raw in [
             include_str!(
-                "../../contracts/examples/applications/application.submitted.uldk-tentlening.json"
+                "../../../../contracts/examples/applications/application.submitted.uldk-tentlening.json"
             ),
             include_str!(
-                "../../contracts/examples/applications/application.submitted.kiosk-projectsubsidie.json"
+                "../../../../contracts/examples/applications/application.submitted.kiosk-projectsubsidie.json"
             ),
             include_str!(
-                "../../contracts/examples/applications/application.submitted.vrijwilligersverzekering.json"
+                "../../../../contracts/examples/applications/application.submitted.vrijwilligersverzekering.json"
             ),
         ] {
             let submitted: ApplicationSubmitted = serde_json::from_str(raw).expect("example");

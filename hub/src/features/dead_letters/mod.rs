@@ -10,13 +10,18 @@
 //! - the broker's, without a `hub-failure` header: a delivery redelivered more often than
 //!   the queue's `x-delivery-limit` (or a consumer's nack without requeue). The transport
 //!   flattens the newest `x-death` entry into the `x-death-*` headers
-//!   ([`crate::broker::DEATH_REASON`] etc.), which give the reason, time and first routing.
+//!   ([`crate::runtime::broker::DEATH_REASON`] etc.), which give the reason, time and first routing.
 //!
 //! Invariants: a dead letter is acknowledged on its queue only after its row committed (a
 //! database error is retried, never skipped); a replay goes to the origin queue only (the
 //! default exchange, routing key = queue), keeps the message id and waits for the broker's
 //! confirm before the row is marked `replayed`; the status change and its audit row commit
 //! together.
+
+mod feature;
+pub mod http;
+
+pub use feature::DeadLetters;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,17 +33,17 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::broker::topology::{ATTEMPT, LAST_ERROR, ORIGIN_QUEUE};
-use crate::broker::{
+use crate::runtime::broker::topology::{ATTEMPT, LAST_ERROR, ORIGIN_QUEUE};
+use crate::runtime::broker::{
     Broker, BrokerError, Incoming, Outgoing, Properties, DEATH_EXCHANGE, DEATH_REASON,
     DEATH_ROUTING_KEY, DEATH_TIME,
 };
-use crate::consume::{DEAD_LETTERED_AT, FAILURE, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY};
-use crate::metrics::Metrics;
-use crate::store::dead_letters::{
+use crate::runtime::consume::{DEAD_LETTERED_AT, FAILURE, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::store::dead_letters::{
     DeadLetterStatus, DeadLetterStore, NewDeadLetter, ResolveError, Resolved,
 };
-use crate::store::StoreError;
+use crate::runtime::store::StoreError;
 
 /// Prefix of a per-queue dead-letter queue's name (`hub.dead.<queue>`), as earlier versions
 /// declared them and tests still may.
@@ -47,8 +52,6 @@ pub const DEAD_LETTER_QUEUE_PREFIX: &str = "hub.dead.";
 const DRAIN_PREFETCH: u16 = 20;
 /// How long a replay waits for the broker (a session and the confirm).
 pub const REPLAY_TIMEOUT: Duration = Duration::from_secs(30);
-/// The longest actor name accepted.
-const MAX_ACTOR_LEN: usize = 200;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DlqError {
@@ -174,26 +177,9 @@ pub fn replay_properties(
     p
 }
 
-/// Checks an operator's name: trimmed, not empty, at most 200 characters, no control
-/// characters.
+/// Checks an operator's name (see [`crate::runtime::http::operator_name`]).
 pub fn actor(raw: &str) -> Result<String, DlqError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(DlqError::InvalidActor(
-            "the operator's name is empty".into(),
-        ));
-    }
-    if name.chars().count() > MAX_ACTOR_LEN {
-        return Err(DlqError::InvalidActor(format!(
-            "the operator's name is longer than {MAX_ACTOR_LEN} characters"
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(DlqError::InvalidActor(
-            "the operator's name holds control characters".into(),
-        ));
-    }
-    Ok(name.to_owned())
+    crate::runtime::http::operator_name(raw).map_err(DlqError::InvalidActor)
 }
 
 /// Drains every dead-letter queue in `queues` (the hub has one, `hub.dead-letters`) into the
@@ -420,7 +406,7 @@ pub async fn discard(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::broker::{DEATH_COUNT, DEATH_QUEUE};
+    use crate::runtime::broker::{DEATH_COUNT, DEATH_QUEUE};
     use time::macros::datetime;
 
     const DLQ: &str = "hub.dead.hub.deliver.aalst";

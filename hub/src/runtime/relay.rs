@@ -2,19 +2,13 @@
 //! them published only after the broker confirmed them, and prunes what was published longer
 //! than `database.outbox_retention` ago. Runs only on the leader, so the order per vCode is
 //! the order of the outbox. One [`Relay`] serves every feature's outbox through [`Outbox`]:
-//! the register's ([`RegisterOutbox`]) and the applications'
-//! ([`crate::applications::ApplicationOutbox`]).
-//!
-//! A register message goes to the delivery queue of each of its recipients (decided at ingest, see
-//! [`crate::recipients`]), through the default exchange, so no other subscriber's queue sees
-//! it; a recipient that entered the association's scope gets the header
-//! [`crate::broker::topology::CROSSING`] = `entered`. A message recorded before recipients
-//! were (no recipient list) goes to `hub.associations`, which every delivery queue is bound to.
+//! the register's ([`crate::features::register_sync::RegisterOutbox`]) and the applications'
+//! ([`crate::features::applications::ApplicationOutbox`]); each outbox says where its rows go.
 //!
 //! A message the broker refuses (larger than `broker.max_message_bytes`, or closed over by
 //! the broker) never holds up the ones behind it: [`publish_or_set_aside`] finds it, records
-//! it as a dead letter of the pseudo-queue [`OUTBOX_QUEUE`] (or
-//! [`APPLICATION_OUTBOX_QUEUE`]) with the broker's reason, and the batch is settled. An
+//! it as a dead letter of the outbox's pseudo-queue ([`Outbox::aside_queue`], e.g.
+//! `hub.outbox`) with the broker's reason, and the batch is settled. An
 //! operator sees it with `hub dlq list` and discards it; a replay is refused, since no queue
 //! of that name exists (resync the association once the cause is fixed).
 
@@ -27,16 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use time::OffsetDateTime;
 
-use crate::broker::topology::{delivery_queue, ASSOCIATIONS, CROSSING, ENTERED};
-use crate::broker::{Broker, BrokerError, Envelope, Outgoing, Properties};
-use crate::metrics::Metrics;
-use crate::store::dead_letters::{DeadLetterStore, NewDeadLetter};
-use crate::store::{PendingMessage, Store, StoreError};
+use crate::runtime::broker::{Broker, BrokerError, Outgoing};
+use crate::runtime::metrics::Metrics;
+use crate::runtime::store::dead_letters::{DeadLetterStore, NewDeadLetter};
+use crate::runtime::store::StoreError;
 
-/// The queue named by the dead letter of an `association.*` message the broker refused.
-pub const OUTBOX_QUEUE: &str = "hub.outbox";
-/// The same for a message of the application outbox.
-pub const APPLICATION_OUTBOX_QUEUE: &str = "hub.application-outbox";
 /// The dead letters' failure.
 pub const UNPUBLISHABLE: &str = "unpublishable";
 
@@ -133,41 +122,6 @@ pub trait Outbox: Send + Sync {
 pub struct PendingRow {
     pub id: i64,
     pub copies: Vec<(Outgoing, Option<String>)>,
-}
-
-/// The register's outbox (`outbox`): `association.*` messages for the subscribers.
-pub struct RegisterOutbox(pub Arc<dyn Store>);
-
-#[async_trait]
-impl Outbox for RegisterOutbox {
-    fn adapter(&self) -> &'static str {
-        "register"
-    }
-
-    fn aside_queue(&self) -> &'static str {
-        OUTBOX_QUEUE
-    }
-
-    async fn pending(&self, limit: usize) -> Result<Vec<PendingRow>, StoreError> {
-        Ok(self
-            .0
-            .pending_outbox(limit)
-            .await?
-            .into_iter()
-            .map(|p| PendingRow {
-                id: p.outbox_id,
-                copies: outgoing(p),
-            })
-            .collect())
-    }
-
-    async fn mark_published(&self, ids: &[i64]) -> Result<(), StoreError> {
-        self.0.mark_published(ids).await
-    }
-
-    async fn prune(&self, age: Duration) -> Result<u64, StoreError> {
-        self.0.prune_outbox(age).await
-    }
 }
 
 pub struct Relay {
@@ -270,45 +224,4 @@ impl Relay {
         tracing::debug!(adapter, count = n, "published outbox messages");
         Ok(n)
     }
-}
-
-/// The copies of an outbox message to publish, each with the recipient it is for (`None`: the
-/// broadcast of a message without recipients).
-fn outgoing(p: PendingMessage) -> Vec<(Outgoing, Option<String>)> {
-    let m = p.message;
-    let properties = Properties::from(&Envelope {
-        message_id: m.message_id,
-        message_type: m.message_type.as_str().to_owned(),
-        correlation_id: m.correlation_id,
-        time: m.time,
-        v_code: m.v_code.to_string(),
-        sequence: m.sequence,
-        version: m.version,
-        schema_version: m.message_type.schema_version(),
-    });
-    let Some(recipients) = m.recipients else {
-        let broadcast = Outgoing {
-            exchange: ASSOCIATIONS.to_owned(),
-            routing_key: m.message_type.as_str().to_owned(),
-            properties,
-            body: m.body,
-        };
-        return vec![(broadcast, None)];
-    };
-    recipients
-        .into_iter()
-        .map(|r| {
-            let mut properties = properties.clone();
-            if r.entered {
-                properties.set_text(CROSSING, ENTERED);
-            }
-            let copy = Outgoing {
-                exchange: String::new(),
-                routing_key: delivery_queue(&r.subscriber),
-                properties,
-                body: m.body.clone(),
-            };
-            (copy, Some(r.subscriber))
-        })
-        .collect()
 }
