@@ -21,6 +21,9 @@ pub enum IdError {
     Postcode(String),
     #[error("{0:?} is not an OVO code (OVO and 6 digits)")]
     OvoCode(String),
+    /// Carries no value: an e-mail address is personal data.
+    #[error("not an e-mail address")]
+    Email,
 }
 
 /// An association's register identifier: `V` + 7 digits, the lowest being `V0001001`.
@@ -102,6 +105,57 @@ impl FromStr for OvoCode {
             Ok(OvoCode(s.to_owned()))
         } else {
             Err(IdError::OvoCode(s.to_owned()))
+        }
+    }
+}
+
+/// An e-mail address the hub accepts from partners and passes on: a local part of
+/// dot-separated non-empty atoms without white space, control characters, U+FFFE, U+FFFF or
+/// any of `<>()[]\.,;:@"`, an `@`, and a domain of at least two labels of ASCII letters, digits and
+/// `-`, the last of at least two letters; at most 254 characters (RFC 5321's path limit).
+/// The command schema's pattern says the same; every partner's XSD accepts all of these.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+/// The longest e-mail address.
+pub const MAX_EMAIL_LEN: usize = 254;
+
+impl Email {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Email {
+    type Err = IdError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err(IdError::Email);
+        };
+        let atom_ok = |atom: &str| {
+            !atom.is_empty()
+                && atom.chars().all(|c| {
+                    // U+FFFE and U+FFFF: not characters in XML, which carries it too.
+                    !c.is_whitespace()
+                        && !c.is_control()
+                        && !matches!(c, '\u{FFFE}' | '\u{FFFF}')
+                        && !"<>()[]\\.,;:@\"".contains(c)
+                })
+        };
+        let label_ok =
+            |l: &str| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let labels: Vec<&str> = domain.split('.').collect();
+        let valid = s.chars().count() <= MAX_EMAIL_LEN
+            && local.split('.').all(atom_ok)
+            && labels.len() >= 2
+            && labels.iter().all(|l| label_ok(l))
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.bytes().all(|b| b.is_ascii_alphabetic()));
+        if valid {
+            Ok(Email(s.to_owned()))
+        } else {
+            Err(IdError::Email)
         }
     }
 }
@@ -202,6 +256,40 @@ string_serde!(VCode, KboNumber, Insz);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_email_is_what_the_command_schema_and_every_xsd_accept() {
+        for ok in [
+            "info@harmonie-aalst.be",
+            "an.peeters+bestuur@example.co.uk",
+            "é@voorbeeld.be",
+        ] {
+            assert_eq!(
+                ok.parse::<Email>().map(|e| e.as_str().to_owned()),
+                Ok(ok.into())
+            );
+        }
+        let long = format!("{}@example.be", "a".repeat(MAX_EMAIL_LEN - 10));
+        assert_eq!(long.chars().count(), MAX_EMAIL_LEN + 1);
+        for bad in [
+            "",
+            "info@",
+            "@harmonie-aalst.be",
+            "info@harmonie-aalst",
+            "info@harmonie-aalst.b",
+            "in fo@harmonie-aalst.be",
+            "info..x@harmonie-aalst.be",
+            "info@@harmonie-aalst.be",
+            "info@harmonie_aalst.be",
+            "in\u{7}fo@harmonie-aalst.be",
+            "in\u{FFFE}fo@harmonie-aalst.be",
+            &long,
+        ] {
+            assert_eq!(bad.parse::<Email>(), Err(IdError::Email), "{bad:?}");
+        }
+        // The value is personal data: the error does not carry it.
+        assert!(!IdError::Email.to_string().contains('@'));
+    }
 
     #[test]
     fn vcode_accepts_register_form_and_lower_case() {

@@ -14,7 +14,7 @@ pub mod schemas;
 pub mod text;
 
 pub use commands::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
-pub use ids::{Insz, KboNumber, OvoCode, Postcode, VCode};
+pub use ids::{Email, Insz, KboNumber, OvoCode, Postcode, VCode};
 pub use messages::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,
 };

@@ -501,7 +501,7 @@ fn validate_applicant(a: &Map<String, Value>, errors: &mut Vec<FieldError>) {
         }
     }
     match a.get("e-mail").and_then(Value::as_str) {
-        Some(s) if adapter_municipality::commands::is_email(s) => {}
+        Some(s) if s.parse::<contracts::Email>().is_ok() => {}
         Some(_) => errors.push(FieldError::new(
             "applicant.e-mail",
             "invalid-email",
