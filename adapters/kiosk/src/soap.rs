@@ -28,7 +28,7 @@ use adapter_provider::{Decision, ProviderError, Submitted};
 use adapter_soap::fault::Fault;
 use adapter_soap::text::{clip, short, snippet};
 use adapter_soap::xml::XmlWriter as Xml;
-use adapter_soap::xml::{clean_text, is_xml_char, parse_with, soap_fault, Element, Limits};
+use adapter_soap::xml::{clean_text, parse_with, soap_fault, Element, Limits};
 use contracts::applications::{Applicant, EnrichedApplication};
 use contracts::register::{Adres, Vereniging};
 use contracts::Part;
