@@ -1,7 +1,7 @@
 //! Hub → subscriber: the batch handler behind each subscriber's consumer. For every
 //! `association.changed` / `association.removed` on `hub.deliver.<subscriber>` it applies
 //! the subscriber's selector and field policy and delivers what the subscriber may see
-//! through its channel (its own queue, or its HTTP endpoint). A granted value that fails its
+//! through its channel ([`super::channels`]: its own queue, an HTTP or a SOAP endpoint). A granted value that fails its
 //! check is withheld by the field policy, counted (`hub_values_withheld_total`) and logged
 //! without the value.
 //!
@@ -16,25 +16,20 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use adapter_municipality::endpoint::{ClientTls, SoapEndpoint, SoapError};
-use adapter_municipality::soap::{self, Parties, Publication};
-use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
+use adapter_municipality::soap::Publication;
 use adapter_subscriber::Filtered;
 use async_trait::async_trait;
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, TerritoryNotice, VCode,
 };
-use futures::stream::{self, StreamExt};
 
-use crate::config::{Channel, ClientTlsFiles, SoapChannel, SubscriberSettings};
-use crate::runtime::broker::topology::{CROSSING, ENTERED, SUBSCRIBERS};
-use crate::runtime::broker::{Broker, BrokerError, Incoming, Outgoing, Properties};
+use super::channels::Channel;
+use crate::config::SubscriberSettings;
+use crate::runtime::broker::topology::{CROSSING, ENTERED};
+use crate::runtime::broker::Incoming;
 use crate::runtime::consume::{BatchHandler, Failure, Outcome};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::store::{Advance, DeliveryState, Store};
-
-/// Concurrent requests to one HTTP endpoint per batch.
-const HTTP_CONCURRENCY: usize = 16;
 
 enum Parsed {
     Changed(Box<AssociationChanged>),
@@ -59,14 +54,14 @@ struct Item {
 }
 
 /// One message as it leaves the hub for this subscriber (already through its field policy).
-enum Outbound {
+pub enum Outbound {
     Changed(Box<AssociationChanged>),
     Removed(AssociationRemoved),
     Notice(TerritoryNotice),
 }
 
 impl Outbound {
-    fn metadata(&self) -> &Metadata {
+    pub fn metadata(&self) -> &Metadata {
         match self {
             Outbound::Changed(m) => &m.metadata,
             Outbound::Removed(m) => &m.metadata,
@@ -74,7 +69,8 @@ impl Outbound {
         }
     }
 
-    fn json(&self) -> Option<Vec<u8>> {
+    /// The message as JSON (the queue and HTTP channels).
+    pub fn json(&self) -> Option<Vec<u8>> {
         match self {
             Outbound::Changed(m) => encode(m),
             Outbound::Removed(m) => encode(m),
@@ -82,7 +78,8 @@ impl Outbound {
         }
     }
 
-    fn publication(&self) -> Publication<'_> {
+    /// The message as a SOAP publication (the SOAP channel).
+    pub fn publication(&self) -> Publication<'_> {
         match self {
             Outbound::Changed(m) => Publication::Changed(m),
             Outbound::Removed(m) => Publication::Removed(m),
@@ -91,50 +88,35 @@ impl Outbound {
     }
 }
 
-/// What to do for one message: nothing, one message, or a territory notice and the
+/// What to deliver for one message: nothing, one message, or a territory notice and the
 /// snapshot (delivered in that order).
-struct Plan {
+pub struct Plan {
     index: usize,
     v_code: VCode,
-    deliveries: Vec<Outbound>,
-}
-
-/// How this distributor reaches its subscriber.
-enum Route {
-    Queue,
-    Http(HttpEndpoint),
-    Soap(SoapEndpoint, Parties),
+    pub deliveries: Vec<Outbound>,
 }
 
 pub struct Distributor {
     pub subscriber: SubscriberSettings,
     pub store: Arc<dyn Store>,
-    pub broker: Arc<dyn Broker>,
     pub metrics: Metrics,
-    route: Route,
+    channel: Arc<dyn Channel>,
 }
 
 impl Distributor {
+    /// The distributor of `subscriber`, delivering through `channel`.
     pub fn new(
         subscriber: SubscriberSettings,
         store: Arc<dyn Store>,
-        broker: Arc<dyn Broker>,
+        channel: Arc<dyn Channel>,
         metrics: Metrics,
-    ) -> Result<Self, String> {
-        let route = match &subscriber.channel {
-            Channel::Queue { .. } => Route::Queue,
-            Channel::Http { url, timeout } => Route::Http(HttpEndpoint::new(url, *timeout)?),
-            Channel::Soap(channel) => {
-                soap_route(channel).map_err(|e| format!("subscriber {}: {e}", subscriber.name))?
-            }
-        };
-        Ok(Distributor {
+    ) -> Self {
+        Distributor {
             subscriber,
             store,
-            broker,
             metrics,
-            route,
-        })
+            channel,
+        }
     }
 
     /// Counts and logs (without the values) what the field policy withheld as invalid.
@@ -216,7 +198,7 @@ impl Distributor {
             }
         }
 
-        let results = self.effects(&plans).await?;
+        let results = self.channel.deliver(&plans).await?;
         let mut failed = Vec::new();
         let mut delivered = 0;
         for (plan, result) in plans.into_iter().zip(results) {
@@ -304,108 +286,6 @@ impl Distributor {
         }
         plan
     }
-
-    /// Delivers what the plans say, through the subscriber's channel; one result per plan.
-    async fn effects(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
-        if let Route::Queue = self.route {
-            return self.publish(plans).await;
-        }
-        // Collected first: a lazy `map` held across the await is not `Send` enough for
-        // `async_trait`.
-        let calls: Vec<_> = plans.iter().map(|plan| self.call(plan)).collect();
-        Ok(stream::iter(calls)
-            .buffered(HTTP_CONCURRENCY)
-            .collect()
-            .await)
-    }
-
-    /// HTTP and SOAP channels: one request per message of the plan, in order; the first
-    /// failure fails the plan (its state is restored, so all of it is retried).
-    async fn call(&self, plan: &Plan) -> Result<(), Failure> {
-        for outbound in &plan.deliveries {
-            match &self.route {
-                Route::Queue => {}
-                Route::Http(endpoint) => {
-                    let Some(body) = outbound.json() else {
-                        continue;
-                    };
-                    let m = outbound.metadata();
-                    let headers = PostHeaders {
-                        message_id: m.message_id.to_string(),
-                        correlation_id: m.correlation_id.to_string(),
-                        message_type: m.message_type.as_str().to_owned(),
-                    };
-                    endpoint.post(&headers, body).await.map_err(|e| match e {
-                        PostError::Transient(r) => Failure::Transient(r),
-                        PostError::Permanent(r) => Failure::Permanent(r),
-                    })?;
-                }
-                Route::Soap(endpoint, parties) => {
-                    let envelope = soap::request(
-                        &outbound.publication(),
-                        parties,
-                        time::OffsetDateTime::now_utc(),
-                    );
-                    endpoint.send(envelope).await.map_err(|e| match e {
-                        SoapError::Transient(r) => Failure::Transient(r),
-                        SoapError::Permanent(r) => Failure::Permanent(r),
-                    })?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Queue channel: the whole batch in one confirmed publish, in plan order.
-    async fn publish(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
-        let outgoing: Vec<Outgoing> = plans
-            .iter()
-            .flat_map(|p| &p.deliveries)
-            .filter_map(|outbound| {
-                let body = outbound.json()?;
-                Some(Outgoing {
-                    exchange: SUBSCRIBERS.to_owned(),
-                    routing_key: self.subscriber.name.clone(),
-                    properties: properties_for(outbound.metadata()),
-                    body,
-                })
-            })
-            .collect();
-        if !outgoing.is_empty() {
-            self.broker.publish(outgoing).await.map_err(|e| match e {
-                BrokerError::Unavailable(m) => Failure::Unavailable(m),
-                // Refused by the broker: retried with backoff, then dead-lettered.
-                other => Failure::Transient(other.to_string()),
-            })?;
-        }
-        Ok(plans.iter().map(|_| Ok(())).collect())
-    }
-}
-
-/// The SOAP endpoint of a channel, with its client certificate read from disk.
-fn soap_route(channel: &SoapChannel) -> Result<Route, String> {
-    let tls = channel.tls.as_ref().map(read_tls).transpose()?;
-    let endpoint = SoapEndpoint::new(&channel.url, channel.timeout, tls.as_ref())?;
-    let parties = Parties {
-        sender: channel.sender.clone(),
-        receiver: channel.receiver.clone(),
-    };
-    Ok(Route::Soap(endpoint, parties))
-}
-
-fn read_tls(files: &ClientTlsFiles) -> Result<ClientTls, String> {
-    let read = |path: &std::path::Path, what: &str| {
-        std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))
-    };
-    Ok(ClientTls {
-        certificate_pem: read(&files.certificate, "client certificate")?,
-        private_key_pem: read(&files.private_key, "client private key")?,
-        ca_pem: files
-            .ca
-            .as_deref()
-            .map(|ca| read(ca, "CA certificate"))
-            .transpose()?,
-    })
 }
 
 #[async_trait]
@@ -434,21 +314,6 @@ impl BatchHandler for Distributor {
         }
         outcomes
     }
-}
-
-/// The subscriber's copy keeps the message's id, type and correlation, without the hub's
-/// internal retry headers.
-fn properties_for(m: &Metadata) -> Properties {
-    Properties::from(&crate::runtime::broker::Envelope {
-        message_id: m.message_id,
-        message_type: m.message_type.as_str().to_owned(),
-        correlation_id: m.correlation_id,
-        time: m.time,
-        v_code: m.v_code.to_string(),
-        sequence: m.sequence,
-        version: m.version,
-        schema_version: m.message_type.schema_version(),
-    })
 }
 
 fn encode<T: serde::Serialize>(message: &T) -> Option<Vec<u8>> {

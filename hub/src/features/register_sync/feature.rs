@@ -12,6 +12,7 @@ use tracing::{info_span, Instrument};
 
 use super::admin;
 use super::backfill;
+use super::channels;
 use super::distribute::Distributor;
 use super::ingest::Ingest;
 use super::outbox::RegisterOutbox;
@@ -65,13 +66,14 @@ impl Feature for RegisterSync {
             .subscribers
             .iter()
             .map(|subscriber| {
+                let channel = channels::build(&subscriber.channel, &subscriber.name, &rt.broker)
+                    .map_err(|e| anyhow::anyhow!("subscriber {}: {e}", subscriber.name))?;
                 let handler = Distributor::new(
                     subscriber.clone(),
                     store.clone(),
-                    rt.broker.clone(),
+                    channel,
                     rt.metrics.clone(),
-                )
-                .map_err(|e| anyhow::anyhow!("subscriber {}: {e}", subscriber.name))?;
+                );
                 let mut consumer = rt.consumer(
                     delivery_queue(&subscriber.name),
                     &subscriber.name,

@@ -6,6 +6,7 @@
 
 mod admin;
 pub mod backfill;
+pub mod channels;
 pub mod distribute;
 mod feature;
 pub mod ingest;
