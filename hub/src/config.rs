@@ -324,11 +324,15 @@ struct TopLevel {
 #[serde(deny_unknown_fields)]
 struct SubscriberEntry {
     name: String,
-    selector: SelectorEntry,
+    /// Required; optional here so that a bad one is pruned without losing the entry's
+    /// other problems.
+    #[serde(default)]
+    selector: Option<SelectorEntry>,
     #[serde(default)]
     fields: FieldPolicy,
+    /// Read by [`ChannelEntry::read`].
     #[serde(default)]
-    channel: Option<ChannelEntry>,
+    channel: Option<Value>,
     #[serde(default)]
     retry: RetryOverride,
 }
@@ -346,8 +350,9 @@ struct MunicipalityEntry {
     territory: Option<TerritoryEntry>,
     #[serde(default)]
     fields: FieldPolicy,
+    /// Read by [`ChannelEntry::read`].
     #[serde(default)]
-    channel: Option<ChannelEntry>,
+    channel: Option<Value>,
     #[serde(default)]
     retry: RetryOverride,
 }
@@ -356,7 +361,8 @@ struct MunicipalityEntry {
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 enum SelectorEntry {
-    All,
+    // A struct variant, so that serde refuses other keys beside `kind`.
+    All {},
     Postcodes {
         #[serde(default)]
         postcodes: Postcodes,
@@ -405,30 +411,55 @@ impl Postcodes {
     }
 }
 
-/// A channel as configured ([`Channel`] before defaults).
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+/// A channel as configured ([`Channel`] before defaults). `kind` picks the variant, whose
+/// type then reads the rest of the table ([`kind_tagged`]): unlike serde's tagged enums,
+/// that keeps the key paths inside it.
 enum ChannelEntry {
-    Queue {
-        #[serde(default)]
-        queue: Option<String>,
-    },
-    Http {
-        url: String,
-        #[serde(default, deserialize_with = "de::some_duration")]
-        timeout: Option<Duration>,
-    },
-    Soap {
-        url: String,
-        #[serde(default, deserialize_with = "de::some_duration")]
-        timeout: Option<Duration>,
-        #[serde(default)]
-        sender: Option<String>,
-        #[serde(default)]
-        receiver: Option<String>,
-        #[serde(default)]
-        tls: Option<ClientTlsFiles>,
-    },
+    Queue(QueueEntry),
+    Http(HttpEntry),
+    Soap(SoapEntry),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueEntry {
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpEntry {
+    url: String,
+    #[serde(default, deserialize_with = "de::some_duration")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SoapEntry {
+    url: String,
+    #[serde(default, deserialize_with = "de::some_duration")]
+    timeout: Option<Duration>,
+    #[serde(default)]
+    sender: Option<String>,
+    #[serde(default)]
+    receiver: Option<String>,
+    #[serde(default)]
+    tls: Option<ClientTlsFiles>,
+}
+
+impl ChannelEntry {
+    const KINDS: [&'static str; 3] = ["queue", "http", "soap"];
+
+    fn read(p: &mut Problems, at: &str, value: Value) -> Option<ChannelEntry> {
+        let (kind, rest) = kind_tagged(p, at, value, "channel kind", &Self::KINDS)?;
+        match kind.as_str() {
+            "queue" => p.collect(at, rest).map(ChannelEntry::Queue),
+            "http" => p.collect(at, rest).map(ChannelEntry::Http),
+            _ => p.collect(at, rest).map(ChannelEntry::Soap),
+        }
+    }
 }
 
 /// A subscriber's `retry`: what it sets of `[retry]`.
@@ -630,17 +661,21 @@ impl Problems {
             };
             let mut path: Vec<Step> = error.path().iter().filter_map(Step::of).collect();
             let message = type_problem(error.inner());
-            let (key, message, prune) = if let Some(field) = missing_field(&message) {
+            let missing = match error.inner() {
+                // config's own word for a missing field, the field after the keys it passed.
+                config::ConfigError::NotFound(field) => field.rsplit(['.', ']']).next(),
+                _ => missing_field(&message),
+            };
+            let (key, message, prune) = if let Some(field) = missing {
                 let mut key = path.clone();
                 key.push(Step::Key(field.to_owned()));
                 (key, "missing".to_owned(), path)
             } else if let Some(field) = unknown_field(&message) {
                 // Inside a `kind`-tagged table serde places the error at the table.
-                let mut key = path.clone();
                 if path.last() != Some(&Step::Key(field.to_owned())) {
-                    key.push(Step::Key(field.to_owned()));
+                    path.push(Step::Key(field.to_owned()));
                 }
-                (key, "unknown key".to_owned(), path)
+                (path.clone(), "unknown key".to_owned(), path)
             } else {
                 let key = path.clone();
                 if matches!(path.last(), Some(Step::Index(_))) {
@@ -787,23 +822,25 @@ fn subscribers(
         };
         adapter_name(p, &key, &entry.name, &mut seen);
         let selector = match entry.selector {
-            SelectorEntry::All => Selector::All,
-            SelectorEntry::Postcodes { postcodes } => {
+            None => {
+                p.required(&format!("{key}.selector"), "");
+                Selector::All
+            }
+            Some(SelectorEntry::All {}) => Selector::All,
+            Some(SelectorEntry::Postcodes { postcodes }) => {
                 let at = format!("{key}.selector.postcodes");
-                if postcodes.valid.is_empty() && !p.has(&at) {
-                    if postcodes.invalid.is_empty() {
-                        p.push(&at, "must list at least one postcode");
-                    }
+                if postcodes.valid.is_empty() && postcodes.invalid.is_empty() && !p.has(&at) {
+                    p.push(&at, "must list at least one postcode");
                 }
                 invalid_postcodes(p, &at, &postcodes);
                 Selector::Postcodes {
                     postcodes: postcodes.strings(),
                 }
             }
-            SelectorEntry::Territory {
+            Some(SelectorEntry::Territory {
                 postcodes,
                 werkingsgebieden,
-            } => {
+            }) => {
                 invalid_postcodes(p, &format!("{key}.selector.postcodes"), &postcodes);
                 Selector::Territory {
                     postcodes: postcodes.strings(),
@@ -912,31 +949,36 @@ fn channel(
     key: &str,
     name: &str,
     default_receiver: &str,
-    entry: Option<ChannelEntry>,
+    entry: Option<Value>,
 ) -> Channel {
+    let at = format!("{key}.channel");
+    let default = || Channel::Queue {
+        queue: format!("subscriber.{name}"),
+    };
+    let Some(entry) = entry.and_then(|value| ChannelEntry::read(p, &at, value)) else {
+        return default();
+    };
     match entry {
-        None | Some(ChannelEntry::Queue { queue: None }) => Channel::Queue {
-            queue: format!("subscriber.{name}"),
-        },
-        Some(ChannelEntry::Queue { queue: Some(queue) }) => Channel::Queue { queue },
-        Some(ChannelEntry::Http { url, timeout }) => {
-            check_http_url(p, &format!("{key}.channel.url"), &url);
+        ChannelEntry::Queue(QueueEntry { queue: None }) => default(),
+        ChannelEntry::Queue(QueueEntry { queue: Some(queue) }) => Channel::Queue { queue },
+        ChannelEntry::Http(HttpEntry { url, timeout }) => {
+            check_http_url(p, &format!("{at}.url"), &url);
             Channel::Http {
                 url,
                 timeout: timeout.unwrap_or(DEFAULT_CHANNEL_TIMEOUT),
             }
         }
-        Some(ChannelEntry::Soap {
+        ChannelEntry::Soap(SoapEntry {
             url,
             timeout,
             sender,
             receiver,
             tls,
         }) => {
-            check_http_url(p, &format!("{key}.channel.url"), &url);
+            check_http_url(p, &format!("{at}.url"), &url);
             if tls.is_some() && !url.starts_with("https://") {
                 p.push(
-                    format!("{key}.channel.tls"),
+                    format!("{at}.tls"),
                     "a client certificate needs an https:// url",
                 );
             }
@@ -949,6 +991,42 @@ fn channel(
             })
         }
     }
+}
+
+/// A table at `at` tagged by its `kind`, one of `kinds`: the kind and the rest of the
+/// table. Problems (not a table, `kind` missing, not a string or unknown) are reported.
+fn kind_tagged(
+    p: &mut Problems,
+    at: &str,
+    value: Value,
+    what: &str,
+    kinds: &[&str],
+) -> Option<(String, Value)> {
+    let Ok(mut table) = value.into_table() else {
+        p.push(at, "must be a table");
+        return None;
+    };
+    let key = format!("{at}.kind");
+    let known = kinds.join(", ");
+    let kind = match table.remove("kind").map(Value::into_string) {
+        Some(Ok(kind)) => kind,
+        Some(Err(_)) => {
+            p.push(key, format!("must be a string: one of {known}"));
+            return None;
+        }
+        None => {
+            p.push(key, format!("missing: one of {known}"));
+            return None;
+        }
+    };
+    if !kinds.contains(&kind.as_str()) {
+        p.push(
+            key,
+            format!("unknown {what} {kind:?}: expected one of {known}"),
+        );
+        return None;
+    }
+    Some((kind, Value::new(None, ValueKind::Table(table))))
 }
 
 fn check_http_url(p: &mut Problems, key: &str, url: &str) {
@@ -993,7 +1071,6 @@ fn providers(
     let mut entries: Vec<(String, Value)> = table.into_iter().collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     let declared = entries.iter().map(|(name, _)| name.clone()).collect();
-    let known = || kinds.names().join(", ");
     let mut instances = Vec::new();
     for (name, value) in entries {
         let key = format!("providers.{name}");
@@ -1004,23 +1081,11 @@ fn providers(
             );
             continue;
         }
-        let Ok(mut settings) = value.into_table() else {
-            p.push(&key, "must be a table");
+        let Some((kind, settings)) = kind_tagged(p, &key, value, "provider kind", &kinds.names())
+        else {
             continue;
         };
-        let kind_key = format!("{key}.kind");
-        let kind = match settings.remove("kind").map(Value::into_string) {
-            Some(Ok(kind)) => kind,
-            Some(Err(_)) => {
-                p.push(&kind_key, format!("must be a string: one of {}", known()));
-                continue;
-            }
-            None => {
-                p.push(&kind_key, format!("missing: one of {}", known()));
-                continue;
-            }
-        };
-        match kinds.configure(&name, &kind, Value::new(None, settings)) {
+        match kinds.configure(&name, &kind, settings) {
             Some(Ok(instance)) => instances.push(instance),
             Some(Err(problems)) => {
                 for problem in problems {
@@ -1032,13 +1097,8 @@ fn providers(
                     p.push(at, problem.message);
                 }
             }
-            None => p.push(
-                &kind_key,
-                format!(
-                    "unknown provider kind {kind:?}: expected one of {}",
-                    known()
-                ),
-            ),
+            // kind_tagged checked the name.
+            None => p.push(format!("{key}.kind"), "unknown provider kind"),
         }
     }
     instances.sort_by_key(|p| kinds.position(p.kind));
@@ -1551,5 +1611,171 @@ data = ["basisgegevens"]
             err.0.iter().any(|p| p.key == "services[0].provider"),
             "{err}"
         );
+    }
+
+    fn problems(err: &ConfigErrors) -> Vec<(&str, &str)> {
+        err.0
+            .iter()
+            .map(|p| (p.key.as_str(), p.message.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_path() {
+        let err = with_file(
+            r#"
+colour = "red"
+services = []
+
+[broker]
+colour = "red"
+
+[[subscribers]]
+name = "all"
+selector = { kind = "all", colour = "red" }
+channel = { kind = "http", url = "http://x", colour = "red" }
+retry = { colour = "red" }
+
+[[municipalities]]
+name = "gent"
+ovo_code = "OVO002004"
+territory = { postcodes = ["9000"], colour = "red" }
+"#,
+        )
+        .expect_err("unknown keys");
+        let mut problems = problems(&err);
+        problems.sort();
+        assert_eq!(
+            problems,
+            [
+                ("broker.colour", "unknown key"),
+                ("colour", "unknown key"),
+                ("municipalities[0].territory.colour", "unknown key"),
+                ("subscribers[0].channel.colour", "unknown key"),
+                ("subscribers[0].retry.colour", "unknown key"),
+                ("subscribers[0].selector.colour", "unknown key"),
+            ],
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn problems_in_three_sections_are_reported_at_once() {
+        // Each section has a value serde refuses (which stops a plain deserialisation) and
+        // one more problem after it.
+        let err = with_file(
+            r#"
+[broker]
+prefetch = "many"
+delivery_limit = 0
+
+[register]
+poll_interval = "soon"
+timeout = "0s"
+
+[[subscribers]]
+name = "aalst-centrum"
+selector = { kind = "postcodes", postcodes = ["93000", "9300"] }
+channel = { kind = "http", url = "ftp://x", timeout = "soon" }
+"#,
+        )
+        .expect_err("invalid");
+        let problems = problems(&err);
+        for expected in [
+            (
+                "broker.prefetch",
+                "invalid type: string \"many\", expected an integer",
+            ),
+            ("broker.delivery_limit", "must be greater than zero"),
+            (
+                "register.poll_interval",
+                "\"soon\" is not a duration (expected number at 0); write e.g. \"5s\", \"10m\", \"24h\"",
+            ),
+            (
+                "register.timeout",
+                "must be a duration greater than zero, e.g. \"5s\"",
+            ),
+            (
+                "subscribers[0].selector.postcodes",
+                "\"93000\" is not a Belgian postcode (4 digits)",
+            ),
+            (
+                "subscribers[0].channel.url",
+                "\"ftp://x\" must start with http:// or https://",
+            ),
+            (
+                "subscribers[0].channel.timeout",
+                "\"soon\" is not a duration (expected number at 0); write e.g. \"5s\", \"10m\", \"24h\"",
+            ),
+        ] {
+            assert!(problems.contains(&expected), "{expected:?} not in {err}");
+        }
+        assert_eq!(problems.len(), 7, "{err}");
+    }
+
+    #[test]
+    fn a_missing_key_without_a_default_is_reported() {
+        let err = with_file(
+            r#"
+[[subscribers]]
+name = "all"
+
+[[municipalities]]
+name = "gent"
+
+[[services]]
+name = "Zonder code"
+provider = "uldk"
+data = ["basisgegevens"]
+"#,
+        )
+        .expect_err("invalid");
+        let problems = problems(&err);
+        for expected in [
+            ("subscribers[0].selector", "missing"),
+            ("municipalities[0].ovo_code", "missing"),
+            ("municipalities[0].territory", "missing"),
+            ("services[0].code", "missing"),
+        ] {
+            assert!(problems.contains(&expected), "{expected:?} not in {err}");
+        }
+    }
+
+    #[test]
+    fn the_types_defaults_are_those_of_default_toml() {
+        // Only what has no default in the types: the URLs and credentials.
+        let dir =
+            std::env::temp_dir().join(format!("hub-config-defaults-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(
+            dir.join("default.toml"),
+            r#"
+[database]
+url = "postgres://postgres@127.0.0.1:5432/hub"
+[broker]
+url = "amqp://guest:guest@127.0.0.1:5672/%2f"
+management_url = "http://guest:guest@127.0.0.1:15672"
+[register]
+base_url = "http://127.0.0.1:8081"
+token_url = "http://127.0.0.1:8081/oauth2/token"
+client_id = "hub"
+client_secret = "hub-secret"
+"#,
+        )
+        .expect("default.toml");
+        let mut bare = sources(&[]);
+        bare.dir = dir.clone();
+        let bare = load(&bare);
+        let _ = std::fs::remove_dir_all(dir);
+        let bare = bare.expect("valid");
+        let checked_in = load(&sources(&[])).expect("valid");
+        let show = |s: &Settings| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                s.http, s.database, s.broker, s.register, s.retry, s.applications, s.shutdown_grace
+            )
+        };
+        assert_eq!(show(&bare), show(&checked_in));
+        assert!(bare.subscribers.is_empty() && bare.providers.is_empty());
     }
 }
