@@ -197,7 +197,7 @@ macro_rules! string_serde {
         }
     )*};
 }
-string_serde!(VCode, KboNumber, Insz, Postcode, OvoCode);
+string_serde!(VCode, KboNumber, Insz);
 
 #[cfg(test)]
 mod tests {

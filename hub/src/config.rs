@@ -2,21 +2,23 @@
 //! (`config/<HUB_ENV>.toml`, optional), then an explicit `--config FILE`, then `HUB__SECTION__KEY`
 //! environment variables, then programmatic overrides (tests).
 //!
-//! The `config` crate merges the layers into one tree. Each section is then deserialised on
-//! its own into its type (`[http]` into [`HttpSettings`], `[[municipalities]]` entries into
-//! a private entry type, ...), unknown keys refused (`deny_unknown_fields`); a key's rules sit
-//! on its field (`deserialize_with = "de::positive"`), its default in the type's `Default`
-//! (`#[default(...)]`, the same as `default.toml`'s). A key is one field with its doc comment
-//! and default.
+//! How it is read. The `config` crate merges the layers into one tree; each section of it is
+//! then deserialised on its own with serde: `[http]` into [`HttpSettings`], `[retry]` into
+//! [`RetrySettings`], each `[[subscribers]]` entry into a private entry type, and so on. Every
+//! type refuses unknown keys (`deny_unknown_fields`). A key is one field: its doc comment,
+//! its default (`#[default(...)]`, the same value as in `default.toml`; a URL or credential
+//! has none, and `load_with` reports it `missing`) and its rule (`deserialize_with = "de::positive"`,
+//! the functions in `de`). A `kind`-tagged table (a channel, `[providers.<name>]`) is read
+//! in two steps: `kind` picks the type the rest of the table deserialises into.
 //!
 //! Every problem is reported at once, each with its key path (`register.poll_interval`,
-//! `subscribers[0].selector.postcodes`): a serde error is reported where
-//! `serde_path_to_error` places it, the value that caused it is pruned and the section
-//! deserialised again, so one bad value hides neither the other sections' problems nor its
-//! own section's. A validation pass then checks what one field cannot (names unique across
-//! both lists, `base` not above `cap`, services naming declared providers). Provider
-//! sections go through their kind (`providers.rs`). Secrets are read into `SecretString` and
-//! never appear in a message.
+//! `subscribers[0].channel.timeout`). serde stops at a section's first error, so
+//! `Problems::collect` reports it where `serde_path_to_error` places it, prunes the value
+//! that caused it and deserialises the section again: one bad value hides neither the other
+//! sections' problems nor the rest of its own. A validation pass then checks what no single
+//! field can: names unique across both lists, territories not empty, `base` not above `cap`,
+//! services naming declared providers. Secrets are read into `SecretString` and never
+//! appear in a message.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -344,7 +346,7 @@ struct SubscriberEntry {
 #[serde(deny_unknown_fields)]
 struct MunicipalityEntry {
     name: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de::some_from_str")]
     ovo_code: Option<OvoCode>,
     #[serde(default)]
     territory: Option<TerritoryEntry>,
@@ -1171,6 +1173,16 @@ mod de {
         let raw = String::deserialize(d)?;
         raw.parse()
             .map_err(|e| D::Error::custom(format!("{raw:?} is not valid: {e}")))
+    }
+
+    /// Anything with a `FromStr` whose error says what is wrong (an OVO code), given
+    /// (absent: `None`, through the field's default).
+    pub fn some_from_str<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T::Err: Display,
+    {
+        let raw = String::deserialize(d)?;
+        raw.parse().map(Some).map_err(D::Error::custom)
     }
 
     /// A number above zero.
