@@ -629,9 +629,16 @@ impl Problems {
         self.0.iter().any(|p| is_at_or_below(&p.key, key))
     }
 
-    /// "missing" unless `value` is set (or its key has a problem already).
+    /// "missing" unless `value` is set.
     fn required(&mut self, key: &str, value: &str) {
-        if value.is_empty() && !self.has(key) {
+        if value.is_empty() {
+            self.missing(key);
+        }
+    }
+
+    /// "missing", unless the key has a problem already (its value was refused).
+    fn missing(&mut self, key: &str) {
+        if !self.has(key) {
             self.push(key, "missing");
         }
     }
@@ -661,8 +668,20 @@ impl Problems {
                 Ok(v) => break Some(v),
                 Err(e) => e,
             };
-            let mut path: Vec<Step> = error.path().iter().filter_map(Step::of).collect();
             let message = type_problem(error.inner());
+            // A step serde_path_to_error could not name (a non-string key): report at `at`.
+            let Some(mut path) = error
+                .path()
+                .iter()
+                .map(Step::of)
+                .collect::<Option<Vec<_>>>()
+            else {
+                found.push(Problem {
+                    key: at.to_owned(),
+                    message,
+                });
+                break None;
+            };
             let missing = match error.inner() {
                 // config's own word for a missing field, the field after the keys it passed.
                 config::ConfigError::NotFound(field) => field.rsplit(['.', ']']).next(),
@@ -825,7 +844,7 @@ fn subscribers(
         adapter_name(p, &key, &entry.name, &mut seen);
         let selector = match entry.selector {
             None => {
-                p.required(&format!("{key}.selector"), "");
+                p.missing(&format!("{key}.selector"));
                 Selector::All
             }
             Some(SelectorEntry::All {}) => Selector::All,
@@ -869,14 +888,14 @@ fn subscribers(
         let ovo_code = match entry.ovo_code {
             Some(code) => code.as_str().to_owned(),
             None => {
-                p.required(&format!("{key}.ovo_code"), "");
+                p.missing(&format!("{key}.ovo_code"));
                 String::new()
             }
         };
         let territory = match entry.territory {
             Some(territory) => territory,
             None => {
-                p.required(&format!("{key}.territory"), "");
+                p.missing(&format!("{key}.territory"));
                 TerritoryEntry::default()
             }
         };
