@@ -813,17 +813,22 @@ fn unknown_field(message: &str) -> Option<&str> {
 
 /// config's own messages repeat the key and the file; keep what is wrong.
 pub(crate) fn type_problem(e: &config::ConfigError) -> String {
-    let text = e.to_string();
-    match text.split_once(" for key") {
+    let text = match e {
+        config::ConfigError::Type {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid type: {unexpected}, expected {expected}"),
+        _ => e.to_string(),
+    };
+    let text = match text.split_once(" for key") {
         Some((head, _)) => head.to_owned(),
-        None => match e {
-            config::ConfigError::Type {
-                unexpected,
-                expected,
-                ..
-            } => format!("invalid type: {unexpected}, expected {expected}"),
-            _ => text,
-        },
+        None => text,
+    };
+    // The types are the hub's business: "expected struct HttpSettings" is a table.
+    match text.split_once(", expected struct ") {
+        Some((head, _)) => format!("{head}, expected a table"),
+        None => text,
     }
 }
 
