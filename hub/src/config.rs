@@ -2,14 +2,28 @@
 //! (`config/<HUB_ENV>.toml`, optional), then an explicit `--config FILE`, then `HUB__SECTION__KEY`
 //! environment variables, then programmatic overrides (tests).
 //!
-//! Loading checks every key and reports every problem at once, each with its key path.
-//! Secrets are read into `SecretString` and never appear in a message.
+//! How it is read. The `config` crate merges the layers into one tree; each section of it is
+//! then deserialised on its own with serde: `[http]` into [`HttpSettings`], `[retry]` into
+//! [`RetrySettings`], each `[[subscribers]]` entry into a private entry type, and so on. Every
+//! type refuses unknown keys (`deny_unknown_fields`). A key is one field: its doc comment,
+//! its default (`#[default(...)]`, the same value as in `default.toml`; a URL or credential
+//! has none, and `load_with` reports it `missing`) and its rule (`deserialize_with = "de::positive"`,
+//! the functions in `de`). A `kind`-tagged table (a channel, `[providers.<name>]`) is read
+//! in two steps: `kind` picks the type the rest of the table deserialises into.
+//!
+//! Every problem is reported at once, each with its key path (`register.poll_interval`,
+//! `subscribers[0].channel.timeout`). serde stops at a section's first error, so
+//! `Problems::collect` reports it where `serde_path_to_error` places it, prunes the value
+//! that caused it and deserialises the section again: one bad value hides neither the other
+//! sections' problems nor the rest of its own. A validation pass then checks what no single
+//! field can: names unique across both lists, territories not empty, `base` not above `cap`,
+//! services naming declared providers. Secrets are read into `SecretString` and never
+//! appear in a message.
 
 use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use adapter_subscriber::{FieldPolicy, Selector};
@@ -18,10 +32,13 @@ use crate::features::applications::catalogue::{
     is_code, ProviderRef, ServiceCatalogue, ServiceDefinition,
 };
 use crate::features::applications::providers::{ProviderInstance, ProviderKinds};
-use config::{Config, Environment, File, Value};
+use config::{Config, Environment, File, Map, Value, ValueKind};
+use contracts::ids::IdError;
+use contracts::{OvoCode, Postcode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
+use smart_default::SmartDefault;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -42,50 +59,89 @@ pub struct Settings {
     pub shutdown_grace: Duration,
 }
 
-#[derive(Debug, Clone)]
+/// `[http]`.
+#[derive(Debug, Clone, SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
+    #[default(SocketAddr::from(([127, 0, 0, 1], 8080)))]
+    #[serde(deserialize_with = "de::parsed")]
     pub listen: SocketAddr,
     /// When set, `/admin/*` requires `Authorization: Bearer <token>`.
+    #[serde(deserialize_with = "de::optional_secret")]
     pub admin_token: Option<SecretString>,
     /// A client must send a request's whole head (request line and headers) within this,
     /// or the connection is closed (idle keep-alive connections included).
+    #[default(Duration::from_secs(10))]
+    #[serde(deserialize_with = "de::duration")]
     pub header_read_timeout: Duration,
     /// A request (its body read and its answer made) taking longer gets 503.
+    #[default(Duration::from_secs(30))]
+    #[serde(deserialize_with = "de::duration")]
     pub request_timeout: Duration,
     /// A request body larger than this gets 413.
+    #[default(1024 * 1024)]
+    #[serde(deserialize_with = "de::positive")]
     pub max_body_bytes: usize,
     /// Requests handled at once (health, readiness and metrics not counted); more get 503.
+    #[default(256)]
+    #[serde(deserialize_with = "de::positive")]
     pub max_concurrent_requests: usize,
 }
 
-#[derive(Debug, Clone)]
+/// `[database]`.
+#[derive(Debug, Clone, SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
+    /// Required (no default): `postgres://` or `postgresql://`.
+    #[serde(deserialize_with = "de::postgres_url")]
     pub url: SecretString,
+    #[default(10)]
+    #[serde(deserialize_with = "de::positive")]
     pub max_connections: u32,
+    #[default(Duration::from_secs(5))]
+    #[serde(deserialize_with = "de::duration")]
     pub connect_timeout: Duration,
     /// Published outbox messages, inbox entries and resolved dead letters are deleted
     /// after this long.
+    #[default(Duration::from_secs(7 * 24 * 3600))]
+    #[serde(deserialize_with = "de::duration")]
     pub outbox_retention: Duration,
 }
 
-#[derive(Debug, Clone)]
+/// `[broker]`.
+#[derive(Debug, Clone, SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BrokerSettings {
+    /// Required (no default): `amqp://` or `amqps://`.
+    #[serde(deserialize_with = "de::amqp_url")]
     pub url: SecretString,
     /// Unacknowledged deliveries per consumer.
+    #[default(500)]
+    #[serde(deserialize_with = "de::positive")]
     pub prefetch: u16,
     /// Unacknowledged deliveries of all subscriber consumers together (see
     /// [`BrokerSettings::subscriber_prefetch`]).
+    #[default(10_000)]
+    #[serde(deserialize_with = "de::positive")]
     pub prefetch_budget: u32,
     /// Upper bound of the wait between reconnection attempts.
+    #[default(Duration::from_secs(30))]
+    #[serde(deserialize_with = "de::duration")]
     pub reconnect_max_delay: Duration,
     /// Deliveries of one message after which the broker dead-letters it (a consumer that
     /// crashes on it every time cannot loop forever).
+    #[default(20)]
+    #[serde(deserialize_with = "de::positive")]
     pub delivery_limit: u32,
     /// The largest message body the hub publishes; a larger one is refused before the
     /// broker sees it (and set aside by the relays).
+    #[default(16 * 1024 * 1024)]
+    #[serde(deserialize_with = "de::positive")]
     pub max_message_bytes: usize,
     /// RabbitMQ's management API (`http://user:password@host:15672`), through which
-    /// `hub quarantine` reads the quarantine; `None`: listing is unavailable.
+    /// `hub quarantine` reads the quarantine; `None` (left out or empty): listing is
+    /// unavailable.
+    #[serde(deserialize_with = "de::management_url")]
     pub management_url: Option<SecretString>,
 }
 
@@ -106,20 +162,40 @@ impl BrokerSettings {
     }
 }
 
-#[derive(Debug, Clone)]
+/// `[register]`.
+#[derive(Debug, Clone, SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RegisterSettings {
+    /// Required (no default), http(s).
+    #[serde(deserialize_with = "de::http_url")]
     pub base_url: String,
+    /// Required (no default), http(s).
+    #[serde(deserialize_with = "de::http_url")]
     pub token_url: String,
+    /// Required (no default).
+    #[serde(deserialize_with = "de::non_empty")]
     pub client_id: String,
+    /// Required (no default).
+    #[serde(deserialize_with = "de::secret")]
     pub client_secret: SecretString,
     pub scope: String,
+    #[default(Duration::from_secs(5))]
+    #[serde(deserialize_with = "de::duration")]
     pub poll_interval: Duration,
-    /// `None`: no scheduled full resync (it can still be triggered).
+    /// `None` (`"off"`): no scheduled full resync (it can still be triggered).
+    #[default(Some(Duration::from_secs(24 * 3600)))]
+    #[serde(deserialize_with = "de::optional_duration")]
     pub resync_interval: Option<Duration>,
     /// Detail documents fetched at once.
+    #[default(8)]
+    #[serde(deserialize_with = "de::positive")]
     pub concurrency: usize,
     /// Changes committed per database transaction.
+    #[default(100)]
+    #[serde(deserialize_with = "de::positive")]
     pub batch_size: usize,
+    #[default(Duration::from_secs(10))]
+    #[serde(deserialize_with = "de::duration")]
     pub timeout: Duration,
 }
 
@@ -145,6 +221,9 @@ pub struct MunicipalitySettings {
 
 /// The `Afzender` of the hub's SOAP publications unless a channel sets `sender`.
 pub const DEFAULT_SOAP_SENDER: &str = "kbbj.vlaanderen.be/verenigingsloket-hub";
+
+/// The timeout of an HTTP or SOAP channel that sets none.
+const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How a subscriber receives its messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,19 +287,195 @@ impl ProviderSettings {
     }
 }
 
-#[derive(Debug, Clone)]
+/// `[applications]`.
+#[derive(Debug, Clone, SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApplicationSettings {
     /// How often the leader asks the providers where open applications stand.
+    #[default(Duration::from_secs(30))]
+    #[serde(deserialize_with = "de::duration")]
     pub poll_interval: Duration,
 }
 
 /// Retries with exponential backoff and full jitter: attempt `n` waits a random time up
 /// to `min(cap, base * 2^(n-1))`; after `max_attempts` the message is dead-lettered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `[retry]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RetrySettings {
+    #[default(Duration::from_millis(500))]
+    #[serde(deserialize_with = "de::duration")]
     pub base: Duration,
+    #[default(Duration::from_secs(60))]
+    #[serde(deserialize_with = "de::duration")]
     pub cap: Duration,
+    #[default(8)]
+    #[serde(deserialize_with = "de::positive")]
     pub max_attempts: u32,
+}
+
+/// The top level's own keys (the sections are read apart).
+#[derive(SmartDefault, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TopLevel {
+    #[default(Duration::from_secs(10))]
+    #[serde(deserialize_with = "de::duration")]
+    shutdown_grace: Duration,
+}
+
+/// A `[[subscribers]]` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriberEntry {
+    name: String,
+    /// Required; optional here so that a bad one is pruned without losing the entry's
+    /// other problems.
+    #[serde(default)]
+    selector: Option<SelectorEntry>,
+    #[serde(default)]
+    fields: FieldPolicy,
+    /// Read by [`ChannelEntry::read`].
+    #[serde(default)]
+    channel: Option<Value>,
+    #[serde(default)]
+    retry: RetryOverride,
+}
+
+/// A `[[municipalities]]` entry. Its OVO code and territory are optional here so that a
+/// bad one is pruned without losing the entry's other problems; leaving one out is a
+/// problem of the validation pass.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MunicipalityEntry {
+    name: String,
+    #[serde(default, deserialize_with = "de::some_from_str")]
+    ovo_code: Option<OvoCode>,
+    #[serde(default)]
+    territory: Option<TerritoryEntry>,
+    #[serde(default)]
+    fields: FieldPolicy,
+    /// Read by [`ChannelEntry::read`].
+    #[serde(default)]
+    channel: Option<Value>,
+    #[serde(default)]
+    retry: RetryOverride,
+}
+
+/// A subscriber's selector as configured ([`Selector`], its postcodes checked).
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum SelectorEntry {
+    // A struct variant, so that serde refuses other keys beside `kind`.
+    All {},
+    Postcodes {
+        #[serde(default)]
+        postcodes: Postcodes,
+    },
+    Territory {
+        #[serde(default)]
+        postcodes: Postcodes,
+        #[serde(default)]
+        werkingsgebieden: Vec<String>,
+    },
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TerritoryEntry {
+    postcodes: Postcodes,
+    /// NUTS/LAU codes (`BE...`).
+    werkingsgebieden: Vec<String>,
+}
+
+/// A list of postcodes. One that is not a postcode is kept aside rather than failing the
+/// list, so that the validation pass reports each at the list's key (serde cannot place
+/// an error inside a `kind`-tagged selector).
+#[derive(Debug, Default)]
+struct Postcodes {
+    valid: Vec<Postcode>,
+    invalid: Vec<IdError>,
+}
+
+impl<'de> Deserialize<'de> for Postcodes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut list = Postcodes::default();
+        for raw in Vec::<String>::deserialize(d)? {
+            match raw.parse::<Postcode>() {
+                Ok(p) => list.valid.push(p),
+                Err(e) => list.invalid.push(e),
+            }
+        }
+        Ok(list)
+    }
+}
+
+impl Postcodes {
+    fn strings(&self) -> Vec<String> {
+        self.valid.iter().map(|p| p.as_str().to_owned()).collect()
+    }
+}
+
+/// A channel as configured ([`Channel`] before defaults). `kind` picks the variant, whose
+/// type then reads the rest of the table ([`kind_tagged`]): unlike serde's tagged enums,
+/// that keeps the key paths inside it.
+enum ChannelEntry {
+    Queue(QueueEntry),
+    Http(HttpEntry),
+    Soap(SoapEntry),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueEntry {
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpEntry {
+    url: String,
+    #[serde(default, deserialize_with = "de::some_duration")]
+    timeout: Option<Duration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SoapEntry {
+    url: String,
+    #[serde(default, deserialize_with = "de::some_duration")]
+    timeout: Option<Duration>,
+    #[serde(default)]
+    sender: Option<String>,
+    #[serde(default)]
+    receiver: Option<String>,
+    #[serde(default)]
+    tls: Option<ClientTlsFiles>,
+}
+
+impl ChannelEntry {
+    const KINDS: [&'static str; 3] = ["queue", "http", "soap"];
+
+    fn read(p: &mut Problems, at: &str, value: Value) -> Option<ChannelEntry> {
+        let (kind, rest) = kind_tagged(p, at, value, "channel kind", &Self::KINDS)?;
+        match kind.as_str() {
+            "queue" => p.collect(at, rest).map(ChannelEntry::Queue),
+            "http" => p.collect(at, rest).map(ChannelEntry::Http),
+            _ => p.collect(at, rest).map(ChannelEntry::Soap),
+        }
+    }
+}
+
+/// A subscriber's `retry`: what it sets of `[retry]`.
+#[derive(Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RetryOverride {
+    #[serde(deserialize_with = "de::some_duration")]
+    base: Option<Duration>,
+    #[serde(deserialize_with = "de::some_duration")]
+    cap: Option<Duration>,
+    #[serde(deserialize_with = "de::some_positive")]
+    max_attempts: Option<u32>,
 }
 
 /// Where configuration comes from.
@@ -255,7 +510,7 @@ pub struct Problem {
     pub message: String,
 }
 
-/// Every problem found, in key order of discovery.
+/// Every problem found, section by section.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigErrors(pub Vec<Problem>);
 
@@ -269,65 +524,6 @@ impl fmt::Display for ConfigErrors {
     }
 }
 
-const SECTIONS: &[(&str, &[&str])] = &[
-    (
-        "http",
-        &[
-            "listen",
-            "admin_token",
-            "header_read_timeout",
-            "request_timeout",
-            "max_body_bytes",
-            "max_concurrent_requests",
-        ],
-    ),
-    (
-        "database",
-        &[
-            "url",
-            "max_connections",
-            "connect_timeout",
-            "outbox_retention",
-        ],
-    ),
-    (
-        "broker",
-        &[
-            "url",
-            "prefetch",
-            "prefetch_budget",
-            "reconnect_max_delay",
-            "delivery_limit",
-            "max_message_bytes",
-            "management_url",
-        ],
-    ),
-    ("retry", &["base", "cap", "max_attempts"]),
-    ("applications", &["poll_interval"]),
-    (
-        "register",
-        &[
-            "base_url",
-            "token_url",
-            "client_id",
-            "client_secret",
-            "scope",
-            "poll_interval",
-            "resync_interval",
-            "concurrency",
-            "batch_size",
-            "timeout",
-        ],
-    ),
-];
-const TOP_LEVEL: &[&str] = &[
-    "providers",
-    "subscribers",
-    "municipalities",
-    "services",
-    "shutdown_grace",
-];
-
 /// Loads and checks the configuration, with the hub's provider kinds
 /// ([`ProviderKinds::standard`]).
 pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
@@ -336,74 +532,52 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigErrors> {
 
 /// As [`load`], `[providers.<name>]` naming one of `kinds`.
 pub fn load_with(sources: &Sources, kinds: &ProviderKinds) -> Result<Settings, ConfigErrors> {
-    let config = build(sources)?;
-    let mut r = Reader {
-        config: &config,
-        problems: Vec::new(),
-    };
-    r.unknown_keys();
-    let retry = RetrySettings {
-        base: r.duration("retry.base"),
-        cap: r.duration("retry.cap"),
-        max_attempts: r.positive("retry.max_attempts"),
-    };
-    let settings = Settings {
-        http: HttpSettings {
-            listen: r
-                .parsed("http.listen")
-                .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
-            admin_token: r.optional_secret("http.admin_token"),
-            header_read_timeout: r.duration("http.header_read_timeout"),
-            request_timeout: r.duration("http.request_timeout"),
-            max_body_bytes: r.positive("http.max_body_bytes"),
-            max_concurrent_requests: r.positive("http.max_concurrent_requests"),
-        },
-        database: DatabaseSettings {
-            url: r.secret_url("database.url", &["postgres://", "postgresql://"]),
-            max_connections: r.positive("database.max_connections"),
-            connect_timeout: r.duration("database.connect_timeout"),
-            outbox_retention: r.duration("database.outbox_retention"),
-        },
-        broker: BrokerSettings {
-            url: r.secret_url("broker.url", &["amqp://", "amqps://"]),
-            prefetch: r.positive("broker.prefetch"),
-            prefetch_budget: r.positive("broker.prefetch_budget"),
-            reconnect_max_delay: r.duration("broker.reconnect_max_delay"),
-            delivery_limit: r.positive("broker.delivery_limit"),
-            max_message_bytes: r.positive("broker.max_message_bytes"),
-            management_url: r
-                .optional_secret_url("broker.management_url", &["http://", "https://"]),
-        },
-        register: RegisterSettings {
-            base_url: r.http_url("register.base_url"),
-            token_url: r.http_url("register.token_url"),
-            client_id: r.non_empty("register.client_id"),
-            client_secret: r.secret("register.client_secret"),
-            scope: r.get::<String>("register.scope").unwrap_or_default(),
-            poll_interval: r.duration("register.poll_interval"),
-            resync_interval: r.optional_duration("register.resync_interval"),
-            concurrency: r.positive("register.concurrency"),
-            batch_size: r.positive("register.batch_size"),
-            timeout: r.duration("register.timeout"),
-        },
-        subscribers: r.subscribers(retry),
+    let mut top = build(sources)?
+        .try_deserialize::<Map<String, Value>>()
+        .map_err(|e| one_problem("(files)", type_problem(&e)))?;
+    let mut p = Problems::default();
+    let http: HttpSettings = p.section(&mut top, "http");
+    let database: DatabaseSettings = p.section(&mut top, "database");
+    let broker: BrokerSettings = p.section(&mut top, "broker");
+    let register: RegisterSettings = p.section(&mut top, "register");
+    let retry: RetrySettings = p.section(&mut top, "retry");
+    let applications: ApplicationSettings = p.section(&mut top, "applications");
+    p.required("database.url", database.url.expose_secret());
+    p.required("broker.url", broker.url.expose_secret());
+    p.required("register.base_url", &register.base_url);
+    p.required("register.token_url", &register.token_url);
+    p.required("register.client_id", &register.client_id);
+    p.required(
+        "register.client_secret",
+        register.client_secret.expose_secret(),
+    );
+    let subscribers = subscribers(
+        &mut p,
+        top.remove("subscribers"),
+        top.remove("municipalities"),
         retry,
-        providers: ProviderSettings::default(),
-        services: ServiceCatalogue::default(),
-        applications: ApplicationSettings {
-            poll_interval: r.duration("applications.poll_interval"),
-        },
-        shutdown_grace: r.duration("shutdown_grace"),
-    };
-    let mut settings = settings;
-    let declared_providers;
-    (settings.providers, declared_providers) = r.providers(kinds);
-    settings.services = r.services(&declared_providers, &settings.subscribers);
-    if r.problems.is_empty() {
-        Ok(settings)
-    } else {
-        Err(ConfigErrors(r.problems))
+    );
+    let (providers, declared) = providers(&mut p, top.remove("providers"), kinds);
+    let services = services(&mut p, top.remove("services"), &declared, &subscribers);
+    // What is left is the top level's own keys, and unknown ones.
+    let top_level: TopLevel = p
+        .collect("", Value::new(None, ValueKind::Table(top)))
+        .unwrap_or_default();
+    if !p.0.is_empty() {
+        return Err(ConfigErrors(p.0));
     }
+    Ok(Settings {
+        http,
+        database,
+        broker,
+        register,
+        subscribers,
+        retry,
+        services,
+        providers,
+        applications,
+        shutdown_grace: top_level.shutdown_grace,
+    })
 }
 
 fn build(sources: &Sources) -> Result<Config, ConfigErrors> {
@@ -440,571 +614,733 @@ fn one_problem(key: &str, message: String) -> ConfigErrors {
     }])
 }
 
-/// Reads keys one by one, remembering every problem instead of stopping at the first.
-struct Reader<'a> {
-    config: &'a Config,
-    problems: Vec<Problem>,
-}
+/// The problems found so far, and the deserialisation that finds them.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
 
-impl Reader<'_> {
-    fn problem(&mut self, key: &str, message: impl Into<String>) {
-        self.problems.push(Problem {
-            key: key.to_owned(),
+impl Problems {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(Problem {
+            key: key.into(),
             message: message.into(),
         });
     }
 
-    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
-        match self.config.get::<T>(key) {
-            Ok(v) => Some(v),
-            Err(config::ConfigError::NotFound(_)) => {
-                self.problem(key, "missing");
-                None
-            }
-            Err(e) => {
-                self.problem(key, type_problem(&e));
-                None
-            }
+    /// Whether a problem was reported at `key` or below it.
+    fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|p| is_at_or_below(&p.key, key))
+    }
+
+    /// "missing" unless `value` is set.
+    fn required(&mut self, key: &str, value: &str) {
+        if value.is_empty() {
+            self.missing(key);
         }
     }
 
-    fn parsed<T: FromStr>(&mut self, key: &str) -> Option<T>
-    where
-        T::Err: fmt::Display,
-    {
-        let raw = self.get::<String>(key)?;
-        raw.parse()
-            .map_err(|e| self.problem(key, format!("{raw:?} is not valid: {e}")))
-            .ok()
+    /// "missing", unless the key has a problem already (its value was refused).
+    fn missing(&mut self, key: &str) {
+        if !self.has(key) {
+            self.push(key, "missing");
+        }
     }
 
-    fn positive<T: DeserializeOwned + Default + PartialOrd>(&mut self, key: &str) -> T {
-        match self.get::<T>(key) {
-            Some(v) if v > T::default() => v,
-            Some(_) => {
-                self.problem(key, "must be greater than zero");
-                T::default()
-            }
+    /// Section `name` of the top level, taken out of it (absent: the type's defaults).
+    fn section<T: DeserializeOwned + Default>(
+        &mut self,
+        top: &mut Map<String, Value>,
+        name: &str,
+    ) -> T {
+        match top.remove(name) {
+            Some(value) => self.collect(name, value).unwrap_or_default(),
             None => T::default(),
         }
     }
 
-    fn non_empty(&mut self, key: &str) -> String {
-        let value = self.get::<String>(key).unwrap_or_default();
-        if value.trim().is_empty() && !self.has_problem(key) {
-            self.problem(key, "must not be empty");
-        }
-        value
-    }
-
-    fn has_problem(&self, key: &str) -> bool {
-        self.problems.iter().any(|p| p.key == key)
-    }
-
-    fn duration(&mut self, key: &str) -> Duration {
-        self.optional_duration(key).unwrap_or_else(|| {
-            if !self.has_problem(key) {
-                self.problem(key, "must be a duration greater than zero, e.g. \"5s\"");
+    /// `value` (at key `at`) deserialised into `T`, every problem reported. A serde error
+    /// stops at the first one, so each round reports it where `serde_path_to_error` places
+    /// it, prunes the value that caused it (a missing field: the table that lacks it; an
+    /// array's element: the array, so that later indices stay right) and tries again; each
+    /// round removes a node, so it ends. `None` when even the pruned value fails (a
+    /// required field missing at the top of `value`).
+    fn collect<T: DeserializeOwned>(&mut self, at: &str, mut value: Value) -> Option<T> {
+        let mut found: Vec<Problem> = Vec::new();
+        let result = loop {
+            let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(v) => break Some(v),
+                Err(e) => e,
+            };
+            let message = type_problem(error.inner());
+            // A step serde_path_to_error could not name (a non-string key): report at `at`.
+            let Some(mut path) = error
+                .path()
+                .iter()
+                .map(Step::of)
+                .collect::<Option<Vec<_>>>()
+            else {
+                found.push(Problem {
+                    key: at.to_owned(),
+                    message,
+                });
+                break None;
+            };
+            let missing = match error.inner() {
+                // config's own word for a missing field, the field after the keys it passed.
+                config::ConfigError::NotFound(field) => field.rsplit(['.', ']']).next(),
+                _ => missing_field(&message),
+            };
+            let (key, message, prune) = if let Some(field) = missing {
+                let mut key = path.clone();
+                key.push(Step::Key(field.to_owned()));
+                (key, "missing".to_owned(), path)
+            } else if let Some(field) = unknown_field(&message) {
+                // Inside a `kind`-tagged table serde places the error at the table.
+                if path.last() != Some(&Step::Key(field.to_owned())) {
+                    path.push(Step::Key(field.to_owned()));
+                }
+                (path.clone(), "unknown key".to_owned(), path)
+            } else {
+                let key = path.clone();
+                if matches!(path.last(), Some(Step::Index(_))) {
+                    path.pop();
+                }
+                (key, message, path)
+            };
+            let key = join(at, &key);
+            if !found.iter().any(|p| is_at_or_below(&p.key, &key)) {
+                found.push(Problem { key, message });
             }
-            Duration::ZERO
-        })
+            if prune.is_empty() || !remove(&mut value, &prune) {
+                break None;
+            }
+        };
+        // The tables' key order is the merge's (a hash map): report in key order.
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        self.0.extend(found);
+        result
     }
 
-    /// A humantime duration (`"5s"`, `"24h"`); `"off"` or `"0s"` means none.
-    fn optional_duration(&mut self, key: &str) -> Option<Duration> {
-        let raw = self.get::<String>(key)?;
-        if raw == "off" {
+    /// The entries of an array of tables (`subscribers`), each with its key
+    /// (`subscribers[0]`).
+    fn entries(&mut self, array: &str, value: Option<Value>) -> Vec<(String, Value)> {
+        let Some(value) = value else {
+            return Vec::new();
+        };
+        self.collect::<Vec<Value>>(array, value)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| (format!("{array}[{i}]"), entry))
+            .collect()
+    }
+}
+
+/// One step of a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+impl Step {
+    fn of(segment: &serde_path_to_error::Segment) -> Option<Step> {
+        use serde_path_to_error::Segment;
+        match segment {
+            Segment::Map { key } => Some(Step::Key(key.clone())),
+            Segment::Enum { variant } => Some(Step::Key(variant.clone())),
+            Segment::Seq { index } => Some(Step::Index(*index)),
+            _ => None,
+        }
+    }
+}
+
+fn join(at: &str, path: &[Step]) -> String {
+    let mut key = at.to_owned();
+    for step in path {
+        match step {
+            Step::Key(k) if key.is_empty() => key.push_str(k),
+            Step::Key(k) => {
+                key.push('.');
+                key.push_str(k);
+            }
+            Step::Index(i) => key.push_str(&format!("[{i}]")),
+        }
+    }
+    key
+}
+
+/// `key` is `at` or a key inside it (`at.x`, `at[0]`).
+fn is_at_or_below(key: &str, at: &str) -> bool {
+    key.strip_prefix(at)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Removes what `path` leads to; false if it leads nowhere.
+fn remove(value: &mut Value, path: &[Step]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = value;
+    for step in parents {
+        let next = match (step, &mut node.kind) {
+            (Step::Key(k), ValueKind::Table(table)) => table.get_mut(k),
+            (Step::Index(i), ValueKind::Array(array)) => array.get_mut(*i),
+            _ => None,
+        };
+        match next {
+            Some(next) => node = next,
+            None => return false,
+        }
+    }
+    match (last, &mut node.kind) {
+        (Step::Key(k), ValueKind::Table(table)) => table.remove(k).is_some(),
+        (Step::Index(i), ValueKind::Array(array)) if *i < array.len() => {
+            array.remove(*i);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// serde's own wording for a missing field (`missing field `x``).
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.strip_suffix('`')
+}
+
+/// serde's own wording for an unknown field (`unknown field `x`, expected ...`).
+fn unknown_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("unknown field `")?;
+    rest.split_once('`').map(|(field, _)| field)
+}
+
+/// config's own messages repeat the key and the file; keep what is wrong.
+pub(crate) fn type_problem(e: &config::ConfigError) -> String {
+    let text = match e {
+        config::ConfigError::Type {
+            unexpected,
+            expected,
+            ..
+        } => format!("invalid type: {unexpected}, expected {expected}"),
+        _ => e.to_string(),
+    };
+    let text = match text.split_once(" for key") {
+        Some((head, _)) => head.to_owned(),
+        None => text,
+    };
+    // The types are the hub's business: "expected struct HttpSettings" is a table.
+    match text.split_once(", expected struct ") {
+        Some((head, _)) => format!("{head}, expected a table"),
+        None => text,
+    }
+}
+
+/// `[[subscribers]]` and `[[municipalities]]`: one list of adapter instances, names
+/// unique across both.
+fn subscribers(
+    p: &mut Problems,
+    subscribers: Option<Value>,
+    municipalities: Option<Value>,
+    default_retry: RetrySettings,
+) -> Vec<SubscriberSettings> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (key, entry) in p.entries("subscribers", subscribers) {
+        let Some(entry) = p.collect::<SubscriberEntry>(&key, entry) else {
+            continue;
+        };
+        adapter_name(p, &key, &entry.name, &mut seen);
+        let selector = match entry.selector {
+            None => {
+                p.missing(&format!("{key}.selector"));
+                Selector::All
+            }
+            Some(SelectorEntry::All {}) => Selector::All,
+            Some(SelectorEntry::Postcodes { postcodes }) => {
+                let at = format!("{key}.selector.postcodes");
+                if postcodes.valid.is_empty() && postcodes.invalid.is_empty() && !p.has(&at) {
+                    p.push(&at, "must list at least one postcode");
+                }
+                invalid_postcodes(p, &at, &postcodes);
+                Selector::Postcodes {
+                    postcodes: postcodes.strings(),
+                }
+            }
+            Some(SelectorEntry::Territory {
+                postcodes,
+                werkingsgebieden,
+            }) => {
+                invalid_postcodes(p, &format!("{key}.selector.postcodes"), &postcodes);
+                Selector::Territory {
+                    postcodes: postcodes.strings(),
+                    werkingsgebieden,
+                }
+            }
+        };
+        let channel = channel(p, &key, &entry.name, &entry.name, entry.channel);
+        let retry = retry(p, &key, default_retry, entry.retry);
+        out.push(SubscriberSettings {
+            name: entry.name,
+            selector,
+            fields: entry.fields,
+            channel,
+            retry,
+            municipality: None,
+        });
+    }
+    for (key, entry) in p.entries("municipalities", municipalities) {
+        let Some(entry) = p.collect::<MunicipalityEntry>(&key, entry) else {
+            continue;
+        };
+        adapter_name(p, &key, &entry.name, &mut seen);
+        let ovo_code = match entry.ovo_code {
+            Some(code) => code.as_str().to_owned(),
+            None => {
+                p.missing(&format!("{key}.ovo_code"));
+                String::new()
+            }
+        };
+        let territory = match entry.territory {
+            Some(territory) => territory,
+            None => {
+                p.missing(&format!("{key}.territory"));
+                TerritoryEntry::default()
+            }
+        };
+        let at = format!("{key}.territory");
+        if territory.postcodes.valid.is_empty()
+            && territory.postcodes.invalid.is_empty()
+            && territory.werkingsgebieden.is_empty()
+            && !p.has(&at)
+        {
+            p.push(&at, "must list at least one postcode or werkingsgebied");
+        }
+        invalid_postcodes(p, &format!("{at}.postcodes"), &territory.postcodes);
+        for w in territory
+            .werkingsgebieden
+            .iter()
+            .filter(|w| w.len() < 3 || !w.starts_with("BE"))
+        {
+            p.push(
+                format!("{at}.werkingsgebieden"),
+                format!("{w:?} is not a NUTS/LAU code (BE...)"),
+            );
+        }
+        let receiver = if ovo_code.is_empty() {
+            &entry.name
+        } else {
+            &ovo_code
+        };
+        let channel = channel(p, &key, &entry.name, receiver, entry.channel);
+        let retry = retry(p, &key, default_retry, entry.retry);
+        out.push(SubscriberSettings {
+            name: entry.name,
+            selector: Selector::Territory {
+                postcodes: territory.postcodes.strings(),
+                werkingsgebieden: territory.werkingsgebieden,
+            },
+            fields: entry.fields,
+            channel,
+            retry,
+            municipality: Some(MunicipalitySettings { ovo_code }),
+        });
+    }
+    out
+}
+
+fn invalid_postcodes(p: &mut Problems, key: &str, postcodes: &Postcodes) {
+    for e in &postcodes.invalid {
+        p.push(key, e.to_string());
+    }
+}
+
+fn adapter_name(p: &mut Problems, key: &str, name: &str, seen: &mut HashSet<String>) {
+    let name_ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !name_ok {
+        p.push(
+            format!("{key}.name"),
+            format!("{name:?} must be lower-case letters, digits and '-'"),
+        );
+    }
+    if !seen.insert(name.to_owned()) {
+        p.push(
+            format!("{key}.name"),
+            format!("{name:?} is used by an earlier subscriber or municipality"),
+        );
+    }
+}
+
+fn channel(
+    p: &mut Problems,
+    key: &str,
+    name: &str,
+    default_receiver: &str,
+    entry: Option<Value>,
+) -> Channel {
+    let at = format!("{key}.channel");
+    let default = || Channel::Queue {
+        queue: format!("subscriber.{name}"),
+    };
+    let Some(entry) = entry.and_then(|value| ChannelEntry::read(p, &at, value)) else {
+        return default();
+    };
+    match entry {
+        ChannelEntry::Queue(QueueEntry { queue: None }) => default(),
+        ChannelEntry::Queue(QueueEntry { queue: Some(queue) }) => Channel::Queue { queue },
+        ChannelEntry::Http(HttpEntry { url, timeout }) => {
+            check_http_url(p, &format!("{at}.url"), &url);
+            Channel::Http {
+                url,
+                timeout: timeout.unwrap_or(DEFAULT_CHANNEL_TIMEOUT),
+            }
+        }
+        ChannelEntry::Soap(SoapEntry {
+            url,
+            timeout,
+            sender,
+            receiver,
+            tls,
+        }) => {
+            check_http_url(p, &format!("{at}.url"), &url);
+            if tls.is_some() && !url.starts_with("https://") {
+                p.push(
+                    format!("{at}.tls"),
+                    "a client certificate needs an https:// url",
+                );
+            }
+            Channel::Soap(SoapChannel {
+                url,
+                timeout: timeout.unwrap_or(DEFAULT_CHANNEL_TIMEOUT),
+                sender: sender.unwrap_or_else(|| DEFAULT_SOAP_SENDER.to_owned()),
+                receiver: receiver.unwrap_or_else(|| default_receiver.to_owned()),
+                tls,
+            })
+        }
+    }
+}
+
+/// A table at `at` tagged by its `kind`, one of `kinds`: the kind and the rest of the
+/// table. Problems (not a table, `kind` missing, not a string or unknown) are reported.
+fn kind_tagged(
+    p: &mut Problems,
+    at: &str,
+    value: Value,
+    what: &str,
+    kinds: &[&str],
+) -> Option<(String, Value)> {
+    let Ok(mut table) = value.into_table() else {
+        p.push(at, "must be a table");
+        return None;
+    };
+    let key = format!("{at}.kind");
+    let known = kinds.join(", ");
+    let kind = match table.remove("kind").map(Value::into_string) {
+        Some(Ok(kind)) => kind,
+        Some(Err(_)) => {
+            p.push(key, format!("must be a string: one of {known}"));
             return None;
         }
+        None => {
+            p.push(key, format!("missing: one of {known}"));
+            return None;
+        }
+    };
+    if !kinds.contains(&kind.as_str()) {
+        p.push(
+            key,
+            format!("unknown {what} {kind:?}: expected one of {known}"),
+        );
+        return None;
+    }
+    Some((kind, Value::new(None, ValueKind::Table(table))))
+}
+
+fn check_http_url(p: &mut Problems, key: &str, url: &str) {
+    if let Err(message) = de::check_http_url(url) {
+        p.push(key, message);
+    }
+}
+
+/// `[retry]` with what the subscriber overrides.
+fn retry(
+    p: &mut Problems,
+    key: &str,
+    default_retry: RetrySettings,
+    entry: RetryOverride,
+) -> RetrySettings {
+    let retry = RetrySettings {
+        base: entry.base.unwrap_or(default_retry.base),
+        cap: entry.cap.unwrap_or(default_retry.cap),
+        max_attempts: entry.max_attempts.unwrap_or(default_retry.max_attempts),
+    };
+    if retry.base > retry.cap {
+        p.push(format!("{key}.retry"), "base must not exceed cap");
+    }
+    retry
+}
+
+/// `[providers.<name>]`: each a provider instance of the kind it names (`kind`), with
+/// the kind's own keys, checked by the kind. Also the names of every instance declared,
+/// valid or not (a service naming one with problems gets no problem of its own).
+fn providers(
+    p: &mut Problems,
+    value: Option<Value>,
+    kinds: &ProviderKinds,
+) -> (ProviderSettings, Vec<String>) {
+    let Some(value) = value else {
+        return Default::default();
+    };
+    let Ok(table) = value.into_table() else {
+        p.push("providers", "must be a table");
+        return Default::default();
+    };
+    let mut entries: Vec<(String, Value)> = table.into_iter().collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let declared = entries.iter().map(|(name, _)| name.clone()).collect();
+    let mut instances = Vec::new();
+    for (name, value) in entries {
+        let key = format!("providers.{name}");
+        if !is_code(&name) {
+            p.push(
+                &key,
+                format!("{name:?} must be lower-case letters, digits and '-'"),
+            );
+            continue;
+        }
+        let Some((kind, settings)) = kind_tagged(p, &key, value, "provider kind", &kinds.names())
+        else {
+            continue;
+        };
+        match kinds.configure(&name, &kind, settings) {
+            Some(Ok(instance)) => instances.push(instance),
+            Some(Err(problems)) => {
+                for problem in problems {
+                    let at = if problem.key.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{key}.{}", problem.key)
+                    };
+                    p.push(at, problem.message);
+                }
+            }
+            // kind_tagged checked the name.
+            None => p.push(format!("{key}.kind"), "unknown provider kind"),
+        }
+    }
+    instances.sort_by_key(|p| kinds.position(p.kind));
+    (ProviderSettings { instances }, declared)
+}
+
+/// `[[services]]`: the catalogue, every service naming a declared provider.
+fn services(
+    p: &mut Problems,
+    value: Option<Value>,
+    providers: &[String],
+    subscribers: &[SubscriberSettings],
+) -> ServiceCatalogue {
+    let mut entries = Vec::new();
+    for (key, entry) in p.entries("services", value) {
+        if let Some(service) = p.collect::<ServiceDefinition>(&key, entry) {
+            entries.push((key, service));
+        }
+    }
+    for (key, service) in &entries {
+        let known = match &service.provider {
+            ProviderRef::Municipality(name) => {
+                let exists = subscribers
+                    .iter()
+                    .any(|s| &s.name == name && s.municipality.is_some());
+                if !exists {
+                    p.push(
+                        format!("{key}.provider"),
+                        format!("there is no municipality named {name:?}"),
+                    );
+                }
+                true
+            }
+            ProviderRef::Named(name) => providers.contains(name),
+        };
+        if !known {
+            p.push(
+                format!("{key}.provider"),
+                format!("{} is not configured under [providers]", service.provider),
+            );
+        }
+    }
+    match ServiceCatalogue::from_entries(entries) {
+        Ok(catalogue) => catalogue,
+        Err(problems) => {
+            for (key, problem) in problems {
+                p.push(key, problem);
+            }
+            ServiceCatalogue::default()
+        }
+    }
+}
+
+/// The rules of single keys, as `deserialize_with` functions: each refuses a value with
+/// the message reported at its key. A secret's message never holds its value.
+mod de {
+    use std::fmt::Display;
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use secrecy::{ExposeSecret, SecretString};
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+
+    /// Anything with a `FromStr`, from a string (a socket address).
+    pub fn parsed<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<T, D::Error>
+    where
+        T::Err: Display,
+    {
+        let raw = String::deserialize(d)?;
+        raw.parse()
+            .map_err(|e| D::Error::custom(format!("{raw:?} is not valid: {e}")))
+    }
+
+    /// Anything with a `FromStr` whose error says what is wrong (an OVO code), given
+    /// (absent: `None`, through the field's default).
+    pub fn some_from_str<'de, D: Deserializer<'de>, T: FromStr>(d: D) -> Result<Option<T>, D::Error>
+    where
+        T::Err: Display,
+    {
+        let raw = String::deserialize(d)?;
+        raw.parse().map(Some).map_err(D::Error::custom)
+    }
+
+    /// A number above zero.
+    pub fn positive<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Default + PartialOrd,
+    {
+        let value = T::deserialize(d)?;
+        if value > T::default() {
+            Ok(value)
+        } else {
+            Err(D::Error::custom("must be greater than zero"))
+        }
+    }
+
+    /// A number above zero, given (absent: `None`, through the field's default).
+    pub fn some_positive<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de> + Default + PartialOrd,
+    {
+        positive(d).map(Some)
+    }
+
+    /// A humantime duration above zero (`"500ms"`, `"5s"`, `"24h"`).
+    pub fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        optional_duration(d)?
+            .ok_or_else(|| D::Error::custom("must be a duration greater than zero, e.g. \"5s\""))
+    }
+
+    /// A duration above zero, given (absent: `None`, through the field's default).
+    pub fn some_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        duration(d).map(Some)
+    }
+
+    /// A humantime duration; `"off"` or zero: none.
+    pub fn optional_duration<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let raw = String::deserialize(d)?;
+        if raw == "off" {
+            return Ok(None);
+        }
         match humantime::parse_duration(&raw) {
-            Ok(d) if d.is_zero() => None,
-            Ok(d) => Some(d),
-            Err(e) => {
-                self.problem(
-                    key,
-                    format!("{raw:?} is not a duration ({e}); write e.g. \"5s\", \"10m\", \"24h\""),
-                );
-                None
-            }
+            Ok(d) if d.is_zero() => Ok(None),
+            Ok(d) => Ok(Some(d)),
+            Err(e) => Err(D::Error::custom(format!(
+                "{raw:?} is not a duration ({e}); write e.g. \"5s\", \"10m\", \"24h\""
+            ))),
         }
     }
 
-    /// An optional humantime duration given inline (inside a table); zero is refused.
-    fn humantime(&mut self, key: &str, raw: Option<&str>) -> Option<Duration> {
-        let raw = raw?;
-        match humantime::parse_duration(raw) {
-            Ok(d) if !d.is_zero() => Some(d),
-            Ok(_) => {
-                self.problem(key, "must be greater than zero");
-                None
-            }
-            Err(e) => {
-                self.problem(key, format!("{raw:?} is not a duration ({e})"));
-                None
-            }
+    /// A string that is not blank.
+    pub fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let value = String::deserialize(d)?;
+        if value.trim().is_empty() {
+            return Err(D::Error::custom("must not be empty"));
+        }
+        Ok(value)
+    }
+
+    /// An `http://` or `https://` URL.
+    pub fn http_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        let url = non_empty(d)?;
+        check_http_url(&url).map_err(D::Error::custom)?;
+        Ok(url)
+    }
+
+    pub fn check_http_url(url: &str) -> Result<(), String> {
+        if url.starts_with("http://") || url.starts_with("https://") {
+            Ok(())
+        } else {
+            Err(format!("{url:?} must start with http:// or https://"))
         }
     }
 
-    /// A secret that may be absent or empty (`None` then); never echoed.
-    fn optional_secret(&mut self, key: &str) -> Option<SecretString> {
-        match self.config.get::<String>(key) {
-            Ok(v) if !v.is_empty() => Some(SecretString::from(v)),
-            Ok(_) | Err(config::ConfigError::NotFound(_)) => None,
-            Err(_) => {
-                self.problem(key, "must be a string");
-                None
-            }
+    /// A secret: any non-empty string.
+    pub fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        match optional_secret(d)? {
+            Some(secret) => Ok(secret),
+            None => Err(D::Error::custom("must not be empty")),
         }
     }
 
-    fn secret(&mut self, key: &str) -> SecretString {
-        // Never echo the value: a type error on a secret is reported without it.
-        match self.config.get::<String>(key) {
-            Ok(v) if !v.is_empty() => SecretString::from(v),
-            Ok(_) => {
-                self.problem(key, "must not be empty");
-                SecretString::from(String::new())
-            }
-            Err(config::ConfigError::NotFound(_)) => {
-                self.problem(key, "missing");
-                SecretString::from(String::new())
-            }
-            Err(_) => {
-                self.problem(key, "must be a string");
-                SecretString::from(String::new())
-            }
-        }
+    /// A secret that may be empty (`None` then).
+    pub fn optional_secret<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        // A type error would show the value: say what is expected instead.
+        let value = String::deserialize(d).map_err(|_| D::Error::custom("must be a string"))?;
+        Ok((!value.is_empty()).then(|| SecretString::from(value)))
     }
 
-    /// A URL that may carry a password: checked for its scheme only, never echoed.
-    fn optional_secret_url(&mut self, key: &str, schemes: &[&str]) -> Option<SecretString> {
-        let secret = self.optional_secret(key)?;
-        if !schemes
+    /// A URL that may carry a password, checked for its scheme only.
+    fn secret_url<'de, D: Deserializer<'de>>(
+        d: D,
+        schemes: &[&str],
+    ) -> Result<SecretString, D::Error> {
+        let secret = secret(d)?;
+        schemed(secret, schemes)
+    }
+
+    fn schemed<E: Error>(secret: SecretString, schemes: &[&str]) -> Result<SecretString, E> {
+        if schemes
             .iter()
             .any(|s| secret.expose_secret().starts_with(s))
         {
-            self.problem(key, format!("must start with {}", schemes.join(" or ")));
-        }
-        Some(secret)
-    }
-
-    fn secret_url(&mut self, key: &str, schemes: &[&str]) -> SecretString {
-        let secret = self.secret(key);
-        let value = secret.expose_secret();
-        if !value.is_empty() && !schemes.iter().any(|s| value.starts_with(s)) {
-            self.problem(key, format!("must start with {}", schemes.join(" or ")));
-        }
-        secret
-    }
-
-    fn http_url(&mut self, key: &str) -> String {
-        let value = self.non_empty(key);
-        if !value.is_empty() {
-            self.check_http_url(key, &value);
-        }
-        value
-    }
-
-    /// A URL given inline (inside a table) must be http(s).
-    fn check_http_url(&mut self, key: &str, url: &str) {
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            self.problem(key, format!("{url:?} must start with http:// or https://"));
+            Ok(secret)
+        } else {
+            Err(E::custom(format!(
+                "must start with {}",
+                schemes.join(" or ")
+            )))
         }
     }
 
-    fn unknown_keys(&mut self) {
-        let Ok(top) = self
-            .config
-            .clone()
-            .try_deserialize::<config::Map<String, Value>>()
-        else {
-            return;
-        };
-        let mut keys: Vec<&String> = top.keys().collect();
-        keys.sort();
-        for key in keys {
-            match SECTIONS.iter().find(|(s, _)| s == key) {
-                Some((section, known)) => {
-                    let Ok(table) = self.config.get_table(section) else {
-                        self.problem(section, "must be a table");
-                        continue;
-                    };
-                    let mut inner: Vec<&String> = table.keys().collect();
-                    inner.sort();
-                    for k in inner.into_iter().filter(|k| !known.contains(&k.as_str())) {
-                        self.problem(&format!("{section}.{k}"), "unknown key");
-                    }
-                }
-                None if TOP_LEVEL.contains(&key.as_str()) => {}
-                None => self.problem(key, "unknown key"),
-            }
-        }
+    pub fn postgres_url<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        secret_url(d, &["postgres://", "postgresql://"])
     }
 
-    /// `[[subscribers]]` and `[[municipalities]]`: one list of adapter instances, names
-    /// unique across both.
-    fn subscribers(&mut self, default_retry: RetrySettings) -> Vec<SubscriberSettings> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct RawSubscriber {
-            name: String,
-            selector: Selector,
-            #[serde(default)]
-            fields: FieldPolicy,
-            channel: Option<RawChannel>,
-            retry: Option<RawRetry>,
-        }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct RawMunicipality {
-            name: String,
-            ovo_code: String,
-            territory: RawTerritory,
-            #[serde(default)]
-            fields: FieldPolicy,
-            channel: Option<RawChannel>,
-            retry: Option<RawRetry>,
-        }
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct RawTerritory {
-            #[serde(default)]
-            postcodes: Vec<String>,
-            #[serde(default)]
-            werkingsgebieden: Vec<String>,
-        }
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for (key, raw) in self.entries::<RawSubscriber>("subscribers") {
-            let name = self.adapter_name(&key, raw.name, &mut seen);
-            if let Selector::Postcodes { postcodes } = &raw.selector {
-                if postcodes.is_empty() {
-                    self.problem(
-                        &format!("{key}.selector.postcodes"),
-                        "must list at least one postcode",
-                    );
-                }
-                self.postcodes(&format!("{key}.selector.postcodes"), postcodes);
-            }
-            let channel = self.channel(&key, &name, &name, raw.channel);
-            let retry = self.retry(&key, default_retry, raw.retry);
-            out.push(SubscriberSettings {
-                name,
-                selector: raw.selector,
-                fields: raw.fields,
-                channel,
-                retry,
-                municipality: None,
-            });
-        }
-        for (key, raw) in self.entries::<RawMunicipality>("municipalities") {
-            let name = self.adapter_name(&key, raw.name, &mut seen);
-            if let Err(e) = raw.ovo_code.parse::<contracts::OvoCode>() {
-                self.problem(&format!("{key}.ovo_code"), e.to_string());
-            }
-            let territory = raw.territory;
-            if territory.postcodes.is_empty() && territory.werkingsgebieden.is_empty() {
-                self.problem(
-                    &format!("{key}.territory"),
-                    "must list at least one postcode or werkingsgebied",
-                );
-            }
-            self.postcodes(&format!("{key}.territory.postcodes"), &territory.postcodes);
-            for w in territory
-                .werkingsgebieden
-                .iter()
-                .filter(|w| w.len() < 3 || !w.starts_with("BE"))
-            {
-                self.problem(
-                    &format!("{key}.territory.werkingsgebieden"),
-                    format!("{w:?} is not a NUTS/LAU code (BE...)"),
-                );
-            }
-            let channel = self.channel(&key, &name, &raw.ovo_code, raw.channel);
-            let retry = self.retry(&key, default_retry, raw.retry);
-            out.push(SubscriberSettings {
-                name,
-                selector: Selector::Territory {
-                    postcodes: territory.postcodes,
-                    werkingsgebieden: territory.werkingsgebieden,
-                },
-                fields: raw.fields,
-                channel,
-                retry,
-                municipality: Some(MunicipalitySettings {
-                    ovo_code: raw.ovo_code,
-                }),
-            });
-        }
-        out
+    pub fn amqp_url<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        secret_url(d, &["amqp://", "amqps://"])
     }
 
-    /// `[providers.<name>]`: each a provider instance of the kind it names (`kind`), with
-    /// the kind's own keys, checked by the kind. Also the names of every instance declared,
-    /// valid or not (a service naming one with problems gets no problem of its own).
-    fn providers(&mut self, kinds: &ProviderKinds) -> (ProviderSettings, Vec<String>) {
-        let table = match self.config.get_table("providers") {
-            Ok(table) => table,
-            Err(config::ConfigError::NotFound(_)) => return Default::default(),
-            Err(_) => {
-                self.problem("providers", "must be a table");
-                return Default::default();
-            }
-        };
-        let mut entries: Vec<(String, Value)> = table.into_iter().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let declared = entries.iter().map(|(name, _)| name.clone()).collect();
-        let known = || kinds.names().join(", ");
-        let mut instances = Vec::new();
-        for (name, value) in entries {
-            let key = format!("providers.{name}");
-            if !is_code(&name) {
-                self.problem(
-                    &key,
-                    format!("{name:?} must be lower-case letters, digits and '-'"),
-                );
-                continue;
-            }
-            let Ok(mut settings) = value.into_table() else {
-                self.problem(&key, "must be a table");
-                continue;
-            };
-            let kind_key = format!("{key}.kind");
-            let kind = match settings.remove("kind").map(Value::into_string) {
-                Some(Ok(kind)) => kind,
-                Some(Err(_)) => {
-                    self.problem(&kind_key, format!("must be a string: one of {}", known()));
-                    continue;
-                }
-                None => {
-                    self.problem(&kind_key, format!("missing: one of {}", known()));
-                    continue;
-                }
-            };
-            match kinds.configure(&name, &kind, Value::new(None, settings)) {
-                Some(Ok(instance)) => instances.push(instance),
-                Some(Err(problems)) => {
-                    for p in problems {
-                        let at = if p.key.is_empty() {
-                            key.clone()
-                        } else {
-                            format!("{key}.{}", p.key)
-                        };
-                        self.problem(&at, p.message);
-                    }
-                }
-                None => self.problem(
-                    &kind_key,
-                    format!(
-                        "unknown provider kind {kind:?}: expected one of {}",
-                        known()
-                    ),
-                ),
-            }
-        }
-        instances.sort_by_key(|p| kinds.position(p.kind));
-        (ProviderSettings { instances }, declared)
-    }
-
-    /// `[[services]]`: the catalogue, every service naming a declared provider.
-    fn services(
-        &mut self,
-        providers: &[String],
-        subscribers: &[SubscriberSettings],
-    ) -> ServiceCatalogue {
-        let entries = self.entries::<ServiceDefinition>("services");
-        for (key, service) in &entries {
-            let known = match &service.provider {
-                ProviderRef::Municipality(name) => {
-                    let exists = subscribers
-                        .iter()
-                        .any(|s| &s.name == name && s.municipality.is_some());
-                    if !exists {
-                        self.problem(
-                            &format!("{key}.provider"),
-                            format!("there is no municipality named {name:?}"),
-                        );
-                    }
-                    true
-                }
-                ProviderRef::Named(name) => providers.contains(name),
-            };
-            if !known {
-                self.problem(
-                    &format!("{key}.provider"),
-                    format!("{} is not configured under [providers]", service.provider),
-                );
-            }
-        }
-        match ServiceCatalogue::from_entries(entries) {
-            Ok(catalogue) => catalogue,
-            Err(problems) => {
-                for (key, problem) in problems {
-                    self.problem(&key, problem);
-                }
-                ServiceCatalogue::default()
-            }
-        }
-    }
-
-    /// The entries of an array of tables, each with its key (`subscribers[0]`); entries
-    /// that do not deserialise are reported and left out.
-    fn entries<T: DeserializeOwned>(&mut self, array: &str) -> Vec<(String, T)> {
-        let entries = match self.config.get::<Vec<Value>>(array) {
-            Ok(entries) => entries,
-            Err(config::ConfigError::NotFound(_)) => return Vec::new(),
-            Err(e) => {
-                self.problem(array, type_problem(&e));
-                return Vec::new();
-            }
-        };
-        let mut out = Vec::new();
-        for (i, entry) in entries.into_iter().enumerate() {
-            let key = format!("{array}[{i}]");
-            match entry.try_deserialize() {
-                Ok(raw) => out.push((key, raw)),
-                Err(e) => self.problem(&key, e.to_string()),
-            }
-        }
-        out
-    }
-
-    fn adapter_name(&mut self, key: &str, name: String, seen: &mut HashSet<String>) -> String {
-        let name_ok = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if !name_ok {
-            self.problem(
-                &format!("{key}.name"),
-                format!("{name:?} must be lower-case letters, digits and '-'"),
-            );
-        }
-        if !seen.insert(name.clone()) {
-            self.problem(
-                &format!("{key}.name"),
-                format!("{name:?} is used by an earlier subscriber or municipality"),
-            );
-        }
-        name
-    }
-
-    fn postcodes(&mut self, key: &str, postcodes: &[String]) {
-        for e in postcodes
-            .iter()
-            .filter_map(|p| p.parse::<contracts::Postcode>().err())
-        {
-            self.problem(key, e.to_string());
-        }
-    }
-
-    fn channel(
-        &mut self,
-        key: &str,
-        name: &str,
-        default_receiver: &str,
-        raw: Option<RawChannel>,
-    ) -> Channel {
-        match raw {
-            None | Some(RawChannel::Queue { queue: None }) => Channel::Queue {
-                queue: format!("subscriber.{name}"),
-            },
-            Some(RawChannel::Queue { queue: Some(queue) }) => Channel::Queue { queue },
-            Some(RawChannel::Http { url, timeout }) => {
-                self.check_http_url(&format!("{key}.channel.url"), &url);
-                let timeout = self
-                    .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
-                    .unwrap_or(Duration::from_secs(10));
-                Channel::Http { url, timeout }
-            }
-            Some(RawChannel::Soap {
-                url,
-                timeout,
-                sender,
-                receiver,
-                tls,
-            }) => {
-                self.check_http_url(&format!("{key}.channel.url"), &url);
-                let timeout = self
-                    .humantime(&format!("{key}.channel.timeout"), timeout.as_deref())
-                    .unwrap_or(Duration::from_secs(10));
-                if tls.is_some() && !url.starts_with("https://") {
-                    self.problem(
-                        &format!("{key}.channel.tls"),
-                        "a client certificate needs an https:// url",
-                    );
-                }
-                Channel::Soap(SoapChannel {
-                    url,
-                    timeout,
-                    sender: sender.unwrap_or_else(|| DEFAULT_SOAP_SENDER.to_owned()),
-                    receiver: receiver.unwrap_or_else(|| default_receiver.to_owned()),
-                    tls,
-                })
-            }
-        }
-    }
-
-    fn retry(
-        &mut self,
-        key: &str,
-        default_retry: RetrySettings,
-        raw: Option<RawRetry>,
-    ) -> RetrySettings {
-        let mut retry = default_retry;
-        if let Some(r) = raw {
-            let base = self.humantime(&format!("{key}.retry.base"), r.base.as_deref());
-            let cap = self.humantime(&format!("{key}.retry.cap"), r.cap.as_deref());
-            retry.base = base.unwrap_or(retry.base);
-            retry.cap = cap.unwrap_or(retry.cap);
-            retry.max_attempts = r.max_attempts.unwrap_or(retry.max_attempts);
-            if retry.max_attempts == 0 {
-                self.problem(
-                    &format!("{key}.retry.max_attempts"),
-                    "must be greater than zero",
-                );
-            }
-        }
-        if retry.base > retry.cap {
-            self.problem(&format!("{key}.retry"), "base must not exceed cap");
-        }
-        retry
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-enum RawChannel {
-    Queue {
-        queue: Option<String>,
-    },
-    Http {
-        url: String,
-        timeout: Option<String>,
-    },
-    Soap {
-        url: String,
-        timeout: Option<String>,
-        sender: Option<String>,
-        receiver: Option<String>,
-        tls: Option<ClientTlsFiles>,
-    },
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRetry {
-    base: Option<String>,
-    cap: Option<String>,
-    max_attempts: Option<u32>,
-}
-
-/// config's own messages repeat the key; keep the part after it, without values.
-pub(crate) fn type_problem(e: &config::ConfigError) -> String {
-    let text = e.to_string();
-    match text.split_once(" for key") {
-        Some((head, _)) => head.to_owned(),
-        None => text,
+    /// RabbitMQ's management API; empty: none.
+    pub fn management_url<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<SecretString>, D::Error> {
+        optional_secret(d)?
+            .map(|secret| schemed(secret, &["http://", "https://"]))
+            .transpose()
     }
 }
 
@@ -1313,5 +1649,171 @@ data = ["basisgegevens"]
             err.0.iter().any(|p| p.key == "services[0].provider"),
             "{err}"
         );
+    }
+
+    fn problems(err: &ConfigErrors) -> Vec<(&str, &str)> {
+        err.0
+            .iter()
+            .map(|p| (p.key.as_str(), p.message.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_with_its_path() {
+        let err = with_file(
+            r#"
+colour = "red"
+services = []
+
+[broker]
+colour = "red"
+
+[[subscribers]]
+name = "all"
+selector = { kind = "all", colour = "red" }
+channel = { kind = "http", url = "http://x", colour = "red" }
+retry = { colour = "red" }
+
+[[municipalities]]
+name = "gent"
+ovo_code = "OVO002004"
+territory = { postcodes = ["9000"], colour = "red" }
+"#,
+        )
+        .expect_err("unknown keys");
+        let mut problems = problems(&err);
+        problems.sort();
+        assert_eq!(
+            problems,
+            [
+                ("broker.colour", "unknown key"),
+                ("colour", "unknown key"),
+                ("municipalities[0].territory.colour", "unknown key"),
+                ("subscribers[0].channel.colour", "unknown key"),
+                ("subscribers[0].retry.colour", "unknown key"),
+                ("subscribers[0].selector.colour", "unknown key"),
+            ],
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn problems_in_three_sections_are_reported_at_once() {
+        // Each section has a value serde refuses (which stops a plain deserialisation) and
+        // one more problem after it.
+        let err = with_file(
+            r#"
+[broker]
+prefetch = "many"
+delivery_limit = 0
+
+[register]
+poll_interval = "soon"
+timeout = "0s"
+
+[[subscribers]]
+name = "aalst-centrum"
+selector = { kind = "postcodes", postcodes = ["93000", "9300"] }
+channel = { kind = "http", url = "ftp://x", timeout = "soon" }
+"#,
+        )
+        .expect_err("invalid");
+        let problems = problems(&err);
+        for expected in [
+            (
+                "broker.prefetch",
+                "invalid type: string \"many\", expected an integer",
+            ),
+            ("broker.delivery_limit", "must be greater than zero"),
+            (
+                "register.poll_interval",
+                "\"soon\" is not a duration (expected number at 0); write e.g. \"5s\", \"10m\", \"24h\"",
+            ),
+            (
+                "register.timeout",
+                "must be a duration greater than zero, e.g. \"5s\"",
+            ),
+            (
+                "subscribers[0].selector.postcodes",
+                "\"93000\" is not a Belgian postcode (4 digits)",
+            ),
+            (
+                "subscribers[0].channel.url",
+                "\"ftp://x\" must start with http:// or https://",
+            ),
+            (
+                "subscribers[0].channel.timeout",
+                "\"soon\" is not a duration (expected number at 0); write e.g. \"5s\", \"10m\", \"24h\"",
+            ),
+        ] {
+            assert!(problems.contains(&expected), "{expected:?} not in {err}");
+        }
+        assert_eq!(problems.len(), 7, "{err}");
+    }
+
+    #[test]
+    fn a_missing_key_without_a_default_is_reported() {
+        let err = with_file(
+            r#"
+[[subscribers]]
+name = "all"
+
+[[municipalities]]
+name = "gent"
+
+[[services]]
+name = "Zonder code"
+provider = "uldk"
+data = ["basisgegevens"]
+"#,
+        )
+        .expect_err("invalid");
+        let problems = problems(&err);
+        for expected in [
+            ("subscribers[0].selector", "missing"),
+            ("municipalities[0].ovo_code", "missing"),
+            ("municipalities[0].territory", "missing"),
+            ("services[0].code", "missing"),
+        ] {
+            assert!(problems.contains(&expected), "{expected:?} not in {err}");
+        }
+    }
+
+    #[test]
+    fn the_types_defaults_are_those_of_default_toml() {
+        // Only what has no default in the types: the URLs and credentials.
+        let dir =
+            std::env::temp_dir().join(format!("hub-config-defaults-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(
+            dir.join("default.toml"),
+            r#"
+[database]
+url = "postgres://postgres@127.0.0.1:5432/hub"
+[broker]
+url = "amqp://guest:guest@127.0.0.1:5672/%2f"
+management_url = "http://guest:guest@127.0.0.1:15672"
+[register]
+base_url = "http://127.0.0.1:8081"
+token_url = "http://127.0.0.1:8081/oauth2/token"
+client_id = "hub"
+client_secret = "hub-secret"
+"#,
+        )
+        .expect("default.toml");
+        let mut bare = sources(&[]);
+        bare.dir = dir.clone();
+        let bare = load(&bare);
+        let _ = std::fs::remove_dir_all(dir);
+        let bare = bare.expect("valid");
+        let checked_in = load(&sources(&[])).expect("valid");
+        let show = |s: &Settings| {
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+                s.http, s.database, s.broker, s.register, s.retry, s.applications, s.shutdown_grace
+            )
+        };
+        assert_eq!(show(&bare), show(&checked_in));
+        assert!(bare.subscribers.is_empty() && bare.providers.is_empty());
     }
 }
