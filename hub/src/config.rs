@@ -32,6 +32,7 @@ use crate::features::applications::catalogue::{
     is_code, ProviderRef, ServiceCatalogue, ServiceDefinition,
 };
 use crate::features::applications::providers::{ProviderInstance, ProviderKinds};
+use crate::features::register_sync::channels::{ChannelInstance, ChannelKinds, Owner};
 use config::{Config, Environment, File, Map, Value, ValueKind};
 use contracts::ids::IdError;
 use contracts::{OvoCode, Postcode};
@@ -206,7 +207,7 @@ pub struct SubscriberSettings {
     pub name: String,
     pub selector: Selector,
     pub fields: FieldPolicy,
-    pub channel: Channel,
+    pub channel: ChannelInstance,
     pub retry: RetrySettings,
     /// Set for a municipality: it is told when an association enters or leaves its
     /// territory, and may send commands to the register.
@@ -217,48 +218,6 @@ pub struct SubscriberSettings {
 pub struct MunicipalitySettings {
     /// Acts as `VR-Initiator` on the municipality's commands to the register.
     pub ovo_code: String,
-}
-
-/// The `Afzender` of the hub's SOAP publications unless a channel sets `sender`.
-pub const DEFAULT_SOAP_SENDER: &str = "kbbj.vlaanderen.be/verenigingsloket-hub";
-
-/// The timeout of an HTTP or SOAP channel that sets none.
-const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How a subscriber receives its messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Channel {
-    /// JSON on its own durable queue.
-    Queue { queue: String },
-    /// JSON `POST`ed to its endpoint, one message per request.
-    Http { url: String, timeout: Duration },
-    /// MAGDA-style SOAP 1.1 publications `POST`ed to its endpoint, one per message.
-    Soap(SoapChannel),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SoapChannel {
-    pub url: String,
-    pub timeout: Duration,
-    /// `Afzender/Identificatie`: the hub.
-    pub sender: String,
-    /// `Ontvanger/Identificatie`: the back office (default: the municipality's OVO code).
-    pub receiver: String,
-    /// A client certificate for mutual TLS, when the back office asks for one.
-    pub tls: Option<ClientTlsFiles>,
-}
-
-/// PEM files of a client certificate (the private key file is the secret: keep it out of
-/// the repository and readable by the hub only).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClientTlsFiles {
-    /// The client certificate (chain), PEM.
-    pub certificate: PathBuf,
-    /// Its private key, PEM.
-    pub private_key: PathBuf,
-    /// An extra root to trust for the back office's server certificate, PEM.
-    pub ca: Option<PathBuf>,
 }
 
 /// The provider instances configured (`[providers.<name>]`); a service may only name a
@@ -334,7 +293,7 @@ struct SubscriberEntry {
     selector: Option<SelectorEntry>,
     #[serde(default)]
     fields: FieldPolicy,
-    /// Read by [`ChannelEntry::read`].
+    /// Read by [`channel`], through the channel kinds.
     #[serde(default)]
     channel: Option<Value>,
     #[serde(default)]
@@ -354,7 +313,7 @@ struct MunicipalityEntry {
     territory: Option<TerritoryEntry>,
     #[serde(default)]
     fields: FieldPolicy,
-    /// Read by [`ChannelEntry::read`].
+    /// Read by [`channel`], through the channel kinds.
     #[serde(default)]
     channel: Option<Value>,
     #[serde(default)]
@@ -412,57 +371,6 @@ impl<'de> Deserialize<'de> for Postcodes {
 impl Postcodes {
     fn strings(&self) -> Vec<String> {
         self.valid.iter().map(|p| p.as_str().to_owned()).collect()
-    }
-}
-
-/// A channel as configured ([`Channel`] before defaults). `kind` picks the variant, whose
-/// type then reads the rest of the table ([`kind_tagged`]): unlike serde's tagged enums,
-/// that keeps the key paths inside it.
-enum ChannelEntry {
-    Queue(QueueEntry),
-    Http(HttpEntry),
-    Soap(SoapEntry),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct QueueEntry {
-    #[serde(default)]
-    queue: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HttpEntry {
-    url: String,
-    #[serde(default, deserialize_with = "de::some_duration")]
-    timeout: Option<Duration>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SoapEntry {
-    url: String,
-    #[serde(default, deserialize_with = "de::some_duration")]
-    timeout: Option<Duration>,
-    #[serde(default)]
-    sender: Option<String>,
-    #[serde(default)]
-    receiver: Option<String>,
-    #[serde(default)]
-    tls: Option<ClientTlsFiles>,
-}
-
-impl ChannelEntry {
-    const KINDS: [&'static str; 3] = ["queue", "http", "soap"];
-
-    fn read(p: &mut Problems, at: &str, value: Value) -> Option<ChannelEntry> {
-        let (kind, rest) = kind_tagged(p, at, value, "channel kind", &Self::KINDS)?;
-        match kind.as_str() {
-            "queue" => p.collect(at, rest).map(ChannelEntry::Queue),
-            "http" => p.collect(at, rest).map(ChannelEntry::Http),
-            _ => p.collect(at, rest).map(ChannelEntry::Soap),
-        }
     }
 }
 
@@ -616,10 +524,10 @@ fn one_problem(key: &str, message: String) -> ConfigErrors {
 
 /// The problems found so far, and the deserialisation that finds them.
 #[derive(Default)]
-struct Problems(Vec<Problem>);
+pub(crate) struct Problems(Vec<Problem>);
 
 impl Problems {
-    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
         self.0.push(Problem {
             key: key.into(),
             message: message.into(),
@@ -663,7 +571,7 @@ impl Problems {
     /// array's element: the array, so that later indices stay right) and tries again; each
     /// round removes a node, so it ends. `None` when even the pruned value fails (a
     /// required field missing at the top of `value`).
-    fn collect<T: DeserializeOwned>(&mut self, at: &str, mut value: Value) -> Option<T> {
+    pub(crate) fn collect<T: DeserializeOwned>(&mut self, at: &str, mut value: Value) -> Option<T> {
         let mut found: Vec<Problem> = Vec::new();
         let result = loop {
             let error = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
@@ -876,7 +784,11 @@ fn subscribers(
                 }
             }
         };
-        let channel = channel(p, &key, &entry.name, &entry.name, entry.channel);
+        let owner = Owner {
+            name: &entry.name,
+            ovo_code: None,
+        };
+        let channel = channel(p, &key, owner, entry.channel);
         let retry = retry(p, &key, default_retry, entry.retry);
         out.push(SubscriberSettings {
             name: entry.name,
@@ -925,12 +837,11 @@ fn subscribers(
                 format!("{w:?} is not a NUTS/LAU code (BE...)"),
             );
         }
-        let receiver = if ovo_code.is_empty() {
-            &entry.name
-        } else {
-            &ovo_code
+        let owner = Owner {
+            name: &entry.name,
+            ovo_code: Some(&ovo_code),
         };
-        let channel = channel(p, &key, &entry.name, receiver, entry.channel);
+        let channel = channel(p, &key, owner, entry.channel);
         let retry = retry(p, &key, default_retry, entry.retry);
         out.push(SubscriberSettings {
             name: entry.name,
@@ -972,53 +883,15 @@ fn adapter_name(p: &mut Problems, key: &str, name: &str, seen: &mut HashSet<Stri
     }
 }
 
-fn channel(
-    p: &mut Problems,
-    key: &str,
-    name: &str,
-    default_receiver: &str,
-    entry: Option<Value>,
-) -> Channel {
+/// A subscriber's channel (`<key>.channel`), of a kind from [`ChannelKinds::standard`]; its
+/// own queue when it names none (or when its table has problems, which are reported).
+fn channel(p: &mut Problems, key: &str, owner: Owner<'_>, entry: Option<Value>) -> ChannelInstance {
+    let kinds = ChannelKinds::standard();
     let at = format!("{key}.channel");
-    let default = || Channel::Queue {
-        queue: format!("subscriber.{name}"),
-    };
-    let Some(entry) = entry.and_then(|value| ChannelEntry::read(p, &at, value)) else {
-        return default();
-    };
-    match entry {
-        ChannelEntry::Queue(QueueEntry { queue: None }) => default(),
-        ChannelEntry::Queue(QueueEntry { queue: Some(queue) }) => Channel::Queue { queue },
-        ChannelEntry::Http(HttpEntry { url, timeout }) => {
-            check_http_url(p, &format!("{at}.url"), &url);
-            Channel::Http {
-                url,
-                timeout: timeout.unwrap_or(DEFAULT_CHANNEL_TIMEOUT),
-            }
-        }
-        ChannelEntry::Soap(SoapEntry {
-            url,
-            timeout,
-            sender,
-            receiver,
-            tls,
-        }) => {
-            check_http_url(p, &format!("{at}.url"), &url);
-            if tls.is_some() && !url.starts_with("https://") {
-                p.push(
-                    format!("{at}.tls"),
-                    "a client certificate needs an https:// url",
-                );
-            }
-            Channel::Soap(SoapChannel {
-                url,
-                timeout: timeout.unwrap_or(DEFAULT_CHANNEL_TIMEOUT),
-                sender: sender.unwrap_or_else(|| DEFAULT_SOAP_SENDER.to_owned()),
-                receiver: receiver.unwrap_or_else(|| default_receiver.to_owned()),
-                tls,
-            })
-        }
-    }
+    entry
+        .and_then(|value| kind_tagged(p, &at, value, "channel kind", &kinds.names()))
+        .and_then(|(kind, settings)| kinds.configure(p, &at, &kind, settings, owner))
+        .unwrap_or_else(|| kinds.default_channel(owner))
 }
 
 /// A table at `at` tagged by its `kind`, one of `kinds`: the kind and the rest of the
@@ -1055,12 +928,6 @@ fn kind_tagged(
         return None;
     }
     Some((kind, Value::new(None, ValueKind::Table(table))))
-}
-
-fn check_http_url(p: &mut Problems, key: &str, url: &str) {
-    if let Err(message) = de::check_http_url(url) {
-        p.push(key, message);
-    }
 }
 
 /// `[retry]` with what the subscriber overrides.
@@ -1182,7 +1049,7 @@ fn services(
 
 /// The rules of single keys, as `deserialize_with` functions: each refuses a value with
 /// the message reported at its key. A secret's message never holds its value.
-mod de {
+pub(crate) mod de {
     use std::fmt::Display;
     use std::str::FromStr;
     use std::time::Duration;
@@ -1347,6 +1214,7 @@ mod de {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::register_sync::channels::soap::{SoapSettings, DEFAULT_SENDER};
 
     fn sources(overrides: &[(&str, &str)]) -> Sources {
         Sources {
@@ -1467,11 +1335,11 @@ mod tests {
             .collect();
         assert_eq!(names, ["aalst", "evergem", "beveren"]);
         let beveren = &settings.subscribers[2];
-        let Channel::Soap(soap) = &beveren.channel else {
+        let Some(soap) = beveren.channel.settings::<SoapSettings>() else {
             panic!("beveren is on soap: {:?}", beveren.channel);
         };
         assert_eq!(soap.receiver, "OVO002003");
-        assert_eq!(soap.sender, DEFAULT_SOAP_SENDER);
+        assert_eq!(soap.sender, DEFAULT_SENDER);
         assert!(soap.tls.is_none());
     }
 
@@ -1548,7 +1416,7 @@ territory = {}
         assert_eq!(settings.providers.names(), ["kiosk", "uldk", "insurance"]);
         assert!(settings.providers.iter().all(|p| p.build().is_ok()));
         // The insurance's default sender is the hub's SOAP identity.
-        assert_eq!(adapter_insurance::kind::DEFAULT_SENDER, DEFAULT_SOAP_SENDER);
+        assert_eq!(adapter_insurance::kind::DEFAULT_SENDER, DEFAULT_SENDER);
     }
 
     #[test]

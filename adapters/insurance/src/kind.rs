@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::{InsuranceProvider, Parties};
 
 /// `Afzender/Identificatie` when the settings give no `sender`: the hub (the same identity
-/// as the hub's SOAP publications, `hub::config::DEFAULT_SOAP_SENDER`).
+/// as the hub's SOAP publications, `hub::features::register_sync::channels::soap::DEFAULT_SENDER`).
 pub const DEFAULT_SENDER: &str = "kbbj.vlaanderen.be/verenigingsloket-hub";
 
 /// `Ontvanger/Identificatie` when the settings give no `receiver`: the Steunpunt

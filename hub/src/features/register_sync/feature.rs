@@ -12,12 +12,11 @@ use tracing::{info_span, Instrument};
 
 use super::admin;
 use super::backfill;
-use super::channels;
 use super::distribute::Distributor;
 use super::ingest::Ingest;
 use super::outbox::RegisterOutbox;
 use super::recipients::Audience;
-use crate::config::{Channel, Settings, SubscriberSettings};
+use crate::config::{Settings, SubscriberSettings};
 use crate::runtime::broker::topology::{
     delivery_queue, Binding, ConsumedBy, ExchangeKind, Facing, ASSOCIATIONS, SUBSCRIBERS,
 };
@@ -47,9 +46,7 @@ impl Feature for RegisterSync {
                 },
                 Binding::key(ASSOCIATIONS, "association.#"),
             );
-            if let Channel::Queue { queue } = &s.channel {
-                topology.add_queue(queue, vec![Binding::key(SUBSCRIBERS, &s.name)]);
-            }
+            s.channel.declare(&s.name, topology);
         }
     }
 
@@ -66,7 +63,9 @@ impl Feature for RegisterSync {
             .subscribers
             .iter()
             .map(|subscriber| {
-                let channel = channels::build(&subscriber.channel, &subscriber.name, &rt.broker)
+                let channel = subscriber
+                    .channel
+                    .build(&subscriber.name, &rt.broker)
                     .map_err(|e| anyhow::anyhow!("subscriber {}: {e}", subscriber.name))?;
                 let handler = Distributor::new(
                     subscriber.clone(),

@@ -121,7 +121,8 @@ impl Audience {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Channel, RetrySettings};
+    use crate::config::RetrySettings;
+    use crate::features::register_sync::channels::{ChannelKinds, Owner};
     use adapter_subscriber::FieldPolicy;
     use std::time::Duration;
 
@@ -130,9 +131,10 @@ mod tests {
             name: name.to_owned(),
             selector,
             fields: FieldPolicy::default(),
-            channel: Channel::Queue {
-                queue: format!("subscriber.{name}"),
-            },
+            channel: ChannelKinds::standard().default_channel(Owner {
+                name,
+                ovo_code: None,
+            }),
             retry: RetrySettings {
                 base: Duration::from_millis(100),
                 cap: Duration::from_secs(1),

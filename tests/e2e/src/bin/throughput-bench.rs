@@ -63,6 +63,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context};
 use contracts::{AssociationChanged, MessageType, Metadata, Part, Vereniging};
 use futures::stream::{FuturesUnordered, StreamExt};
+use hub::features::register_sync::channels::queue::QueueSettings;
 use hub_tests::*;
 use lapin::options::{
     BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
@@ -674,12 +675,11 @@ impl HubSide {
     /// Starts the hub once, to migrate the database and declare the topology exactly as the
     /// hub does, and stops it again.
     async fn open(iso: &Isolation, settings: &hub::config::Settings) -> anyhow::Result<Self> {
-        let subscriber_queue = match &settings.subscribers[0].channel {
-            hub::config::Channel::Queue { queue } => queue.clone(),
-            other => {
-                bail!("the bench subscriber must use the queue channel, not {other:?}")
-            }
+        let channel = &settings.subscribers[0].channel;
+        let Some(queue) = channel.settings::<QueueSettings>() else {
+            bail!("the bench subscriber must use the queue channel, not {channel:?}")
         };
+        let subscriber_queue = queue.queue.clone();
         let hub = TestHub::start(settings.clone()).await;
         eventually(Duration::from_secs(60), "the hub ready", || async {
             hub.get("/readyz").await.status().is_success()

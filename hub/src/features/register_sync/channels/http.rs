@@ -1,12 +1,59 @@
 //! The HTTP channel: each message `POST`ed as JSON to the subscriber's endpoint, with
 //! `X-Message-Id`, `X-Correlation-Id` and `X-Message-Type` (see `adapter_subscriber::http`).
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
 use async_trait::async_trait;
+use serde::Deserialize;
 
-use super::{each_message, Channel};
+use super::kinds::{ChannelKind, Owner};
+use super::{each_message, url_problem, Channel, DEFAULT_TIMEOUT};
+use crate::config::{de, Problem};
 use crate::features::register_sync::distribute::Plan;
+use crate::runtime::broker::Broker;
 use crate::runtime::consume::Failure;
+
+/// `kind = "http"`: one JSON `POST` per message.
+pub struct HttpKind;
+
+/// `channel = { kind = "http", url = "https://...", timeout = "10s" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    pub url: String,
+    /// Per request.
+    #[serde(default = "default_timeout", deserialize_with = "de::duration")]
+    pub timeout: Duration,
+}
+
+fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
+
+impl ChannelKind for HttpKind {
+    type Settings = HttpSettings;
+
+    fn name(&self) -> &'static str {
+        "http"
+    }
+
+    fn validate(&self, settings: &mut HttpSettings, _owner: Owner<'_>) -> Vec<Problem> {
+        url_problem(&settings.url).into_iter().collect()
+    }
+
+    fn build(
+        &self,
+        settings: &HttpSettings,
+        _owner: &str,
+        _broker: &Arc<dyn Broker>,
+    ) -> Result<Arc<dyn Channel>, String> {
+        Ok(Arc::new(HttpChannel {
+            endpoint: HttpEndpoint::new(&settings.url, settings.timeout)?,
+        }))
+    }
+}
 
 pub struct HttpChannel {
     pub endpoint: HttpEndpoint,

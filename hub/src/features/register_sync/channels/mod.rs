@@ -1,11 +1,16 @@
 //! Subscriber channels: how a subscriber receives what its distributor decided to deliver.
 //! A [`Channel`] takes a batch's plans and delivers each plan's messages in order: JSON on
 //! the subscriber's own queue ([`queue`]), a JSON `POST` per message ([`http`]), or a
-//! MAGDA-style SOAP publication per message ([`soap`]).
+//! MAGDA-style SOAP publication per message ([`soap`]). Each is a [`ChannelKind`] (its
+//! settings, their checks, the queues it needs, its `build`) in the one list
+//! [`ChannelKinds::standard`].
 
 pub mod http;
+mod kinds;
 pub mod queue;
 pub mod soap;
+
+pub use kinds::{ChannelInstance, ChannelKind, ChannelKinds, Owner};
 
 use std::future::Future;
 
@@ -21,6 +26,19 @@ pub trait Channel: Send + Sync {
     /// One result per plan, in order: a failed plan's state is restored, so all of it is
     /// retried. `Err`: nothing of the batch took effect (the broker is away).
     async fn deliver(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure>;
+}
+
+/// The timeout of an HTTP or SOAP channel that sets none.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A problem with `url` (at key `url`), unless it is `http://` or `https://`.
+fn url_problem(url: &str) -> Option<crate::config::Problem> {
+    crate::config::de::check_http_url(url)
+        .err()
+        .map(|message| crate::config::Problem {
+            key: "url".into(),
+            message,
+        })
 }
 
 /// Concurrent plans per batch on a channel with one request per message.
@@ -49,37 +67,4 @@ where
         .buffered(CONCURRENT_PLANS)
         .collect()
         .await
-}
-
-/// The channel `settings` configure for `subscriber`.
-pub fn build(
-    settings: &crate::config::Channel,
-    subscriber: &str,
-    broker: &std::sync::Arc<dyn crate::runtime::broker::Broker>,
-) -> Result<std::sync::Arc<dyn Channel>, String> {
-    use crate::config::Channel as Configured;
-    use std::sync::Arc;
-    Ok(match settings {
-        Configured::Queue { .. } => Arc::new(queue::QueueChannel {
-            broker: broker.clone(),
-            subscriber: subscriber.to_owned(),
-        }),
-        Configured::Http { url, timeout } => Arc::new(http::HttpChannel {
-            endpoint: adapter_subscriber::http::HttpEndpoint::new(url, *timeout)?,
-        }),
-        Configured::Soap(channel) => {
-            let tls = channel.tls.as_ref().map(soap::read_tls).transpose()?;
-            Arc::new(soap::SoapChannel {
-                endpoint: adapter_municipality::endpoint::SoapEndpoint::new(
-                    &channel.url,
-                    channel.timeout,
-                    tls.as_ref(),
-                )?,
-                parties: adapter_municipality::soap::Parties {
-                    sender: channel.sender.clone(),
-                    receiver: channel.receiver.clone(),
-                },
-            })
-        }
-    })
 }

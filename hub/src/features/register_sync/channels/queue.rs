@@ -6,12 +6,68 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use contracts::Metadata;
+use serde::Deserialize;
 
+use super::kinds::{ChannelKind, Owner};
 use super::Channel;
+use crate::config::Problem;
 use crate::features::register_sync::distribute::Plan;
-use crate::runtime::broker::topology::SUBSCRIBERS;
-use crate::runtime::broker::{Broker, BrokerError, Envelope, Outgoing, Properties};
+use crate::runtime::broker::topology::{Binding, SUBSCRIBERS};
+use crate::runtime::broker::{Broker, BrokerError, Envelope, Outgoing, Properties, Topology};
 use crate::runtime::consume::Failure;
+
+/// `kind = "queue"`: JSON on the subscriber's own durable queue (a subscriber's channel when
+/// it names none).
+pub struct QueueKind;
+
+/// `channel = { kind = "queue", queue = "..." }`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    /// The subscriber's queue; empty in the configuration: `subscriber.<name>`.
+    #[serde(default)]
+    pub queue: String,
+}
+
+impl QueueSettings {
+    /// The default: the owner's queue `subscriber.<name>`.
+    pub fn of(owner: Owner<'_>) -> QueueSettings {
+        QueueSettings {
+            queue: format!("subscriber.{}", owner.name),
+        }
+    }
+}
+
+impl ChannelKind for QueueKind {
+    type Settings = QueueSettings;
+
+    fn name(&self) -> &'static str {
+        "queue"
+    }
+
+    fn validate(&self, settings: &mut QueueSettings, owner: Owner<'_>) -> Vec<Problem> {
+        if settings.queue.is_empty() {
+            *settings = QueueSettings::of(owner);
+        }
+        Vec::new()
+    }
+
+    fn declare(&self, settings: &QueueSettings, owner: &str, topology: &mut Topology) {
+        topology.add_queue(&settings.queue, vec![Binding::key(SUBSCRIBERS, owner)]);
+    }
+
+    fn build(
+        &self,
+        _settings: &QueueSettings,
+        owner: &str,
+        broker: &Arc<dyn Broker>,
+    ) -> Result<Arc<dyn Channel>, String> {
+        Ok(Arc::new(QueueChannel {
+            broker: broker.clone(),
+            subscriber: owner.to_owned(),
+        }))
+    }
+}
 
 pub struct QueueChannel {
     pub broker: Arc<dyn Broker>,
