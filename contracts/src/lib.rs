@@ -11,6 +11,7 @@ pub mod ids;
 pub mod messages;
 pub mod register;
 pub mod schemas;
+pub mod territory;
 pub mod text;
 
 pub use commands::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
@@ -20,3 +21,4 @@ pub use messages::{
 };
 pub use register::{Mutatie, Vereniging, VerenigingDetail};
 pub use schemas::schema;
+pub use territory::Territory;

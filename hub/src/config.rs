@@ -35,6 +35,7 @@ use crate::features::applications::providers::{ProviderInstance, ProviderKinds};
 use crate::features::register_sync::channels::{ChannelInstance, ChannelKinds, Owner};
 use config::{Config, Environment, File, Map, Value, ValueKind};
 use contracts::ids::IdError;
+use contracts::territory::{Territory, TerritoryPart};
 use contracts::{OvoCode, Postcode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -310,7 +311,7 @@ struct MunicipalityEntry {
     #[serde(default, deserialize_with = "de::some_from_str")]
     ovo_code: Option<OvoCode>,
     #[serde(default)]
-    territory: Option<TerritoryEntry>,
+    territory: Option<Territory>,
     #[serde(default)]
     fields: FieldPolicy,
     /// Read by [`channel`], through the channel kinds.
@@ -336,14 +337,6 @@ enum SelectorEntry {
         #[serde(default)]
         werkingsgebieden: Vec<String>,
     },
-}
-
-#[derive(Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct TerritoryEntry {
-    postcodes: Postcodes,
-    /// NUTS/LAU codes (`BE...`).
-    werkingsgebieden: Vec<String>,
 }
 
 /// A list of postcodes. One that is not a postcode is kept aside rather than failing the
@@ -778,10 +771,10 @@ fn subscribers(
                 werkingsgebieden,
             }) => {
                 invalid_postcodes(p, &format!("{key}.selector.postcodes"), &postcodes);
-                Selector::Territory {
+                Selector::Territory(Territory {
                     postcodes: postcodes.strings(),
                     werkingsgebieden,
-                }
+                })
             }
         };
         let owner = Owner {
@@ -815,27 +808,20 @@ fn subscribers(
             Some(territory) => territory,
             None => {
                 p.missing(&format!("{key}.territory"));
-                TerritoryEntry::default()
+                Territory::default()
             }
         };
         let at = format!("{key}.territory");
-        if territory.postcodes.valid.is_empty()
-            && territory.postcodes.invalid.is_empty()
-            && territory.werkingsgebieden.is_empty()
-            && !p.has(&at)
-        {
-            p.push(&at, "must list at least one postcode or werkingsgebied");
-        }
-        invalid_postcodes(p, &format!("{at}.postcodes"), &territory.postcodes);
-        for w in territory
-            .werkingsgebieden
-            .iter()
-            .filter(|w| w.len() < 3 || !w.starts_with("BE"))
-        {
-            p.push(
-                format!("{at}.werkingsgebieden"),
-                format!("{w:?} is not a NUTS/LAU code (BE...)"),
-            );
+        for problem in territory.problems() {
+            match problem.at {
+                // Not when the territory itself was refused (or is missing).
+                TerritoryPart::Whole if p.has(&at) => {}
+                TerritoryPart::Whole => p.push(&at, problem.message),
+                TerritoryPart::Postcode(_) => p.push(format!("{at}.postcodes"), problem.message),
+                TerritoryPart::Werkingsgebied(_) => {
+                    p.push(format!("{at}.werkingsgebieden"), problem.message)
+                }
+            }
         }
         let owner = Owner {
             name: &entry.name,
@@ -845,10 +831,7 @@ fn subscribers(
         let retry = retry(p, &key, default_retry, entry.retry);
         out.push(SubscriberSettings {
             name: entry.name,
-            selector: Selector::Territory {
-                postcodes: territory.postcodes.strings(),
-                werkingsgebieden: territory.werkingsgebieden,
-            },
+            selector: Selector::Territory(territory),
             fields: entry.fields,
             channel,
             retry,
@@ -1316,10 +1299,8 @@ mod tests {
                 ovo_code: "OVO002001".into()
             })
         );
-        assert!(
-            matches!(&aalst.selector, Selector::Territory { postcodes, .. }
-            if postcodes == &["9300", "9308", "9310", "9320"])
-        );
+        assert!(matches!(&aalst.selector, Selector::Territory(t)
+            if t.postcodes == ["9300", "9308", "9310", "9320"]));
         assert!(!aalst.fields.insz, "no INSZ by default");
     }
 

@@ -13,7 +13,7 @@
 pub mod http;
 
 use contracts::register::Vereniging;
-use contracts::{AssociationChanged, Insz, Part};
+use contracts::{AssociationChanged, Insz, Part, Territory};
 use serde::Deserialize;
 
 /// Which associations a subscriber receives.
@@ -24,13 +24,8 @@ pub enum Selector {
     All,
     /// Associations with at least one location whose postcode is listed.
     Postcodes { postcodes: Vec<String> },
-    /// A municipality's territory: associations with a location whose postcode is listed,
-    /// or a werkingsgebied (NUTS/LAU code, e.g. `BE2341002`) that is listed.
-    Territory {
-        postcodes: Vec<String>,
-        #[serde(default)]
-        werkingsgebieden: Vec<String>,
-    },
+    /// A municipality's territory ([`Territory::matches`]).
+    Territory(Territory),
 }
 
 impl Selector {
@@ -38,16 +33,7 @@ impl Selector {
         match self {
             Selector::All => true,
             Selector::Postcodes { postcodes } => has_postcode(vereniging, postcodes),
-            Selector::Territory {
-                postcodes,
-                werkingsgebieden,
-            } => {
-                has_postcode(vereniging, postcodes)
-                    || vereniging
-                        .werkingsgebieden
-                        .iter()
-                        .any(|w| werkingsgebieden.contains(&w.code))
-            }
+            Selector::Territory(territory) => territory.matches(vereniging),
         }
     }
 }
@@ -214,9 +200,11 @@ mod tests {
     #[test]
     fn territory_matches_a_postcode_or_a_werkingsgebied() {
         let mut m = message();
-        let evergem = |werkingsgebieden: Vec<String>| Selector::Territory {
-            postcodes: vec!["9940".into()],
-            werkingsgebieden,
+        let evergem = |werkingsgebieden: Vec<String>| {
+            Selector::Territory(Territory {
+                postcodes: vec!["9940".into()],
+                werkingsgebieden,
+            })
         };
         assert!(!evergem(vec![]).matches(&m.vereniging));
         m.vereniging.werkingsgebieden = vec![contracts::register::CodeNaam {

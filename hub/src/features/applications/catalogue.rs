@@ -35,10 +35,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use adapter_subscriber::Selector;
 use contracts::applications::{ApplicationSubmitted, EnrichedApplication};
 use contracts::commands::HOOFDACTIVITEITEN_VERENIGINGSLOKET;
 use contracts::register::{Status, Vereniging};
+use contracts::territory::{Territory, TerritoryPart};
 use contracts::Part;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -159,25 +159,6 @@ impl Default for Eligibility {
             status: Status::Actief,
             open: Vec::new(),
         }
-    }
-}
-
-/// A territory, as a municipality's: postcodes of locations, werkingsgebied (LAU) codes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Territory {
-    pub postcodes: Vec<String>,
-    pub werkingsgebieden: Vec<String>,
-}
-
-impl Territory {
-    /// Matches as a municipality's selector does ([`Selector::Territory`]).
-    pub fn matches(&self, vereniging: &Vereniging) -> bool {
-        Selector::Territory {
-            postcodes: self.postcodes.clone(),
-            werkingsgebieden: self.werkingsgebieden.clone(),
-        }
-        .matches(vereniging)
     }
 }
 
@@ -532,17 +513,20 @@ fn check_service<'a>(
         );
     }
     if let Some(t) = &e.territory {
-        if t.postcodes.is_empty() && t.werkingsgebieden.is_empty() {
+        let problems = t.problems();
+        let of = |part: fn(&TerritoryPart) -> bool| problems.iter().filter(move |p| part(&p.at));
+        for p in of(|at| matches!(at, TerritoryPart::Whole)) {
             problem(
                 format!("{at}.territory"),
-                "must list at least one postcode or werkingsgebied (leave territory out to \
-                 admit every location)"
-                    .to_owned(),
+                format!(
+                    "{} (leave territory out to admit every location)",
+                    p.message
+                ),
             );
         }
-        for (i, p) in t.postcodes.iter().enumerate() {
-            if let Err(e) = p.parse::<contracts::Postcode>() {
-                problem(format!("{at}.territory.postcodes[{i}]"), e.to_string());
+        for p in of(|at| matches!(at, TerritoryPart::Postcode(_))) {
+            if let TerritoryPart::Postcode(i) = p.at {
+                problem(format!("{at}.territory.postcodes[{i}]"), p.message.clone());
             }
         }
         for i in repeated(&t.postcodes) {
@@ -551,11 +535,11 @@ fn check_service<'a>(
                 format!("{:?} is listed twice", t.postcodes[i]),
             );
         }
-        for (i, w) in t.werkingsgebieden.iter().enumerate() {
-            if w.len() < 3 || !w.starts_with("BE") {
+        for p in of(|at| matches!(at, TerritoryPart::Werkingsgebied(_))) {
+            if let TerritoryPart::Werkingsgebied(i) = p.at {
                 problem(
                     format!("{at}.territory.werkingsgebieden[{i}]"),
-                    format!("{w:?} is not a NUTS/LAU code (BE...)"),
+                    p.message.clone(),
                 );
             }
         }

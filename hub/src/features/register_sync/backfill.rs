@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use adapter_subscriber::{FieldPolicy, Selector};
 use contracts::{AssociationChanged, MessageType, Metadata, Part};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,11 +29,25 @@ pub const SOURCE: &str = "hub/backfill";
 
 /// What a subscriber's configuration decides about what it receives; a change of it means
 /// a backfill.
+///
+/// Written out rather than taken from `Debug`, so that a change of the types does not change
+/// what every earlier version stored (which would backfill every subscriber).
 pub fn fingerprint(s: &SubscriberSettings) -> String {
+    let selector = match &s.selector {
+        Selector::All => "All".to_owned(),
+        Selector::Postcodes { postcodes } => format!("Postcodes {{ postcodes: {postcodes:?} }}"),
+        Selector::Territory(t) => format!(
+            "Territory {{ postcodes: {:?}, werkingsgebieden: {:?} }}",
+            t.postcodes, t.werkingsgebieden
+        ),
+    };
+    let FieldPolicy {
+        insz,
+        vertegenwoordigers,
+    } = s.fields;
     format!(
-        "selector={:?};fields={:?};municipality={}",
-        s.selector,
-        s.fields,
+        "selector={selector};fields=FieldPolicy {{ insz: {insz}, vertegenwoordigers: \
+         {vertegenwoordigers} }};municipality={}",
         s.municipality.is_some()
     )
 }
@@ -139,4 +154,69 @@ fn message(a: &StoredAssociation, recipients: Vec<Recipient>) -> Result<OutboxMe
         body,
         recipients: Some(recipients),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::RetrySettings;
+    use crate::features::register_sync::channels::{ChannelKinds, Owner};
+    use std::time::Duration;
+
+    fn subscriber(selector: Selector, municipality: bool) -> SubscriberSettings {
+        SubscriberSettings {
+            name: "aalst".into(),
+            selector,
+            fields: FieldPolicy::default(),
+            channel: ChannelKinds::standard().default_channel(Owner {
+                name: "aalst",
+                ovo_code: None,
+            }),
+            retry: RetrySettings {
+                base: Duration::from_millis(100),
+                cap: Duration::from_secs(1),
+                max_attempts: 3,
+            },
+            municipality: municipality.then(|| crate::config::MunicipalitySettings {
+                ovo_code: "OVO002001".into(),
+            }),
+        }
+    }
+
+    /// The fingerprints stored in `subscriber_config` by every earlier version: a different
+    /// text for the same configuration would backfill every subscriber after an upgrade.
+    #[test]
+    fn fingerprints_stay_what_they_were() {
+        let cases = [
+            (
+                subscriber(Selector::All, false),
+                "selector=All;fields=FieldPolicy { insz: false, vertegenwoordigers: true };\
+                 municipality=false",
+            ),
+            (
+                subscriber(
+                    Selector::Postcodes {
+                        postcodes: vec!["9300".into(), "9320".into()],
+                    },
+                    false,
+                ),
+                "selector=Postcodes { postcodes: [\"9300\", \"9320\"] };\
+                 fields=FieldPolicy { insz: false, vertegenwoordigers: true };municipality=false",
+            ),
+            (
+                subscriber(
+                    Selector::Territory(contracts::Territory {
+                        postcodes: vec!["9300".into()],
+                        werkingsgebieden: vec!["BE24123064".into()],
+                    }),
+                    true,
+                ),
+                "selector=Territory { postcodes: [\"9300\"], werkingsgebieden: [\"BE24123064\"] };\
+                 fields=FieldPolicy { insz: false, vertegenwoordigers: true };municipality=true",
+            ),
+        ];
+        for (s, expected) in cases {
+            assert_eq!(fingerprint(&s), expected);
+        }
+    }
 }

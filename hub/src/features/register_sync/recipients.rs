@@ -48,12 +48,9 @@ impl Audience {
             match &s.selector {
                 Selector::All => audience.everyone.push(index),
                 Selector::Postcodes { postcodes } => audience.index_postcodes(postcodes, index),
-                Selector::Territory {
-                    postcodes,
-                    werkingsgebieden,
-                } => {
-                    audience.index_postcodes(postcodes, index);
-                    for w in werkingsgebieden {
+                Selector::Territory(territory) => {
+                    audience.index_postcodes(&territory.postcodes, index);
+                    for w in &territory.werkingsgebieden {
                         audience
                             .by_werkingsgebied
                             .entry(w.clone())
@@ -145,10 +142,10 @@ mod tests {
     }
 
     fn territory(postcodes: &[&str]) -> Selector {
-        Selector::Territory {
+        Selector::Territory(contracts::Territory {
             postcodes: postcodes.iter().map(|p| p.to_string()).collect(),
             werkingsgebieden: vec!["BE24123064".to_owned()],
-        }
+        })
     }
 
     fn vereniging(postcodes: &[&str]) -> Vereniging {
