@@ -5,77 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapter_provider::{
-    Decision, Provider, ProviderError, ProviderKind, SettingProblem, Submitted,
-};
-use async_trait::async_trait;
-use contracts::applications::EnrichedApplication;
 use hub::providers::ProviderKinds;
+use hub_tests::echo::EchoKind;
 use hub_tests::*;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 const SYNC: Duration = Duration::from_secs(60);
-
-/// `kind = "test"`: accepts every application and approves it at the first follow-up.
-#[derive(Clone, Default)]
-struct EchoKind {
-    received: Arc<Mutex<Vec<EnrichedApplication>>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EchoSettings {
-    detail: String,
-}
-
-impl ProviderKind for EchoKind {
-    type Config = EchoSettings;
-
-    fn name(&self) -> &'static str {
-        "test"
-    }
-
-    fn validate(&self, config: &EchoSettings) -> Vec<SettingProblem> {
-        if config.detail.is_empty() {
-            vec![SettingProblem::at("detail", "must not be empty")]
-        } else {
-            vec![]
-        }
-    }
-
-    fn build(&self, config: &EchoSettings) -> Result<Arc<dyn Provider>, String> {
-        Ok(Arc::new(Echo {
-            detail: config.detail.clone(),
-            received: self.received.clone(),
-        }))
-    }
-}
-
-struct Echo {
-    detail: String,
-    received: Arc<Mutex<Vec<EnrichedApplication>>>,
-}
-
-#[async_trait]
-impl Provider for Echo {
-    async fn submit(&self, application: &EnrichedApplication) -> Result<Submitted, ProviderError> {
-        self.received.lock().unwrap().push(application.clone());
-        Ok(Submitted {
-            reference: format!("ECHO-{}", application.application_id),
-            decision: Decision::Received,
-        })
-    }
-
-    async fn status(&self, _reference: &str) -> Result<Decision, ProviderError> {
-        Ok(Decision::Approved {
-            detail: Some(self.detail.clone()),
-        })
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_provider_kind_serves_applications_through_the_running_hub() {
@@ -144,7 +81,7 @@ fields = [{ name = "projectnaam", type = "string", required = true }]
     assert_eq!(timeline, ["ingediend", "ontvangen", "goedgekeurd"]);
 
     // Submitted once, enriched from the projection (the name the loket did not send).
-    let received = echo.received.lock().unwrap().clone();
+    let received = echo.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].application_id, id);
     let naam = register.get("V0001001").unwrap()["naam"]
