@@ -94,6 +94,36 @@ impl EndpointSettings {
     }
 }
 
+/// A kind whose settings are plain [`EndpointSettings`]: its name and how to build its
+/// adapter are all it says; checking the settings and naming the endpoint are shared.
+pub trait EndpointKind: Send + Sync + 'static {
+    /// See [`ProviderKind::name`].
+    const NAME: &'static str;
+
+    /// The adapter calling `url` with `timeout`.
+    fn build_at(&self, url: &str, timeout: Duration) -> Result<Arc<dyn Provider>, String>;
+}
+
+impl<K: EndpointKind> ProviderKind for K {
+    type Config = EndpointSettings;
+
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn validate(&self, config: &EndpointSettings) -> Vec<SettingProblem> {
+        config.validate()
+    }
+
+    fn build(&self, config: &EndpointSettings) -> Result<Arc<dyn Provider>, String> {
+        self.build_at(&config.url, config.timeout())
+    }
+
+    fn endpoint<'a>(&self, config: &'a EndpointSettings) -> Option<&'a str> {
+        Some(&config.url)
+    }
+}
+
 /// A problem at `key` unless `url` starts with `http://` or `https://`.
 pub fn check_http_url(key: &str, url: &str) -> Option<SettingProblem> {
     (!(url.starts_with("http://") || url.starts_with("https://")))
