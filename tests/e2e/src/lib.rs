@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use hub::app::RunningHub;
 use hub::config::{Settings, Sources};
 use hub::metrics::Metrics;
@@ -97,6 +99,47 @@ pub fn settings_with_kinds(
         let _ = std::fs::remove_file(path);
     }
     settings.unwrap()
+}
+
+/// Waits until every association the register seeds is projected and the outbox published
+/// (so the hub has declared its topology too: what a test publishes is routed).
+pub async fn wait_synced(iso: &Isolation, register: &RegisterSim, timeout: Duration) {
+    let total = register.vcodes().len() as i64;
+    eventually(timeout, "all seeded associations projected", || async {
+        association_count(iso).await == total
+    })
+    .await;
+    eventually(timeout, "outbox published", || async {
+        outbox_pending(iso).await == 0
+    })
+    .await;
+}
+
+/// A hub of the test's own with `toml` and `extra` over the defaults (see
+/// [`settings_with_file`]), synced with the seeded register ([`wait_synced`]), and a reader
+/// of the test's vhost.
+pub async fn start_synced(
+    toml: Option<&str>,
+    extra: &[(&str, &str)],
+    timeout: Duration,
+) -> (Isolation, RegisterSim, TestHub, QueueReader) {
+    let iso = Isolation::new().await.unwrap();
+    let register = start_register().await;
+    let settings = settings_with_file(&iso, &register, &iso.amqp_url(), toml, extra);
+    let hub = TestHub::start(settings).await;
+    wait_synced(&iso, &register, timeout).await;
+    let reader = QueueReader::connect(&iso).await;
+    (iso, register, hub, reader)
+}
+
+/// The statuses of an application's timeline (`GET /applications/{id}`), oldest first.
+pub fn timeline(application: &serde_json::Value) -> Vec<&str> {
+    application["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["to"].as_str())
+        .collect()
 }
 
 pub struct TestHub {

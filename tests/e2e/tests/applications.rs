@@ -166,21 +166,8 @@ impl Loket {
     async fn start_with(config: impl FnOnce(&Partners) -> String) -> Loket {
         init_logs();
         let partners = Partners::start().await;
-        let iso = Isolation::new().await.unwrap();
-        let register = start_register().await;
         let toml = config(&partners);
-        let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), &[]);
-        let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        eventually(SYNC, "all seeded associations projected", || async {
-            association_count(&iso).await == total
-        })
-        .await;
-        eventually(SYNC, "outbox published", || async {
-            outbox_pending(&iso).await == 0
-        })
-        .await;
-        let reader = QueueReader::connect(&iso).await;
+        let (iso, register, hub, reader) = start_synced(Some(&toml), &[], SYNC).await;
         Loket {
             iso,
             register,
@@ -377,13 +364,11 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
         let app = loket.get(&format!("/applications/{id}")).await;
         assert_eq!(app["status"], "goedgekeurd", "{app}");
         assert_eq!(app["providerReference"], reference.as_str());
-        let timeline: Vec<&str> = app["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|t| t["to"].as_str())
-            .collect();
-        assert_eq!(timeline, names, "the timeline is what the loket was told");
+        assert_eq!(
+            timeline(&app),
+            names,
+            "the timeline is what the loket was told"
+        );
     }
 
     // Each provider received exactly one valid submission in its own format, without INSZ.

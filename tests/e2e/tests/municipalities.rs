@@ -61,21 +61,7 @@ impl Pilot {
     }
 
     async fn start_with(toml: &str, extra: &[(&str, &str)]) -> Pilot {
-        let iso = Isolation::new().await.unwrap();
-        let register = start_register().await;
-        let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(toml), extra);
-        let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        eventually(SYNC, "all seeded associations projected", || async {
-            association_count(&iso).await == total
-        })
-        .await;
-        // Published, so the topology is declared too.
-        eventually(SYNC, "outbox published", || async {
-            outbox_pending(&iso).await == 0
-        })
-        .await;
-        let reader = QueueReader::connect(&iso).await;
+        let (iso, register, hub, reader) = start_synced(Some(toml), extra, SYNC).await;
         Pilot {
             iso,
             register,

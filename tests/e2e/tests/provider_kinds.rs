@@ -72,13 +72,7 @@ fields = [{ name = "projectnaam", type = "string", required = true }]
     .await;
     let app: Value = hub.get(&path).await.json().await.unwrap();
     assert_eq!(app["providerReference"], format!("ECHO-{id}"));
-    let timeline: Vec<&str> = app["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["to"].as_str())
-        .collect();
-    assert_eq!(timeline, ["ingediend", "ontvangen", "goedgekeurd"]);
+    assert_eq!(timeline(&app), ["ingediend", "ontvangen", "goedgekeurd"]);
 
     // Submitted once, enriched from the projection (the name the loket did not send).
     let received = echo.received();

@@ -19,19 +19,7 @@ async fn synced() -> (
     QueueReader,
     HashMap<&'static str, Vec<Received>>,
 ) {
-    let iso = Isolation::new().await.unwrap();
-    let register = start_register().await;
-    let hub = TestHub::start(settings(&iso, &register, &[])).await;
-    let total = register.vcodes().len() as i64;
-    eventually(SYNC, "all seeded associations projected", || async {
-        association_count(&iso).await == total
-    })
-    .await;
-    eventually(SYNC, "outbox published", || async {
-        outbox_pending(&iso).await == 0
-    })
-    .await;
-    let reader = QueueReader::connect(&iso).await;
+    let (iso, register, hub, reader) = start_synced(None, &[], SYNC).await;
     let mut initial = HashMap::new();
     for (name, postcodes) in [("aalst", AALST), ("evergem", EVERGEM), ("beveren", BEVEREN)] {
         let want = expected_on(&register, postcodes).len();

@@ -23,20 +23,7 @@ impl Fixture {
     /// Starts the hub and waits until every seeded association is projected and published.
     pub async fn start(toml: Option<&str>) -> Fixture {
         init_logs();
-        let iso = Isolation::new().await.unwrap();
-        let register = start_register().await;
-        let settings = settings_with_file(&iso, &register, &iso.amqp_url(), toml, &[]);
-        let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        eventually(SYNC, "all seeded associations projected", || async {
-            association_count(&iso).await == total
-        })
-        .await;
-        eventually(SYNC, "outbox published", || async {
-            outbox_pending(&iso).await == 0
-        })
-        .await;
-        let reader = QueueReader::connect(&iso).await;
+        let (iso, register, hub, reader) = start_synced(toml, &[], SYNC).await;
         Fixture {
             iso,
             register,

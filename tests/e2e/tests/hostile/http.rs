@@ -73,15 +73,9 @@ impl Setup {
         let toml = uldk_config(&uldk);
         let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), extra);
         let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        // Published too: the hub has declared its topology, so what the test publishes is
-        // routed (before, an exchange may exist without its queues' bindings yet).
-        eventually(
-            SYNC,
-            "all seeded associations projected and published",
-            || async { association_count(&iso).await == total && outbox_pending(&iso).await == 0 },
-        )
-        .await;
+        // Published too: what the test publishes is routed (before, an exchange may exist
+        // without its queues' bindings yet).
+        wait_synced(&iso, &register, SYNC).await;
         Setup {
             iso,
             register,
