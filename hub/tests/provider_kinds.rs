@@ -34,21 +34,7 @@ fn load(extra: &str, kinds: &ProviderKinds) -> Result<Settings, ConfigErrors> {
     loaded
 }
 
-const ECHO: &str = r#"
-[providers.echo]
-kind = "test"
-verdict = "approve"
-
-[[services]]
-code = "echo-attest"
-name = "Attest van de echo"
-provider = "echo"
-data = ["basisgegevens", "locaties"]
-[[services.fields]]
-name = "projectnaam"
-type = "string"
-required = true
-"#;
+const ECHO: &str = test_support::echo::CONFIG;
 
 #[tokio::test]
 async fn a_provider_kind_from_outside_the_hub_plugs_in() {

@@ -287,6 +287,18 @@ pub fn municipalities_toml(m: usize, postcodes: &[String]) -> String {
 }
 
 /// The name [`municipalities_toml`] gives the `i`th municipality.
+/// The associations on Aalst's territory and on no other pilot municipality's.
+pub fn aalst_only(register: &RegisterSim) -> Vec<String> {
+    let others: Vec<String> = expected_on(register, EVERGEM)
+        .into_iter()
+        .chain(expected_on(register, BEVEREN))
+        .collect();
+    expected_on(register, AALST)
+        .into_iter()
+        .filter(|v| !others.contains(v))
+        .collect()
+}
+
 pub fn municipality_name(i: usize) -> String {
     format!("m{i:03}")
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use hub::providers::ProviderKinds;
-use hub_tests::echo::EchoKind;
+use hub_tests::echo::{self, EchoKind};
 use hub_tests::*;
 use serde_json::{json, Value};
 
@@ -21,24 +21,11 @@ async fn a_test_provider_kind_serves_applications_through_the_running_hub() {
     let kinds = ProviderKinds::standard().with(echo.clone());
     let iso = Isolation::new().await.unwrap();
     let register = start_register().await;
-    let toml = r#"
-municipalities = []
-
-[applications]
-poll_interval = "200ms"
-
-[providers.echo]
-kind = "test"
-detail = "echoed"
-
-[[services]]
-code = "echo-attest"
-name = "Attest van de echo"
-provider = "echo"
-data = ["basisgegevens", "locaties"]
-fields = [{ name = "projectnaam", type = "string", required = true }]
-"#;
-    let settings = settings_with_kinds(&iso, &register, &iso.amqp_url(), Some(toml), &[], &kinds);
+    let toml = format!(
+        "municipalities = []\n[applications]\npoll_interval = \"200ms\"\n{}",
+        echo::CONFIG
+    );
+    let settings = settings_with_kinds(&iso, &register, &iso.amqp_url(), Some(&toml), &[], &kinds);
     assert_eq!(settings.providers.get("echo").unwrap().kind, "test");
     let hub = TestHub::start(settings).await;
     let total = register.vcodes().len() as i64;

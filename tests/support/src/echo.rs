@@ -12,6 +12,20 @@ use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
 use serde::Deserialize;
 
+/// An instance `echo` of the kind and a service `echo-attest` it provides, with one required
+/// field `projectnaam`.
+pub const CONFIG: &str = r#"
+[providers.echo]
+kind = "test"
+
+[[services]]
+code = "echo-attest"
+name = "Attest van de echo"
+provider = "echo"
+data = ["basisgegevens", "locaties"]
+fields = [{ name = "projectnaam", type = "string", required = true }]
+"#;
+
 /// `kind = "test"`; clones share what their adapters received.
 #[derive(Clone, Default)]
 pub struct EchoKind {

@@ -110,15 +110,3 @@ impl Fixture {
         self.iso.cleanup().await;
     }
 }
-
-/// Associations on Aalst's territory and on no other pilot municipality's.
-pub fn aalst_only(register: &RegisterSim) -> Vec<String> {
-    let others: Vec<String> = expected_on(register, EVERGEM)
-        .into_iter()
-        .chain(expected_on(register, BEVEREN))
-        .collect();
-    expected_on(register, AALST)
-        .into_iter()
-        .filter(|v| !others.contains(v))
-        .collect()
-}
