@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{assert_invalid, assert_valid, errors, keys, set, strings, Schema};
+use common::{
+    assert_invalid, assert_schema_document, assert_valid, errors, keys, set, strings, Schema,
+};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -240,13 +242,7 @@ fn assert_described(node: &Value, path: &str, kind: Kind) {
 #[test]
 fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
     for kind in Kind::ALL {
-        let schema = kind.schema();
-        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
-        }
-        for key in ["$id", "title", "description"] {
-            assert!(schema[key].is_string(), "{kind:?}: {key} missing");
-        }
+        let schema = assert_schema_document(kind);
         let id = schema["$id"].as_str().expect("$id");
         assert_eq!(
             id,

@@ -21,7 +21,10 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{assert_invalid, assert_valid, keys, set, strings, Schema};
+use common::{
+    assert_invalid, assert_properties_described, assert_schema_document, assert_valid, keys, set,
+    strings, Schema,
+};
 
 mod cases;
 
@@ -207,13 +210,7 @@ fn def_name(t: CommandType) -> &'static str {
 #[test]
 fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
     for kind in [Kind::Command, Kind::Reply] {
-        let schema = kind.schema();
-        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
-        }
-        for key in ["$id", "title", "description"] {
-            assert!(schema[key].is_string(), "{kind:?}: {key} missing");
-        }
+        let schema = assert_schema_document(kind);
         let id = schema["$id"].as_str().expect("$id");
         assert!(
             id.ends_with(&format!("/{}", kind.file_name())),
@@ -223,20 +220,7 @@ fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
             schema["$schema"],
             "https://json-schema.org/draft/2020-12/schema"
         );
-        let mut objects = vec![("(top)".to_owned(), &schema)];
-        for (name, def) in schema["$defs"].as_object().expect("$defs") {
-            objects.push((name.clone(), def));
-        }
-        for (name, object) in objects {
-            if let Some(props) = object.get("properties").and_then(Value::as_object) {
-                for (prop, sub) in props {
-                    assert!(
-                        sub.get("description").and_then(Value::as_str).is_some(),
-                        "{kind:?}: {name}.{prop} has no description"
-                    );
-                }
-            }
-        }
+        assert_properties_described(kind, &schema);
     }
 }
 

@@ -19,7 +19,10 @@ use serde_json::{json, Value};
 
 mod common;
 
-use common::{assert_invalid, assert_valid, keys, set, Schema};
+use common::{
+    assert_invalid, assert_properties_described, assert_schema_document, assert_valid, keys, set,
+    Schema,
+};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -96,28 +99,8 @@ fn metadata(t: MessageType, v_code: &str) -> Metadata {
 #[test]
 fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
     for t in MessageType::ALL {
-        let schema = schema_value(t);
-        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            panic!("{t:?}: not a valid draft 2020-12 schema: {e}");
-        }
-        for key in ["$id", "title", "description"] {
-            assert!(schema[key].is_string(), "{t:?}: {key} missing");
-        }
-        // Every property, at the top and in every $defs entry, is described.
-        let mut objects = vec![("(top)".to_owned(), &schema)];
-        for (name, def) in schema["$defs"].as_object().expect("$defs") {
-            objects.push((name.clone(), def));
-        }
-        for (name, object) in objects {
-            if let Some(props) = object.get("properties").and_then(Value::as_object) {
-                for (prop, sub) in props {
-                    assert!(
-                        sub.get("description").and_then(Value::as_str).is_some(),
-                        "{t:?}: {name}.{prop} has no description"
-                    );
-                }
-            }
-        }
+        let schema = assert_schema_document(t);
+        assert_properties_described(t, &schema);
     }
 }
 

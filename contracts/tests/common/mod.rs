@@ -47,6 +47,37 @@ pub fn assert_invalid<K: Schema>(kind: K, instance: &Value, what: &str) {
     );
 }
 
+/// `kind`'s schema is a valid draft 2020-12 document with an `$id`, a `title` and a
+/// `description`; the schema itself is returned for further checks.
+pub fn assert_schema_document<K: Schema>(kind: K) -> Value {
+    let schema = kind.schema_value();
+    if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+        panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
+    }
+    for key in ["$id", "title", "description"] {
+        assert!(schema[key].is_string(), "{kind:?}: {key} missing");
+    }
+    schema
+}
+
+/// Every property of `kind`'s schema, at the top and in every `$defs` entry, is described.
+pub fn assert_properties_described<K: Schema>(kind: K, schema: &Value) {
+    let mut objects = vec![("(top)".to_owned(), schema)];
+    for (name, def) in schema["$defs"].as_object().expect("$defs") {
+        objects.push((name.clone(), def));
+    }
+    for (name, object) in objects {
+        if let Some(props) = object.get("properties").and_then(Value::as_object) {
+            for (prop, sub) in props {
+                assert!(
+                    sub.get("description").and_then(Value::as_str).is_some(),
+                    "{kind:?}: {name}.{prop} has no description"
+                );
+            }
+        }
+    }
+}
+
 /// Every `*.json` under `examples/<folder>/`, with its kind as `kind_of` tells from its file
 /// name (a panic with `unnamed` when it tells none), sorted by name.
 pub fn examples<K>(
