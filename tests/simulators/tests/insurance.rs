@@ -3,7 +3,9 @@
 //! sends) with their `Referte` and fields edited.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Mutex;
+mod common;
+
+use common::{body_text, send, Reply};
 use std::time::{Duration, Instant};
 
 use partner_sims::insurance::{
@@ -20,9 +22,6 @@ use serde_json::{json, Value};
 const EXAMPLE_REFERTE: &str = "0f8b2c4e-6d1a-4b7f-9e3c-5a2d8f1b7c64";
 const EXAMPLE_GEEF_REFERTE: &str = "6c1f0e9a-3b2d-4c8e-8f7a-1d2e3f4a5b6c";
 const HUB: &str = "kbbj.vlaanderen.be/verenigingsloket-hub";
-
-/// libxml2 is used by the simulators' own thread too; keep the tests' use to one at a time.
-static LIBXML: Mutex<()> = Mutex::new(());
 
 fn example(name: &str) -> String {
     let path = format!(
@@ -69,40 +68,8 @@ async fn start() -> InsuranceSim {
     InsuranceSim::start(config, "127.0.0.1:0").await.unwrap()
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: String,
-}
-
-async fn send(
-    client: &Client,
-    url: &str,
-    content_type: &str,
-    action: Option<&str>,
-    body: String,
-) -> Reply {
-    let mut request = client
-        .post(url)
-        .header("content-type", content_type)
-        .body(body);
-    if let Some(action) = action {
-        request = request.header("SOAPAction", format!("\"{action}\""));
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Reply {
-        status,
-        content_type,
-        body: response.text().await.unwrap(),
-    }
+fn xsd_errors(envelope: &str) -> Vec<String> {
+    common::xsd_errors(&default_xsd_path(), envelope, false)
 }
 
 async fn ask(sim: &InsuranceSim, body: String) -> Reply {
@@ -129,47 +96,6 @@ async fn look_up(sim: &InsuranceSim, nummer: &str) -> Reply {
     .await
 }
 
-/// The Body's first element validated against the checked-in XSD, independently of the
-/// simulator: the errors, empty when valid.
-fn xsd_errors(envelope: &str) -> Vec<String> {
-    use libxml::parser::Parser;
-    use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let mut parser = SchemaParserContext::from_file(default_xsd_path().to_str().unwrap());
-    let mut schema = SchemaValidationContext::from_parser(&mut parser).unwrap();
-    let doc = Parser::default().parse_string(envelope).unwrap();
-    let root = doc.get_root_element().unwrap();
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|n| n.get_name() == "Body")
-        .unwrap();
-    let operation = body.get_first_element_child().unwrap();
-    match schema.validate_node(&operation) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default())
-            .collect(),
-    }
-}
-
-/// The text at a path of local names below the Body's first element.
-fn at(envelope: &str, path: &[&str]) -> Option<String> {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let body = doc
-        .root_element()
-        .children()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Body")))?;
-    let mut node = body.children().find(roxmltree::Node::is_element)?;
-    for name in path {
-        node = node
-            .children()
-            .find(|n| n.is_element() && n.tag_name().name() == *name)?;
-    }
-    Some(node.text().unwrap_or_default().to_owned())
-}
-
 fn antwoord(rest: &[&str]) -> Option<Vec<String>> {
     Some(
         ["Repliek", "Antwoorden", "Antwoord"]
@@ -183,7 +109,7 @@ fn antwoord(rest: &[&str]) -> Option<Vec<String>> {
 fn in_antwoord(envelope: &str, rest: &[&str]) -> Option<String> {
     let path = antwoord(rest)?;
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    at(envelope, &path)
+    body_text(envelope, &path)
 }
 
 /// `(Identificatie, Type)` of every `Antwoord/Uitzonderingen/Uitzondering`.
@@ -244,10 +170,10 @@ fn assert_antwoord(
             .chain(rest)
             .copied()
             .collect();
-        at(&reply.body, &path)
+        body_text(&reply.body, &path)
     };
     assert_eq!(
-        at(&reply.body, &["Repliek", "Context", "Naam"]).as_deref(),
+        body_text(&reply.body, &["Repliek", "Context", "Naam"]).as_deref(),
         Some(operation)
     );
     assert_eq!(bericht(&["Type"]).as_deref(), Some("ANTWOORD"));
@@ -574,7 +500,7 @@ async fn geef_erkenning_answers_the_current_state() {
 
     let found = look_up(&sim, &nummer).await;
     let referte_of = |body: &str| {
-        at(
+        body_text(
             body,
             &["Repliek", "Context", "Bericht", "Ontvanger", "Referte"],
         )
