@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{body_text, Reply};
+use common::{body_text, fault, get_json, Reply};
 use std::time::{Duration, Instant};
 
 use partner_sims::backoffice::{
@@ -109,23 +109,6 @@ fn antwoord_path(rest: &[&'static str]) -> Vec<&'static str> {
     [&["Repliek", "Antwoorden", "Antwoord"][..], rest].concat()
 }
 
-/// `(faultcode, faultstring)` of a SOAP 1.1 fault.
-fn fault(envelope: &str) -> (String, String) {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let f = doc
-        .descendants()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
-        .unwrap();
-    let text = |name: &str| {
-        f.children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (text("faultcode"), text("faultstring"))
-}
-
 #[tokio::test]
 async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xsd() {
     let sim = start().await;
@@ -222,14 +205,7 @@ async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xs
     assert_eq!(sim.max_in_flight(), 1);
     assert_eq!(sim.in_flight(), 0);
 
-    let listed: Value = Client::new()
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&Client::new(), format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(listed[0]["referte"], json!(r1));
     assert_eq!(listed[0]["vCode"], "V0001001");
     assert_eq!(listed[0]["valid"], true);
@@ -867,14 +843,11 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     );
 
     // The control API is behind the same TLS.
-    let b: Value = tls_client(&pki, Some(&pki))
-        .get(format!("{}/_sim/behaviour", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b: Value = get_json(
+        &tls_client(&pki, Some(&pki)),
+        format!("{}/_sim/behaviour", sim.base_url()),
+    )
+    .await;
     assert_eq!(b["throttle_next"], 0);
 
     sim.shutdown();

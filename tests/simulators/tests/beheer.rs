@@ -1,6 +1,10 @@
 //! The register simulator's beheer (write) API over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::get_json;
+
 use std::time::{Duration, Instant};
 
 use partner_sims::{validate_vereniging, RegisterSim, RegisterSimConfig};
@@ -740,13 +744,6 @@ async fn control_api_for_writes() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(sim.writes().is_empty());
-    let stats: Value = c
-        .get(format!("{base}/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = get_json(&c, format!("{base}/_sim/stats")).await;
     assert_eq!(stats["write_requests"], 2);
 }

@@ -1,6 +1,10 @@
 //! Tests of the subscriber-endpoint simulator over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::get_json;
+
 use std::time::{Duration, Instant};
 
 use partner_sims::EndpointSim;
@@ -235,14 +239,7 @@ async fn the_control_api_sets_the_behaviour() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let shown: Value = client
-        .get(&control)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = get_json(&client, &control).await;
     assert_eq!(shown["fail_next"], json!([1, 503]));
     assert_eq!(shown["fail_messages"]["poison"], 500);
     assert_eq!(shown["delay_ms"], 10);

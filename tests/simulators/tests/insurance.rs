@@ -5,15 +5,14 @@
 
 mod common;
 
-use common::{body_text, send, Reply};
+use common::{body_text, fault, get_json, send, Reply};
 use std::time::{Duration, Instant};
 
 use partner_sims::insurance::{
     default_xsd_path, seat_is_eligible, Answer, InsuranceSim, InsuranceSimConfig,
     RecognitionStatus, UitzonderingType, CODE_AL_ERKEND, CODE_BETAALD_PERSONEEL, CODE_ONBEKEND,
-    CODE_UREN, CODE_VERENIGINGSTYPE, CODE_ZETEL, DEFAULT_PATH, SOAP11_NS,
-    SOAP_ACTION_GEEF_ERKENNING, SOAP_ACTION_VRAAG_ERKENNING_AAN, THROTTLE_FAULTSTRING,
-    VRIJWILLIGERSVERZEKERING_NS,
+    CODE_UREN, CODE_VERENIGINGSTYPE, CODE_ZETEL, DEFAULT_PATH, SOAP_ACTION_GEEF_ERKENNING,
+    SOAP_ACTION_VRAAG_ERKENNING_AAN, THROTTLE_FAULTSTRING, VRIJWILLIGERSVERZEKERING_NS,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -128,23 +127,6 @@ fn uitzonderingen(envelope: &str) -> Vec<(String, String)> {
             (text("Identificatie"), text("Type"))
         })
         .collect()
-}
-
-/// `(faultcode, faultstring)` of a SOAP 1.1 fault.
-fn fault(envelope: &str) -> (String, String) {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let f = doc
-        .descendants()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
-        .unwrap();
-    let text = |name: &str| {
-        f.children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (text("faultcode"), text("faultstring"))
 }
 
 /// Asserts an `ANTWOORD` to `operation` that echoes `referte` and validates; the
@@ -769,26 +751,12 @@ async fn the_control_api_sets_behaviour_and_shows_what_arrived() {
         shown,
         json!({"down": false, "fail_next": null, "throttle_next": 0, "delay_ms": 0})
     );
-    let got: Value = client
-        .get(control("behaviour"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(&client, control("behaviour")).await;
     assert_eq!(got, shown);
     let bad = post_json("behaviour", json!({"explode": true})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let requests: Value = client
-        .get(control("requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Value = get_json(&client, control("requests")).await;
     let list = requests.as_array().unwrap();
     assert_eq!(list.len(), 4);
     assert_eq!(list[0]["status"], 429);
@@ -798,14 +766,7 @@ async fn the_control_api_sets_behaviour_and_shows_what_arrived() {
     assert_eq!(list[2]["operation"], "VraagErkenningAan");
     assert!(list[0].get("body").is_none());
 
-    let recognitions: Value = client
-        .get(control("recognitions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recognitions: Value = get_json(&client, control("recognitions")).await;
     let nummer = recognitions[0]["erkenningsnummer"]
         .as_str()
         .unwrap()

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{body_text, Reply};
+use common::{body_text, get_json, Reply};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -466,14 +466,7 @@ async fn the_behaviour_can_be_set_over_http() {
         body_text(&status(&sim, &nummer).await.body, &["Motivering"]).as_deref(),
         Some("Te laat.")
     );
-    let current: Value = client
-        .get(&behaviour)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current: Value = get_json(&client, &behaviour).await;
     assert_eq!(current["refusals"], json!([["Zomerconcert", "Te laat."]]));
     let bad = client
         .post(&behaviour)
@@ -483,25 +476,11 @@ async fn the_behaviour_can_be_set_over_http() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let dossiers: Value = client
-        .get(format!("{}/_sim/dossiers", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dossiers: Value = get_json(&client, format!("{}/_sim/dossiers", sim.base_url())).await;
     assert_eq!(dossiers[0]["dossiernummer"], json!(nummer));
     assert_eq!(dossiers[0]["status"], json!("AFGEWEZEN"));
     assert_eq!(dossiers[0]["motivering"], json!("Te laat."));
-    let requests: Value = client
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Value = get_json(&client, format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(requests.as_array().unwrap().len(), 4);
     assert_eq!(requests[0]["httpStatus"], json!(503));
     assert_eq!(requests[2]["dossierStatus"], json!("AFGEWEZEN"));

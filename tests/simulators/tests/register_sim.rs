@@ -1,6 +1,10 @@
 //! End-to-end tests of the register simulator over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::get_json;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -475,14 +479,7 @@ async fn injected_faults() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
-    let stats: Value = c
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = get_json(&c, format!("{}/_sim/stats", sim.base_url())).await;
     assert_eq!(stats["faults_served"], 3);
     assert_eq!(stats["token_requests"], 2);
     assert_eq!(stats["mutaties_requests"], 3);
@@ -507,14 +504,7 @@ async fn control_api_over_http() {
         .unwrap();
     assert_eq!(list, sim.vcodes());
 
-    let stored: Value = c
-        .get(format!("{base}/_sim/verenigingen/v0001001"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = get_json(&c, format!("{base}/_sim/verenigingen/v0001001")).await;
     assert_eq!(stored["vCode"], "V0001001");
 
     // PUT a new one (vCode taken from the path)

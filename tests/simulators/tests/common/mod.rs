@@ -46,6 +46,11 @@ pub async fn send(
     }
 }
 
+/// GETs `url` and reads the answer as JSON (the simulators' control API).
+pub async fn get_json(client: &Client, url: impl reqwest::IntoUrl) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// The text at a path of local names below the Body's first element.
 pub fn body_text(envelope: &str, path: &[&str]) -> Option<String> {
     let doc = roxmltree::Document::parse(envelope).unwrap();
@@ -60,6 +65,23 @@ pub fn body_text(envelope: &str, path: &[&str]) -> Option<String> {
             .find(|n| n.is_element() && n.tag_name().name() == *name)?;
     }
     Some(node.text().unwrap_or_default().to_owned())
+}
+
+/// `(faultcode, faultstring)` of a SOAP 1.1 fault.
+pub fn fault(envelope: &str) -> (String, String) {
+    let doc = roxmltree::Document::parse(envelope).unwrap();
+    let f = doc
+        .descendants()
+        .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
+        .unwrap();
+    let text = |name: &str| {
+        f.children()
+            .find(|n| n.has_tag_name(name))
+            .and_then(|n| n.text())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    (text("faultcode"), text("faultstring"))
 }
 
 /// libxml2 is used by the simulators' own threads too, and its global state is set up
