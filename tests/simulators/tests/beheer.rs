@@ -720,14 +720,7 @@ async fn control_api_for_writes() {
         .await
         .unwrap();
 
-    let writes: Vec<Value> = c
-        .get(format!("{base}/_sim/writes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let writes: Vec<Value> = get_json(&c, format!("{base}/_sim/writes")).await;
     assert_eq!(writes.len(), 2);
     assert_eq!(writes[0]["status"], 500);
     assert_eq!(writes[1]["status"], 202);

@@ -278,14 +278,7 @@ async fn the_control_api_sets_the_behaviour() {
         StatusCode::OK
     );
 
-    let listed: Vec<Value> = client
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = get_json(&client, format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(listed.len(), 5);
     assert_eq!(listed[0]["messageId"], "a");
     assert_eq!(listed[0]["status"], 503);

@@ -494,14 +494,7 @@ async fn control_api_over_http() {
     let c = Client::new();
     let base = sim.base_url();
 
-    let list: Vec<String> = c
-        .get(format!("{base}/_sim/verenigingen"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<String> = get_json(&c, format!("{base}/_sim/verenigingen")).await;
     assert_eq!(list, sim.vcodes());
 
     let stored: Value = get_json(&c, format!("{base}/_sim/verenigingen/v0001001")).await;

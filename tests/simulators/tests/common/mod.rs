@@ -47,7 +47,10 @@ pub async fn send(
 }
 
 /// GETs `url` and reads the answer as JSON (the simulators' control API).
-pub async fn get_json(client: &Client, url: impl reqwest::IntoUrl) -> serde_json::Value {
+pub async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    url: impl reqwest::IntoUrl,
+) -> T {
     client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
