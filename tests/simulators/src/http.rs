@@ -605,27 +605,44 @@ struct FaultsBody {
     count: u32,
 }
 
-async fn sim_faults(
-    State(shared): State<AppState>,
+/// A faults body as sent to `instance`, or the problem answering it (`expected` shows the
+/// shape).
+fn faults_body(
     body: Result<Json<FaultsBody>, JsonRejection>,
-) -> Response {
-    let instance = "/_sim/faults";
+    instance: &str,
+    expected: &str,
+) -> Result<FaultsBody, Response> {
     let Ok(Json(body)) = body else {
-        return problem(
+        return Err(problem(
             StatusCode::BAD_REQUEST,
             "invalid-body",
-            "expected {\"status\": 500, \"count\": 3}",
+            expected,
             instance,
-        );
+        ));
     };
     if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
-        return problem(
+        return Err(problem(
             StatusCode::BAD_REQUEST,
             "invalid-body",
             "status must be 100..=599",
             instance,
-        );
+        ));
     }
+    Ok(body)
+}
+
+async fn sim_faults(
+    State(shared): State<AppState>,
+    body: Result<Json<FaultsBody>, JsonRejection>,
+) -> Response {
+    let body = match faults_body(
+        body,
+        "/_sim/faults",
+        "expected {\"status\": 500, \"count\": 3}",
+    ) {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
     shared.lock().set_fault(body.count, body.status);
     ok_json(&json!({"status": body.status, "count": body.count}))
 }
@@ -652,23 +669,14 @@ async fn sim_write_faults(
     State(shared): State<AppState>,
     body: Result<Json<FaultsBody>, JsonRejection>,
 ) -> Response {
-    let instance = "/_sim/write-faults";
-    let Ok(Json(body)) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "expected {\"status\": 503, \"count\": 2}",
-            instance,
-        );
+    let body = match faults_body(
+        body,
+        "/_sim/write-faults",
+        "expected {\"status\": 503, \"count\": 2}",
+    ) {
+        Ok(body) => body,
+        Err(refused) => return refused,
     };
-    if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "status must be 100..=599",
-            instance,
-        );
-    }
     shared.lock().set_write_fault(body.count, body.status);
     ok_json(&json!({"status": body.status, "count": body.count}))
 }
