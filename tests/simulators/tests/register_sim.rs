@@ -96,48 +96,46 @@ async fn token_flow() {
     assert_eq!(body["scope"], "vo_info");
     assert!(body["access_token"].as_str().unwrap().len() >= 32);
 
-    // wrong client
-    let resp = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "hub"),
-            ("client_secret", "wrong"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        resp.json::<Value>().await.unwrap()["error"],
-        "invalid_client"
-    );
-
-    // no client at all
-    let resp = c
-        .post(sim.token_url())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-
-    // wrong grant
-    let resp = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "hub"),
-            ("client_secret", "hub-secret"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        resp.json::<Value>().await.unwrap()["error"],
-        "unsupported_grant_type"
-    );
+    // Refused: (what, form, status, error).
+    let refused: [(&str, &[(&str, &str)], StatusCode, Option<&str>); 3] = [
+        (
+            "a wrong client",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "hub"),
+                ("client_secret", "wrong"),
+            ],
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_client"),
+        ),
+        (
+            "no client at all",
+            &[("grant_type", "client_credentials")],
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+        (
+            "a wrong grant",
+            &[
+                ("grant_type", "password"),
+                ("client_id", "hub"),
+                ("client_secret", "hub-secret"),
+            ],
+            StatusCode::BAD_REQUEST,
+            Some("unsupported_grant_type"),
+        ),
+    ];
+    for (what, form, status, error) in refused {
+        let resp = c.post(sim.token_url()).form(form).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{what}");
+        if let Some(error) = error {
+            assert_eq!(
+                resp.json::<Value>().await.unwrap()["error"],
+                error,
+                "{what}"
+            );
+        }
+    }
 
     // HTTP Basic
     let resp = c
