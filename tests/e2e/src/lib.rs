@@ -142,6 +142,22 @@ pub fn timeline(application: &serde_json::Value) -> Vec<&str> {
         .collect()
 }
 
+/// ULDK's tent loan as a service without periods (so it holds on any date), for a test's
+/// own catalogue.
+pub const ULDK_TENTLENING: &str = r#"[[services]]
+code = "uldk-tentlening"
+name = "Tenten lenen"
+provider = "uldk"
+data = ["basisgegevens", "locaties", "contactgegevens", "hoofdactiviteitenVerenigingsloket"]
+eligibility = { verenigingstypes = ["FV", "VZER", "VZW"], hoofdactiviteiten = ["JGDW"] }
+fields = [
+  { name = "periode", type = "object", required = true },
+  { name = "tenten", type = "array", required = true },
+  { name = "aantalLeden", type = "integer", required = true },
+  { name = "ophaling", type = "object", required = true },
+]
+"#;
+
 pub struct TestHub {
     pub hub: RunningHub,
     pub http: String,

@@ -94,18 +94,7 @@ kind = "insurance"
 url = "{insurance}"
 timeout = "2s"
 
-[[services]]
-code = "uldk-tentlening"
-name = "Tenten lenen"
-provider = "uldk"
-data = ["basisgegevens", "locaties", "contactgegevens", "hoofdactiviteitenVerenigingsloket"]
-eligibility = {{ verenigingstypes = ["FV", "VZER", "VZW"], hoofdactiviteiten = ["JGDW"] }}
-fields = [
-  {{ name = "periode", type = "object", required = true }},
-  {{ name = "tenten", type = "array", required = true }},
-  {{ name = "aantalLeden", type = "integer", required = true }},
-  {{ name = "ophaling", type = "object", required = true }},
-]
+{tentlening}
 
 [[services]]
 code = "kiosk-projectsubsidie"
@@ -132,6 +121,7 @@ fields = [
   {{ name = "geschatteUren", type = "integer", required = true }},
 ]
 "#,
+            tentlening = ULDK_TENTLENING,
             kiosk = self.kiosk.url(),
             uldk = self.uldk.base_url(),
             insurance = self.insurance.url(),

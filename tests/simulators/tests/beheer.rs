@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::get_json;
+use common::{get_json, post_json};
 
 use std::time::{Duration, Instant};
 
@@ -678,12 +678,12 @@ async fn control_api_for_writes() {
     let (sim, t) = start().await;
     let c = Client::new();
     let base = sim.base_url();
-    let resp = c
-        .post(format!("{base}/_sim/write-faults"))
-        .json(&json!({"status": 500, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/write-faults"),
+        &json!({"status": 500, "count": 1}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let resp = write(&sim, &t, Method::POST, "V0001001/stop", None)
         .json(&json!({"einddatum": "2024-01-01"}))
@@ -691,20 +691,20 @@ async fn control_api_for_writes() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let resp = c
-        .post(format!("{base}/_sim/write-faults"))
-        .json(&json!({"status": 1000, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/write-faults"),
+        &json!({"status": 1000, "count": 1}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
-    let resp = c
-        .post(format!("{base}/_sim/write-delay"))
-        .json(&json!({"millis": 300}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/write-delay"),
+        &json!({"millis": 300}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let started = Instant::now();
     let resp = write(&sim, &t, Method::POST, "V0001001/stop", None)

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::get_json;
+use common::{get_json, post_json};
 
 use std::time::{Duration, Instant};
 
@@ -258,12 +258,7 @@ async fn the_control_api_sets_the_behaviour() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 
-    let bad = client
-        .post(&control)
-        .json(&json!({"colour": "blue"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = post_json(&client, &control, &json!({"colour": "blue"})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     client

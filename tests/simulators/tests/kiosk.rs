@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{body_text, get_json, Reply};
+use common::{body_text, get_json, post_json, Reply};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -468,12 +468,7 @@ async fn the_behaviour_can_be_set_over_http() {
     );
     let current: Value = get_json(&client, &behaviour).await;
     assert_eq!(current["refusals"], json!([["Zomerconcert", "Te laat."]]));
-    let bad = client
-        .post(&behaviour)
-        .json(&json!({"kapot": 1}))
-        .send()
-        .await
-        .unwrap();
+    let bad = post_json(&client, &behaviour, &json!({"kapot": 1})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     let dossiers: Value = get_json(&client, format!("{}/_sim/dossiers", sim.base_url())).await;

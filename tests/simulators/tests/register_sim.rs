@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::get_json;
+use common::{get_json, post_json};
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -433,12 +433,12 @@ async fn injected_faults() {
 
     // through the control API; faults come before authentication
     let c = Client::new();
-    let resp = c
-        .post(format!("{}/_sim/faults", sim.base_url()))
-        .json(&json!({"status": 500, "count": 3}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{}/_sim/faults", sim.base_url()),
+        &json!({"status": 500, "count": 3}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         get(&sim, "nonsense", "/v1/verenigingen/V0001001")
@@ -461,12 +461,12 @@ async fn injected_faults() {
     token(&sim).await;
     sim.fail_next(0, 500);
 
-    let resp = c
-        .post(format!("{}/_sim/faults", sim.base_url()))
-        .json(&json!({"status": 1000, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{}/_sim/faults", sim.base_url()),
+        &json!({"status": 1000, "count": 1}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = c
         .post(format!("{}/_sim/faults", sim.base_url()))
@@ -547,20 +547,20 @@ async fn control_api_over_http() {
     assert_eq!(v["doelgroep"]["minimumleeftijd"], 6);
 
     // stop
-    let resp = c
-        .post(format!("{base}/_sim/verenigingen/V0001001/stop"))
-        .json(&json!({"einddatum": "2025-06-30"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/verenigingen/V0001001/stop"),
+        &json!({"einddatum": "2025-06-30"}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(sim.get("V0001001").unwrap()["status"], "Gestopt");
-    let resp = c
-        .post(format!("{base}/_sim/verenigingen/V0001001/stop"))
-        .json(&json!({"einddatum": "30/06/2025"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/verenigingen/V0001001/stop"),
+        &json!({"einddatum": "30/06/2025"}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // malformed

@@ -29,19 +29,9 @@ kind = "uldk"
 url = "{uldk}"
 timeout = "5s"
 
-[[services]]
-code = "uldk-tentlening"
-name = "Tenten lenen"
-provider = "uldk"
-data = ["basisgegevens", "locaties", "contactgegevens", "hoofdactiviteitenVerenigingsloket"]
-eligibility = {{ verenigingstypes = ["FV", "VZER", "VZW"], hoofdactiviteiten = ["JGDW"] }}
-fields = [
-  {{ name = "periode", type = "object", required = true }},
-  {{ name = "tenten", type = "array", required = true }},
-  {{ name = "aantalLeden", type = "integer", required = true }},
-  {{ name = "ophaling", type = "object", required = true }},
-]
+{tentlening}
 "#,
+        tentlening = ULDK_TENTLENING,
         uldk = uldk.base_url()
     )
 }

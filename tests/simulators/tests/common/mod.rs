@@ -54,6 +54,15 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
+/// POSTs `body` as JSON to `url` (the simulators' control API).
+pub async fn post_json(
+    client: &Client,
+    url: impl reqwest::IntoUrl,
+    body: &impl serde::Serialize,
+) -> reqwest::Response {
+    client.post(url).json(body).send().await.unwrap()
+}
+
 /// The text at a path of local names below the Body's first element.
 pub fn body_text(envelope: &str, path: &[&str]) -> Option<String> {
     let doc = roxmltree::Document::parse(envelope).unwrap();
