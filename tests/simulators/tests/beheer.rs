@@ -22,19 +22,7 @@ async fn start() -> (RegisterSim, String) {
     )
     .await
     .unwrap();
-    let resp = Client::new()
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "hub"),
-            ("client_secret", "hub-secret"),
-            ("scope", "dv_verenigingsregister_beheer"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body: Value = resp.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap().to_owned();
+    let token = common::token(&sim, Some("dv_verenigingsregister_beheer")).await;
     (sim, token)
 }
 

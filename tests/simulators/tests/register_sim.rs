@@ -26,19 +26,7 @@ async fn start_with(config: RegisterSimConfig) -> RegisterSim {
 }
 
 async fn token(sim: &RegisterSim) -> String {
-    let resp = Client::new()
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "hub"),
-            ("client_secret", "hub-secret"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
+    common::token(sim, None).await
 }
 
 async fn get(sim: &RegisterSim, token: &str, path: &str) -> reqwest::Response {

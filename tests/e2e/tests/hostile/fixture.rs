@@ -110,3 +110,22 @@ impl Fixture {
         self.iso.cleanup().await;
     }
 }
+
+/// An application of `v_code` to borrow three tents for 34 members, fetched at `plaats`:
+/// its id and body.
+pub fn tent_loan(v_code: &str, plaats: &str) -> (String, Value) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = serde_json::json!({
+        "applicationId": id,
+        "vCode": v_code,
+        "serviceCode": "uldk-tentlening",
+        "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
+        "fields": {
+            "periode": { "van": "2027-07-10", "tot": "2027-07-20" },
+            "tenten": [{ "type": "seniortent", "aantal": 3 }],
+            "aantalLeden": 34,
+            "ophaling": { "datum": "2027-07-08", "plaats": plaats }
+        },
+    });
+    (id, body)
+}

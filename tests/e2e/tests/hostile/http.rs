@@ -226,20 +226,7 @@ impl Setup {
 }
 
 fn application(v_code: &str) -> (String, Value) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let body = json!({
-        "applicationId": id,
-        "vCode": v_code,
-        "serviceCode": "uldk-tentlening",
-        "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
-        "fields": {
-            "periode": { "van": "2027-07-10", "tot": "2027-07-20" },
-            "tenten": [{ "type": "seniortent", "aantal": 3 }],
-            "aantalLeden": 34,
-            "ophaling": { "datum": "2027-07-08", "plaats": "Gent" }
-        },
-    });
-    (id, body)
+    super::fixture::tent_loan(v_code, "Gent")
 }
 
 fn assert_problem(answer: &(u16, String, Value), status: u16, title: &str, detail: &str) {

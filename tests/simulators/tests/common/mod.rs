@@ -63,6 +63,25 @@ pub async fn post_json(
     client.post(url).json(body).send().await.unwrap()
 }
 
+/// A token of the register simulator for the hub's client, with `scope` when given.
+pub async fn token(sim: &partner_sims::RegisterSim, scope: Option<&str>) -> String {
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", "hub"),
+        ("client_secret", "hub-secret"),
+    ];
+    form.extend(scope.map(|scope| ("scope", scope)));
+    let resp = Client::new()
+        .post(sim.token_url())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
 /// The text at a path of local names below the Body's first element.
 pub fn body_text(envelope: &str, path: &[&str]) -> Option<String> {
     let doc = roxmltree::Document::parse(envelope).unwrap();
