@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use time::macros::format_description;
 
 use crate::data::normalize_vcode;
-use crate::state::{Bump, Entry, Shared, SimError};
+use crate::state::{Bump, Entry, Shared, SimError, State as RegisterState};
 use crate::{beheer, ordered, DETAIL_CONTEXT};
 
 pub(crate) type AppState = Arc<Shared>;
@@ -605,46 +605,42 @@ struct FaultsBody {
     count: u32,
 }
 
-/// A faults body as sent to `instance`, or the problem answering it (`expected` shows the
-/// shape).
-fn faults_body(
+/// Arms the faults a body sent to `instance` asks for with `set`, or answers the problem
+/// (`expected` shows the shape).
+fn set_faults(
+    shared: &AppState,
     body: Result<Json<FaultsBody>, JsonRejection>,
     instance: &str,
     expected: &str,
-) -> Result<FaultsBody, Response> {
+    set: fn(&mut RegisterState, u32, u16),
+) -> Response {
     let Ok(Json(body)) = body else {
-        return Err(problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            expected,
-            instance,
-        ));
+        return problem(StatusCode::BAD_REQUEST, "invalid-body", expected, instance);
     };
     if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
-        return Err(problem(
+        return problem(
             StatusCode::BAD_REQUEST,
             "invalid-body",
             "status must be 100..=599",
             instance,
-        ));
+        );
     }
-    Ok(body)
+    set(&mut shared.lock(), body.count, body.status);
+    ok_json(&json!({"status": body.status, "count": body.count}))
 }
 
 async fn sim_faults(
     State(shared): State<AppState>,
     body: Result<Json<FaultsBody>, JsonRejection>,
 ) -> Response {
-    let body = match faults_body(
+    let expected = "expected {\"status\": 500, \"count\": 3}";
+    set_faults(
+        &shared,
         body,
         "/_sim/faults",
-        "expected {\"status\": 500, \"count\": 3}",
-    ) {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
-    shared.lock().set_fault(body.count, body.status);
-    ok_json(&json!({"status": body.status, "count": body.count}))
+        expected,
+        RegisterState::set_fault,
+    )
 }
 
 async fn sim_expire(State(shared): State<AppState>) -> Response {
@@ -669,16 +665,14 @@ async fn sim_write_faults(
     State(shared): State<AppState>,
     body: Result<Json<FaultsBody>, JsonRejection>,
 ) -> Response {
-    let body = match faults_body(
+    let expected = "expected {\"status\": 503, \"count\": 2}";
+    set_faults(
+        &shared,
         body,
         "/_sim/write-faults",
-        "expected {\"status\": 503, \"count\": 2}",
-    ) {
-        Ok(body) => body,
-        Err(refused) => return refused,
-    };
-    shared.lock().set_write_fault(body.count, body.status);
-    ok_json(&json!({"status": body.status, "count": body.count}))
+        expected,
+        RegisterState::set_write_fault,
+    )
 }
 
 #[derive(Debug, Deserialize)]
