@@ -85,7 +85,13 @@ async fn token_flow() {
     assert!(body["access_token"].as_str().unwrap().len() >= 32);
 
     // Refused: (what, form, status, error).
-    let refused: [(&str, &[(&str, &str)], StatusCode, Option<&str>); 3] = [
+    type Refusal<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        StatusCode,
+        Option<&'a str>,
+    );
+    let refused: [Refusal; 3] = [
         (
             "a wrong client",
             &[
