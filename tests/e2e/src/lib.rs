@@ -179,6 +179,32 @@ impl TestHub {
         reqwest::get(format!("{}{path}", self.http)).await.unwrap()
     }
 
+    /// GETs `path` and reads the answer as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    /// POSTs `body` as JSON to `path` with `client`: the status, and the answer as JSON
+    /// (null when it is none).
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = client
+            .post(format!("{}{path}", self.http))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
         let text = self.get("/metrics").await.text().await.unwrap();
         text.lines()

@@ -170,19 +170,11 @@ impl Loket {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.hub.http))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.hub.post_json(&self.http, path, body).await
     }
 
     async fn get(&self, path: &str) -> Value {
-        self.hub.get(path).await.json().await.unwrap()
+        self.hub.get_json(path).await
     }
 
     /// Status changes on the loket's queue for one application, in arrival order.

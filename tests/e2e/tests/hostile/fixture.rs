@@ -38,19 +38,11 @@ impl Fixture {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.hub.http))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.hub.post_json(&self.http, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        self.hub.get(path).await.json().await.unwrap()
+        self.hub.get_json(path).await
     }
 
     /// Waits for the dead letter of the message `message_id` and returns its summary.
