@@ -11,15 +11,20 @@
 //! - malformed messages are rejected by the schema and by serde.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use contracts::applications::{
     Applicant, ApplicationMetadata, ApplicationStatus, ApplicationStatusChanged,
     ApplicationSubmitted, APPLICATION_STATUS_CHANGED, APPLICATION_SUBMITTED, SCHEMA_VERSION,
     STATUS_CHANGED_SCHEMA, SUBMITTED_SCHEMA,
 };
-use jsonschema::Validator;
 use serde_json::{json, Value};
+
+mod common;
+
+use common::{
+    assert_invalid, assert_schema_document, assert_valid, errors, keys, set, strings, Schema,
+};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -71,38 +76,23 @@ impl Kind {
     }
 }
 
-fn validator(kind: Kind) -> Validator {
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&kind.schema())
-        .unwrap_or_else(|e| panic!("{kind:?}: schema does not compile: {e}"))
+impl Schema for Kind {
+    fn schema_value(self) -> Value {
+        self.schema()
+    }
 }
 
-fn errors(kind: Kind, instance: &Value) -> Vec<String> {
-    validator(kind)
-        .iter_errors(instance)
-        .map(|e| format!("{e} (at {})", e.instance_path()))
-        .collect()
+/// Every `*.json` under `examples/applications/`, with its kind, sorted by name.
+fn examples() -> Vec<(String, Kind, Value)> {
+    common::examples(
+        "applications",
+        kind_of_example,
+        "neither application.submitted.* nor application.status-changed.*",
+    )
 }
 
-fn assert_valid(kind: Kind, instance: &Value, what: &str) {
-    let errs = errors(kind, instance);
-    assert!(
-        errs.is_empty(),
-        "{what} should validate as {kind:?}:\n{}",
-        errs.join("\n")
-    );
-}
-
-fn assert_invalid(kind: Kind, instance: &Value, what: &str) {
-    assert!(
-        !errors(kind, instance).is_empty(),
-        "{what} should NOT validate as {kind:?}: {instance}"
-    );
-}
-
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/applications")
+fn example(name: &str) -> Value {
+    common::find_example(examples(), name)
 }
 
 fn kind_of_example(name: &str) -> Option<Kind> {
@@ -113,59 +103,6 @@ fn kind_of_example(name: &str) -> Option<Kind> {
     } else {
         None
     }
-}
-
-/// Every `*.json` under `examples/applications/`, with its kind, sorted by name.
-fn examples() -> Vec<(String, Kind, Value)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(examples_dir()).expect("examples/applications exists") {
-        let path = entry.expect("dir entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("utf-8 file name")
-            .to_owned();
-        if !name.ends_with(".json") {
-            continue;
-        }
-        let kind = kind_of_example(&name).unwrap_or_else(|| {
-            panic!("{name}: neither application.submitted.* nor application.status-changed.*")
-        });
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let value: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
-        out.push((name, kind, value));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn example(name: &str) -> Value {
-    examples()
-        .into_iter()
-        .find(|(n, _, _)| n == name)
-        .map(|(_, _, v)| v)
-        .unwrap_or_else(|| panic!("example {name} missing"))
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn strings(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| s.as_str().expect("string").to_owned())
-        .collect()
 }
 
 /// `def`'s properties must be exactly the keys of `full` (every optional field set), its
@@ -305,13 +242,7 @@ fn assert_described(node: &Value, path: &str, kind: Kind) {
 #[test]
 fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
     for kind in Kind::ALL {
-        let schema = kind.schema();
-        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
-        }
-        for key in ["$id", "title", "description"] {
-            assert!(schema[key].is_string(), "{kind:?}: {key} missing");
-        }
+        let schema = assert_schema_document(kind);
         let id = schema["$id"].as_str().expect("$id");
         assert_eq!(
             id,

@@ -10,7 +10,6 @@
 //!   shape is wrong, by serde too).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use contracts::commands::{
     AddContactgegeven, AddLocatie, ChangeBasisgegevens, ChangeContactgegeven, ChangeLocatie,
@@ -18,8 +17,18 @@ use contracts::commands::{
     RemoveLocatie, COMMAND_SCHEMA, HOOFDACTIVITEITEN_VERENIGINGSLOKET, REPLY_SCHEMA,
 };
 use contracts::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
-use jsonschema::Validator;
 use serde_json::{json, Value};
+
+mod common;
+
+use common::{
+    assert_invalid, assert_properties_described, assert_schema_document, assert_valid, keys, set,
+    strings, Schema,
+};
+
+mod cases;
+
+use cases::malformed_commands::{case, Mutation, MALFORMED};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -55,38 +64,23 @@ impl Kind {
     }
 }
 
-fn validator(kind: Kind) -> Validator {
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&kind.schema())
-        .unwrap_or_else(|e| panic!("{kind:?}: schema does not compile: {e}"))
+impl Schema for Kind {
+    fn schema_value(self) -> Value {
+        self.schema()
+    }
 }
 
-fn errors(kind: Kind, instance: &Value) -> Vec<String> {
-    validator(kind)
-        .iter_errors(instance)
-        .map(|e| format!("{e} (at {})", e.instance_path()))
-        .collect()
+/// Every `*.json` under `examples/commands/`, with its kind, sorted by name.
+fn examples() -> Vec<(String, Kind, Value)> {
+    common::examples(
+        "commands",
+        kind_of_example,
+        "neither association.* nor reply.*",
+    )
 }
 
-fn assert_valid(kind: Kind, instance: &Value, what: &str) {
-    let errs = errors(kind, instance);
-    assert!(
-        errs.is_empty(),
-        "{what} should validate as {kind:?}:\n{}",
-        errs.join("\n")
-    );
-}
-
-fn assert_invalid(kind: Kind, instance: &Value, what: &str) {
-    assert!(
-        !errors(kind, instance).is_empty(),
-        "{what} should NOT validate as {kind:?}: {instance}"
-    );
-}
-
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/commands")
+fn example(name: &str) -> Value {
+    common::find_example(examples(), name)
 }
 
 fn kind_of_example(name: &str) -> Option<Kind> {
@@ -97,58 +91,6 @@ fn kind_of_example(name: &str) -> Option<Kind> {
     } else {
         None
     }
-}
-
-/// Every `*.json` under `examples/commands/`, with its kind, sorted by name.
-fn examples() -> Vec<(String, Kind, Value)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(examples_dir()).expect("examples/commands exists") {
-        let path = entry.expect("dir entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("utf-8 file name")
-            .to_owned();
-        if !name.ends_with(".json") {
-            continue;
-        }
-        let kind = kind_of_example(&name)
-            .unwrap_or_else(|| panic!("{name}: neither association.* nor reply.*"));
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let value: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
-        out.push((name, kind, value));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn example(name: &str) -> Value {
-    examples()
-        .into_iter()
-        .find(|(n, _, _)| n == name)
-        .map(|(_, _, v)| v)
-        .unwrap_or_else(|| panic!("example {name} missing"))
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
-fn strings(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("not an array: {v}"))
-        .iter()
-        .map(|s| s.as_str().expect("string").to_owned())
-        .collect()
 }
 
 /// `def`'s properties must be exactly the keys of `instance`, its `required` exactly those
@@ -268,13 +210,7 @@ fn def_name(t: CommandType) -> &'static str {
 #[test]
 fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
     for kind in [Kind::Command, Kind::Reply] {
-        let schema = kind.schema();
-        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
-        }
-        for key in ["$id", "title", "description"] {
-            assert!(schema[key].is_string(), "{kind:?}: {key} missing");
-        }
+        let schema = assert_schema_document(kind);
         let id = schema["$id"].as_str().expect("$id");
         assert!(
             id.ends_with(&format!("/{}", kind.file_name())),
@@ -284,20 +220,7 @@ fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
             schema["$schema"],
             "https://json-schema.org/draft/2020-12/schema"
         );
-        let mut objects = vec![("(top)".to_owned(), &schema)];
-        for (name, def) in schema["$defs"].as_object().expect("$defs") {
-            objects.push((name.clone(), def));
-        }
-        for (name, object) in objects {
-            if let Some(props) = object.get("properties").and_then(Value::as_object) {
-                for (prop, sub) in props {
-                    assert!(
-                        sub.get("description").and_then(Value::as_str).is_some(),
-                        "{kind:?}: {name}.{prop} has no description"
-                    );
-                }
-            }
-        }
+        assert_properties_described(kind, &schema);
     }
 }
 
@@ -537,335 +460,9 @@ fn reply_constructors_produce_valid_replies() {
 // Bad commands and replies are rejected
 // ---------------------------------------------------------------------------------------
 
-type Mutation = (&'static str, &'static str, fn(&mut Value));
-
-fn data(m: &mut Value) -> &mut serde_json::Map<String, Value> {
-    m["data"].as_object_mut().expect("data object")
-}
-
 #[test]
 fn malformed_commands_are_rejected_by_the_schema() {
-    // (what, base example, mutation)
-    let cases: &[Mutation] = &[
-        (
-            "an unknown top-level field",
-            "association.remove-locatie.json",
-            |m| {
-                m["insz"] = json!("85071512397");
-            },
-        ),
-        (
-            "an unknown field in data",
-            "association.remove-locatie.json",
-            |m| {
-                data(m).insert("reden".into(), json!("x"));
-            },
-        ),
-        (
-            "missing commandId",
-            "association.remove-locatie.json",
-            |m| {
-                m.as_object_mut().expect("object").remove("commandId");
-            },
-        ),
-        (
-            "commandId not a uuid",
-            "association.remove-locatie.json",
-            |m| {
-                m["commandId"] = json!("cmd-1");
-            },
-        ),
-        (
-            "commandId without hyphens",
-            "association.remove-locatie.json",
-            |m| {
-                m["commandId"] = json!("9e8d7c6b5a4f4e3db2c1a0f9e8d7c6b5");
-            },
-        ),
-        ("missing vCode", "association.remove-locatie.json", |m| {
-            m.as_object_mut().expect("object").remove("vCode");
-        }),
-        ("a bad vCode", "association.remove-locatie.json", |m| {
-            m["vCode"] = json!("V12345");
-        }),
-        ("an unknown type", "association.remove-locatie.json", |m| {
-            m["type"] = json!("association.remove-vertegenwoordiger");
-        }),
-        (
-            "data of another type",
-            "association.remove-locatie.json",
-            |m| {
-                m["type"] = json!("association.remove-contactgegeven");
-            },
-        ),
-        ("missing data", "association.remove-locatie.json", |m| {
-            m.as_object_mut().expect("object").remove("data");
-        }),
-        (
-            "a negative expectedVersion",
-            "association.remove-locatie.json",
-            |m| {
-                m["expectedVersion"] = json!(-1);
-            },
-        ),
-        (
-            "expectedVersion as a string",
-            "association.remove-locatie.json",
-            |m| {
-                m["expectedVersion"] = json!("7");
-            },
-        ),
-        (
-            "a null correlationId",
-            "association.add-locatie.json",
-            |m| {
-                m["correlationId"] = Value::Null;
-            },
-        ),
-        ("locatieId 0", "association.remove-locatie.json", |m| {
-            m["data"]["locatieId"] = json!(0);
-        }),
-        (
-            "locatieId as a string",
-            "association.remove-locatie.json",
-            |m| {
-                m["data"]["locatieId"] = json!("2");
-            },
-        ),
-        (
-            "empty basisgegevens",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"] = json!({});
-            },
-        ),
-        (
-            "an empty naam",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["naam"] = json!("  ");
-            },
-        ),
-        (
-            "a null naam",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["naam"] = Value::Null;
-            },
-        ),
-        (
-            "a null korteNaam",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["korteNaam"] = Value::Null;
-            },
-        ),
-        (
-            "a startdatum in another format",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["startdatum"] = json!("01/09/1998");
-            },
-        ),
-        (
-            "a startdatum that is no date",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["startdatum"] = json!("1998-02-30");
-            },
-        ),
-        (
-            "an age above 150",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["doelgroep"]["maximumleeftijd"] = json!(151);
-            },
-        ),
-        (
-            "an empty doelgroep",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["doelgroep"] = json!({});
-            },
-        ),
-        (
-            "an unknown field in doelgroep",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["doelgroep"]["leeftijd"] = json!(3);
-            },
-        ),
-        (
-            "an unknown hoofdactiviteit",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["hoofdactiviteitenVerenigingsloket"] = json!(["KECU", "AIAS"]);
-            },
-        ),
-        (
-            "a hoofdactiviteit as {code,naam}",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["hoofdactiviteitenVerenigingsloket"] =
-                    json!([{"code": "KECU", "naam": "Kunsten, Erfgoed & Cultuur"}]);
-            },
-        ),
-        (
-            "a repeated hoofdactiviteit",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["hoofdactiviteitenVerenigingsloket"] = json!(["KECU", "KECU"]);
-            },
-        ),
-        (
-            "a werkingsgebied that is no code",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["werkingsgebieden"] = json!(["Aalst"]);
-            },
-        ),
-        (
-            "NVT with another werkingsgebied",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["werkingsgebieden"] = json!(["NVT", "BE23041002"]);
-            },
-        ),
-        (
-            "an unknown contactgegeventype",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("Fax");
-            },
-        ),
-        (
-            "a malformed e-mail",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["waarde"] = json!("bestuur@harmonie");
-            },
-        ),
-        (
-            "an e-mail with a space",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["waarde"] = json!("bestuur @harmonie-aalst.be");
-            },
-        ),
-        (
-            "a phone with letters",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("Telefoon");
-                m["data"]["waarde"] = json!("053 21 00 0x");
-            },
-        ),
-        (
-            "a phone too short",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("Telefoon");
-                m["data"]["waarde"] = json!("+32 5");
-            },
-        ),
-        (
-            "a website without scheme",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("Website");
-                m["data"]["waarde"] = json!("www.harmonie-aalst.be");
-            },
-        ),
-        (
-            "a social media ftp url",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("SocialMedia");
-                m["data"]["waarde"] = json!("ftp://facebook.com/harmonie");
-            },
-        ),
-        (
-            "a missing waarde",
-            "association.add-contactgegeven.json",
-            |m| {
-                data(m).remove("waarde");
-            },
-        ),
-        (
-            "isPrimair as a string",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["isPrimair"] = json!("ja");
-            },
-        ),
-        (
-            "a change with only the id",
-            "association.change-contactgegeven.json",
-            |m| {
-                m["data"] = json!({"contactgegevenId": 2});
-            },
-        ),
-        (
-            "a change of the contact type",
-            "association.change-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("Website");
-            },
-        ),
-        (
-            "the KBO seat as locatietype",
-            "association.add-locatie.json",
-            |m| {
-                m["data"]["locatietype"] = json!("Maatschappelijke zetel volgens KBO");
-            },
-        ),
-        (
-            "a postcode of 3 digits",
-            "association.add-locatie.json",
-            |m| {
-                m["data"]["adres"]["postcode"] = json!("930");
-            },
-        ),
-        (
-            "a postcode as a number",
-            "association.add-locatie.json",
-            |m| {
-                m["data"]["adres"]["postcode"] = json!(9300);
-            },
-        ),
-        (
-            "a missing huisnummer",
-            "association.add-locatie.json",
-            |m| {
-                m["data"]["adres"]
-                    .as_object_mut()
-                    .expect("adres")
-                    .remove("huisnummer");
-            },
-        ),
-        ("a null busnummer", "association.add-locatie.json", |m| {
-            m["data"]["adres"]["busnummer"] = Value::Null;
-        }),
-        (
-            "an adresId instead of adres",
-            "association.add-locatie.json",
-            |m| {
-                data(m).remove("adres");
-                data(m).insert(
-                "adresId".into(),
-                json!({"broncode": "AR", "bronwaarde": "https://data.vlaanderen.be/id/adres/1"}),
-            );
-            },
-        ),
-        (
-            "a location change with only the id",
-            "association.change-locatie.json",
-            |m| {
-                m["data"] = json!({"locatieId": 2});
-            },
-        ),
-    ];
-    for (what, base_name, mutate) in cases {
+    for (what, base_name, mutate) in MALFORMED {
         let base = example(base_name);
         let mut cmd = base.clone();
         mutate(&mut cmd);
@@ -877,21 +474,19 @@ fn malformed_commands_are_rejected_by_the_schema() {
 #[test]
 fn serde_refuses_commands_of_the_wrong_shape() {
     // The value rules (e-mail syntax, codes, …) are the adapter's; the shape is serde's.
-    let cases: &[Mutation] = &[
-        (
-            "an unknown top-level field",
-            "association.remove-locatie.json",
-            |m| {
-                m["insz"] = json!("85071512397");
-            },
-        ),
-        (
-            "an unknown field in data",
-            "association.remove-locatie.json",
-            |m| {
-                data(m).insert("reden".into(), json!("x"));
-            },
-        ),
+    let shared = [
+        "an unknown top-level field",
+        "an unknown field in data",
+        "data of another type",
+        "commandId not a uuid",
+        "a negative expectedVersion",
+        "the KBO seat as locatietype",
+        "an unknown contactgegeventype",
+        "a startdatum that is no date",
+        "a null naam",
+        "a missing waarde",
+    ];
+    let own: &[Mutation] = &[
         (
             "an unknown field in adres",
             "association.add-locatie.json",
@@ -902,66 +497,11 @@ fn serde_refuses_commands_of_the_wrong_shape() {
         ("an unknown type", "association.remove-locatie.json", |m| {
             m["type"] = json!("association.stop");
         }),
-        (
-            "data of another type",
-            "association.remove-locatie.json",
-            |m| {
-                m["type"] = json!("association.remove-contactgegeven");
-            },
-        ),
         ("a bad vCode", "association.remove-locatie.json", |m| {
             m["vCode"] = json!("V0000999");
         }),
-        (
-            "commandId not a uuid",
-            "association.remove-locatie.json",
-            |m| {
-                m["commandId"] = json!("cmd-1");
-            },
-        ),
-        (
-            "a negative expectedVersion",
-            "association.remove-locatie.json",
-            |m| {
-                m["expectedVersion"] = json!(-1);
-            },
-        ),
-        (
-            "the KBO seat as locatietype",
-            "association.add-locatie.json",
-            |m| {
-                m["data"]["locatietype"] = json!("Maatschappelijke zetel volgens KBO");
-            },
-        ),
-        (
-            "an unknown contactgegeventype",
-            "association.add-contactgegeven.json",
-            |m| {
-                m["data"]["contactgegeventype"] = json!("Fax");
-            },
-        ),
-        (
-            "a startdatum that is no date",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["startdatum"] = json!("1998-02-30");
-            },
-        ),
-        (
-            "a null naam",
-            "association.change-basisgegevens.json",
-            |m| {
-                m["data"]["naam"] = Value::Null;
-            },
-        ),
-        (
-            "a missing waarde",
-            "association.add-contactgegeven.json",
-            |m| {
-                data(m).remove("waarde");
-            },
-        ),
     ];
+    let cases = shared.into_iter().map(case).chain(own.iter().copied());
     for (what, base_name, mutate) in cases {
         let mut cmd = example(base_name);
         mutate(&mut cmd);

@@ -9,15 +9,20 @@
 //! - a real register document turned into a message validates.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use contracts::register::Status;
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, Insz, MessageType, Metadata, Part,
     TerritoryNotice, VerenigingDetail,
 };
-use jsonschema::Validator;
 use serde_json::{json, Value};
+
+mod common;
+
+use common::{
+    assert_invalid, assert_properties_described, assert_schema_document, assert_valid, keys, set,
+    Schema,
+};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -27,40 +32,23 @@ fn schema_value(t: MessageType) -> Value {
     serde_json::from_str(contracts::schema(t)).expect("schema is JSON")
 }
 
-/// A draft 2020-12 validator for the current schema of `t`, with `format` checked (in 2020-12
-/// `format` is only an annotation unless asked for).
-fn validator(t: MessageType) -> Validator {
-    jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema_value(t))
-        .unwrap_or_else(|e| panic!("{t:?}: schema does not compile: {e}"))
+impl Schema for MessageType {
+    fn schema_value(self) -> Value {
+        schema_value(self)
+    }
 }
 
-fn errors(t: MessageType, instance: &Value) -> Vec<String> {
-    let v = validator(t);
-    v.iter_errors(instance)
-        .map(|e| format!("{e} (at {})", e.instance_path()))
-        .collect()
+/// Every `*.json` under `examples/messages/`, with its type, sorted by name.
+fn examples() -> Vec<(String, MessageType, Value)> {
+    common::examples(
+        "messages",
+        type_of_example,
+        "does not start with a known message type",
+    )
 }
 
-fn assert_valid(t: MessageType, instance: &Value, what: &str) {
-    let errs = errors(t, instance);
-    assert!(
-        errs.is_empty(),
-        "{what} should validate as {t:?}:\n{}",
-        errs.join("\n")
-    );
-}
-
-fn assert_invalid(t: MessageType, instance: &Value, what: &str) {
-    assert!(
-        !errors(t, instance).is_empty(),
-        "{what} should NOT validate as {t:?}"
-    );
-}
-
-fn examples_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/messages")
+fn example(name: &str) -> Value {
+    common::find_example(examples(), name)
 }
 
 /// The message type an example is for: its file name starts with `<type>.`.
@@ -68,38 +56,6 @@ fn type_of_example(file_name: &str) -> Option<MessageType> {
     MessageType::ALL
         .into_iter()
         .find(|t| file_name.starts_with(&format!("{}.", t.as_str())))
-}
-
-/// Every `*.json` under `examples/messages/`, with its type, sorted by name.
-fn examples() -> Vec<(String, MessageType, Value)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(examples_dir()).expect("examples/messages exists") {
-        let path = entry.expect("dir entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("utf-8 file name")
-            .to_owned();
-        if !name.ends_with(".json") {
-            continue;
-        }
-        let t = type_of_example(&name)
-            .unwrap_or_else(|| panic!("{name}: does not start with a known message type"));
-        let text = std::fs::read_to_string(&path).expect("readable");
-        let value: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
-        out.push((name, t, value));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn example(name: &str) -> Value {
-    examples()
-        .into_iter()
-        .find(|(n, _, _)| n == name)
-        .map(|(_, _, v)| v)
-        .unwrap_or_else(|| panic!("example {name} missing"))
 }
 
 /// Every value of key `key` anywhere in `v`.
@@ -116,18 +72,6 @@ fn find_key<'a>(v: &'a Value, key: &str, out: &mut Vec<&'a Value>) {
         Value::Array(items) => items.iter().for_each(|i| find_key(i, key, out)),
         _ => {}
     }
-}
-
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .unwrap_or_else(|| panic!("not an object: {v}"))
-        .keys()
-        .cloned()
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn register_detail() -> VerenigingDetail {
@@ -155,28 +99,8 @@ fn metadata(t: MessageType, v_code: &str) -> Metadata {
 #[test]
 fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
     for t in MessageType::ALL {
-        let schema = schema_value(t);
-        if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
-            panic!("{t:?}: not a valid draft 2020-12 schema: {e}");
-        }
-        for key in ["$id", "title", "description"] {
-            assert!(schema[key].is_string(), "{t:?}: {key} missing");
-        }
-        // Every property, at the top and in every $defs entry, is described.
-        let mut objects = vec![("(top)".to_owned(), &schema)];
-        for (name, def) in schema["$defs"].as_object().expect("$defs") {
-            objects.push((name.clone(), def));
-        }
-        for (name, object) in objects {
-            if let Some(props) = object.get("properties").and_then(Value::as_object) {
-                for (prop, sub) in props {
-                    assert!(
-                        sub.get("description").and_then(Value::as_str).is_some(),
-                        "{t:?}: {name}.{prop} has no description"
-                    );
-                }
-            }
-        }
+        let schema = assert_schema_document(t);
+        assert_properties_described(t, &schema);
     }
 }
 

@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod common;
+
 use std::time::Duration;
 
-use hub::config::Sources;
 use hub::runtime::metrics::Metrics;
 
 #[tokio::test]
@@ -28,17 +28,7 @@ async fn the_admin_endpoints_need_the_configured_token() {
         ("http.admin_token", "t0ken-for-tests".to_owned()),
         ("shutdown_grace", "2s".to_owned()),
     ];
-    let settings = hub::config::load(&Sources {
-        dir: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../config")),
-        env: None,
-        file: None,
-        overrides: overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        environment_variables: false,
-    })
-    .unwrap();
+    let settings = common::settings(&overrides);
     let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
     let hub = hub::app::start(settings, metrics).await.unwrap();
     let base = format!("http://{}", hub.http_addr);

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,11 +13,8 @@ use futures::StreamExt;
 use hub::runtime::broker::acks::LONGEST_DEFERRAL;
 use hub::runtime::broker::topology::QueueSpec;
 use hub::runtime::broker::{Broker, Incoming, Outgoing, Properties, RabbitBroker, Topology};
-use test_support::{eventually_some, Isolation};
+use test_support::Isolation;
 use tokio_util::sync::CancellationToken;
-
-/// How long a condition may take to hold.
-const WAIT: Duration = Duration::from_secs(20);
 
 const QUEUE: &str = "broker.test";
 
@@ -33,13 +32,7 @@ async fn broker(iso: &Isolation) -> (Arc<RabbitBroker>, CancellationToken) {
         }],
         ..Default::default()
     };
-    let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    tokio::spawn(rabbit.clone().supervise(cancel.clone()));
-    eventually_some(WAIT, "the broker is ready", || async {
-        rabbit.is_ready().then_some(())
-    })
-    .await;
+    let (rabbit, cancel, _) = common::ready_broker(iso, topology).await;
     (rabbit, cancel)
 }
 

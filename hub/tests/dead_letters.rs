@@ -7,13 +7,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub::config::Sources;
 use hub::features::dead_letters::DlqError;
 use hub::runtime::broker::topology::{Binding, ExchangeKind, ExchangeSpec, QueueSpec, DEAD};
-use hub::runtime::broker::{Broker, RabbitBroker, Topology};
+use hub::runtime::broker::{Broker, Topology};
 use hub::runtime::metrics::Metrics;
 use hub::runtime::store::dead_letters::{DeadLetterFilter, DeadLetterStatus, DeadLetterStore};
 use hub::runtime::store::PgStore;
@@ -21,12 +22,7 @@ use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::Value;
-use test_support::{eventually_some, Isolation};
-
-use tokio_util::sync::CancellationToken;
-
-/// How long a condition may take to hold.
-const WAIT: Duration = Duration::from_secs(20);
+use test_support::{eventually_some, Isolation, WAIT};
 
 async fn channel(iso: &Isolation) -> (Connection, lapin::Channel) {
     let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())
@@ -118,17 +114,7 @@ async fn a_dead_letter_is_recorded_replayed_to_its_queue_only_and_discarded_with
         ("http.listen", "127.0.0.1:0".into()),
         ("shutdown_grace", "5s".into()),
     ];
-    let settings = hub::config::load(&Sources {
-        dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../config").into(),
-        env: None,
-        file: None,
-        overrides: overrides
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        environment_variables: false,
-    })
-    .unwrap();
+    let settings = common::settings(&overrides);
     let hub = hub::app::start(settings, Metrics::new(prometheus::Registry::new()).unwrap())
         .await
         .unwrap();
@@ -387,13 +373,7 @@ async fn the_brokers_dead_letters_are_recorded_and_resolved_once() {
         retry_tiers: Vec::new(),
         ..Topology::default()
     };
-    let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    let supervisor = tokio::spawn(rabbit.clone().supervise(cancel.clone()));
-    eventually_some(WAIT, "the broker is ready", || async {
-        rabbit.is_ready().then_some(())
-    })
-    .await;
+    let (rabbit, cancel, supervisor) = common::ready_broker(&iso, topology).await;
     let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
     let broker: Arc<dyn Broker> = rabbit.clone();
     let drain = tokio::spawn(hub::features::dead_letters::drain(

@@ -3,17 +3,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::Command;
-use std::time::Duration;
 
 use hub::runtime::broker::topology::QueueSpec;
-use hub::runtime::broker::{Broker, Outgoing, Properties, RabbitBroker, Topology};
-use test_support::{eventually_some, Isolation};
-
-use tokio_util::sync::CancellationToken;
-
-/// How long a condition may take to hold.
-const WAIT: Duration = Duration::from_secs(20);
+use hub::runtime::broker::{Broker, Outgoing, Properties, Topology};
+use test_support::{eventually_some, Isolation, WAIT};
 
 fn queue(name: &str) -> QueueSpec {
     QueueSpec {
@@ -58,13 +54,7 @@ async fn a_removed_subscribers_queues_are_reported_and_the_empty_ones_deleted() 
         ],
         ..Default::default()
     };
-    let rabbit = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    tokio::spawn(rabbit.clone().supervise(cancel.clone()));
-    eventually_some(WAIT, "the broker is ready", || async {
-        rabbit.is_ready().then_some(())
-    })
-    .await;
+    let (rabbit, cancel, _) = common::ready_broker(&iso, topology).await;
     rabbit
         .publish(vec![Outgoing {
             exchange: String::new(),

@@ -5,22 +5,22 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use hub::features::applications::ApplicationOutbox;
 use hub::runtime::broker::topology::QueueSpec;
-use hub::runtime::broker::{Broker, RabbitBroker, Topology};
+use hub::runtime::broker::{Broker, Topology};
 use hub::runtime::metrics::Metrics;
 use hub::runtime::relay::Relay;
 use hub::runtime::store::PgStore;
-use test_support::{eventually_some, Isolation};
+use test_support::{eventually_some, Isolation, WAIT};
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 const QUEUE: &str = "relay.test";
-const WAIT: Duration = Duration::from_secs(20);
 
 async fn seed(iso: &Isolation) {
     let mut db = iso.db().await;
@@ -66,13 +66,7 @@ async fn the_relay_publishes_the_application_outbox_in_order_and_prunes_what_is_
         }],
         ..Default::default()
     };
-    let broker = RabbitBroker::new(iso.amqp_url().into(), topology, Duration::from_secs(1));
-    let cancel = CancellationToken::new();
-    tokio::spawn(broker.clone().supervise(cancel.clone()));
-    eventually_some(WAIT, "the broker is ready", || async {
-        broker.is_ready().then_some(())
-    })
-    .await;
+    let (broker, cancel, _) = common::ready_broker(&iso, topology).await;
 
     let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
     let relay = Relay {

@@ -7,109 +7,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
-use adapter_provider::{
-    Decision, Provider, ProviderError, ProviderKind, SettingProblem, Submitted,
-};
-use async_trait::async_trait;
-use contracts::applications::{ApplicationSubmitted, EnrichedApplication};
+use adapter_provider::Decision;
+use contracts::applications::ApplicationSubmitted;
 use contracts::register::VerenigingDetail;
 use hub::config::{load_with, ConfigErrors, Settings, Sources};
 use hub::features::applications::catalogue::{enrich, validate_fields, ProviderRef};
 use hub::features::applications::providers::ProviderKinds;
-use serde::Deserialize;
-
-/// A test provider kind: `kind = "test"`, deciding every application as `verdict` says.
-#[derive(Clone, Default)]
-struct EchoKind {
-    /// The applications its adapters received.
-    received: Arc<Mutex<Vec<uuid::Uuid>>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EchoSettings {
-    /// `approve` or `refuse`.
-    verdict: String,
-    #[serde(default = "default_prefix")]
-    prefix: String,
-}
-
-fn default_prefix() -> String {
-    "ECHO".to_owned()
-}
-
-impl ProviderKind for EchoKind {
-    type Config = EchoSettings;
-
-    fn name(&self) -> &'static str {
-        "test"
-    }
-
-    fn validate(&self, config: &EchoSettings) -> Vec<SettingProblem> {
-        let mut problems = Vec::new();
-        if !matches!(config.verdict.as_str(), "approve" | "refuse") {
-            problems.push(SettingProblem::at(
-                "verdict",
-                format!("{:?} is neither approve nor refuse", config.verdict),
-            ));
-        }
-        if config.prefix.is_empty() {
-            problems.push(SettingProblem::at("prefix", "must not be empty"));
-        }
-        problems
-    }
-
-    fn build(&self, config: &EchoSettings) -> Result<Arc<dyn Provider>, String> {
-        Ok(Arc::new(EchoProvider {
-            settings: config.clone(),
-            received: self.received.clone(),
-        }))
-    }
-}
-
-struct EchoProvider {
-    settings: EchoSettings,
-    received: Arc<Mutex<Vec<uuid::Uuid>>>,
-}
-
-impl EchoProvider {
-    fn decision(&self) -> Decision {
-        match self.settings.verdict.as_str() {
-            "approve" => Decision::Approved {
-                detail: Some("echoed".into()),
-            },
-            _ => Decision::Refused {
-                reason: "the echo refuses".into(),
-            },
-        }
-    }
-}
-
-#[async_trait]
-impl Provider for EchoProvider {
-    async fn submit(&self, application: &EnrichedApplication) -> Result<Submitted, ProviderError> {
-        self.received
-            .lock()
-            .unwrap()
-            .push(application.application_id);
-        Ok(Submitted {
-            reference: format!("{}-{}", self.settings.prefix, application.application_id),
-            decision: Decision::Received,
-        })
-    }
-
-    async fn status(&self, reference: &str) -> Result<Decision, ProviderError> {
-        if reference.starts_with(&self.settings.prefix) {
-            Ok(self.decision())
-        } else {
-            Err(ProviderError::Permanent(format!(
-                "unknown reference {reference}"
-            )))
-        }
-    }
-}
+use test_support::echo::EchoKind;
 
 /// The checked-in configuration with `extra` applied over it.
 fn load(extra: &str, kinds: &ProviderKinds) -> Result<Settings, ConfigErrors> {
@@ -129,21 +34,7 @@ fn load(extra: &str, kinds: &ProviderKinds) -> Result<Settings, ConfigErrors> {
     loaded
 }
 
-const ECHO: &str = r#"
-[providers.echo]
-kind = "test"
-verdict = "approve"
-
-[[services]]
-code = "echo-attest"
-name = "Attest van de echo"
-provider = "echo"
-data = ["basisgegevens", "locaties"]
-[[services.fields]]
-name = "projectnaam"
-type = "string"
-required = true
-"#;
+const ECHO: &str = test_support::echo::CONFIG;
 
 #[tokio::test]
 async fn a_provider_kind_from_outside_the_hub_plugs_in() {
@@ -206,7 +97,8 @@ async fn a_provider_kind_from_outside_the_hub_plugs_in() {
             detail: Some("echoed".into())
         }
     );
-    assert_eq!(*echo.received.lock().unwrap(), [submitted.application_id]);
+    let received: Vec<uuid::Uuid> = echo.received().iter().map(|a| a.application_id).collect();
+    assert_eq!(received, [submitted.application_id]);
 }
 
 #[test]

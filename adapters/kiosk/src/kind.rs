@@ -1,8 +1,9 @@
 //! [`KioskKind`]: `kind = "kiosk"`, with `url` (KIOSK's SOAP endpoint) and `timeout`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use adapter_provider::{EndpointSettings, Provider, ProviderKind, SettingProblem};
+use adapter_provider::{EndpointKind, Provider};
 
 use crate::KioskProvider;
 
@@ -10,22 +11,10 @@ use crate::KioskProvider;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KioskKind;
 
-impl ProviderKind for KioskKind {
-    type Config = EndpointSettings;
+impl EndpointKind for KioskKind {
+    const NAME: &'static str = "kiosk";
 
-    fn name(&self) -> &'static str {
-        "kiosk"
-    }
-
-    fn validate(&self, config: &EndpointSettings) -> Vec<SettingProblem> {
-        config.validate()
-    }
-
-    fn build(&self, config: &EndpointSettings) -> Result<Arc<dyn Provider>, String> {
-        Ok(Arc::new(KioskProvider::new(&config.url, config.timeout())?))
-    }
-
-    fn endpoint<'a>(&self, config: &'a EndpointSettings) -> Option<&'a str> {
-        Some(&config.url)
+    fn build_at(&self, url: &str, timeout: Duration) -> Result<Arc<dyn Provider>, String> {
+        Ok(Arc::new(KioskProvider::new(url, timeout)?))
     }
 }

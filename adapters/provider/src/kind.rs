@@ -14,7 +14,7 @@
 //! [`ProviderKind::Config`] (unknown keys refused), reports every problem
 //! [`ProviderKind::validate`] finds with its key path (`providers.uldk.timeout`) and, when
 //! it starts, [`ProviderKind::build`]s the adapter. The hub lists its kinds in one place
-//! (`hub::providers::ProviderKinds::standard`); adding a provider is an adapter crate with
+//! (`hub::features::applications::providers::ProviderKinds::standard`); adding a provider is an adapter crate with
 //! its kind, a simulator, and one line in that list.
 
 use std::fmt;
@@ -91,6 +91,36 @@ impl EndpointSettings {
     /// [`EndpointSettings::validate`] reports).
     pub fn timeout(&self) -> Duration {
         timeout(self.timeout.as_deref())
+    }
+}
+
+/// A kind whose settings are plain [`EndpointSettings`]: its name and how to build its
+/// adapter are all it says; checking the settings and naming the endpoint are shared.
+pub trait EndpointKind: Send + Sync + 'static {
+    /// See [`ProviderKind::name`].
+    const NAME: &'static str;
+
+    /// The adapter calling `url` with `timeout`.
+    fn build_at(&self, url: &str, timeout: Duration) -> Result<Arc<dyn Provider>, String>;
+}
+
+impl<K: EndpointKind> ProviderKind for K {
+    type Config = EndpointSettings;
+
+    fn name(&self) -> &'static str {
+        K::NAME
+    }
+
+    fn validate(&self, config: &EndpointSettings) -> Vec<SettingProblem> {
+        config.validate()
+    }
+
+    fn build(&self, config: &EndpointSettings) -> Result<Arc<dyn Provider>, String> {
+        self.build_at(&config.url, config.timeout())
+    }
+
+    fn endpoint<'a>(&self, config: &'a EndpointSettings) -> Option<&'a str> {
+        Some(&config.url)
     }
 }
 

@@ -17,7 +17,7 @@ pub mod kind;
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
 
-pub use kind::{EndpointSettings, ProviderKind, SettingProblem};
+pub use kind::{EndpointKind, EndpointSettings, ProviderKind, SettingProblem};
 
 /// Why a call to a provider failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

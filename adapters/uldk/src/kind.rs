@@ -1,8 +1,9 @@
 //! [`UldkKind`]: `kind = "uldk"`, with `url` (ULDK's base URL) and `timeout`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use adapter_provider::{EndpointSettings, Provider, ProviderKind, SettingProblem};
+use adapter_provider::{EndpointKind, Provider};
 
 use crate::UldkProvider;
 
@@ -10,22 +11,10 @@ use crate::UldkProvider;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UldkKind;
 
-impl ProviderKind for UldkKind {
-    type Config = EndpointSettings;
+impl EndpointKind for UldkKind {
+    const NAME: &'static str = "uldk";
 
-    fn name(&self) -> &'static str {
-        "uldk"
-    }
-
-    fn validate(&self, config: &EndpointSettings) -> Vec<SettingProblem> {
-        config.validate()
-    }
-
-    fn build(&self, config: &EndpointSettings) -> Result<Arc<dyn Provider>, String> {
-        Ok(Arc::new(UldkProvider::new(&config.url, config.timeout())?))
-    }
-
-    fn endpoint<'a>(&self, config: &'a EndpointSettings) -> Option<&'a str> {
-        Some(&config.url)
+    fn build_at(&self, url: &str, timeout: Duration) -> Result<Arc<dyn Provider>, String> {
+        Ok(Arc::new(UldkProvider::new(url, timeout)?))
     }
 }

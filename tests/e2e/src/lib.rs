@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use hub::app::RunningHub;
 use hub::config::{Settings, Sources};
 use hub::runtime::metrics::Metrics;
@@ -99,6 +101,63 @@ pub fn settings_with_kinds(
     settings.unwrap()
 }
 
+/// Waits until every association the register seeds is projected and the outbox published
+/// (so the hub has declared its topology too: what a test publishes is routed).
+pub async fn wait_synced(iso: &Isolation, register: &RegisterSim, timeout: Duration) {
+    let total = register.vcodes().len() as i64;
+    eventually(timeout, "all seeded associations projected", || async {
+        association_count(iso).await == total
+    })
+    .await;
+    eventually(timeout, "outbox published", || async {
+        outbox_pending(iso).await == 0
+    })
+    .await;
+}
+
+/// A hub of the test's own with `toml` and `extra` over the defaults (see
+/// [`settings_with_file`]), synced with the seeded register ([`wait_synced`]), and a reader
+/// of the test's vhost.
+pub async fn start_synced(
+    toml: Option<&str>,
+    extra: &[(&str, &str)],
+    timeout: Duration,
+) -> (Isolation, RegisterSim, TestHub, QueueReader) {
+    let iso = Isolation::new().await.unwrap();
+    let register = start_register().await;
+    let settings = settings_with_file(&iso, &register, &iso.amqp_url(), toml, extra);
+    let hub = TestHub::start(settings).await;
+    wait_synced(&iso, &register, timeout).await;
+    let reader = QueueReader::connect(&iso).await;
+    (iso, register, hub, reader)
+}
+
+/// The statuses of an application's timeline (`GET /applications/{id}`), oldest first.
+pub fn timeline(application: &serde_json::Value) -> Vec<&str> {
+    application["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["to"].as_str())
+        .collect()
+}
+
+/// ULDK's tent loan as a service without periods (so it holds on any date), for a test's
+/// own catalogue.
+pub const ULDK_TENTLENING: &str = r#"[[services]]
+code = "uldk-tentlening"
+name = "Tenten lenen"
+provider = "uldk"
+data = ["basisgegevens", "locaties", "contactgegevens", "hoofdactiviteitenVerenigingsloket"]
+eligibility = { verenigingstypes = ["FV", "VZER", "VZW"], hoofdactiviteiten = ["JGDW"] }
+fields = [
+  { name = "periode", type = "object", required = true },
+  { name = "tenten", type = "array", required = true },
+  { name = "aantalLeden", type = "integer", required = true },
+  { name = "ophaling", type = "object", required = true },
+]
+"#;
+
 pub struct TestHub {
     pub hub: RunningHub,
     pub http: String,
@@ -118,6 +177,32 @@ impl TestHub {
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::get(format!("{}{path}", self.http)).await.unwrap()
+    }
+
+    /// GETs `path` and reads the answer as JSON.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.get(path).await.json().await.unwrap()
+    }
+
+    /// POSTs `body` as JSON to `path` with `client`: the status, and the answer as JSON
+    /// (null when it is none).
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = client
+            .post(format!("{}{path}", self.http))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
     }
 
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
@@ -244,6 +329,18 @@ pub fn municipalities_toml(m: usize, postcodes: &[String]) -> String {
 }
 
 /// The name [`municipalities_toml`] gives the `i`th municipality.
+/// The associations on Aalst's territory and on no other pilot municipality's.
+pub fn aalst_only(register: &RegisterSim) -> Vec<String> {
+    let others: Vec<String> = expected_on(register, EVERGEM)
+        .into_iter()
+        .chain(expected_on(register, BEVEREN))
+        .collect();
+    expected_on(register, AALST)
+        .into_iter()
+        .filter(|v| !others.contains(v))
+        .collect()
+}
+
 pub fn municipality_name(i: usize) -> String {
     format!("m{i:03}")
 }

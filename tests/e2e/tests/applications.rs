@@ -94,18 +94,7 @@ kind = "insurance"
 url = "{insurance}"
 timeout = "2s"
 
-[[services]]
-code = "uldk-tentlening"
-name = "Tenten lenen"
-provider = "uldk"
-data = ["basisgegevens", "locaties", "contactgegevens", "hoofdactiviteitenVerenigingsloket"]
-eligibility = {{ verenigingstypes = ["FV", "VZER", "VZW"], hoofdactiviteiten = ["JGDW"] }}
-fields = [
-  {{ name = "periode", type = "object", required = true }},
-  {{ name = "tenten", type = "array", required = true }},
-  {{ name = "aantalLeden", type = "integer", required = true }},
-  {{ name = "ophaling", type = "object", required = true }},
-]
+{tentlening}
 
 [[services]]
 code = "kiosk-projectsubsidie"
@@ -132,6 +121,7 @@ fields = [
   {{ name = "geschatteUren", type = "integer", required = true }},
 ]
 "#,
+            tentlening = ULDK_TENTLENING,
             kiosk = self.kiosk.url(),
             uldk = self.uldk.base_url(),
             insurance = self.insurance.url(),
@@ -166,21 +156,8 @@ impl Loket {
     async fn start_with(config: impl FnOnce(&Partners) -> String) -> Loket {
         init_logs();
         let partners = Partners::start().await;
-        let iso = Isolation::new().await.unwrap();
-        let register = start_register().await;
         let toml = config(&partners);
-        let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), &[]);
-        let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        eventually(SYNC, "all seeded associations projected", || async {
-            association_count(&iso).await == total
-        })
-        .await;
-        eventually(SYNC, "outbox published", || async {
-            outbox_pending(&iso).await == 0
-        })
-        .await;
-        let reader = QueueReader::connect(&iso).await;
+        let (iso, register, hub, reader) = start_synced(Some(&toml), &[], SYNC).await;
         Loket {
             iso,
             register,
@@ -193,19 +170,11 @@ impl Loket {
     }
 
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.hub.http))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.hub.post_json(&self.http, path, body).await
     }
 
     async fn get(&self, path: &str) -> Value {
-        self.hub.get(path).await.json().await.unwrap()
+        self.hub.get_json(path).await
     }
 
     /// Status changes on the loket's queue for one application, in arrival order.
@@ -377,13 +346,11 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
         let app = loket.get(&format!("/applications/{id}")).await;
         assert_eq!(app["status"], "goedgekeurd", "{app}");
         assert_eq!(app["providerReference"], reference.as_str());
-        let timeline: Vec<&str> = app["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|t| t["to"].as_str())
-            .collect();
-        assert_eq!(timeline, names, "the timeline is what the loket was told");
+        assert_eq!(
+            timeline(&app),
+            names,
+            "the timeline is what the loket was told"
+        );
     }
 
     // Each provider received exactly one valid submission in its own format, without INSZ.

@@ -5,77 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use adapter_provider::{
-    Decision, Provider, ProviderError, ProviderKind, SettingProblem, Submitted,
-};
-use async_trait::async_trait;
-use contracts::applications::EnrichedApplication;
 use hub::features::applications::providers::ProviderKinds;
+use hub_tests::echo::{self, EchoKind};
 use hub_tests::*;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 const SYNC: Duration = Duration::from_secs(60);
-
-/// `kind = "test"`: accepts every application and approves it at the first follow-up.
-#[derive(Clone, Default)]
-struct EchoKind {
-    received: Arc<Mutex<Vec<EnrichedApplication>>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EchoSettings {
-    detail: String,
-}
-
-impl ProviderKind for EchoKind {
-    type Config = EchoSettings;
-
-    fn name(&self) -> &'static str {
-        "test"
-    }
-
-    fn validate(&self, config: &EchoSettings) -> Vec<SettingProblem> {
-        if config.detail.is_empty() {
-            vec![SettingProblem::at("detail", "must not be empty")]
-        } else {
-            vec![]
-        }
-    }
-
-    fn build(&self, config: &EchoSettings) -> Result<Arc<dyn Provider>, String> {
-        Ok(Arc::new(Echo {
-            detail: config.detail.clone(),
-            received: self.received.clone(),
-        }))
-    }
-}
-
-struct Echo {
-    detail: String,
-    received: Arc<Mutex<Vec<EnrichedApplication>>>,
-}
-
-#[async_trait]
-impl Provider for Echo {
-    async fn submit(&self, application: &EnrichedApplication) -> Result<Submitted, ProviderError> {
-        self.received.lock().unwrap().push(application.clone());
-        Ok(Submitted {
-            reference: format!("ECHO-{}", application.application_id),
-            decision: Decision::Received,
-        })
-    }
-
-    async fn status(&self, _reference: &str) -> Result<Decision, ProviderError> {
-        Ok(Decision::Approved {
-            detail: Some(self.detail.clone()),
-        })
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_test_provider_kind_serves_applications_through_the_running_hub() {
@@ -84,24 +21,11 @@ async fn a_test_provider_kind_serves_applications_through_the_running_hub() {
     let kinds = ProviderKinds::standard().with(echo.clone());
     let iso = Isolation::new().await.unwrap();
     let register = start_register().await;
-    let toml = r#"
-municipalities = []
-
-[applications]
-poll_interval = "200ms"
-
-[providers.echo]
-kind = "test"
-detail = "echoed"
-
-[[services]]
-code = "echo-attest"
-name = "Attest van de echo"
-provider = "echo"
-data = ["basisgegevens", "locaties"]
-fields = [{ name = "projectnaam", type = "string", required = true }]
-"#;
-    let settings = settings_with_kinds(&iso, &register, &iso.amqp_url(), Some(toml), &[], &kinds);
+    let toml = format!(
+        "municipalities = []\n[applications]\npoll_interval = \"200ms\"\n{}",
+        echo::CONFIG
+    );
+    let settings = settings_with_kinds(&iso, &register, &iso.amqp_url(), Some(&toml), &[], &kinds);
     assert_eq!(settings.providers.get("echo").unwrap().kind, "test");
     let hub = TestHub::start(settings).await;
     let total = register.vcodes().len() as i64;
@@ -135,16 +59,10 @@ fields = [{ name = "projectnaam", type = "string", required = true }]
     .await;
     let app: Value = hub.get(&path).await.json().await.unwrap();
     assert_eq!(app["providerReference"], format!("ECHO-{id}"));
-    let timeline: Vec<&str> = app["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|t| t["to"].as_str())
-        .collect();
-    assert_eq!(timeline, ["ingediend", "ontvangen", "goedgekeurd"]);
+    assert_eq!(timeline(&app), ["ingediend", "ontvangen", "goedgekeurd"]);
 
     // Submitted once, enriched from the projection (the name the loket did not send).
-    let received = echo.received.lock().unwrap().clone();
+    let received = echo.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].application_id, id);
     let naam = register.get("V0001001").unwrap()["naam"]

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use time::macros::format_description;
 
 use crate::data::normalize_vcode;
-use crate::state::{Bump, Entry, Shared, SimError};
+use crate::state::{Bump, Entry, Shared, SimError, State as RegisterState};
 use crate::{beheer, ordered, DETAIL_CONTEXT};
 
 pub(crate) type AppState = Arc<Shared>;
@@ -605,18 +605,17 @@ struct FaultsBody {
     count: u32,
 }
 
-async fn sim_faults(
-    State(shared): State<AppState>,
+/// Arms the faults a body sent to `instance` asks for with `set`, or answers the problem
+/// (`expected` shows the shape).
+fn set_faults(
+    shared: &AppState,
     body: Result<Json<FaultsBody>, JsonRejection>,
+    instance: &str,
+    expected: &str,
+    set: fn(&mut RegisterState, u32, u16),
 ) -> Response {
-    let instance = "/_sim/faults";
     let Ok(Json(body)) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "expected {\"status\": 500, \"count\": 3}",
-            instance,
-        );
+        return problem(StatusCode::BAD_REQUEST, "invalid-body", expected, instance);
     };
     if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
         return problem(
@@ -626,8 +625,22 @@ async fn sim_faults(
             instance,
         );
     }
-    shared.lock().set_fault(body.count, body.status);
+    set(&mut shared.lock(), body.count, body.status);
     ok_json(&json!({"status": body.status, "count": body.count}))
+}
+
+async fn sim_faults(
+    State(shared): State<AppState>,
+    body: Result<Json<FaultsBody>, JsonRejection>,
+) -> Response {
+    let expected = "expected {\"status\": 500, \"count\": 3}";
+    set_faults(
+        &shared,
+        body,
+        "/_sim/faults",
+        expected,
+        RegisterState::set_fault,
+    )
 }
 
 async fn sim_expire(State(shared): State<AppState>) -> Response {
@@ -652,25 +665,14 @@ async fn sim_write_faults(
     State(shared): State<AppState>,
     body: Result<Json<FaultsBody>, JsonRejection>,
 ) -> Response {
-    let instance = "/_sim/write-faults";
-    let Ok(Json(body)) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "expected {\"status\": 503, \"count\": 2}",
-            instance,
-        );
-    };
-    if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "status must be 100..=599",
-            instance,
-        );
-    }
-    shared.lock().set_write_fault(body.count, body.status);
-    ok_json(&json!({"status": body.status, "count": body.count}))
+    let expected = "expected {\"status\": 503, \"count\": 2}";
+    set_faults(
+        &shared,
+        body,
+        "/_sim/write-faults",
+        expected,
+        RegisterState::set_write_fault,
+    )
 }
 
 #[derive(Debug, Deserialize)]

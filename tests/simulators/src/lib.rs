@@ -263,3 +263,14 @@ impl RegisterSim {
         self.state().stats.clone()
     }
 }
+
+/// Logs of a simulator binary on stderr, `RUST_LOG` or else `info`.
+pub fn init_cli_logs() {
+    use tracing_subscriber::EnvFilter;
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+}

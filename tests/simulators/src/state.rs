@@ -247,37 +247,21 @@ impl State {
     }
 
     pub fn set_fault(&mut self, count: u32, status: u16) {
-        let status = if (100..=599).contains(&status) {
-            status
-        } else {
-            500
-        };
-        self.fault = (count > 0).then_some((status, count));
+        self.fault = armed(count, status);
     }
 
     /// Consumes one injected fault, if any.
     pub fn take_fault(&mut self) -> Option<u16> {
-        let (status, count) = self.fault?;
-        self.fault = (count > 1).then_some((status, count - 1));
-        self.stats.faults_served += 1;
-        Some(status)
+        take(&mut self.fault, &mut self.stats.faults_served)
     }
 
     pub fn set_write_fault(&mut self, count: u32, status: u16) {
-        let status = if (100..=599).contains(&status) {
-            status
-        } else {
-            500
-        };
-        self.write_fault = (count > 0).then_some((status, count));
+        self.write_fault = armed(count, status);
     }
 
     /// Consumes one injected fault of a beheer request, if any.
     pub fn take_write_fault(&mut self) -> Option<u16> {
-        let (status, count) = self.write_fault?;
-        self.write_fault = (count > 1).then_some((status, count - 1));
-        self.stats.faults_served += 1;
-        Some(status)
+        take(&mut self.write_fault, &mut self.stats.faults_served)
     }
 
     pub fn issue_token(&mut self, ttl: Duration) -> String {
@@ -312,4 +296,22 @@ impl State {
         out.sort_by_key(|(_, s)| *s);
         out
     }
+}
+
+/// `count` faults answering `status` (500 when it is not an HTTP status); none for 0.
+fn armed(count: u32, status: u16) -> Option<(u16, u32)> {
+    let status = if (100..=599).contains(&status) {
+        status
+    } else {
+        500
+    };
+    (count > 0).then_some((status, count))
+}
+
+/// Consumes one of the `fault`s armed, if any, counting it as served.
+fn take(fault: &mut Option<(u16, u32)>, served: &mut u64) -> Option<u16> {
+    let (status, count) = (*fault)?;
+    *fault = (count > 1).then_some((status, count - 1));
+    *served += 1;
+    Some(status)
 }

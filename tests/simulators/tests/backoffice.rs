@@ -1,6 +1,9 @@
 //! Tests of the municipal back-office SOAP simulator over real HTTP (and HTTPS with mutual TLS).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{body_text, fault, get_json, Reply};
 use std::time::{Duration, Instant};
 
 use partner_sims::backoffice::{
@@ -38,77 +41,18 @@ async fn start() -> BackOfficeSim {
         .unwrap()
 }
 
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: String,
+/// A SOAP publication to `url`.
+async fn send(client: &Client, url: &str, body: String) -> Reply {
+    let action = Some(SOAP_ACTION);
+    common::send(client, url, "text/xml; charset=utf-8", action, body).await
 }
 
-async fn send(client: &Client, url: &str, body: String) -> Reply {
-    let response = client
-        .post(url)
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{SOAP_ACTION}\""))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Reply {
-        status,
-        content_type,
-        body: response.text().await.unwrap(),
-    }
+fn xsd_errors(envelope: &str) -> Vec<String> {
+    common::xsd_errors(&default_xsd_path(), envelope, false)
 }
 
 async fn post(sim: &BackOfficeSim, body: String) -> Reply {
     send(&Client::new(), &sim.url(), body).await
-}
-
-/// The Body's first element validated against the checked-in XSD (with libxml, independently of
-/// the simulator): the errors, empty when valid.
-fn xsd_errors(envelope: &str) -> Vec<String> {
-    use libxml::parser::Parser;
-    use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-    let mut parser = SchemaParserContext::from_file(default_xsd_path().to_str().unwrap());
-    let mut schema = SchemaValidationContext::from_parser(&mut parser).unwrap();
-    let doc = Parser::default().parse_string(envelope).unwrap();
-    let root = doc.get_root_element().unwrap();
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|n| n.get_name() == "Body")
-        .unwrap();
-    let operation = body.get_first_element_child().unwrap();
-    match schema.validate_node(&operation) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default())
-            .collect(),
-    }
-}
-
-/// The text at a path of local names below the Body's first element.
-fn reply_text(envelope: &str, path: &[&str]) -> Option<String> {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let body = doc
-        .root_element()
-        .children()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Body")))?;
-    let mut node = body.children().find(roxmltree::Node::is_element)?;
-    for name in path {
-        node = node
-            .children()
-            .find(|n| n.is_element() && n.tag_name().name() == *name)?;
-    }
-    Some(node.text().unwrap_or_default().to_owned())
 }
 
 /// Asserts an `OntvangPublicatieResponse` that echoes `referte`, valid against the XSD.
@@ -127,7 +71,7 @@ fn assert_antwoord(sim: &BackOfficeSim, reply: &Reply, referte: &str) {
         .any(|n| n.has_tag_name((PUBLICATIE_NS, "OntvangPublicatieResponse"))));
     let ctx = ["Repliek", "Context"];
     let bericht = ["Repliek", "Context", "Bericht"];
-    let at = |p: &[&str]| reply_text(&reply.body, p);
+    let at = |p: &[&str]| body_text(&reply.body, p);
     assert_eq!(
         at(&[&ctx[..], &["Naam"]].concat()).as_deref(),
         Some("OntvangPublicatie")
@@ -165,23 +109,6 @@ fn antwoord_path(rest: &[&'static str]) -> Vec<&'static str> {
     [&["Repliek", "Antwoorden", "Antwoord"][..], rest].concat()
 }
 
-/// `(faultcode, faultstring)` of a SOAP 1.1 fault.
-fn fault(envelope: &str) -> (String, String) {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let f = doc
-        .descendants()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
-        .unwrap();
-    let text = |name: &str| {
-        f.children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (text("faultcode"), text("faultstring"))
-}
-
 #[tokio::test]
 async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xsd() {
     let sim = start().await;
@@ -193,11 +120,11 @@ async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xs
     let reply = post(&sim, publication(GEWIJZIGD, &r1)).await;
     assert_antwoord(&sim, &reply, &r1);
     assert_eq!(
-        reply_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
+        body_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
         Some("true")
     );
     assert_eq!(
-        reply_text(&reply.body, &antwoord_path(&["Uitzonderingen"])),
+        body_text(&reply.body, &antwoord_path(&["Uitzonderingen"])),
         None
     );
     // The checker is not vacuous.
@@ -278,14 +205,7 @@ async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xs
     assert_eq!(sim.max_in_flight(), 1);
     assert_eq!(sim.in_flight(), 0);
 
-    let listed: Value = Client::new()
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&Client::new(), format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(listed[0]["referte"], json!(r1));
     assert_eq!(listed[0]["vCode"], "V0001001");
     assert_eq!(listed[0]["valid"], true);
@@ -419,7 +339,7 @@ async fn fout_next_refuses_a_publication_with_a_business_error() {
     let reply = post(&sim, publication(GEWIJZIGD, &r)).await;
     assert_antwoord(&sim, &reply, &r);
     let u = |p: &'static str| {
-        reply_text(
+        body_text(
             &reply.body,
             &antwoord_path(&["Uitzonderingen", "Uitzondering", p]),
         )
@@ -431,7 +351,7 @@ async fn fout_next_refuses_a_publication_with_a_business_error() {
         u("Diagnose").as_deref(),
         Some("Vereniging <onbekend> & niet verwerkt")
     );
-    assert_eq!(reply_text(&reply.body, &antwoord_path(&["Inhoud"])), None);
+    assert_eq!(body_text(&reply.body, &antwoord_path(&["Inhoud"])), None);
 
     let first = &sim.requests()[0];
     assert!(first.valid);
@@ -459,7 +379,7 @@ async fn a_poison_message_always_gets_a_fout() {
         let reply = post(&sim, publication(VERWIJDERD, &poison)).await;
         assert_antwoord(&sim, &reply, &poison);
         assert_eq!(
-            reply_text(
+            body_text(
                 &reply.body,
                 &antwoord_path(&["Uitzonderingen", "Uitzondering", "Type"])
             )
@@ -495,11 +415,11 @@ async fn warn_next_accepts_with_a_warning() {
     let reply = post(&sim, publication(GEWIJZIGD, &r)).await;
     assert_antwoord(&sim, &reply, &r);
     assert_eq!(
-        reply_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
+        body_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
         Some("true")
     );
     assert_eq!(
-        reply_text(
+        body_text(
             &reply.body,
             &antwoord_path(&["Uitzonderingen", "Uitzondering", "Type"])
         )
@@ -525,11 +445,11 @@ async fn a_redelivery_is_answered_as_a_duplicate_and_not_accepted_again() {
     let again = post(&sim, publication(GEWIJZIGD, &r)).await;
     assert_antwoord(&sim, &again, &r);
     assert_eq!(
-        reply_text(&again.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
+        body_text(&again.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
         Some("true")
     );
     let u = |p: &'static str| {
-        reply_text(
+        body_text(
             &again.body,
             &antwoord_path(&["Uitzonderingen", "Uitzondering", p]),
         )
@@ -923,14 +843,11 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     );
 
     // The control API is behind the same TLS.
-    let b: Value = tls_client(&pki, Some(&pki))
-        .get(format!("{}/_sim/behaviour", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let b: Value = get_json(
+        &tls_client(&pki, Some(&pki)),
+        format!("{}/_sim/behaviour", sim.base_url()),
+    )
+    .await;
     assert_eq!(b["throttle_next"], 0);
 
     sim.shutdown();

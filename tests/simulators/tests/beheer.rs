@@ -1,6 +1,10 @@
 //! The register simulator's beheer (write) API over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{get_json, post_json};
+
 use std::time::{Duration, Instant};
 
 use partner_sims::{validate_vereniging, RegisterSim, RegisterSimConfig};
@@ -18,19 +22,7 @@ async fn start() -> (RegisterSim, String) {
     )
     .await
     .unwrap();
-    let resp = Client::new()
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "hub"),
-            ("client_secret", "hub-secret"),
-            ("scope", "dv_verenigingsregister_beheer"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let body: Value = resp.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap().to_owned();
+    let token = common::token(&sim, Some("dv_verenigingsregister_beheer")).await;
     (sim, token)
 }
 
@@ -674,12 +666,12 @@ async fn control_api_for_writes() {
     let (sim, t) = start().await;
     let c = Client::new();
     let base = sim.base_url();
-    let resp = c
-        .post(format!("{base}/_sim/write-faults"))
-        .json(&json!({"status": 500, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/write-faults"),
+        &json!({"status": 500, "count": 1}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let resp = write(&sim, &t, Method::POST, "V0001001/stop", None)
         .json(&json!({"einddatum": "2024-01-01"}))
@@ -687,20 +679,20 @@ async fn control_api_for_writes() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let resp = c
-        .post(format!("{base}/_sim/write-faults"))
-        .json(&json!({"status": 1000, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/write-faults"),
+        &json!({"status": 1000, "count": 1}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
-    let resp = c
-        .post(format!("{base}/_sim/write-delay"))
-        .json(&json!({"millis": 300}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/write-delay"),
+        &json!({"millis": 300}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let started = Instant::now();
     let resp = write(&sim, &t, Method::POST, "V0001001/stop", None)
@@ -716,14 +708,7 @@ async fn control_api_for_writes() {
         .await
         .unwrap();
 
-    let writes: Vec<Value> = c
-        .get(format!("{base}/_sim/writes"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let writes: Vec<Value> = get_json(&c, format!("{base}/_sim/writes")).await;
     assert_eq!(writes.len(), 2);
     assert_eq!(writes[0]["status"], 500);
     assert_eq!(writes[1]["status"], 202);
@@ -740,13 +725,6 @@ async fn control_api_for_writes() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert!(sim.writes().is_empty());
-    let stats: Value = c
-        .get(format!("{base}/_sim/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = get_json(&c, format!("{base}/_sim/stats")).await;
     assert_eq!(stats["write_requests"], 2);
 }

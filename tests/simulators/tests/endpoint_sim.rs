@@ -1,6 +1,10 @@
 //! Tests of the subscriber-endpoint simulator over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{get_json, post_json};
+
 use std::time::{Duration, Instant};
 
 use partner_sims::EndpointSim;
@@ -235,14 +239,7 @@ async fn the_control_api_sets_the_behaviour() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let shown: Value = client
-        .get(&control)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = get_json(&client, &control).await;
     assert_eq!(shown["fail_next"], json!([1, 503]));
     assert_eq!(shown["fail_messages"]["poison"], 500);
     assert_eq!(shown["delay_ms"], 10);
@@ -261,12 +258,7 @@ async fn the_control_api_sets_the_behaviour() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
 
-    let bad = client
-        .post(&control)
-        .json(&json!({"colour": "blue"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = post_json(&client, &control, &json!({"colour": "blue"})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     client
@@ -281,14 +273,7 @@ async fn the_control_api_sets_the_behaviour() {
         StatusCode::OK
     );
 
-    let listed: Vec<Value> = client
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = get_json(&client, format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(listed.len(), 5);
     assert_eq!(listed[0]["messageId"], "a");
     assert_eq!(listed[0]["status"], 503);

@@ -3,15 +3,16 @@
 //! sends) with their `Referte` and fields edited.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Mutex;
+mod common;
+
+use common::{body_text, fault, get_json, send, Reply};
 use std::time::{Duration, Instant};
 
 use partner_sims::insurance::{
     default_xsd_path, seat_is_eligible, Answer, InsuranceSim, InsuranceSimConfig,
     RecognitionStatus, UitzonderingType, CODE_AL_ERKEND, CODE_BETAALD_PERSONEEL, CODE_ONBEKEND,
-    CODE_UREN, CODE_VERENIGINGSTYPE, CODE_ZETEL, DEFAULT_PATH, SOAP11_NS,
-    SOAP_ACTION_GEEF_ERKENNING, SOAP_ACTION_VRAAG_ERKENNING_AAN, THROTTLE_FAULTSTRING,
-    VRIJWILLIGERSVERZEKERING_NS,
+    CODE_UREN, CODE_VERENIGINGSTYPE, CODE_ZETEL, DEFAULT_PATH, SOAP_ACTION_GEEF_ERKENNING,
+    SOAP_ACTION_VRAAG_ERKENNING_AAN, THROTTLE_FAULTSTRING, VRIJWILLIGERSVERZEKERING_NS,
 };
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -20,9 +21,6 @@ use serde_json::{json, Value};
 const EXAMPLE_REFERTE: &str = "0f8b2c4e-6d1a-4b7f-9e3c-5a2d8f1b7c64";
 const EXAMPLE_GEEF_REFERTE: &str = "6c1f0e9a-3b2d-4c8e-8f7a-1d2e3f4a5b6c";
 const HUB: &str = "kbbj.vlaanderen.be/verenigingsloket-hub";
-
-/// libxml2 is used by the simulators' own thread too; keep the tests' use to one at a time.
-static LIBXML: Mutex<()> = Mutex::new(());
 
 fn example(name: &str) -> String {
     let path = format!(
@@ -69,40 +67,8 @@ async fn start() -> InsuranceSim {
     InsuranceSim::start(config, "127.0.0.1:0").await.unwrap()
 }
 
-#[derive(Debug)]
-struct Reply {
-    status: StatusCode,
-    content_type: String,
-    body: String,
-}
-
-async fn send(
-    client: &Client,
-    url: &str,
-    content_type: &str,
-    action: Option<&str>,
-    body: String,
-) -> Reply {
-    let mut request = client
-        .post(url)
-        .header("content-type", content_type)
-        .body(body);
-    if let Some(action) = action {
-        request = request.header("SOAPAction", format!("\"{action}\""));
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    Reply {
-        status,
-        content_type,
-        body: response.text().await.unwrap(),
-    }
+fn xsd_errors(envelope: &str) -> Vec<String> {
+    common::xsd_errors(&default_xsd_path(), envelope, false)
 }
 
 async fn ask(sim: &InsuranceSim, body: String) -> Reply {
@@ -129,47 +95,6 @@ async fn look_up(sim: &InsuranceSim, nummer: &str) -> Reply {
     .await
 }
 
-/// The Body's first element validated against the checked-in XSD, independently of the
-/// simulator: the errors, empty when valid.
-fn xsd_errors(envelope: &str) -> Vec<String> {
-    use libxml::parser::Parser;
-    use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let mut parser = SchemaParserContext::from_file(default_xsd_path().to_str().unwrap());
-    let mut schema = SchemaValidationContext::from_parser(&mut parser).unwrap();
-    let doc = Parser::default().parse_string(envelope).unwrap();
-    let root = doc.get_root_element().unwrap();
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|n| n.get_name() == "Body")
-        .unwrap();
-    let operation = body.get_first_element_child().unwrap();
-    match schema.validate_node(&operation) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default())
-            .collect(),
-    }
-}
-
-/// The text at a path of local names below the Body's first element.
-fn at(envelope: &str, path: &[&str]) -> Option<String> {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let body = doc
-        .root_element()
-        .children()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Body")))?;
-    let mut node = body.children().find(roxmltree::Node::is_element)?;
-    for name in path {
-        node = node
-            .children()
-            .find(|n| n.is_element() && n.tag_name().name() == *name)?;
-    }
-    Some(node.text().unwrap_or_default().to_owned())
-}
-
 fn antwoord(rest: &[&str]) -> Option<Vec<String>> {
     Some(
         ["Repliek", "Antwoorden", "Antwoord"]
@@ -183,7 +108,7 @@ fn antwoord(rest: &[&str]) -> Option<Vec<String>> {
 fn in_antwoord(envelope: &str, rest: &[&str]) -> Option<String> {
     let path = antwoord(rest)?;
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
-    at(envelope, &path)
+    body_text(envelope, &path)
 }
 
 /// `(Identificatie, Type)` of every `Antwoord/Uitzonderingen/Uitzondering`.
@@ -202,23 +127,6 @@ fn uitzonderingen(envelope: &str) -> Vec<(String, String)> {
             (text("Identificatie"), text("Type"))
         })
         .collect()
-}
-
-/// `(faultcode, faultstring)` of a SOAP 1.1 fault.
-fn fault(envelope: &str) -> (String, String) {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let f = doc
-        .descendants()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
-        .unwrap();
-    let text = |name: &str| {
-        f.children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (text("faultcode"), text("faultstring"))
 }
 
 /// Asserts an `ANTWOORD` to `operation` that echoes `referte` and validates; the
@@ -244,10 +152,10 @@ fn assert_antwoord(
             .chain(rest)
             .copied()
             .collect();
-        at(&reply.body, &path)
+        body_text(&reply.body, &path)
     };
     assert_eq!(
-        at(&reply.body, &["Repliek", "Context", "Naam"]).as_deref(),
+        body_text(&reply.body, &["Repliek", "Context", "Naam"]).as_deref(),
         Some(operation)
     );
     assert_eq!(bericht(&["Type"]).as_deref(), Some("ANTWOORD"));
@@ -574,7 +482,7 @@ async fn geef_erkenning_answers_the_current_state() {
 
     let found = look_up(&sim, &nummer).await;
     let referte_of = |body: &str| {
-        at(
+        body_text(
             body,
             &["Repliek", "Context", "Bericht", "Ontvanger", "Referte"],
         )
@@ -843,26 +751,12 @@ async fn the_control_api_sets_behaviour_and_shows_what_arrived() {
         shown,
         json!({"down": false, "fail_next": null, "throttle_next": 0, "delay_ms": 0})
     );
-    let got: Value = client
-        .get(control("behaviour"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Value = get_json(&client, control("behaviour")).await;
     assert_eq!(got, shown);
     let bad = post_json("behaviour", json!({"explode": true})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let requests: Value = client
-        .get(control("requests"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Value = get_json(&client, control("requests")).await;
     let list = requests.as_array().unwrap();
     assert_eq!(list.len(), 4);
     assert_eq!(list[0]["status"], 429);
@@ -872,14 +766,7 @@ async fn the_control_api_sets_behaviour_and_shows_what_arrived() {
     assert_eq!(list[2]["operation"], "VraagErkenningAan");
     assert!(list[0].get("body").is_none());
 
-    let recognitions: Value = client
-        .get(control("recognitions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let recognitions: Value = get_json(&client, control("recognitions")).await;
     let nummer = recognitions[0]["erkenningsnummer"]
         .as_str()
         .unwrap()

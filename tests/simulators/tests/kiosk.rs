@@ -3,12 +3,15 @@
 //! rules, invalid requests, and the down / failure / delay controls (also over `/_sim/`).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{body_text, get_json, post_json, Reply};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use partner_sims::kiosk::{
     default_xsd_path, DossierStatus, KioskAnswer, KioskSim, KioskSimConfig, DIEN_AANVRAAG_IN,
-    GEEF_DOSSIER_STATUS, KIOSK_NS, ONBEKEND_DOSSIER, ONGELDIG_VERZOEK, SOAP11_NS,
+    GEEF_DOSSIER_STATUS, KIOSK_NS, ONBEKEND_DOSSIER, ONGELDIG_VERZOEK,
     SOAP_ACTION_DIEN_AANVRAAG_IN, SOAP_ACTION_GEEF_DOSSIER_STATUS,
 };
 use reqwest::{Client, StatusCode};
@@ -51,24 +54,13 @@ async fn start(treatment_ms: u64, decision_ms: u64) -> KioskSim {
     KioskSim::start(config, "127.0.0.1:0").await.unwrap()
 }
 
-struct Reply {
-    status: StatusCode,
-    body: String,
+async fn send(sim: &KioskSim, action: &str, content_type: &str, body: String) -> Reply {
+    common::send(&Client::new(), &sim.url(), content_type, Some(action), body).await
 }
 
-async fn send(sim: &KioskSim, action: &str, content_type: &str, body: String) -> Reply {
-    let response = Client::new()
-        .post(sim.url())
-        .header("content-type", content_type)
-        .header("SOAPAction", format!("\"{action}\""))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    Reply {
-        status: response.status(),
-        body: response.text().await.unwrap(),
-    }
+/// The XSD's complaints about the Body's first element, or about a fault's `kiosk:Fout`.
+fn xsd_errors(envelope: &str) -> Vec<String> {
+    common::xsd_errors(&default_xsd_path(), envelope, true)
 }
 
 async fn submit(sim: &KioskSim, body: String) -> Reply {
@@ -91,65 +83,14 @@ async fn status(sim: &KioskSim, nummer: &str) -> Reply {
     .await
 }
 
-/// The text at a path of local names below the Body's first element.
-fn field(envelope: &str, path: &[&str]) -> Option<String> {
-    let doc = roxmltree::Document::parse(envelope).unwrap();
-    let body = doc
-        .root_element()
-        .children()
-        .find(|n| n.has_tag_name((SOAP11_NS, "Body")))?;
-    let mut node = body.children().find(roxmltree::Node::is_element)?;
-    for name in path {
-        node = node
-            .children()
-            .find(|n| n.is_element() && n.tag_name().name() == *name)?;
-    }
-    Some(node.text().unwrap_or_default().to_owned())
-}
-
-/// The XSD's complaints about the Body's first element, or about a fault's `kiosk:Fout`
-/// (libxml, independently of the simulator).
-fn xsd_errors(envelope: &str) -> Vec<String> {
-    use libxml::parser::Parser;
-    use libxml::schemas::{SchemaParserContext, SchemaValidationContext};
-    // libxml2's global state is set up lazily; one test at a time.
-    static LIBXML: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = LIBXML.lock().unwrap_or_else(|p| p.into_inner());
-    let mut parser = SchemaParserContext::from_file(default_xsd_path().to_str().unwrap());
-    let mut schema = SchemaValidationContext::from_parser(&mut parser).unwrap();
-    let doc = Parser::default().parse_string(envelope).unwrap();
-    let root = doc.get_root_element().unwrap();
-    let body = root
-        .get_child_elements()
-        .into_iter()
-        .find(|n| n.get_name() == "Body")
-        .unwrap();
-    let mut element = body.get_first_element_child().unwrap();
-    if element.get_name() == "Fault" {
-        element = element
-            .get_child_elements()
-            .into_iter()
-            .find(|n| n.get_name() == "detail")
-            .and_then(|d| d.get_first_element_child())
-            .unwrap();
-    }
-    match schema.validate_node(&element) {
-        Ok(()) => Vec::new(),
-        Err(errors) => errors
-            .into_iter()
-            .map(|e| e.message.unwrap_or_default())
-            .collect(),
-    }
-}
-
 /// Asserts an answer with a dossier, valid against the XSD; returns (number, status).
 fn dossier(reply: &Reply) -> (String, String) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let errors = xsd_errors(&reply.body);
     assert!(errors.is_empty(), "{errors:?}\n{}", reply.body);
     (
-        field(&reply.body, &["Dossiernummer"]).unwrap(),
-        field(&reply.body, &["Status"]).unwrap(),
+        body_text(&reply.body, &["Dossiernummer"]).unwrap(),
+        body_text(&reply.body, &["Status"]).unwrap(),
     )
 }
 
@@ -163,11 +104,11 @@ fn client_fault(reply: &Reply, code: &str) {
     );
     assert!(xsd_errors(&reply.body).is_empty(), "{}", reply.body);
     assert_eq!(
-        field(&reply.body, &["faultcode"]).as_deref(),
+        body_text(&reply.body, &["faultcode"]).as_deref(),
         Some("soapenv:Client")
     );
     assert_eq!(
-        field(&reply.body, &["detail", "Fout", "Code"]).as_deref(),
+        body_text(&reply.body, &["detail", "Fout", "Code"]).as_deref(),
         Some(code),
         "{}",
         reply.body
@@ -201,7 +142,7 @@ async fn a_submission_gets_a_number_and_a_repeat_gets_the_same_one() {
     assert_eq!(nummer, format!("KIOSK-{year}-000001"));
     assert_eq!(s, "ONTVANGEN");
     assert_eq!(
-        field(&first.body, &["AanvraagId"]).as_deref(),
+        body_text(&first.body, &["AanvraagId"]).as_deref(),
         Some(id.as_str())
     );
     assert!(first.body.contains(&format!("xmlns:kiosk=\"{KIOSK_NS}\"")));
@@ -251,15 +192,15 @@ async fn a_dossier_moves_on_to_its_decision() {
     let (seen, last) = until_decided(&sim, &nummer).await;
     assert_eq!(seen, vec!["ONTVANGEN", "IN_BEHANDELING", "GOEDGEKEURD"]);
     assert_eq!(
-        field(&last.body, &["ToegekendBedrag"]).as_deref(),
+        body_text(&last.body, &["ToegekendBedrag"]).as_deref(),
         Some("1500.00")
     );
-    assert_eq!(field(&last.body, &["Motivering"]), None);
+    assert_eq!(body_text(&last.body, &["Motivering"]), None);
     assert_eq!(
-        field(&last.body, &["Dossiernummer"]).as_deref(),
+        body_text(&last.body, &["Dossiernummer"]).as_deref(),
         Some(nummer.as_str())
     );
-    assert!(field(&last.body, &["Tijdstip"]).is_some());
+    assert!(body_text(&last.body, &["Tijdstip"]).is_some());
 
     let d = sim.dossier(&nummer).unwrap();
     assert_eq!(d.status, DossierStatus::Goedgekeurd);
@@ -288,27 +229,30 @@ async fn refusals_follow_the_rules() {
     );
     let (nummer, _) = dossier(&submit(&sim, expensive).await);
     let (_, last) = until_decided(&sim, &nummer).await;
-    assert_eq!(field(&last.body, &["Status"]).as_deref(), Some("AFGEWEZEN"));
-    let motivering = field(&last.body, &["Motivering"]).unwrap();
+    assert_eq!(
+        body_text(&last.body, &["Status"]).as_deref(),
+        Some("AFGEWEZEN")
+    );
+    let motivering = body_text(&last.body, &["Motivering"]).unwrap();
     assert!(
         motivering.contains("25000.01") && motivering.contains("maximum"),
         "{motivering}"
     );
-    assert_eq!(field(&last.body, &["ToegekendBedrag"]), None);
+    assert_eq!(body_text(&last.body, &["ToegekendBedrag"]), None);
 
     // Exactly the maximum is granted.
     let at_max = dien_aanvraag_in(&new_id()).replace("1500.00", "25000.00");
     let (nummer, _) = dossier(&submit(&sim, at_max).await);
     let (_, last) = until_decided(&sim, &nummer).await;
     assert_eq!(
-        field(&last.body, &["ToegekendBedrag"]).as_deref(),
+        body_text(&last.body, &["ToegekendBedrag"]).as_deref(),
         Some("25000.00")
     );
 
     let unknown = dien_aanvraag_in(&new_id()).replace("kiosk-projectsubsidie", "kiosk-prijs");
     let (nummer, _) = dossier(&submit(&sim, unknown).await);
     let (_, last) = until_decided(&sim, &nummer).await;
-    assert!(field(&last.body, &["Motivering"])
+    assert!(body_text(&last.body, &["Motivering"])
         .unwrap()
         .contains("kiosk-prijs"));
 
@@ -320,7 +264,7 @@ async fn refusals_follow_the_rules() {
     sim.reset();
     let (_, last) = until_decided(&sim, &ruled).await;
     assert_eq!(
-        field(&last.body, &["Motivering"]).as_deref(),
+        body_text(&last.body, &["Motivering"]).as_deref(),
         Some("De vereniging is niet erkend & dus niet subsidieerbaar.")
     );
     let d = sim.dossier(&ruled).unwrap();
@@ -330,7 +274,7 @@ async fn refusals_follow_the_rules() {
     let (granted, _) = dossier(&submit(&sim, dien_aanvraag_in(&new_id())).await);
     let (_, last) = until_decided(&sim, &granted).await;
     assert_eq!(
-        field(&last.body, &["Status"]).as_deref(),
+        body_text(&last.body, &["Status"]).as_deref(),
         Some("GOEDGEKEURD")
     );
 
@@ -340,10 +284,10 @@ async fn refusals_follow_the_rules() {
     let (nummer, _) = dossier(&submit(&sim, attest).await);
     let (_, last) = until_decided(&sim, &nummer).await;
     assert_eq!(
-        field(&last.body, &["Status"]).as_deref(),
+        body_text(&last.body, &["Status"]).as_deref(),
         Some("GOEDGEKEURD")
     );
-    assert_eq!(field(&last.body, &["ToegekendBedrag"]), None);
+    assert_eq!(body_text(&last.body, &["ToegekendBedrag"]), None);
     sim.shutdown();
 }
 
@@ -519,45 +463,19 @@ async fn the_behaviour_can_be_set_over_http() {
     // decision_after 0: decided at once, also in the submit answer.
     assert_eq!(s, "AFGEWEZEN");
     assert_eq!(
-        field(&status(&sim, &nummer).await.body, &["Motivering"]).as_deref(),
+        body_text(&status(&sim, &nummer).await.body, &["Motivering"]).as_deref(),
         Some("Te laat.")
     );
-    let current: Value = client
-        .get(&behaviour)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let current: Value = get_json(&client, &behaviour).await;
     assert_eq!(current["refusals"], json!([["Zomerconcert", "Te laat."]]));
-    let bad = client
-        .post(&behaviour)
-        .json(&json!({"kapot": 1}))
-        .send()
-        .await
-        .unwrap();
+    let bad = post_json(&client, &behaviour, &json!({"kapot": 1})).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
-    let dossiers: Value = client
-        .get(format!("{}/_sim/dossiers", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let dossiers: Value = get_json(&client, format!("{}/_sim/dossiers", sim.base_url())).await;
     assert_eq!(dossiers[0]["dossiernummer"], json!(nummer));
     assert_eq!(dossiers[0]["status"], json!("AFGEWEZEN"));
     assert_eq!(dossiers[0]["motivering"], json!("Te laat."));
-    let requests: Value = client
-        .get(format!("{}/_sim/requests", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let requests: Value = get_json(&client, format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(requests.as_array().unwrap().len(), 4);
     assert_eq!(requests[0]["httpStatus"], json!(503));
     assert_eq!(requests[2]["dossierStatus"], json!("AFGEWEZEN"));

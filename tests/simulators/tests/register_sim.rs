@@ -1,6 +1,10 @@
 //! End-to-end tests of the register simulator over real HTTP.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::{get_json, post_json};
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -22,19 +26,7 @@ async fn start_with(config: RegisterSimConfig) -> RegisterSim {
 }
 
 async fn token(sim: &RegisterSim) -> String {
-    let resp = Client::new()
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "hub"),
-            ("client_secret", "hub-secret"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let body: Value = resp.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
+    common::token(sim, None).await
 }
 
 async fn get(sim: &RegisterSim, token: &str, path: &str) -> reqwest::Response {
@@ -92,48 +84,52 @@ async fn token_flow() {
     assert_eq!(body["scope"], "vo_info");
     assert!(body["access_token"].as_str().unwrap().len() >= 32);
 
-    // wrong client
-    let resp = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "hub"),
-            ("client_secret", "wrong"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        resp.json::<Value>().await.unwrap()["error"],
-        "invalid_client"
+    // Refused: (what, form, status, error).
+    type Refusal<'a> = (
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        StatusCode,
+        Option<&'a str>,
     );
-
-    // no client at all
-    let resp = c
-        .post(sim.token_url())
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-
-    // wrong grant
-    let resp = c
-        .post(sim.token_url())
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "hub"),
-            ("client_secret", "hub-secret"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(
-        resp.json::<Value>().await.unwrap()["error"],
-        "unsupported_grant_type"
-    );
+    let refused: [Refusal; 3] = [
+        (
+            "a wrong client",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", "hub"),
+                ("client_secret", "wrong"),
+            ],
+            StatusCode::UNAUTHORIZED,
+            Some("invalid_client"),
+        ),
+        (
+            "no client at all",
+            &[("grant_type", "client_credentials")],
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+        (
+            "a wrong grant",
+            &[
+                ("grant_type", "password"),
+                ("client_id", "hub"),
+                ("client_secret", "hub-secret"),
+            ],
+            StatusCode::BAD_REQUEST,
+            Some("unsupported_grant_type"),
+        ),
+    ];
+    for (what, form, status, error) in refused {
+        let resp = c.post(sim.token_url()).form(form).send().await.unwrap();
+        assert_eq!(resp.status(), status, "{what}");
+        if let Some(error) = error {
+            assert_eq!(
+                resp.json::<Value>().await.unwrap()["error"],
+                error,
+                "{what}"
+            );
+        }
+    }
 
     // HTTP Basic
     let resp = c
@@ -431,12 +427,12 @@ async fn injected_faults() {
 
     // through the control API; faults come before authentication
     let c = Client::new();
-    let resp = c
-        .post(format!("{}/_sim/faults", sim.base_url()))
-        .json(&json!({"status": 500, "count": 3}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{}/_sim/faults", sim.base_url()),
+        &json!({"status": 500, "count": 3}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         get(&sim, "nonsense", "/v1/verenigingen/V0001001")
@@ -459,12 +455,12 @@ async fn injected_faults() {
     token(&sim).await;
     sim.fail_next(0, 500);
 
-    let resp = c
-        .post(format!("{}/_sim/faults", sim.base_url()))
-        .json(&json!({"status": 1000, "count": 1}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{}/_sim/faults", sim.base_url()),
+        &json!({"status": 1000, "count": 1}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = c
         .post(format!("{}/_sim/faults", sim.base_url()))
@@ -475,14 +471,7 @@ async fn injected_faults() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
-    let stats: Value = c
-        .get(format!("{}/_sim/stats", sim.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = get_json(&c, format!("{}/_sim/stats", sim.base_url())).await;
     assert_eq!(stats["faults_served"], 3);
     assert_eq!(stats["token_requests"], 2);
     assert_eq!(stats["mutaties_requests"], 3);
@@ -497,24 +486,10 @@ async fn control_api_over_http() {
     let c = Client::new();
     let base = sim.base_url();
 
-    let list: Vec<String> = c
-        .get(format!("{base}/_sim/verenigingen"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<String> = get_json(&c, format!("{base}/_sim/verenigingen")).await;
     assert_eq!(list, sim.vcodes());
 
-    let stored: Value = c
-        .get(format!("{base}/_sim/verenigingen/v0001001"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stored: Value = get_json(&c, format!("{base}/_sim/verenigingen/v0001001")).await;
     assert_eq!(stored["vCode"], "V0001001");
 
     // PUT a new one (vCode taken from the path)
@@ -566,20 +541,20 @@ async fn control_api_over_http() {
     assert_eq!(v["doelgroep"]["minimumleeftijd"], 6);
 
     // stop
-    let resp = c
-        .post(format!("{base}/_sim/verenigingen/V0001001/stop"))
-        .json(&json!({"einddatum": "2025-06-30"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/verenigingen/V0001001/stop"),
+        &json!({"einddatum": "2025-06-30"}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(sim.get("V0001001").unwrap()["status"], "Gestopt");
-    let resp = c
-        .post(format!("{base}/_sim/verenigingen/V0001001/stop"))
-        .json(&json!({"einddatum": "30/06/2025"}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(
+        &c,
+        format!("{base}/_sim/verenigingen/V0001001/stop"),
+        &json!({"einddatum": "30/06/2025"}),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // malformed

@@ -2,6 +2,10 @@
 //! the status timeline, the allocation rule, and the test controls.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::post_json;
+
 use std::time::Duration;
 
 use partner_sims::uldk::{
@@ -669,12 +673,7 @@ async fn behaviour_over_http() {
     );
     let got: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
     assert_eq!(got, shown);
-    let resp = client
-        .post(&url)
-        .json(&json!({"explode": true}))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_json(&client, &url, &json!({"explode": true})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     let b = sim.change_behaviour(BehaviourChange {

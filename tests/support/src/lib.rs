@@ -8,9 +8,13 @@
 //! - [`OwnRabbit`]: a RabbitMQ node of the test's own, leaving the machine's node alone.
 //! - [`BrokerProxy`]: a TCP proxy in front of RabbitMQ that a test can cut.
 //! - [`QueueReader`] and [`publish_raw`]: raw AMQP, independent of the hub's broker code.
-//! - [`eventually`] and [`eventually_some`]: waiting for a condition, with a deadline.
+//! - [`eventually`] and [`eventually_some`]: waiting for a condition, with a deadline;
+//!   [`WAIT`], the hub's own tests' deadline.
+//! - [`echo::EchoKind`]: a provider kind defined outside the hub.
 
 #![allow(clippy::unwrap_used)]
+
+pub mod echo;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,6 +41,9 @@ pub fn init_logs() {
             .try_init();
     }
 }
+
+/// How long the hub's own integration tests wait for a condition.
+pub const WAIT: Duration = Duration::from_secs(20);
 
 pub const RABBITMQ: &str = "127.0.0.1:5672";
 pub const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";

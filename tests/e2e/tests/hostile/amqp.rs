@@ -5,10 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hub_tests::{
-    association_count, eventually, outbox_pending, publish_raw, settings, start_register,
-    Isolation, QueueReader, TestHub,
-};
+use hub_tests::{eventually, publish_raw, start_synced, Isolation};
 use serde_json::{json, Value};
 
 const SYNC: Duration = Duration::from_secs(90);
@@ -97,15 +94,7 @@ async fn send_command(iso: &Isolation, municipality: &str, v_code: &str) -> Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unparseable_messages_are_quarantined_and_the_hub_stays_ready() {
-    let iso = Isolation::new().await.unwrap();
-    let register = start_register().await;
-    let hub = TestHub::start(settings(&iso, &register, &[])).await;
-    let total = register.vcodes().len() as i64;
-    eventually(SYNC, "the register taken in and published", || async {
-        association_count(&iso).await == total && outbox_pending(&iso).await == 0
-    })
-    .await;
-    let reader = QueueReader::connect(&iso).await;
+    let (iso, register, hub, reader) = start_synced(None, &[], SYNC).await;
     // The initial sync, out of the way.
     reader
         .drain("subscriber.aalst", Duration::from_secs(2))

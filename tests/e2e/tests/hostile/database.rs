@@ -281,22 +281,7 @@ async fn a_nul_in_a_provider_answer_is_stored_without_it_and_the_application_is_
         uldk.base_url()
     );
     let f = Fixture::start(Some(&toml)).await;
-    let application = |plaats: &str| {
-        let id = uuid::Uuid::new_v4().to_string();
-        let body = json!({
-            "applicationId": id,
-            "vCode": YOUTH_CLUB,
-            "serviceCode": "uldk-tentlening",
-            "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
-            "fields": {
-                "periode": { "van": "2027-07-10", "tot": "2027-07-20" },
-                "tenten": [{ "type": "seniortent", "aantal": 3 }],
-                "aantalLeden": 34,
-                "ophaling": { "datum": "2027-07-08", "plaats": plaats }
-            }
-        });
-        (id, body)
-    };
+    let application = |plaats: &str| tent_loan(YOUTH_CLUB, plaats);
     let (refused, body) = application("Zomerkamp Gent");
     assert_eq!(f.post("/applications", &body).await.0, 202);
     let (next, body) = application("Gent");

@@ -23,20 +23,7 @@ impl Fixture {
     /// Starts the hub and waits until every seeded association is projected and published.
     pub async fn start(toml: Option<&str>) -> Fixture {
         init_logs();
-        let iso = Isolation::new().await.unwrap();
-        let register = start_register().await;
-        let settings = settings_with_file(&iso, &register, &iso.amqp_url(), toml, &[]);
-        let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        eventually(SYNC, "all seeded associations projected", || async {
-            association_count(&iso).await == total
-        })
-        .await;
-        eventually(SYNC, "outbox published", || async {
-            outbox_pending(&iso).await == 0
-        })
-        .await;
-        let reader = QueueReader::connect(&iso).await;
+        let (iso, register, hub, reader) = start_synced(toml, &[], SYNC).await;
         Fixture {
             iso,
             register,
@@ -51,19 +38,11 @@ impl Fixture {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.hub.http))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        self.hub.post_json(&self.http, path, body).await
     }
 
     pub async fn get(&self, path: &str) -> Value {
-        self.hub.get(path).await.json().await.unwrap()
+        self.hub.get_json(path).await
     }
 
     /// Waits for the dead letter of the message `message_id` and returns its summary.
@@ -124,14 +103,21 @@ impl Fixture {
     }
 }
 
-/// Associations on Aalst's territory and on no other pilot municipality's.
-pub fn aalst_only(register: &RegisterSim) -> Vec<String> {
-    let others: Vec<String> = expected_on(register, EVERGEM)
-        .into_iter()
-        .chain(expected_on(register, BEVEREN))
-        .collect();
-    expected_on(register, AALST)
-        .into_iter()
-        .filter(|v| !others.contains(v))
-        .collect()
+/// An application of `v_code` to borrow three tents for 34 members, fetched at `plaats`:
+/// its id and body.
+pub fn tent_loan(v_code: &str, plaats: &str) -> (String, Value) {
+    let id = uuid::Uuid::new_v4().to_string();
+    let body = serde_json::json!({
+        "applicationId": id,
+        "vCode": v_code,
+        "serviceCode": "uldk-tentlening",
+        "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
+        "fields": {
+            "periode": { "van": "2027-07-10", "tot": "2027-07-20" },
+            "tenten": [{ "type": "seniortent", "aantal": 3 }],
+            "aantalLeden": 34,
+            "ophaling": { "datum": "2027-07-08", "plaats": plaats }
+        },
+    });
+    (id, body)
 }

@@ -29,19 +29,9 @@ kind = "uldk"
 url = "{uldk}"
 timeout = "5s"
 
-[[services]]
-code = "uldk-tentlening"
-name = "Tenten lenen"
-provider = "uldk"
-data = ["basisgegevens", "locaties", "contactgegevens", "hoofdactiviteitenVerenigingsloket"]
-eligibility = {{ verenigingstypes = ["FV", "VZER", "VZW"], hoofdactiviteiten = ["JGDW"] }}
-fields = [
-  {{ name = "periode", type = "object", required = true }},
-  {{ name = "tenten", type = "array", required = true }},
-  {{ name = "aantalLeden", type = "integer", required = true }},
-  {{ name = "ophaling", type = "object", required = true }},
-]
+{tentlening}
 "#,
+        tentlening = ULDK_TENTLENING,
         uldk = uldk.base_url()
     )
 }
@@ -73,15 +63,9 @@ impl Setup {
         let toml = uldk_config(&uldk);
         let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(&toml), extra);
         let hub = TestHub::start(settings).await;
-        let total = register.vcodes().len() as i64;
-        // Published too: the hub has declared its topology, so what the test publishes is
-        // routed (before, an exchange may exist without its queues' bindings yet).
-        eventually(
-            SYNC,
-            "all seeded associations projected and published",
-            || async { association_count(&iso).await == total && outbox_pending(&iso).await == 0 },
-        )
-        .await;
+        // Published too: what the test publishes is routed (before, an exchange may exist
+        // without its queues' bindings yet).
+        wait_synced(&iso, &register, SYNC).await;
         Setup {
             iso,
             register,
@@ -242,20 +226,7 @@ impl Setup {
 }
 
 fn application(v_code: &str) -> (String, Value) {
-    let id = uuid::Uuid::new_v4().to_string();
-    let body = json!({
-        "applicationId": id,
-        "vCode": v_code,
-        "serviceCode": "uldk-tentlening",
-        "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
-        "fields": {
-            "periode": { "van": "2027-07-10", "tot": "2027-07-20" },
-            "tenten": [{ "type": "seniortent", "aantal": 3 }],
-            "aantalLeden": 34,
-            "ophaling": { "datum": "2027-07-08", "plaats": "Gent" }
-        },
-    });
-    (id, body)
+    super::fixture::tent_loan(v_code, "Gent")
 }
 
 fn assert_problem(answer: &(u16, String, Value), status: u16, title: &str, detail: &str) {

@@ -3,10 +3,7 @@
 
 use std::time::Duration;
 
-use hub_tests::{
-    association_count, eventually, outbox_pending, settings, start_register, Isolation,
-    QueueReader, TestHub,
-};
+use hub_tests::{eventually, outbox_pending, start_synced};
 use serde_json::{json, Value};
 
 const SYNC: Duration = Duration::from_secs(60);
@@ -14,21 +11,9 @@ const QUIET: Duration = Duration::from_millis(500);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unpublishable_outbox_message_is_set_aside_and_the_rest_flows() {
-    let iso = Isolation::new().await.unwrap();
-    let register = start_register().await;
     // Snapshots of the seed are a few KB; one grown past the limit cannot be published.
-    let hub = TestHub::start(settings(
-        &iso,
-        &register,
-        &[("broker.max_message_bytes", "50000")],
-    ))
-    .await;
-    let total = register.vcodes().len() as i64;
-    eventually(SYNC, "the register taken in and published", || async {
-        association_count(&iso).await == total && outbox_pending(&iso).await == 0
-    })
-    .await;
-    let reader = QueueReader::connect(&iso).await;
+    let extra = [("broker.max_message_bytes", "50000")];
+    let (iso, register, hub, reader) = start_synced(None, &extra, SYNC).await;
     reader
         .drain("subscriber.aalst", Duration::from_secs(2))
         .await;

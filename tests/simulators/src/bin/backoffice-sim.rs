@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::Parser;
 use partner_sims::backoffice::{default_xsd_path, DEFAULT_IDENTITY};
 use partner_sims::{BackOfficeSim, BackOfficeSimConfig};
-use tracing_subscriber::EnvFilter;
 
 /// A municipal back office speaking the hub's SOAP publication contract
 /// (contracts/wsdl/publicatie-v1.wsdl): validates every request against the XSD, answers
@@ -29,12 +28,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    partner_sims::init_cli_logs();
     let args = Args::parse();
     let config = BackOfficeSimConfig {
         identity: args.identity,

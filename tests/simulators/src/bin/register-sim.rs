@@ -7,7 +7,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use partner_sims::{seed, synthetic, RegisterSim, RegisterSimConfig};
-use tracing_subscriber::EnvFilter;
 
 /// A realistic fake of the Verenigingsregister's public API (OAuth2, mutaties, detail, and the
 /// beheer write API) with a control API under /_sim/.
@@ -39,12 +38,7 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    partner_sims::init_cli_logs();
     let args = Args::parse();
 
     let mut associations = match &args.seed {

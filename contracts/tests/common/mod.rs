@@ -1,0 +1,138 @@
+//! What the contract tests share: a schema's validator and its verdicts, the examples of a
+//! folder under `examples/`, and key sets. Each test binary uses part of it.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::path::Path;
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+/// Something with a checked-in JSON Schema (a message type, a command or a reply, …).
+pub trait Schema: Copy + Debug {
+    fn schema_value(self) -> Value;
+}
+
+/// A draft 2020-12 validator for `kind`'s schema, with `format` checked (in 2020-12 `format`
+/// is only an annotation unless asked for).
+pub fn validator<K: Schema>(kind: K) -> Validator {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&kind.schema_value())
+        .unwrap_or_else(|e| panic!("{kind:?}: schema does not compile: {e}"))
+}
+
+pub fn errors<K: Schema>(kind: K, instance: &Value) -> Vec<String> {
+    validator(kind)
+        .iter_errors(instance)
+        .map(|e| format!("{e} (at {})", e.instance_path()))
+        .collect()
+}
+
+pub fn assert_valid<K: Schema>(kind: K, instance: &Value, what: &str) {
+    let errs = errors(kind, instance);
+    assert!(
+        errs.is_empty(),
+        "{what} should validate as {kind:?}:\n{}",
+        errs.join("\n")
+    );
+}
+
+pub fn assert_invalid<K: Schema>(kind: K, instance: &Value, what: &str) {
+    assert!(
+        !errors(kind, instance).is_empty(),
+        "{what} should NOT validate as {kind:?}: {instance}"
+    );
+}
+
+/// `kind`'s schema is a valid draft 2020-12 document with an `$id`, a `title` and a
+/// `description`; the schema itself is returned for further checks.
+pub fn assert_schema_document<K: Schema>(kind: K) -> Value {
+    let schema = kind.schema_value();
+    if let Err(e) = jsonschema::draft202012::meta::validate(&schema) {
+        panic!("{kind:?}: not a valid draft 2020-12 schema: {e}");
+    }
+    for key in ["$id", "title", "description"] {
+        assert!(schema[key].is_string(), "{kind:?}: {key} missing");
+    }
+    schema
+}
+
+/// Every property of `kind`'s schema, at the top and in every `$defs` entry, is described.
+pub fn assert_properties_described<K: Schema>(kind: K, schema: &Value) {
+    let mut objects = vec![("(top)".to_owned(), schema)];
+    for (name, def) in schema["$defs"].as_object().expect("$defs") {
+        objects.push((name.clone(), def));
+    }
+    for (name, object) in objects {
+        if let Some(props) = object.get("properties").and_then(Value::as_object) {
+            for (prop, sub) in props {
+                assert!(
+                    sub.get("description").and_then(Value::as_str).is_some(),
+                    "{kind:?}: {name}.{prop} has no description"
+                );
+            }
+        }
+    }
+}
+
+/// Every `*.json` under `examples/<folder>/`, with its kind as `kind_of` tells from its file
+/// name (a panic with `unnamed` when it tells none), sorted by name.
+pub fn examples<K>(
+    folder: &str,
+    kind_of: impl Fn(&str) -> Option<K>,
+    unnamed: &str,
+) -> Vec<(String, K, Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(folder);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("examples/{folder}: {e}")) {
+        let path = entry.expect("dir entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("utf-8 file name")
+            .to_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        let kind = kind_of(&name).unwrap_or_else(|| panic!("{name}: {unnamed}"));
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let value: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+        out.push((name, kind, value));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The example called `name` among `all`.
+pub fn find_example<K>(all: Vec<(String, K, Value)>, name: &str) -> Value {
+    all.into_iter()
+        .find(|(n, _, _)| n == name)
+        .map(|(_, _, v)| v)
+        .unwrap_or_else(|| panic!("example {name} missing"))
+}
+
+pub fn keys(v: &Value) -> BTreeSet<String> {
+    v.as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+pub fn strings(v: &Value) -> BTreeSet<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not an array: {v}"))
+        .iter()
+        .map(|s| s.as_str().expect("string").to_owned())
+        .collect()
+}
