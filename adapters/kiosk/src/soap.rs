@@ -1071,6 +1071,26 @@ mod tests {
     }
 
     #[test]
+    fn an_email_the_hub_cannot_vouch_for_is_passed_over() {
+        let mut v = vereniging();
+        for c in &mut v.contactgegevens {
+            if c.contactgegeventype == "E-mail" {
+                // One `@` with text on both sides (the XSD's minimum), but no domain.
+                c.waarde = "info@harmonie-aalst".into();
+            }
+        }
+        v.contactgegevens.push(Contactgegeven {
+            contactgegeven_id: 9,
+            contactgegeventype: "E-mail".into(),
+            waarde: "secretariaat@example.be".into(),
+            beschrijving: String::new(),
+            is_primair: false,
+        });
+        let o = organisatie(&v, &Part::ALL);
+        assert_eq!(o.email.as_deref(), Some("secretariaat@example.be"));
+    }
+
+    #[test]
     fn the_correspondence_address_and_the_primary_email_win() {
         let mut v = vereniging();
         let mut correspondentie: Locatie = v.locaties[1].clone();
