@@ -38,14 +38,23 @@ impl Territory {
     /// An association is in the territory when one of its locations has a listed postcode
     /// or one of its werkingsgebieden is listed.
     pub fn matches(&self, vereniging: &Vereniging) -> bool {
-        vereniging
-            .postcodes()
+        let gebieden: Vec<&str> = vereniging
+            .werkingsgebieden
+            .iter()
+            .map(|w| w.code.as_str())
+            .collect();
+        self.matches_codes(&vereniging.postcodes(), &gebieden)
+    }
+
+    /// [`Territory::matches`] for an association known only by its locations' postcodes
+    /// and its werkingsgebieden's codes.
+    pub fn matches_codes(&self, postcodes: &[&str], werkingsgebieden: &[&str]) -> bool {
+        postcodes
             .iter()
             .any(|p| self.postcodes.iter().any(|wanted| wanted == p))
-            || vereniging
-                .werkingsgebieden
+            || werkingsgebieden
                 .iter()
-                .any(|w| self.werkingsgebieden.contains(&w.code))
+                .any(|w| self.werkingsgebieden.iter().any(|wanted| wanted == w))
     }
 
     /// Every problem: no postcode and no werkingsgebied at all, a postcode that is not one

@@ -11,6 +11,7 @@
 //! the consuming, publishing and bookkeeping; this crate never sees the broker or the store.
 
 pub mod http;
+pub mod lazy;
 
 use contracts::register::Vereniging;
 use contracts::{AssociationChanged, Insz, Part, Territory};
@@ -30,19 +31,25 @@ pub enum Selector {
 
 impl Selector {
     pub fn matches(&self, vereniging: &Vereniging) -> bool {
+        let gebieden: Vec<&str> = vereniging
+            .werkingsgebieden
+            .iter()
+            .map(|w| w.code.as_str())
+            .collect();
+        self.matches_codes(&vereniging.postcodes(), &gebieden)
+    }
+
+    /// [`Selector::matches`] for an association known only by its locations' postcodes and
+    /// its werkingsgebieden's codes (see [`lazy`]).
+    pub fn matches_codes(&self, postcodes: &[&str], werkingsgebieden: &[&str]) -> bool {
         match self {
             Selector::All => true,
-            Selector::Postcodes { postcodes } => has_postcode(vereniging, postcodes),
-            Selector::Territory(territory) => territory.matches(vereniging),
+            Selector::Postcodes { postcodes: wanted } => {
+                postcodes.iter().any(|p| wanted.iter().any(|w| w == p))
+            }
+            Selector::Territory(territory) => territory.matches_codes(postcodes, werkingsgebieden),
         }
     }
-}
-
-fn has_postcode(vereniging: &Vereniging, postcodes: &[String]) -> bool {
-    vereniging
-        .postcodes()
-        .iter()
-        .any(|p| postcodes.iter().any(|wanted| wanted == p))
 }
 
 /// What personal data a subscriber is granted. The default grants none of the INSZ and
@@ -96,6 +103,15 @@ impl FieldPolicy {
             .collect()
     }
 
+    /// Of `parts`, those this receiver may see.
+    pub fn visible(&self, parts: &[Part]) -> Vec<Part> {
+        parts
+            .iter()
+            .copied()
+            .filter(|p| self.vertegenwoordigers || *p != Part::Vertegenwoordigers)
+            .collect()
+    }
+
     /// The message as this subscriber may receive it; `withheld` names what was left out
     /// and `changedParts` keeps only the parts it may see (see [`FieldPolicy::filter`]).
     pub fn apply(&self, message: AssociationChanged) -> AssociationChanged {
@@ -116,9 +132,7 @@ impl FieldPolicy {
         if !self.vertegenwoordigers {
             v.vertegenwoordigers.clear();
             // A change it cannot see is no change to this receiver.
-            message
-                .changed_parts
-                .retain(|p| *p != Part::Vertegenwoordigers);
+            message.changed_parts = self.visible(&message.changed_parts);
             message
                 .withheld
                 .push(WITHHELD_VERTEGENWOORDIGERS.to_owned());

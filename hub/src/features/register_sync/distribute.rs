@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use adapter_municipality::soap::Publication;
+use adapter_subscriber::lazy::{self, LazyChanged};
 use adapter_subscriber::Filtered;
 use async_trait::async_trait;
 use contracts::{
@@ -31,23 +32,27 @@ use crate::runtime::consume::{BatchHandler, Failure, Outcome};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::store::{Advance, DeliveryState, Store};
 
-enum Parsed {
+enum Parsed<'a> {
     Changed(Box<AssociationChanged>),
+    /// Read only as far as the selector and the field policy need
+    /// ([`adapter_subscriber::lazy`]), for a JSON channel and a policy it covers.
+    Lazy(Box<LazyChanged<'a>>),
     Removed(AssociationRemoved),
 }
 
-impl Parsed {
+impl Parsed<'_> {
     fn metadata(&self) -> &Metadata {
         match self {
             Parsed::Changed(m) => &m.metadata,
+            Parsed::Lazy(m) => &m.metadata,
             Parsed::Removed(m) => &m.metadata,
         }
     }
 }
 
-struct Item {
+struct Item<'a> {
     index: usize,
-    parsed: Parsed,
+    parsed: Parsed<'a>,
     /// The relay marked this copy: the change brought the association into the
     /// subscriber's scope (see `recipients.rs`).
     entered: bool,
@@ -56,6 +61,11 @@ struct Item {
 /// One message as it leaves the hub for this subscriber (already through its field policy).
 pub enum Outbound {
     Changed(Box<AssociationChanged>),
+    /// An `association.changed` already written as JSON (the lazy path).
+    Json {
+        metadata: Box<Metadata>,
+        body: Vec<u8>,
+    },
     Removed(AssociationRemoved),
     Notice(TerritoryNotice),
 }
@@ -64,6 +74,7 @@ impl Outbound {
     pub fn metadata(&self) -> &Metadata {
         match self {
             Outbound::Changed(m) => &m.metadata,
+            Outbound::Json { metadata, .. } => metadata,
             Outbound::Removed(m) => &m.metadata,
             Outbound::Notice(m) => &m.metadata,
         }
@@ -73,17 +84,20 @@ impl Outbound {
     pub fn json(&self) -> Option<Vec<u8>> {
         match self {
             Outbound::Changed(m) => encode(m),
+            Outbound::Json { body, .. } => Some(body.clone()),
             Outbound::Removed(m) => encode(m),
             Outbound::Notice(m) => encode(m),
         }
     }
 
-    /// The message as a SOAP publication (the SOAP channel).
-    pub fn publication(&self) -> Publication<'_> {
+    /// The message as a SOAP publication (the SOAP channel); `None` for one written as
+    /// JSON, which only a channel that [`Channel::reads_json`] is given.
+    pub fn publication(&self) -> Option<Publication<'_>> {
         match self {
-            Outbound::Changed(m) => Publication::Changed(m),
-            Outbound::Removed(m) => Publication::Removed(m),
-            Outbound::Notice(m) => Publication::Notice(m),
+            Outbound::Changed(m) => Some(Publication::Changed(m)),
+            Outbound::Json { .. } => None,
+            Outbound::Removed(m) => Some(Publication::Removed(m)),
+            Outbound::Notice(m) => Some(Publication::Notice(m)),
         }
     }
 }
@@ -101,6 +115,8 @@ pub struct Distributor {
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
     channel: Arc<dyn Channel>,
+    /// Whether `association.changed` takes the lazy path (see [`Parsed::Lazy`]).
+    lazy: bool,
 }
 
 impl Distributor {
@@ -111,11 +127,13 @@ impl Distributor {
         channel: Arc<dyn Channel>,
         metrics: Metrics,
     ) -> Self {
+        let lazy = channel.reads_json() && lazy::covers(&subscriber.fields);
         Distributor {
             subscriber,
             store,
             metrics,
             channel,
+            lazy,
         }
     }
 
@@ -143,7 +161,7 @@ impl Distributor {
 
     /// Advances the states, delivers and commits; an `Err` says why nothing of the batch
     /// took effect (usually: the database or the broker is away).
-    async fn deliver(&self, items: Vec<Item>, outcomes: &mut [Outcome]) -> Result<(), Failure> {
+    async fn deliver(&self, items: Vec<Item<'_>>, outcomes: &mut [Outcome]) -> Result<(), Failure> {
         // Per vCode only the newest message of the batch counts (the last one, when two
         // carry the same sequence); the others are superseded.
         let mut newest: HashMap<VCode, usize> = HashMap::new();
@@ -224,13 +242,14 @@ impl Distributor {
         let sequence = parsed.metadata().sequence;
         let in_scope = match parsed {
             Parsed::Changed(m) => self.subscriber.selector.matches(&m.vereniging),
+            Parsed::Lazy(m) => m.selected_by(&self.subscriber.selector),
             Parsed::Removed(_) => false,
         };
         DeliveryState { sequence, in_scope }
     }
 
     /// What to deliver for an applied message, given what the subscriber had before.
-    fn plan(&self, item: Item, previous: Option<DeliveryState>) -> Plan {
+    fn plan(&self, item: Item<'_>, previous: Option<DeliveryState>) -> Plan {
         let held = previous.is_some_and(|s| s.in_scope);
         // Outside its scope before (known so to its state, or so decided at ingest): for a
         // municipality, a change that selects it now moved it onto the territory.
@@ -276,6 +295,40 @@ impl Distributor {
                 }
                 plan.deliveries.push(Outbound::Changed(Box::new(visible)));
             }
+            Parsed::Lazy(message) => {
+                if !message.selected_by(&self.subscriber.selector) {
+                    if held && territory {
+                        plan.deliveries
+                            .push(notice(&message.metadata, Crossing::Left));
+                    } else {
+                        self.skip("not_selected");
+                    }
+                    return plan;
+                }
+                let policy = &self.subscriber.fields;
+                let parts = if held {
+                    policy.visible(&message.changed_parts)
+                } else {
+                    if was_outside && territory {
+                        plan.deliveries
+                            .push(notice(&message.metadata, Crossing::Entered));
+                    }
+                    policy.visible_parts()
+                };
+                if parts.is_empty() {
+                    self.skip("no_visible_change");
+                    return plan;
+                }
+                match message.render(policy, &parts) {
+                    Some(body) => plan.deliveries.push(Outbound::Json {
+                        metadata: Box::new(message.metadata),
+                        body,
+                    }),
+                    // Not reached: the lazy path is taken only for a policy `lazy::covers`.
+                    None => tracing::error!(subscriber = %self.subscriber.name,
+                        v_code = %message.metadata.v_code, "the lazy path refused its policy"),
+                }
+            }
             Parsed::Removed(message) => {
                 if !held {
                     self.skip("not_held");
@@ -294,7 +347,7 @@ impl BatchHandler for Distributor {
         let mut outcomes = vec![Outcome::Done; batch.len()];
         let mut items = Vec::with_capacity(batch.len());
         for (index, incoming) in batch.iter().enumerate() {
-            match parse(incoming) {
+            match parse(incoming, self.lazy) {
                 Ok(parsed) => items.push(Item {
                     index,
                     parsed,
@@ -321,12 +374,16 @@ fn encode<T: serde::Serialize>(message: &T) -> Option<Vec<u8>> {
     serde_json::to_vec(message).ok()
 }
 
-fn parse(incoming: &Incoming) -> Result<Parsed, String> {
+fn parse(incoming: &Incoming, lazy: bool) -> Result<Parsed<'_>, String> {
     let raw_type = incoming.properties.message_type.as_deref();
     let message_type = raw_type
         .and_then(MessageType::parse)
         .ok_or_else(|| format!("unknown message type {raw_type:?}"))?;
     match message_type {
+        MessageType::AssociationChanged if lazy => match LazyChanged::parse(&incoming.body) {
+            Some(m) => Ok(Parsed::Lazy(Box::new(m))),
+            None => parse(incoming, false),
+        },
         MessageType::AssociationChanged => serde_json::from_slice(&incoming.body)
             .map(|m| Parsed::Changed(Box::new(m)))
             .map_err(|e| format!("association.changed does not parse: {e}")),

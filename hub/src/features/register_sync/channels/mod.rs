@@ -26,6 +26,12 @@ pub trait Channel: Send + Sync {
     /// One result per plan, in order: a failed plan's state is restored, so all of it is
     /// retried. `Err`: nothing of the batch took effect (the broker is away).
     async fn deliver(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure>;
+
+    /// Whether it sends the messages as their JSON ([`Outbound::json`]); a channel that
+    /// writes them otherwise is given typed messages.
+    fn reads_json(&self) -> bool {
+        true
+    }
 }
 
 /// The timeout of an HTTP or SOAP channel that sets none.

@@ -114,13 +114,19 @@ pub struct SoapChannel {
 
 #[async_trait]
 impl Channel for SoapChannel {
+    fn reads_json(&self) -> bool {
+        false
+    }
+
     async fn deliver(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
         Ok(each_message(plans, |outbound| async move {
-            let envelope = soap::request(
-                &outbound.publication(),
-                &self.parties,
-                time::OffsetDateTime::now_utc(),
-            );
+            let Some(publication) = outbound.publication() else {
+                return Err(Failure::Permanent(
+                    "a message written as JSON reached the SOAP channel".into(),
+                ));
+            };
+            let envelope =
+                soap::request(&publication, &self.parties, time::OffsetDateTime::now_utc());
             // The back office's warnings (`Uitzondering`s of a success) change nothing here.
             self.endpoint
                 .send(envelope)

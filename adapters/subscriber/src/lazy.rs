@@ -1,0 +1,332 @@
+//! An `association.changed` read only as far as the selector and the field policy need: its
+//! metadata and parts, the postcodes and werkingsgebieden the selector matches, and the
+//! representatives the policy edits. Everything else of the snapshot stays the bytes it
+//! arrived as and is written out again unchanged, so a subscriber's copy costs one scan of
+//! the message instead of building, dropping and serialising the whole snapshot.
+//!
+//! For the hub's own messages (what its relay publishes, written by the same types) the copy
+//! equals what [`FieldPolicy::filter`] gives, as JSON ([`tests`] compares both). What this
+//! reader does not cover is left to the full path: a policy granting the INSZ (each value
+//! is checked), a key written with escapes, anything that does not parse.
+
+use std::fmt::Write as _;
+
+use contracts::{Metadata, Part};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::{FieldPolicy, Selector, WITHHELD_INSZ, WITHHELD_VERTEGENWOORDIGERS};
+
+/// An `association.changed`, its snapshot borrowed from the message body.
+pub struct LazyChanged<'a> {
+    pub metadata: Metadata,
+    metadata_raw: &'a RawValue,
+    pub changed_parts: Vec<Part>,
+    withheld: Vec<String>,
+    /// The snapshot's keys in their order, with their values as they arrived.
+    vereniging: Fields<'a>,
+    postcodes: Vec<&'a str>,
+    werkingsgebieden: Vec<&'a str>,
+    /// `vertegenwoordigers`, each as its keys and raw values.
+    representatives: Objects<'a>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    metadata: &'a RawValue,
+    changed_parts: Vec<Part>,
+    #[serde(default)]
+    withheld: Vec<String>,
+    #[serde(borrow = "'a")]
+    vereniging: Fields<'a>,
+}
+
+/// A JSON object as its keys and raw values, in order.
+struct Fields<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Fields<'de>, M::Error> {
+                let mut fields = Vec::new();
+                while let Some(key) = map.next_key::<&'de str>()? {
+                    fields.push((key, map.next_value::<&'de RawValue>()?));
+                }
+                Ok(Fields(fields))
+            }
+        }
+        let Fields(fields) = d.deserialize_map(Object)?;
+        Ok(Fields(fields))
+    }
+}
+
+/// A JSON array of objects (`null`: none).
+struct Objects<'a>(Vec<Fields<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Objects<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Array;
+        impl<'de> Visitor<'de> for Array {
+            type Value = Objects<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of objects or null")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Objects<'de>, E> {
+                Ok(Objects(Vec::new()))
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Objects<'de>, S::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Fields<'de>>()? {
+                    items.push(item);
+                }
+                Ok(Objects(items))
+            }
+        }
+        let Objects(items) = d.deserialize_any(Array)?;
+        Ok(Objects(items))
+    }
+}
+
+#[derive(Deserialize)]
+struct Locatie<'a> {
+    #[serde(default, borrow)]
+    adres: Option<Adres<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Adres<'a> {
+    #[serde(default, borrow)]
+    postcode: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct Code<'a> {
+    #[serde(borrow)]
+    code: &'a str,
+}
+
+fn list<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<Vec<T>> {
+    match raw {
+        None => Some(Vec::new()),
+        Some(raw) => serde_json::from_str::<Option<Vec<T>>>(raw.get())
+            .ok()
+            .map(Option::unwrap_or_default),
+    }
+}
+
+/// Whether [`LazyChanged::render`] writes what `policy` lets through: every policy but one
+/// granting the INSZ (whose values [`FieldPolicy::filter`] checks one by one).
+pub fn covers(policy: &FieldPolicy) -> bool {
+    !(policy.vertegenwoordigers && policy.insz)
+}
+
+impl<'a> LazyChanged<'a> {
+    /// `None` when the body is not one this reader covers (the full path decides then).
+    pub fn parse(body: &'a [u8]) -> Option<LazyChanged<'a>> {
+        let envelope: Envelope<'a> = serde_json::from_slice(body).ok()?;
+        let metadata: Metadata = serde_json::from_str(envelope.metadata.get()).ok()?;
+        let field = |name: &str| {
+            envelope
+                .vereniging
+                .0
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, raw)| *raw)
+        };
+        let mut postcodes: Vec<&'a str> = Vec::new();
+        for locatie in list::<Locatie<'a>>(field("locaties"))? {
+            let code = locatie.adres.and_then(|a| a.postcode).unwrap_or_default();
+            if !code.is_empty() && !postcodes.contains(&code) {
+                postcodes.push(code);
+            }
+        }
+        let werkingsgebieden = list::<Code<'a>>(field("werkingsgebieden"))?
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
+        let representatives = match field("vertegenwoordigers") {
+            Some(raw) => serde_json::from_str::<Objects<'a>>(raw.get()).ok()?,
+            None => Objects(Vec::new()),
+        };
+        Some(LazyChanged {
+            metadata,
+            metadata_raw: envelope.metadata,
+            changed_parts: envelope.changed_parts,
+            withheld: envelope.withheld,
+            vereniging: envelope.vereniging,
+            postcodes,
+            werkingsgebieden,
+            representatives,
+        })
+    }
+
+    pub fn selected_by(&self, selector: &Selector) -> bool {
+        selector.matches_codes(&self.postcodes, &self.werkingsgebieden)
+    }
+
+    /// The message as `policy` lets it through, with `changed_parts` (already only the
+    /// parts the policy lets it see), as JSON; `None` for a policy it does not [`covers`].
+    pub fn render(&self, policy: &FieldPolicy, changed_parts: &[Part]) -> Option<Vec<u8>> {
+        if !covers(policy) {
+            return None;
+        }
+        let mut withheld = self.withheld.clone();
+        withheld.push(
+            if policy.vertegenwoordigers {
+                WITHHELD_INSZ
+            } else {
+                WITHHELD_VERTEGENWOORDIGERS
+            }
+            .to_owned(),
+        );
+        let mut out = String::with_capacity(self.metadata_raw.get().len() + 4096);
+        out.push_str("{\"metadata\":");
+        out.push_str(self.metadata_raw.get());
+        out.push_str(",\"changedParts\":");
+        out.push_str(&serde_json::to_string(changed_parts).ok()?);
+        out.push_str(",\"withheld\":");
+        out.push_str(&serde_json::to_string(&withheld).ok()?);
+        out.push_str(",\"vereniging\":{");
+        for (i, (key, raw)) in self.vereniging.0.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write!(out, "{}:", serde_json::to_string(key).ok()?).ok()?;
+            if *key != "vertegenwoordigers" {
+                out.push_str(raw.get());
+            } else if !policy.vertegenwoordigers {
+                out.push_str("[]");
+            } else {
+                out.push('[');
+                for (j, rep) in self.representatives.0.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    out.push('{');
+                    let kept = rep.0.iter().filter(|(k, _)| *k != "insz");
+                    for (n, (k, v)) in kept.enumerate() {
+                        if n > 0 {
+                            out.push(',');
+                        }
+                        write!(out, "{}:{}", serde_json::to_string(k).ok()?, v.get()).ok()?;
+                    }
+                    out.push('}');
+                }
+                out.push(']');
+            }
+        }
+        out.push_str("}}");
+        Some(out.into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contracts::register::VerenigingDetail;
+    use contracts::{AssociationChanged, MessageType, Territory};
+
+    fn message(edit: impl FnOnce(&mut contracts::Vereniging)) -> AssociationChanged {
+        let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
+        let mut vereniging = serde_json::from_str::<VerenigingDetail>(raw)
+            .expect("example parses")
+            .vereniging;
+        edit(&mut vereniging);
+        AssociationChanged {
+            metadata: Metadata {
+                message_id: Default::default(),
+                message_type: MessageType::AssociationChanged,
+                time: time::OffsetDateTime::UNIX_EPOCH,
+                source: "hub/ingest".into(),
+                correlation_id: Default::default(),
+                v_code: vereniging.v_code.clone(),
+                sequence: 7,
+                version: Some(3),
+            },
+            changed_parts: vec![Part::Basisgegevens, Part::Vertegenwoordigers],
+            withheld: vec![],
+            vereniging,
+        }
+    }
+
+    fn json(bytes: &[u8]) -> serde_json::Value {
+        serde_json::from_slice(bytes).expect("JSON")
+    }
+
+    /// What the lazy reader writes equals what the full path writes, for every policy it
+    /// covers, and it selects what the full path selects.
+    #[test]
+    fn the_copy_equals_the_full_paths() {
+        let messages = [
+            message(|_| {}),
+            message(|v| v.vertegenwoordigers.clear()),
+            message(|v| v.locaties.clear()),
+            message(|v| {
+                for rep in &mut v.vertegenwoordigers {
+                    rep.insz = None;
+                }
+            }),
+        ];
+        let policies = [
+            FieldPolicy::default(),
+            FieldPolicy {
+                insz: false,
+                vertegenwoordigers: false,
+            },
+            FieldPolicy {
+                insz: true,
+                vertegenwoordigers: false,
+            },
+        ];
+        let selectors = [
+            Selector::All,
+            Selector::Postcodes {
+                postcodes: vec!["9300".into()],
+            },
+            Selector::Territory(Territory {
+                postcodes: vec!["9940".into()],
+                werkingsgebieden: vec!["BE24123064".into()],
+            }),
+        ];
+        for (m, original) in messages.iter().enumerate() {
+            let body = serde_json::to_vec(original).expect("serialises");
+            let lazy = LazyChanged::parse(&body).expect("covered");
+            for selector in &selectors {
+                assert_eq!(
+                    lazy.selected_by(selector),
+                    selector.matches(&original.vereniging),
+                    "message {m}, {selector:?}"
+                );
+            }
+            for policy in &policies {
+                let full = policy.filter(original.clone()).message;
+                let copy = lazy
+                    .render(policy, &full.changed_parts)
+                    .expect("a covered policy");
+                let expected = serde_json::to_vec(&full).expect("serialises");
+                assert_eq!(json(&copy), json(&expected), "message {m}, {policy:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn what_it_does_not_cover_is_left_to_the_full_path() {
+        let body = serde_json::to_vec(&message(|_| {})).expect("serialises");
+        let lazy = LazyChanged::parse(&body).expect("covered");
+        let granted = FieldPolicy {
+            insz: true,
+            vertegenwoordigers: true,
+        };
+        assert!(lazy.render(&granted, &[]).is_none());
+        assert!(LazyChanged::parse(b"{\"metadata\":{}}").is_none());
+        assert!(LazyChanged::parse(b"not json").is_none());
+    }
+}
