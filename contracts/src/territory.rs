@@ -38,23 +38,19 @@ impl Territory {
     /// An association is in the territory when one of its locations has a listed postcode
     /// or one of its werkingsgebieden is listed.
     pub fn matches(&self, vereniging: &Vereniging) -> bool {
-        let gebieden: Vec<&str> = vereniging
-            .werkingsgebieden
-            .iter()
-            .map(|w| w.code.as_str())
-            .collect();
-        self.matches_codes(&vereniging.postcodes(), &gebieden)
+        let gebieden = vereniging.werkingsgebieden.iter().map(|w| w.code.as_str());
+        self.matches_codes(vereniging.postcodes().into_iter(), gebieden)
     }
 
     /// [`Territory::matches`] for an association known only by its locations' postcodes
     /// and its werkingsgebieden's codes.
-    pub fn matches_codes(&self, postcodes: &[&str], werkingsgebieden: &[&str]) -> bool {
-        postcodes
-            .iter()
-            .any(|p| self.postcodes.iter().any(|wanted| wanted == p))
-            || werkingsgebieden
-                .iter()
-                .any(|w| self.werkingsgebieden.iter().any(|wanted| wanted == w))
+    pub fn matches_codes<'a>(
+        &self,
+        mut postcodes: impl Iterator<Item = &'a str>,
+        mut werkingsgebieden: impl Iterator<Item = &'a str>,
+    ) -> bool {
+        postcodes.any(|p| self.postcodes.iter().any(|wanted| wanted == p))
+            || werkingsgebieden.any(|w| self.werkingsgebieden.iter().any(|wanted| wanted == w))
     }
 
     /// Every problem: no postcode and no werkingsgebied at all, a postcode that is not one

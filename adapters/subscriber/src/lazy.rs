@@ -9,8 +9,6 @@
 //! reader does not cover is left to the full path: a policy granting the INSZ (each value
 //! is checked), a key written with escapes, anything that does not parse.
 
-use std::fmt::Write as _;
-
 use contracts::{Metadata, Part};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -122,6 +120,14 @@ fn list<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<Vec<T>> {
     }
 }
 
+/// Writes `"key":`. A key borrowed from the body holds no escape (serde_json borrows only
+/// those), so it is written as it stood.
+fn push_key(out: &mut String, key: &str) {
+    out.push('"');
+    out.push_str(key);
+    out.push_str("\":");
+}
+
 /// Whether [`LazyChanged::render`] writes what `policy` lets through: every policy but one
 /// granting the INSZ (whose values [`FieldPolicy::filter`] checks one by one).
 pub fn covers(policy: &FieldPolicy) -> bool {
@@ -169,7 +175,10 @@ impl<'a> LazyChanged<'a> {
     }
 
     pub fn selected_by(&self, selector: &Selector) -> bool {
-        selector.matches_codes(&self.postcodes, &self.werkingsgebieden)
+        selector.matches_codes(
+            self.postcodes.iter().copied(),
+            self.werkingsgebieden.iter().copied(),
+        )
     }
 
     /// The message as `policy` lets it through, with `changed_parts` (already only the
@@ -199,7 +208,7 @@ impl<'a> LazyChanged<'a> {
             if i > 0 {
                 out.push(',');
             }
-            write!(out, "{}:", serde_json::to_string(key).ok()?).ok()?;
+            push_key(&mut out, key);
             if *key != "vertegenwoordigers" {
                 out.push_str(raw.get());
             } else if !policy.vertegenwoordigers {
@@ -216,7 +225,8 @@ impl<'a> LazyChanged<'a> {
                         if n > 0 {
                             out.push(',');
                         }
-                        write!(out, "{}:{}", serde_json::to_string(k).ok()?, v.get()).ok()?;
+                        push_key(&mut out, k);
+                        out.push_str(v.get());
                     }
                     out.push('}');
                 }

@@ -31,21 +31,21 @@ pub enum Selector {
 
 impl Selector {
     pub fn matches(&self, vereniging: &Vereniging) -> bool {
-        let gebieden: Vec<&str> = vereniging
-            .werkingsgebieden
-            .iter()
-            .map(|w| w.code.as_str())
-            .collect();
-        self.matches_codes(&vereniging.postcodes(), &gebieden)
+        let gebieden = vereniging.werkingsgebieden.iter().map(|w| w.code.as_str());
+        self.matches_codes(vereniging.postcodes().into_iter(), gebieden)
     }
 
     /// [`Selector::matches`] for an association known only by its locations' postcodes and
     /// its werkingsgebieden's codes (see [`lazy`]).
-    pub fn matches_codes(&self, postcodes: &[&str], werkingsgebieden: &[&str]) -> bool {
+    pub fn matches_codes<'a>(
+        &self,
+        mut postcodes: impl Iterator<Item = &'a str>,
+        werkingsgebieden: impl Iterator<Item = &'a str>,
+    ) -> bool {
         match self {
             Selector::All => true,
             Selector::Postcodes { postcodes: wanted } => {
-                postcodes.iter().any(|p| wanted.iter().any(|w| w == p))
+                postcodes.any(|p| wanted.iter().any(|w| w == p))
             }
             Selector::Territory(territory) => territory.matches_codes(postcodes, werkingsgebieden),
         }

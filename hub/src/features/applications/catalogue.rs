@@ -38,7 +38,7 @@ use std::str::FromStr;
 use contracts::applications::{ApplicationSubmitted, EnrichedApplication};
 use contracts::commands::HOOFDACTIVITEITEN_VERENIGINGSLOKET;
 use contracts::register::{Status, Vereniging};
-use contracts::territory::{Territory, TerritoryPart};
+use contracts::territory::{Territory, TerritoryPart, TerritoryProblem};
 use contracts::Part;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -513,41 +513,39 @@ fn check_service<'a>(
         );
     }
     if let Some(t) = &e.territory {
-        let problems = t.problems();
-        let of = |part: fn(&TerritoryPart) -> bool| problems.iter().filter(move |p| part(&p.at));
-        for p in of(|at| matches!(at, TerritoryPart::Whole)) {
-            problem(
+        // In the order of the keys: the whole, the postcodes, the werkingsgebieden.
+        let (gebieden, others): (Vec<_>, Vec<_>) = t
+            .problems()
+            .into_iter()
+            .partition(|p| matches!(p.at, TerritoryPart::Werkingsgebied(_)));
+        let mut report = |p: TerritoryProblem| match p.at {
+            TerritoryPart::Whole => problem(
                 format!("{at}.territory"),
                 format!(
                     "{} (leave territory out to admit every location)",
                     p.message
                 ),
-            );
-        }
-        for p in of(|at| matches!(at, TerritoryPart::Postcode(_))) {
-            if let TerritoryPart::Postcode(i) = p.at {
-                problem(format!("{at}.territory.postcodes[{i}]"), p.message.clone());
+            ),
+            TerritoryPart::Postcode(i) => {
+                problem(format!("{at}.territory.postcodes[{i}]"), p.message)
             }
-        }
+            TerritoryPart::Werkingsgebied(i) => {
+                problem(format!("{at}.territory.werkingsgebieden[{i}]"), p.message)
+            }
+        };
+        others.into_iter().for_each(&mut report);
         for i in repeated(&t.postcodes) {
-            problem(
-                format!("{at}.territory.postcodes[{i}]"),
-                format!("{:?} is listed twice", t.postcodes[i]),
-            );
+            report(TerritoryProblem {
+                at: TerritoryPart::Postcode(i),
+                message: format!("{:?} is listed twice", t.postcodes[i]),
+            });
         }
-        for p in of(|at| matches!(at, TerritoryPart::Werkingsgebied(_))) {
-            if let TerritoryPart::Werkingsgebied(i) = p.at {
-                problem(
-                    format!("{at}.territory.werkingsgebieden[{i}]"),
-                    p.message.clone(),
-                );
-            }
-        }
+        gebieden.into_iter().for_each(&mut report);
         for i in repeated(&t.werkingsgebieden) {
-            problem(
-                format!("{at}.territory.werkingsgebieden[{i}]"),
-                format!("{:?} is listed twice", t.werkingsgebieden[i]),
-            );
+            report(TerritoryProblem {
+                at: TerritoryPart::Werkingsgebied(i),
+                message: format!("{:?} is listed twice", t.werkingsgebieden[i]),
+            });
         }
     }
     if e.status != Status::Actief {

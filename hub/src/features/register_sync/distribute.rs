@@ -56,6 +56,8 @@ struct Item<'a> {
     /// The relay marked this copy: the change brought the association into the
     /// subscriber's scope (see `recipients.rs`).
     entered: bool,
+    /// The subscriber's selector matches the snapshot (never for a removal).
+    selected: bool,
 }
 
 /// One message as it leaves the hub for this subscriber (already through its field policy).
@@ -185,7 +187,10 @@ impl Distributor {
             .map(|item| {
                 (
                     item.parsed.metadata().v_code.clone(),
-                    self.proposed_state(&item.parsed),
+                    DeliveryState {
+                        sequence: item.parsed.metadata().sequence,
+                        in_scope: item.selected,
+                    },
                 )
             })
             .collect();
@@ -237,15 +242,46 @@ impl Distributor {
         Ok(())
     }
 
-    /// The subscriber's state for the vCode once this message is applied.
-    fn proposed_state(&self, parsed: &Parsed) -> DeliveryState {
-        let sequence = parsed.metadata().sequence;
-        let in_scope = match parsed {
+    fn selects(&self, parsed: &Parsed<'_>) -> bool {
+        match parsed {
             Parsed::Changed(m) => self.subscriber.selector.matches(&m.vereniging),
             Parsed::Lazy(m) => m.selected_by(&self.subscriber.selector),
             Parsed::Removed(_) => false,
-        };
-        DeliveryState { sequence, in_scope }
+        }
+    }
+
+    /// A selected change as this subscriber may see it; `None` when it sees no change. New
+    /// to the subscriber (not `held`), everything it may see is new to it.
+    fn snapshot(&self, changed: Parsed<'_>, held: bool) -> Option<Outbound> {
+        let policy = &self.subscriber.fields;
+        match changed {
+            Parsed::Changed(message) => {
+                let filtered = policy.filter(*message);
+                self.count_invalid(&filtered);
+                let mut visible = filtered.message;
+                if !held {
+                    visible.changed_parts = policy.visible_parts();
+                }
+                (!visible.changed_parts.is_empty()).then(|| Outbound::Changed(Box::new(visible)))
+            }
+            Parsed::Lazy(message) => {
+                let parts = if held {
+                    policy.visible(&message.changed_parts)
+                } else {
+                    policy.visible_parts()
+                };
+                if parts.is_empty() {
+                    return None;
+                }
+                // Always `Some`: the lazy path is taken only for a policy `lazy::covers`.
+                let body = message.render(policy, &parts)?;
+                Some(Outbound::Json {
+                    metadata: Box::new(message.metadata),
+                    body,
+                })
+            }
+            Parsed::Removed(_) => None,
+        }
     }
 
     /// What to deliver for an applied message, given what the subscriber had before.
@@ -268,73 +304,30 @@ impl Distributor {
             ))
         };
         match item.parsed {
-            Parsed::Changed(message) => {
-                if !self.subscriber.selector.matches(&message.vereniging) {
-                    if held && territory {
-                        plan.deliveries
-                            .push(notice(&message.metadata, Crossing::Left));
-                    } else {
-                        self.skip("not_selected");
-                    }
-                    return plan;
-                }
-                let filtered = self.subscriber.fields.filter(*message);
-                self.count_invalid(&filtered);
-                let mut visible = filtered.message;
-                if !held {
-                    // New to this subscriber: everything it may see is new to it.
-                    visible.changed_parts = self.subscriber.fields.visible_parts();
-                    if was_outside && territory {
-                        plan.deliveries
-                            .push(notice(&visible.metadata, Crossing::Entered));
-                    }
-                }
-                if visible.changed_parts.is_empty() {
-                    self.skip("no_visible_change");
-                    return plan;
-                }
-                plan.deliveries.push(Outbound::Changed(Box::new(visible)));
-            }
-            Parsed::Lazy(message) => {
-                if !message.selected_by(&self.subscriber.selector) {
-                    if held && territory {
-                        plan.deliveries
-                            .push(notice(&message.metadata, Crossing::Left));
-                    } else {
-                        self.skip("not_selected");
-                    }
-                    return plan;
-                }
-                let policy = &self.subscriber.fields;
-                let parts = if held {
-                    policy.visible(&message.changed_parts)
-                } else {
-                    if was_outside && territory {
-                        plan.deliveries
-                            .push(notice(&message.metadata, Crossing::Entered));
-                    }
-                    policy.visible_parts()
-                };
-                if parts.is_empty() {
-                    self.skip("no_visible_change");
-                    return plan;
-                }
-                match message.render(policy, &parts) {
-                    Some(body) => plan.deliveries.push(Outbound::Json {
-                        metadata: Box::new(message.metadata),
-                        body,
-                    }),
-                    // Not reached: the lazy path is taken only for a policy `lazy::covers`.
-                    None => tracing::error!(subscriber = %self.subscriber.name,
-                        v_code = %message.metadata.v_code, "the lazy path refused its policy"),
-                }
-            }
             Parsed::Removed(message) => {
-                if !held {
+                if held {
+                    plan.deliveries.push(Outbound::Removed(message));
+                } else {
                     self.skip("not_held");
-                    return plan;
                 }
-                plan.deliveries.push(Outbound::Removed(message));
+            }
+            changed if !item.selected => {
+                if held && territory {
+                    plan.deliveries
+                        .push(notice(changed.metadata(), Crossing::Left));
+                } else {
+                    self.skip("not_selected");
+                }
+            }
+            changed => {
+                if !held && was_outside && territory {
+                    plan.deliveries
+                        .push(notice(changed.metadata(), Crossing::Entered));
+                }
+                match self.snapshot(changed, held) {
+                    Some(outbound) => plan.deliveries.push(outbound),
+                    None => self.skip("no_visible_change"),
+                }
             }
         }
         plan
@@ -350,6 +343,7 @@ impl BatchHandler for Distributor {
             match parse(incoming, self.lazy) {
                 Ok(parsed) => items.push(Item {
                     index,
+                    selected: self.selects(&parsed),
                     parsed,
                     entered: incoming.properties.header_text(CROSSING) == Some(ENTERED),
                 }),
