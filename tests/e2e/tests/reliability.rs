@@ -81,96 +81,128 @@ fn assert_each_once_in_effect(received: &[Received], expected: &BTreeSet<String>
     received.len() - ids.len()
 }
 
+/// Waits until the hub delivered `n` messages; on a timeout, says how far it got and what
+/// its message counters and outbox show (a CI log has nothing else to go on).
+async fn all_delivered(hub: &TestHub, iso: &Isolation, n: f64) {
+    let deadline = Instant::now() + LONG;
+    loop {
+        let delivered = hub.metric("hub_messages_delivered_total").await;
+        if delivered >= n {
+            return;
+        }
+        if Instant::now() > deadline {
+            let metrics = hub.get("/metrics").await.text().await.unwrap_or_default();
+            let counters: Vec<&str> = metrics
+                .lines()
+                .filter(|l| l.starts_with("hub_messages_") || l.starts_with("hub_broker"))
+                .collect();
+            panic!(
+                "{delivered} of {n} delivered after {LONG:?}; outbox pending: {}; ready: {}\n{}",
+                outbox_pending(iso).await,
+                hub.get("/readyz").await.status(),
+                counters.join("\n")
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A hub syncing a 5,000-association register to one queue subscriber: the load the two
+/// outage tests break things under.
+struct FiveThousand {
+    iso: Isolation,
+    register: RegisterSim,
+    expected: BTreeSet<String>,
+    hub: TestHub,
+}
+
+impl FiveThousand {
+    async fn start() -> Self {
+        let iso = Isolation::new().await.unwrap();
+        let register = register_with(5000).await;
+        let expected = register.vcodes().into_iter().collect();
+        let settings =
+            settings_with_file(&iso, &register, &iso.amqp_url(), Some(ALL_ON_A_QUEUE), &[]);
+        let hub = TestHub::start(settings).await;
+        Self {
+            iso,
+            register,
+            expected,
+            hub,
+        }
+    }
+
+    async fn delivered_at_least(&self, n: f64) {
+        eventually(LONG, "a first part delivered", || async {
+            self.hub.metric("hub_messages_delivered_total").await >= n
+        })
+        .await;
+    }
+
+    /// Waits for every delivery, then checks that each association arrived once in effect;
+    /// returns the messages received and how many of them were redelivered copies.
+    async fn all_received_once_in_effect(&self) -> (usize, usize) {
+        all_delivered(&self.hub, &self.iso, 5000.0).await;
+        let reader = QueueReader::connect(&self.iso).await;
+        let received = reader.drain("subscriber.all", QUIET).await;
+        let duplicates = assert_each_once_in_effect(&received, &self.expected);
+        (received.len(), duplicates)
+    }
+
+    async fn stop(self) {
+        self.hub.stop().await;
+        self.register.shutdown();
+        self.iso.cleanup().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_changes_survive_a_rabbitmq_restart() {
     let _alone = BROKER.write().await;
-    let iso = Isolation::new().await.unwrap();
-    let register = register_with(5000).await;
-    let expected: BTreeSet<String> = register.vcodes().into_iter().collect();
-    let hub = TestHub::start(settings_with_file(
-        &iso,
-        &register,
-        &iso.amqp_url(),
-        Some(ALL_ON_A_QUEUE),
-        &[],
-    ))
-    .await;
+    let run = FiveThousand::start().await;
 
     // Restart the broker once a part has flowed through.
-    eventually(LONG, "a first part delivered", || async {
-        hub.metric("hub_messages_delivered_total").await >= 1000.0
-    })
-    .await;
+    run.delivered_at_least(1000.0).await;
     restart_rabbitmq(Duration::from_secs(2));
     eventually(LONG, "ready again after the restart", || async {
-        hub.get("/readyz").await.status() == 200
+        run.hub.get("/readyz").await.status() == 200
     })
     .await;
 
-    eventually(LONG, "everything delivered", || async {
-        hub.metric("hub_messages_delivered_total").await >= 5000.0
-    })
-    .await;
-    let reader = QueueReader::connect(&iso).await;
-    let received = reader.drain("subscriber.all", QUIET).await;
-    let duplicates = assert_each_once_in_effect(&received, &expected);
+    let (received, duplicates) = run.all_received_once_in_effect().await;
     eprintln!(
-        "{} messages received for {} associations ({duplicates} redelivered copies)",
-        received.len(),
-        expected.len()
+        "{received} messages received for {} associations ({duplicates} redelivered copies)",
+        run.expected.len()
     );
     assert!(duplicates <= 500, "too many duplicate copies: {duplicates}");
-    assert_eq!(outbox_pending(&iso).await, 0);
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    assert_eq!(outbox_pending(&run.iso).await, 0);
+    run.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_changes_survive_killed_database_connections() {
     let _shared = BROKER.read().await;
-    let iso = Isolation::new().await.unwrap();
-    let register = register_with(5000).await;
-    let expected: BTreeSet<String> = register.vcodes().into_iter().collect();
-    let hub = TestHub::start(settings_with_file(
-        &iso,
-        &register,
-        &iso.amqp_url(),
-        Some(ALL_ON_A_QUEUE),
-        &[],
-    ))
-    .await;
+    let run = FiveThousand::start().await;
 
-    eventually(LONG, "a first part delivered", || async {
-        hub.metric("hub_messages_delivered_total").await >= 500.0
-    })
-    .await;
+    run.delivered_at_least(500.0).await;
     let mut killed = 0;
     for _ in 0..3 {
-        killed += kill_database_connections(&iso).await;
+        killed += kill_database_connections(&run.iso).await;
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
     assert!(killed > 0, "there were database sessions to kill");
 
     eventually(LONG, "everything projected", || async {
-        association_count(&iso).await == 5000
+        association_count(&run.iso).await == 5000
     })
     .await;
-    eventually(LONG, "everything delivered", || async {
-        hub.metric("hub_messages_delivered_total").await >= 5000.0
-    })
-    .await;
-    let reader = QueueReader::connect(&iso).await;
-    let received = reader.drain("subscriber.all", QUIET).await;
-    let duplicates = assert_each_once_in_effect(&received, &expected);
+    let (_, duplicates) = run.all_received_once_in_effect().await;
     eprintln!("killed {killed} sessions; {duplicates} redelivered copies");
     eventually(LONG, "outbox drained", || async {
-        outbox_pending(&iso).await == 0
+        outbox_pending(&run.iso).await == 0
     })
     .await;
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    run.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,6 +10,7 @@
 //! but the one queue it came from (see [`super::topology`]).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -40,11 +41,48 @@ const PERSISTENT: u8 = 2;
 struct Session {
     connection: Connection,
     publisher: Channel,
+    /// A round trip on this session got no answer in time: the supervisor replaces it.
+    stalled: AtomicBool,
 }
 
 impl Session {
     fn alive(&self) -> bool {
-        self.connection.status().connected() && self.publisher.status().connected()
+        !self.stalled.load(Ordering::Relaxed)
+            && self.connection.status().connected()
+            && self.publisher.status().connected()
+    }
+}
+
+/// How long a publish may wait for its confirms, and a consumer's set-up for its replies. A
+/// connection the broker stopped answering on (or whose loss lapin did not notice) would
+/// otherwise hold its callers for good; past this the session counts as lost and the
+/// supervisor connects again.
+const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long connecting, declaring the topology included, may take (a thousand queues take
+/// seconds on a busy broker).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// `operation` on `session`, given up after [`ROUND_TRIP_TIMEOUT`], which marks the session
+/// stalled.
+async fn within<T>(
+    session: &Session,
+    what: &str,
+    operation: impl std::future::Future<Output = Result<T, BrokerError>>,
+) -> Result<T, BrokerError> {
+    match tokio::time::timeout(ROUND_TRIP_TIMEOUT, operation).await {
+        Ok(result) => result,
+        Err(_) => {
+            session.stalled.store(true, Ordering::Relaxed);
+            tracing::warn!(
+                what,
+                timeout_s = ROUND_TRIP_TIMEOUT.as_secs(),
+                "RabbitMQ did not answer in time; connecting again"
+            );
+            Err(unavailable(format!(
+                "{what}: no answer within {ROUND_TRIP_TIMEOUT:?}"
+            )))
+        }
     }
 }
 
@@ -117,7 +155,10 @@ impl RabbitBroker {
         };
         let mut delays = backoff();
         loop {
-            match self.connect().await {
+            let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.connect())
+                .await
+                .unwrap_or_else(|_| Err(unavailable("connecting and declaring timed out")));
+            match connected {
                 Ok(session) => {
                     tracing::info!("connected to RabbitMQ; topology declared");
                     delays = backoff();
@@ -132,6 +173,9 @@ impl RabbitBroker {
                         _ = wait_until_lost(&session) => {
                             self.session.send_replace(None);
                             tracing::warn!("lost the RabbitMQ connection; reconnecting");
+                            // A stalled connection may still be open: close it, best effort.
+                            let closing = session.connection.close(320, "replaced".into());
+                            let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
                         }
                     }
                 }
@@ -167,6 +211,7 @@ impl RabbitBroker {
         Ok(Session {
             connection,
             publisher: channel,
+            stalled: AtomicBool::new(false),
         })
     }
 
@@ -441,52 +486,7 @@ impl Broker for RabbitBroker {
             )));
         }
         let session = self.current().await;
-        let options = BasicPublishOptions {
-            mandatory: true,
-            ..Default::default()
-        };
-        let mut sends: Vec<_> = messages
-            .iter()
-            .map(|m| {
-                Box::pin(maybe_done(session.publisher.basic_publish(
-                    m.exchange.as_str().into(),
-                    m.routing_key.as_str().into(),
-                    options,
-                    &m.body,
-                    to_amqp(&m.properties),
-                )))
-            })
-            .collect();
-        // lapin queues a publish's frames on its first poll and then waits for the write:
-        // polling each once, in order, keeps the messages' order on the channel while their
-        // writes overlap (awaiting one publish after the other costs a round trip through
-        // lapin's I/O thread per message).
-        for send in &mut sends {
-            let _ = futures::poll!(send.as_mut());
-        }
-        join_all(sends.iter_mut().map(|send| send.as_mut())).await;
-        let mut confirms = Vec::with_capacity(messages.len());
-        for (send, m) in sends.iter_mut().zip(&messages) {
-            let confirm = send
-                .as_mut()
-                .take_output()
-                .ok_or_else(|| unavailable("a publish did not complete"))?
-                .map_err(publish_error)?;
-            confirms.push((confirm, &m.routing_key));
-        }
-        for (confirm, key) in confirms {
-            match confirm.await.map_err(publish_error)? {
-                Confirmation::Ack(None) => {}
-                Confirmation::Ack(Some(_)) => return Err(BrokerError::Unroutable(key.clone())),
-                Confirmation::Nack(_) => {
-                    return Err(BrokerError::Refused(format!("nack for {key}")))
-                }
-                Confirmation::NotRequested => {
-                    return Err(BrokerError::Refused("confirms are off".into()))
-                }
-            }
-        }
-        Ok(())
+        within(&session, "publishing", publish_on(&session, &messages)).await
     }
 
     async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError> {
@@ -547,8 +547,57 @@ impl Broker for RabbitBroker {
         prefetch: u16,
     ) -> Result<BoxStream<'static, Incoming>, BrokerError> {
         let session = self.current().await;
-        consume_on(&session.connection, queue, prefetch, |_| {}).await
+        let consuming = consume_on(&session.connection, queue, prefetch, |_| {});
+        within(&session, "starting a consumer", consuming).await
     }
+}
+
+/// Publishes `messages` on the session's confirming channel and waits for their confirms.
+async fn publish_on(session: &Session, messages: &[Outgoing]) -> Result<(), BrokerError> {
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..Default::default()
+    };
+    let mut sends: Vec<_> = messages
+        .iter()
+        .map(|m| {
+            Box::pin(maybe_done(session.publisher.basic_publish(
+                m.exchange.as_str().into(),
+                m.routing_key.as_str().into(),
+                options,
+                &m.body,
+                to_amqp(&m.properties),
+            )))
+        })
+        .collect();
+    // lapin queues a publish's frames on its first poll and then waits for the write:
+    // polling each once, in order, keeps the messages' order on the channel while their
+    // writes overlap (awaiting one publish after the other costs a round trip through
+    // lapin's I/O thread per message).
+    for send in &mut sends {
+        let _ = futures::poll!(send.as_mut());
+    }
+    join_all(sends.iter_mut().map(|send| send.as_mut())).await;
+    let mut confirms = Vec::with_capacity(messages.len());
+    for (send, m) in sends.iter_mut().zip(messages) {
+        let confirm = send
+            .as_mut()
+            .take_output()
+            .ok_or_else(|| unavailable("a publish did not complete"))?
+            .map_err(publish_error)?;
+        confirms.push((confirm, &m.routing_key));
+    }
+    for (confirm, key) in confirms {
+        match confirm.await.map_err(publish_error)? {
+            Confirmation::Ack(None) => {}
+            Confirmation::Ack(Some(_)) => return Err(BrokerError::Unroutable(key.clone())),
+            Confirmation::Nack(_) => return Err(BrokerError::Refused(format!("nack for {key}"))),
+            Confirmation::NotRequested => {
+                return Err(BrokerError::Refused("confirms are off".into()))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Consumes `queue` on a new channel of `connection`. The stream ends when the channel or
@@ -717,8 +766,10 @@ impl Broker for IsolatedConsumer {
             } else {
                 tracing::warn!(queue = %name, error = %e, "lost the consumer's connection");
             }
-        })
-        .await?;
+        });
+        let stream = tokio::time::timeout(ROUND_TRIP_TIMEOUT, stream)
+            .await
+            .map_err(|_| unavailable("starting a consumer: no answer in time"))??;
         let own = OwnConnection(Some(connection));
         let stream = stream
             .map(Some)
