@@ -84,12 +84,7 @@ pub async fn start(settings: Settings, metrics: Metrics) -> anyhow::Result<Runni
         settings.database.max_connections,
         settings.database.connect_timeout,
     )?);
-    let rabbit = RabbitBroker::with_max_message_bytes(
-        settings.broker.url.clone(),
-        topology.clone(),
-        settings.broker.reconnect_max_delay,
-        settings.broker.max_message_bytes,
-    );
+    let rabbit = RabbitBroker::from_settings(&settings.broker, topology.clone());
     tasks.spawn(
         rabbit
             .clone()

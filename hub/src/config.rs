@@ -140,6 +140,11 @@ pub struct BrokerSettings {
     #[default(16 * 1024 * 1024)]
     #[serde(deserialize_with = "de::positive")]
     pub max_message_bytes: usize,
+    /// How long a publish waits for its confirms, and a consumer's set-up for its replies,
+    /// before the hub takes the connection for lost and connects again.
+    #[default(Duration::from_secs(30))]
+    #[serde(deserialize_with = "de::duration")]
+    pub round_trip_timeout: Duration,
     /// RabbitMQ's management API (`http://user:password@host:15672`), through which
     /// `hub quarantine` reads the quarantine; `None` (left out or empty): listing is
     /// unavailable.

@@ -434,10 +434,9 @@ async fn dlq(command: DlqCommand) -> anyhow::Result<ExitCode> {
         DlqCommand::Replay { id, actor, .. } => {
             // A broker of its own with an empty topology: the CLI declares nothing (a
             // replay into a queue that does not exist is refused, not created).
-            let rabbit = hub::runtime::broker::RabbitBroker::new(
-                settings.broker.url.clone(),
+            let rabbit = hub::runtime::broker::RabbitBroker::from_settings(
+                &settings.broker,
                 hub::runtime::broker::Topology::default(),
-                settings.broker.reconnect_max_delay,
             );
             let stop = tokio_util::sync::CancellationToken::new();
             let supervisor = tokio::spawn(rabbit.clone().supervise(stop.clone()));

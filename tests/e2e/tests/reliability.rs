@@ -206,6 +206,42 @@ async fn five_thousand_changes_survive_killed_database_connections() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_rabbitmq_never_answers_is_retried_on_a_new_connection() {
+    let _shared = BROKER.read().await;
+    let iso = Isolation::new().await.unwrap();
+    let register = register_with(20).await;
+    let proxy = BrokerProxy::start().await;
+    // Without heartbeats nothing but the hub's own round-trip timeout notices a connection
+    // that went silent (with them, lapin would, after two missed beats).
+    let url = format!("{}?heartbeat=0", iso.amqp_url_via(&proxy.addr.to_string()));
+    let timeout = [("broker.round_trip_timeout", "2s")];
+    let settings = settings_with_file(&iso, &register, &url, Some(ALL_ON_A_QUEUE), &timeout);
+    let hub = TestHub::start(settings).await;
+    let reader = QueueReader::connect(&iso).await;
+    reader
+        .take_at_least("subscriber.all", 20, LONG, QUIET)
+        .await;
+
+    proxy.freeze();
+    let v_code = register.vcodes()[0].clone();
+    register.rename(&v_code, "Na de stilte").unwrap();
+    eventually(LONG, "the change recorded in the outbox", || async {
+        outbox_pending(&iso).await == 1
+    })
+    .await;
+    // Marked published only once RabbitMQ confirmed it: on a connection other than the
+    // silent one.
+    eventually(Duration::from_secs(30), "the change published", || async {
+        outbox_pending(&iso).await == 0
+    })
+    .await;
+    proxy.cut();
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_and_always_failing_messages_are_dead_lettered_and_the_rest_flow() {
     let _shared = BROKER.read().await;
     let iso = Isolation::new().await.unwrap();

@@ -368,6 +368,7 @@ pub struct BrokerProxy {
     pub addr: SocketAddr,
     open: Arc<AtomicBool>,
     cut: Arc<Notify>,
+    freeze: Arc<Notify>,
 }
 
 impl BrokerProxy {
@@ -376,14 +377,15 @@ impl BrokerProxy {
         let addr = listener.local_addr().unwrap();
         let open = Arc::new(AtomicBool::new(true));
         let cut = Arc::new(Notify::new());
-        let (o, c) = (open.clone(), cut.clone());
+        let freeze = Arc::new(Notify::new());
+        let (o, c, f) = (open.clone(), cut.clone(), freeze.clone());
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !o.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let c = c.clone();
+                let (c, f) = (c.clone(), f.clone());
                 tokio::spawn(async move {
                     let Ok(mut outbound) = TcpStream::connect(RABBITMQ).await else {
                         return;
@@ -391,11 +393,24 @@ impl BrokerProxy {
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = c.notified() => {}
+                        // Both sockets stay open and nothing passes, until a cut.
+                        _ = f.notified() => c.notified().await,
                     }
                 });
             }
         });
-        BrokerProxy { addr, open, cut }
+        BrokerProxy {
+            addr,
+            open,
+            cut,
+            freeze,
+        }
+    }
+
+    /// Lets nothing through on the connections open now and keeps them open, as a broker
+    /// or network that went silent would; new connections pass.
+    pub fn freeze(&self) {
+        self.freeze.notify_waiters();
     }
 
     /// Drops every connection and refuses new ones, as a stopped broker would.

@@ -3,6 +3,12 @@
 //!
 //! Consumers and publishers never keep a channel across connections: they ask for the
 //! current session, and when it goes away their operations fail and they ask again.
+//! A connection can also go silent without closing (a broker stuck after a restart, a network
+//! that drops packets): a publish waiting longer than `broker.round_trip_timeout` for its
+//! confirms marks the session stalled, the supervisor replaces it, and the streams of the
+//! consumers on it end so that they start again on the new one. What those consumers held
+//! unacknowledged RabbitMQ returns to the queue once it gives the old connection up (after two
+//! missed heartbeats; `?heartbeat=` in `broker.url` sets their interval).
 //!
 //! [`IsolatedConsumer`] consumes the partner-facing queues, each on a connection of its own:
 //! lapin drops its whole connection on a frame it cannot parse (a property or routing key
@@ -28,6 +34,8 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::BrokerSettings;
+
 use super::acks::{AckBook, Frame, LONGEST_DEFERRAL};
 use super::topology::{ExchangeKind, QueueSpec, Topology};
 use super::{
@@ -43,6 +51,9 @@ struct Session {
     publisher: Channel,
     /// A round trip on this session got no answer in time: the supervisor replaces it.
     stalled: AtomicBool,
+    /// Cancelled once the supervisor gave the session up: its consumers' streams end then,
+    /// even where the broker never closes them (a connection that went silent).
+    replaced: CancellationToken,
 }
 
 impl Session {
@@ -53,35 +64,32 @@ impl Session {
     }
 }
 
-/// How long a publish may wait for its confirms, and a consumer's set-up for its replies. A
-/// connection the broker stopped answering on (or whose loss lapin did not notice) would
-/// otherwise hold its callers for good; past this the session counts as lost and the
-/// supervisor connects again.
-const ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How long connecting, declaring the topology included, may take (a thousand queues take
 /// seconds on a busy broker).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// `operation` on `session`, given up after [`ROUND_TRIP_TIMEOUT`], which marks the session
-/// stalled.
+/// How long closing a connection may take (one that went silent never answers).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `operation` on `session`, given up after `timeout` (`broker.round_trip_timeout`), which
+/// marks the session stalled. A connection the broker stopped answering on, or whose loss
+/// lapin did not notice, would otherwise hold its callers for good.
 async fn within<T>(
     session: &Session,
+    timeout: Duration,
     what: &str,
     operation: impl std::future::Future<Output = Result<T, BrokerError>>,
 ) -> Result<T, BrokerError> {
-    match tokio::time::timeout(ROUND_TRIP_TIMEOUT, operation).await {
+    match tokio::time::timeout(timeout, operation).await {
         Ok(result) => result,
         Err(_) => {
             session.stalled.store(true, Ordering::Relaxed);
             tracing::warn!(
                 what,
-                timeout_s = ROUND_TRIP_TIMEOUT.as_secs(),
+                timeout_ms = timeout.as_millis() as u64,
                 "RabbitMQ did not answer in time; connecting again"
             );
-            Err(unavailable(format!(
-                "{what}: no answer within {ROUND_TRIP_TIMEOUT:?}"
-            )))
+            Err(unavailable(format!("{what}: no answer within {timeout:?}")))
         }
     }
 }
@@ -91,12 +99,9 @@ pub struct RabbitBroker {
     topology: Topology,
     reconnect_max_delay: Duration,
     max_message_bytes: usize,
+    round_trip_timeout: Duration,
     session: watch::Sender<Option<Arc<Session>>>,
 }
-
-/// The body size `publish` refuses above unless told otherwise (RabbitMQ 4's default
-/// `max_message_size`; 3.x allows 128 MiB).
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
 
 fn unavailable(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(e.to_string())
@@ -117,28 +122,28 @@ fn publish_error(e: lapin::Error) -> BrokerError {
 }
 
 impl RabbitBroker {
+    /// A broker with the default limits of [`BrokerSettings`].
     pub fn new(url: SecretString, topology: Topology, reconnect_max_delay: Duration) -> Arc<Self> {
-        Self::with_max_message_bytes(
-            url,
+        Self::from_settings(
+            &BrokerSettings {
+                url,
+                reconnect_max_delay,
+                ..BrokerSettings::default()
+            },
             topology,
-            reconnect_max_delay,
-            DEFAULT_MAX_MESSAGE_BYTES,
         )
     }
 
-    /// Like [`RabbitBroker::new`]; `publish` refuses a body larger than `max_message_bytes`
-    /// (`broker.max_message_bytes`) before the broker would close the channel over it.
-    pub fn with_max_message_bytes(
-        url: SecretString,
-        topology: Topology,
-        reconnect_max_delay: Duration,
-        max_message_bytes: usize,
-    ) -> Arc<Self> {
+    /// A broker as configured: `publish` refuses a body larger than `max_message_bytes`
+    /// before the broker would close the channel over it, and gives a round trip
+    /// `round_trip_timeout`.
+    pub fn from_settings(settings: &BrokerSettings, topology: Topology) -> Arc<Self> {
         Arc::new(RabbitBroker {
-            url,
+            url: settings.url.clone(),
             topology,
-            reconnect_max_delay,
-            max_message_bytes,
+            reconnect_max_delay: settings.reconnect_max_delay,
+            max_message_bytes: settings.max_message_bytes,
+            round_trip_timeout: settings.round_trip_timeout,
             session: watch::Sender::new(None),
         })
     }
@@ -167,15 +172,17 @@ impl RabbitBroker {
                     tokio::select! {
                         _ = cancel.cancelled() => {
                             self.session.send_replace(None);
-                            let _ = session.connection.close(200, "hub stopping".into()).await;
+                            let closing = session.connection.close(200, "hub stopping".into());
+                            let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
                             return;
                         }
                         _ = wait_until_lost(&session) => {
                             self.session.send_replace(None);
+                            session.replaced.cancel();
                             tracing::warn!("lost the RabbitMQ connection; reconnecting");
                             // A stalled connection may still be open: close it, best effort.
                             let closing = session.connection.close(320, "replaced".into());
-                            let _ = tokio::time::timeout(Duration::from_secs(5), closing).await;
+                            let _ = tokio::time::timeout(CLOSE_TIMEOUT, closing).await;
                         }
                     }
                 }
@@ -212,6 +219,7 @@ impl RabbitBroker {
             connection,
             publisher: channel,
             stalled: AtomicBool::new(false),
+            replaced: CancellationToken::new(),
         })
     }
 
@@ -486,7 +494,8 @@ impl Broker for RabbitBroker {
             )));
         }
         let session = self.current().await;
-        within(&session, "publishing", publish_on(&session, &messages)).await
+        let publishing = publish_on(&session, &messages);
+        within(&session, self.round_trip_timeout, "publishing", publishing).await
     }
 
     async fn queue_depth(&self, queue: &str) -> Result<u32, BrokerError> {
@@ -548,7 +557,10 @@ impl Broker for RabbitBroker {
     ) -> Result<BoxStream<'static, Incoming>, BrokerError> {
         let session = self.current().await;
         let consuming = consume_on(&session.connection, queue, prefetch, |_| {});
-        within(&session, "starting a consumer", consuming).await
+        let timeout = self.round_trip_timeout;
+        let stream = within(&session, timeout, "starting a consumer", consuming).await?;
+        let replaced = session.replaced.clone().cancelled_owned();
+        Ok(stream.take_until(replaced).boxed())
     }
 }
 
@@ -767,7 +779,7 @@ impl Broker for IsolatedConsumer {
                 tracing::warn!(queue = %name, error = %e, "lost the consumer's connection");
             }
         });
-        let stream = tokio::time::timeout(ROUND_TRIP_TIMEOUT, stream)
+        let stream = tokio::time::timeout(self.main.round_trip_timeout, stream)
             .await
             .map_err(|_| unavailable("starting a consumer: no answer in time"))??;
         let own = OwnConnection(Some(connection));
