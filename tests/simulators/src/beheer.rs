@@ -78,7 +78,8 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::data::{
-    is_date, normalize_vcode, werkingsgebied_naam, CONTACT_TYPES, HOOFDACTIVITEITEN, LOCATIE_TYPES,
+    concept, is_date, normalize_vcode, werkingsgebied_naam, ADRES_FIELDS, CONTACT_TYPES,
+    HOOFDACTIVITEITEN, LOCATIE_TYPES,
 };
 use crate::http::{json_response, problem, unauthorized, AppState};
 use crate::state::IdHighWater;
@@ -993,14 +994,7 @@ fn replace_concepts(
     }
     let items = codes
         .into_iter()
-        .map(|(code, naam)| {
-            json!({
-                "@id": format!("https://data.vlaanderen.be/id/concept/{scheme}/{code}"),
-                "@type": "skos:Concept",
-                "code": code,
-                "naam": naam,
-            })
-        })
+        .map(|(code, naam)| concept(scheme, &code, naam))
         .collect();
     doc.insert(field.into(), Value::Array(items));
 }
@@ -1214,14 +1208,6 @@ fn change_contact_cmd(errs: &mut Errors, body: &Value, doc: &mut Map<String, Val
 }
 
 const LOCATIE_FIELDS: [&str; 5] = ["locatietype", "isPrimair", "naam", "adres", "adresId"];
-const ADRES_FIELDS: [&str; 6] = [
-    "straatnaam",
-    "huisnummer",
-    "busnummer",
-    "postcode",
-    "gemeente",
-    "land",
-];
 const ADRES_REQUIRED: [&str; 5] = ["straatnaam", "huisnummer", "postcode", "gemeente", "land"];
 
 fn adresvoorstelling(adres: &Value) -> String {
