@@ -278,39 +278,19 @@ async fn invalid_requests_are_refused_with_a_client_fault_and_recorded_invalid()
 
     // Wrong headers: a JSON content type, no SOAPAction, another SOAPAction.
     let client = Client::new();
-    let wrong_type = client
-        .post(sim.url())
-        .header("content-type", "application/soap+xml")
-        .header("SOAPAction", SOAP_ACTION)
-        .body(good.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_type.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(fault(&wrong_type.text().await.unwrap())
-        .1
-        .contains("Content-Type"));
-    let no_action = client
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .body(good.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(fault(&no_action.text().await.unwrap())
-        .1
-        .contains("SOAPAction"));
-    let other_action = client
-        .post(sim.url())
-        .header("content-type", "text/xml")
-        .header("SOAPAction", "\"urn:other\"")
-        .body(good.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(fault(&other_action.text().await.unwrap())
-        .1
-        .contains("urn:other"));
+    for (content_type, action, expected) in [
+        ("application/soap+xml", Some(SOAP_ACTION), "Content-Type"),
+        ("text/xml; charset=utf-8", None, "SOAPAction"),
+        ("text/xml", Some("urn:other"), "urn:other"),
+    ] {
+        let reply = common::send(&client, &sim.url(), content_type, action, good.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{expected}"
+        );
+        assert!(fault(&reply.body).1.contains(expected), "{}", reply.body);
+    }
 
     let invalid = sim.invalid();
     assert_eq!(invalid.len(), cases.len() + 3);
@@ -560,18 +540,15 @@ async fn set_delay_answers_slowly_and_a_client_that_gives_up_is_not_accepted() {
     assert_eq!(sim.accepted().len(), 1);
 
     // The client gives up before the answer: not accepted, and the Referte is not remembered.
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
     let r2 = referte();
-    let result = impatient
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{SOAP_ACTION}\""))
-        .body(publication(GEWIJZIGD, &r2))
-        .send()
-        .await;
+    let result = common::send_impatiently(
+        &sim.url(),
+        Duration::from_millis(100),
+        "text/xml; charset=utf-8",
+        &format!("\"{SOAP_ACTION}\""),
+        publication(GEWIJZIGD, &r2),
+    )
+    .await;
     assert!(result.unwrap_err().is_timeout());
     tokio::time::sleep(Duration::from_millis(400)).await;
     let given_up = sim.requests().pop().unwrap();

@@ -684,18 +684,15 @@ async fn decisions_take_the_configured_delay_and_a_client_giving_up_does_not_und
 
     // A client that gives up: the decision stands, asking again gets it.
     sim.set_delay(Duration::from_millis(600));
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(150))
-        .build()
-        .unwrap();
     let r2 = referte();
-    let gave_up = impatient
-        .post(sim.url())
-        .header("content-type", "text/xml")
-        .header("SOAPAction", SOAP_ACTION_VRAAG_ERKENNING_AAN)
-        .body(aanvraag_with(&r2, "VCode", "V0001001", "V0004001"))
-        .send()
-        .await;
+    let gave_up = common::send_impatiently(
+        &sim.url(),
+        Duration::from_millis(150),
+        "text/xml",
+        SOAP_ACTION_VRAAG_ERKENNING_AAN,
+        aanvraag_with(&r2, "VCode", "V0001001", "V0004001"),
+    )
+    .await;
     assert!(gave_up.is_err_and(|e| e.is_timeout()));
     let decided = sim.requests().pop().unwrap();
     assert!(!decided.completed && decided.is_submission());

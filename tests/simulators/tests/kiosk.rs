@@ -411,18 +411,15 @@ async fn down_failures_and_delays() {
 
     // A slow answer: the dossier is opened on arrival, the client may give up first.
     sim.set_delay(Duration::from_millis(400));
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
     let other = new_id();
-    let gave_up = impatient
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", SOAP_ACTION_DIEN_AANVRAAG_IN)
-        .body(dien_aanvraag_in(&other))
-        .send()
-        .await;
+    let gave_up = common::send_impatiently(
+        &sim.url(),
+        Duration::from_millis(100),
+        "text/xml; charset=utf-8",
+        SOAP_ACTION_DIEN_AANVRAAG_IN,
+        dien_aanvraag_in(&other),
+    )
+    .await;
     assert!(gave_up.is_err());
     assert_eq!(sim.dossiers().len(), 2);
     sim.reset();

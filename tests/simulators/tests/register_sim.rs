@@ -132,13 +132,12 @@ async fn token_flow() {
     }
 
     // HTTP Basic
-    let resp = c
-        .post(sim.token_url())
-        .basic_auth("hub", Some("hub-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let basic = |secret: &str| {
+        c.post(sim.token_url())
+            .basic_auth("hub", Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+    };
+    let resp = basic("hub-secret").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let t = resp.json::<Value>().await.unwrap()["access_token"]
         .as_str()
@@ -149,13 +148,7 @@ async fn token_flow() {
         StatusCode::OK
     );
 
-    let resp = c
-        .post(sim.token_url())
-        .basic_auth("hub", Some("nope"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let resp = basic("nope").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(resp
         .headers()
@@ -510,21 +503,12 @@ async fn control_api_over_http() {
         StatusCode::OK
     );
 
-    // mismatching vCode
-    let resp = c
-        .put(format!("{base}/_sim/verenigingen/V0005001"))
-        .json(&json!({"vCode": "V0005002", "naam": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = c
-        .put(format!("{base}/_sim/verenigingen/V0005001"))
-        .json(&json!([1, 2]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // a mismatching vCode, a body that is not an object
+    let url = format!("{base}/_sim/verenigingen/V0005001");
+    for body in [json!({"vCode": "V0005002", "naam": "x"}), json!([1, 2])] {
+        let resp = c.put(&url).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
 
     // PATCH
     let resp = c
@@ -541,20 +525,11 @@ async fn control_api_over_http() {
     assert_eq!(v["doelgroep"]["minimumleeftijd"], 6);
 
     // stop
-    let resp = post_json(
-        &c,
-        format!("{base}/_sim/verenigingen/V0001001/stop"),
-        &json!({"einddatum": "2025-06-30"}),
-    )
-    .await;
+    let stop = format!("{base}/_sim/verenigingen/V0001001/stop");
+    let resp = post_json(&c, &stop, &json!({"einddatum": "2025-06-30"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(sim.get("V0001001").unwrap()["status"], "Gestopt");
-    let resp = post_json(
-        &c,
-        format!("{base}/_sim/verenigingen/V0001001/stop"),
-        &json!({"einddatum": "30/06/2025"}),
-    )
-    .await;
+    let resp = post_json(&c, &stop, &json!({"einddatum": "30/06/2025"})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // malformed
@@ -572,35 +547,26 @@ async fn control_api_over_http() {
     assert_eq!(body["vereniging"]["naam"], 42);
 
     // DELETE
-    let resp = c
-        .delete(format!("{base}/_sim/verenigingen/V0001001"))
-        .send()
-        .await
-        .unwrap();
+    let removed = format!("{base}/_sim/verenigingen/V0001001");
+    let resp = c.delete(&removed).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
         StatusCode::NOT_FOUND
     );
-    let resp = c
-        .delete(format!("{base}/_sim/verenigingen/V0001001"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = c
-        .get(format!("{base}/_sim/verenigingen/V0001001"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = c
-        .patch(format!("{base}/_sim/verenigingen/bogus"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // the removed one is gone for the control API too; a bogus vCode is refused
+    for (request, expected) in [
+        (c.delete(&removed), StatusCode::NOT_FOUND),
+        (c.get(&removed), StatusCode::NOT_FOUND),
+        (
+            c.patch(format!("{base}/_sim/verenigingen/bogus"))
+                .json(&json!({})),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status(), expected, "{}", resp.url());
+    }
 
     // re-creating a removed vCode continues its version
     let seq = sim.put(stored);

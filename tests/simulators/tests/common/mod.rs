@@ -46,6 +46,27 @@ pub async fn send(
     }
 }
 
+/// POSTs `body` as `content_type` with this `SOAPAction` header value from a client that
+/// gives up after `timeout` (to see what a simulator does when the client leaves early).
+pub async fn send_impatiently(
+    url: &str,
+    timeout: std::time::Duration,
+    content_type: &str,
+    soap_action: &str,
+    body: String,
+) -> reqwest::Result<reqwest::Response> {
+    Client::builder()
+        .timeout(timeout)
+        .build()
+        .unwrap()
+        .post(url)
+        .header("content-type", content_type)
+        .header("SOAPAction", soap_action)
+        .body(body)
+        .send()
+        .await
+}
+
 /// GETs `url` and reads the answer as JSON (the simulators' control API).
 pub async fn get_json<T: serde::de::DeserializeOwned>(
     client: &Client,
