@@ -55,6 +55,14 @@ async fn post(sim: &BackOfficeSim, body: String) -> Reply {
     send(&Client::new(), &sim.url(), body).await
 }
 
+/// Posts a `GEWIJZIGD` publication with a fresh Referte and asserts the `ANTWOORD` to it.
+async fn post_answered(sim: &BackOfficeSim) -> (String, Reply) {
+    let r = referte();
+    let reply = post(sim, publication(GEWIJZIGD, &r)).await;
+    assert_antwoord(sim, &reply, &r);
+    (r, reply)
+}
+
 /// Asserts an `OntvangPublicatieResponse` that echoes `referte`, valid against the XSD.
 fn assert_antwoord(sim: &BackOfficeSim, reply: &Reply, referte: &str) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -105,8 +113,20 @@ fn assert_antwoord(sim: &BackOfficeSim, reply: &Reply, referte: &str) {
     );
 }
 
-fn antwoord_path(rest: &[&'static str]) -> Vec<&'static str> {
-    [&["Repliek", "Antwoorden", "Antwoord"][..], rest].concat()
+/// The text at `rest` below the reply's `Repliek/Antwoorden/Antwoord`.
+fn antwoord_text(reply: &Reply, rest: &[&str]) -> Option<String> {
+    let path = [&["Repliek", "Antwoorden", "Antwoord"][..], rest].concat();
+    body_text(&reply.body, &path)
+}
+
+/// The text of `member` of the reply's (first) `Uitzondering`.
+fn uitzondering(reply: &Reply, member: &str) -> Option<String> {
+    antwoord_text(reply, &["Uitzonderingen", "Uitzondering", member])
+}
+
+/// The reply's `Inhoud/Ontvangen`.
+fn ontvangen(reply: &Reply) -> Option<String> {
+    antwoord_text(reply, &["Inhoud", "Ontvangen"])
 }
 
 #[tokio::test]
@@ -119,14 +139,8 @@ async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xs
     let (r1, r2, r3) = (referte(), referte(), referte());
     let reply = post(&sim, publication(GEWIJZIGD, &r1)).await;
     assert_antwoord(&sim, &reply, &r1);
-    assert_eq!(
-        body_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        body_text(&reply.body, &antwoord_path(&["Uitzonderingen"])),
-        None
-    );
+    assert_eq!(ontvangen(&reply).as_deref(), Some("true"));
+    assert_eq!(antwoord_text(&reply, &["Uitzonderingen"]), None);
     // The checker is not vacuous.
     let broken = reply
         .body
@@ -315,15 +329,8 @@ async fn invalid_requests_are_refused_with_a_client_fault_and_recorded_invalid()
 async fn fout_next_refuses_a_publication_with_a_business_error() {
     let sim = start().await;
     sim.fout_next(1, "30001", "Vereniging <onbekend> & niet verwerkt");
-    let r = referte();
-    let reply = post(&sim, publication(GEWIJZIGD, &r)).await;
-    assert_antwoord(&sim, &reply, &r);
-    let u = |p: &'static str| {
-        body_text(
-            &reply.body,
-            &antwoord_path(&["Uitzonderingen", "Uitzondering", p]),
-        )
-    };
+    let (r, reply) = post_answered(&sim).await;
+    let u = |member| uitzondering(&reply, member);
     assert_eq!(u("Identificatie").as_deref(), Some("30001"));
     assert_eq!(u("Oorsprong").as_deref(), Some("OVO002067"));
     assert_eq!(u("Type").as_deref(), Some("FOUT"));
@@ -331,7 +338,7 @@ async fn fout_next_refuses_a_publication_with_a_business_error() {
         u("Diagnose").as_deref(),
         Some("Vereniging <onbekend> & niet verwerkt")
     );
-    assert_eq!(body_text(&reply.body, &antwoord_path(&["Inhoud"])), None);
+    assert_eq!(antwoord_text(&reply, &["Inhoud"]), None);
 
     let first = &sim.requests()[0];
     assert!(first.valid);
@@ -358,14 +365,7 @@ async fn a_poison_message_always_gets_a_fout() {
     for _ in 0..3 {
         let reply = post(&sim, publication(VERWIJDERD, &poison)).await;
         assert_antwoord(&sim, &reply, &poison);
-        assert_eq!(
-            body_text(
-                &reply.body,
-                &antwoord_path(&["Uitzonderingen", "Uitzondering", "Type"])
-            )
-            .as_deref(),
-            Some("FOUT")
-        );
+        assert_eq!(uitzondering(&reply, "Type").as_deref(), Some("FOUT"));
     }
     let other = referte();
     assert_antwoord(
@@ -391,19 +391,10 @@ async fn a_poison_message_always_gets_a_fout() {
 async fn warn_next_accepts_with_a_warning() {
     let sim = start().await;
     sim.warn_next(1, "40144", "Sequentie lager dan verwerkt");
-    let r = referte();
-    let reply = post(&sim, publication(GEWIJZIGD, &r)).await;
-    assert_antwoord(&sim, &reply, &r);
+    let (_, reply) = post_answered(&sim).await;
+    assert_eq!(ontvangen(&reply).as_deref(), Some("true"));
     assert_eq!(
-        body_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        body_text(
-            &reply.body,
-            &antwoord_path(&["Uitzonderingen", "Uitzondering", "Type"])
-        )
-        .as_deref(),
+        uitzondering(&reply, "Type").as_deref(),
         Some("WAARSCHUWING")
     );
     assert_eq!(sim.accepted().len(), 1);
@@ -420,20 +411,11 @@ async fn warn_next_accepts_with_a_warning() {
 #[tokio::test]
 async fn a_redelivery_is_answered_as_a_duplicate_and_not_accepted_again() {
     let sim = start().await;
-    let r = referte();
-    assert_antwoord(&sim, &post(&sim, publication(GEWIJZIGD, &r)).await, &r);
+    let (r, _) = post_answered(&sim).await;
     let again = post(&sim, publication(GEWIJZIGD, &r)).await;
     assert_antwoord(&sim, &again, &r);
-    assert_eq!(
-        body_text(&again.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
-        Some("true")
-    );
-    let u = |p: &'static str| {
-        body_text(
-            &again.body,
-            &antwoord_path(&["Uitzonderingen", "Uitzondering", p]),
-        )
-    };
+    assert_eq!(ontvangen(&again).as_deref(), Some("true"));
+    let u = |member| uitzondering(&again, member);
     assert_eq!(u("Identificatie").as_deref(), Some(DUPLICATE_CODE));
     assert_eq!(u("Type").as_deref(), Some("WAARSCHUWING"));
     assert!(u("Diagnose").unwrap().contains(&r));
@@ -502,8 +484,7 @@ async fn max_concurrent_throttles_simultaneous_calls() {
 
     sim.set_max_concurrent(None);
     sim.set_delay(Duration::ZERO);
-    let r = referte();
-    assert_antwoord(&sim, &post(&sim, publication(GEWIJZIGD, &r)).await, &r);
+    post_answered(&sim).await;
 }
 
 #[tokio::test]

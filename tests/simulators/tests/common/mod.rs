@@ -126,14 +126,16 @@ pub fn fault(envelope: &str) -> (String, String) {
         .descendants()
         .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
         .unwrap();
-    let text = |name: &str| {
-        f.children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (text("faultcode"), text("faultstring"))
+    (child_text(f, "faultcode"), child_text(f, "faultstring"))
+}
+
+/// The text of `node`'s child element `name` (empty when there is none).
+pub fn child_text(node: roxmltree::Node<'_, '_>, name: &str) -> String {
+    node.children()
+        .find(|n| n.has_tag_name(name))
+        .and_then(|n| n.text())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// libxml2 is used by the simulators' own threads too, and its global state is set up
