@@ -324,28 +324,15 @@ async fn stale_if_match_answers_412() {
     let (sim, w) = start().await;
     sim.rename("V0001002", "Elders gewijzigd").unwrap();
     let before = sim.sequence();
-    let resp = w
-        .send(
-            Method::PATCH,
-            "V0001002",
-            Some(1),
-            &json!({"naam": "Mijn wijziging"}),
-        )
-        .await;
+    let change = json!({"naam": "Mijn wijziging"});
+    let resp = w.send(Method::PATCH, "V0001002", Some(1), &change).await;
     let p = problem(resp, StatusCode::PRECONDITION_FAILED).await;
     assert_eq!(p["status"], 412);
     assert_eq!(p["instance"], "/v1/verenigingen/V0001002");
     assert_eq!(sim.sequence(), before);
     assert_eq!(sim.get("V0001002").unwrap()["naam"], "Elders gewijzigd");
     // the current version passes
-    let resp = w
-        .send(
-            Method::PATCH,
-            "V0001002",
-            Some(2),
-            &json!({"naam": "Mijn wijziging"}),
-        )
-        .await;
+    let resp = w.send(Method::PATCH, "V0001002", Some(2), &change).await;
     assert_eq!(accepted(&resp, "V0001002").0, 3);
 }
 
@@ -641,39 +628,24 @@ async fn control_api_for_writes() {
     let c = Client::new();
     let base = sim.base_url();
     let stop = json!({"einddatum": "2024-01-01"});
-    let resp = post_json(
-        &c,
+    let (faults, delay) = (
         format!("{base}/_sim/write-faults"),
-        &json!({"status": 500, "count": 1}),
-    )
-    .await;
+        format!("{base}/_sim/write-delay"),
+    );
+    let resp = post_json(&c, &faults, &json!({"status": 500, "count": 1})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let resp = w.send(Method::POST, "V0001001/stop", None, &stop).await;
     assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    let resp = post_json(
-        &c,
-        format!("{base}/_sim/write-faults"),
-        &json!({"status": 1000, "count": 1}),
-    )
-    .await;
+    let resp = post_json(&c, &faults, &json!({"status": 1000, "count": 1})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
-    let resp = post_json(
-        &c,
-        format!("{base}/_sim/write-delay"),
-        &json!({"millis": 300}),
-    )
-    .await;
+    let resp = post_json(&c, &delay, &json!({"millis": 300})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let started = Instant::now();
     let resp = w.send(Method::POST, "V0001001/stop", None, &stop).await;
     assert_eq!(resp.status(), StatusCode::ACCEPTED);
     assert!(started.elapsed() >= Duration::from_millis(250));
-    c.post(format!("{base}/_sim/write-delay"))
-        .json(&json!({"millis": 0}))
-        .send()
-        .await
-        .unwrap();
+    post_json(&c, &delay, &json!({"millis": 0})).await;
 
     let writes: Vec<Value> = get_json(&c, format!("{base}/_sim/writes")).await;
     assert_eq!(writes.len(), 2);
@@ -685,12 +657,8 @@ async fn control_api_for_writes() {
     assert_eq!(writes[1]["correlation_id"], CORRELATION);
     assert_eq!(writes[1]["if_match"], Value::Null);
     assert_eq!(writes[1]["body"], stop);
-    let resp = c
-        .delete(format!("{base}/_sim/writes"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    let cleared = c.delete(format!("{base}/_sim/writes")).send().await;
+    assert_eq!(cleared.unwrap().status(), StatusCode::OK);
     assert!(sim.writes().is_empty());
     let stats: Value = get_json(&c, format!("{base}/_sim/stats")).await;
     assert_eq!(stats["write_requests"], 2);

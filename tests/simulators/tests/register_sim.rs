@@ -57,6 +57,11 @@ async fn mutaties(sim: &RegisterSim, token: &str, sinds: u64) -> Vec<(String, u6
         .collect()
 }
 
+/// The status of V0001001's detail document asked for with `token`.
+async fn detail_status(sim: &RegisterSim, token: &str) -> StatusCode {
+    get(sim, token, "/v1/verenigingen/V0001001").await.status()
+}
+
 fn is_problem(resp: &reqwest::Response) -> bool {
     resp.headers()[reqwest::header::CONTENT_TYPE] == "application/problem+json"
 }
@@ -143,10 +148,7 @@ async fn token_flow() {
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
 
     let resp = basic("nope").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -183,17 +185,12 @@ async fn unauthorized_without_bad_or_expired_token() {
     }
 
     assert_eq!(
-        get(&sim, "made-up", "/v1/verenigingen/V0001001")
-            .await
-            .status(),
+        detail_status(&sim, "made-up").await,
         StatusCode::UNAUTHORIZED
     );
 
     let t = token(&sim).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     sim.expire_tokens();
     let resp = get(&sim, &t, "/v1/verenigingen/V0001001").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -202,21 +199,14 @@ async fn unauthorized_without_bad_or_expired_token() {
         .contains_key(reqwest::header::WWW_AUTHENTICATE));
     // a new token works again
     let t = token(&sim).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     // the control API expires too
-    let resp = c
+    let expired = c
         .post(format!("{}/_sim/tokens/expire", sim.base_url()))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+        .await;
+    assert_eq!(expired.unwrap().status(), StatusCode::OK);
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::UNAUTHORIZED);
     assert_eq!(sim.stats().unauthorized, 4);
 }
 
@@ -228,15 +218,9 @@ async fn tokens_expire_after_ttl() {
     })
     .await;
     let t = token(&sim).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -420,12 +404,8 @@ async fn injected_faults() {
 
     // through the control API; faults come before authentication
     let c = Client::new();
-    let resp = post_json(
-        &c,
-        format!("{}/_sim/faults", sim.base_url()),
-        &json!({"status": 500, "count": 3}),
-    )
-    .await;
+    let faults = format!("{}/_sim/faults", sim.base_url());
+    let resp = post_json(&c, &faults, &json!({"status": 500, "count": 3})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         get(&sim, "nonsense", "/v1/verenigingen/V0001001")
@@ -434,29 +414,17 @@ async fn injected_faults() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
     // 0 clears
-    c.post(format!("{}/_sim/faults", sim.base_url()))
-        .json(&json!({"status": 500, "count": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    post_json(&c, &faults, &json!({"status": 500, "count": 0})).await;
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     // the token endpoint is not affected
     sim.fail_next(5, 500);
     token(&sim).await;
     sim.fail_next(0, 500);
 
-    let resp = post_json(
-        &c,
-        format!("{}/_sim/faults", sim.base_url()),
-        &json!({"status": 1000, "count": 1}),
-    )
-    .await;
+    let resp = post_json(&c, &faults, &json!({"status": 1000, "count": 1})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = c
-        .post(format!("{}/_sim/faults", sim.base_url()))
+        .post(&faults)
         .body("not json")
         .header("content-type", "application/json")
         .send()
@@ -550,10 +518,7 @@ async fn control_api_over_http() {
     let removed = format!("{base}/_sim/verenigingen/V0001001");
     let resp = c.delete(&removed).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::NOT_FOUND);
     // the removed one is gone for the control API too; a bogus vCode is refused
     for (request, expected) in [
         (c.delete(&removed), StatusCode::NOT_FOUND),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::post_json;
+use common::{get_json, post_json};
 
 use std::time::Duration;
 
@@ -667,19 +667,9 @@ async fn behaviour_over_http() {
     });
     assert!(!b.down);
     assert_eq!(post(&sim, &example()).await.status, StatusCode::CREATED);
-    let listed: Value = reqwest::get(format!("{}/_sim/reservations", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&client, format!("{}/_sim/reservations", sim.base_url())).await;
     assert_eq!(listed[0]["aanvraagId"], example()["aanvraagId"]);
-    let listed: Value = reqwest::get(format!("{}/_sim/requests", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&client, format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[1]["status"], json!(201));
     sim.shutdown();
