@@ -74,7 +74,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
+use crate::control::{
+    self, burst, error_status, header_str, take_one, ControlJson, InFlightCounter,
+};
 use crate::soap_kit::{
     self, child, envelope, escape, html_error, path, text, texts, XmlNode, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -402,8 +404,7 @@ struct Shared {
     config: BackOfficeSimConfig,
     validator: XsdValidator,
     state: Mutex<BackOfficeState>,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
+    in_flight: InFlightCounter,
     rejected_handshakes: AtomicUsize,
 }
 
@@ -479,8 +480,7 @@ impl BackOfficeSim {
             config,
             validator,
             state: Mutex::new(BackOfficeState::default()),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
+            in_flight: InFlightCounter::default(),
             rejected_handshakes: AtomicUsize::new(0),
         }))
     }
@@ -588,12 +588,7 @@ impl BackOfficeSim {
     }
 
     fn filtered(&self, keep: impl Fn(&RecordedSoapRequest) -> bool) -> Vec<RecordedSoapRequest> {
-        self.state()
-            .requests
-            .iter()
-            .filter(|r| keep(r))
-            .cloned()
-            .collect()
+        control::matching(&self.state().requests, keep)
     }
 
     /// Arrival times of every request with this `Referte`, whatever it was answered.
@@ -608,12 +603,12 @@ impl BackOfficeSim {
 
     /// The largest number of requests to the SOAP endpoint handled at once so far.
     pub fn max_in_flight(&self) -> usize {
-        self.inner.shared.max_in_flight.load(Ordering::SeqCst)
+        self.inner.shared.in_flight.max()
     }
 
     /// Requests to the SOAP endpoint being handled right now.
     pub fn in_flight(&self) -> usize {
-        self.inner.shared.in_flight.load(Ordering::SeqCst)
+        self.inner.shared.in_flight.current()
     }
 
     /// TLS handshakes that failed (e.g. a client without an acceptable certificate).
@@ -864,25 +859,6 @@ fn router(shared: AppState) -> Router {
         .with_state(shared)
 }
 
-/// Counts a request in flight for as long as it lives (also when the client gives up and the
-/// handler is dropped).
-struct InFlight<'a>(&'a Shared);
-
-impl<'a> InFlight<'a> {
-    /// Also answers how many are in flight now, this one included.
-    fn enter(shared: &'a Shared) -> (Self, usize) {
-        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        (InFlight(shared), now)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 fn number(text: Option<&String>) -> Option<u64> {
     text.and_then(|t| t.parse().ok())
 }
@@ -893,7 +869,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let (_in_flight, in_flight_now) = InFlight::enter(&shared);
+    let (_in_flight, in_flight_now) = shared.in_flight.enter();
     let at = Instant::now();
     let content_type = header_str(&headers, header::CONTENT_TYPE);
     let soap_action = header_str(&headers, "soapaction");

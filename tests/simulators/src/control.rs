@@ -1,7 +1,9 @@
 //! The pieces of the `/_sim/...` control API and the request log that the simulators share:
 //! JSON errors, statuses a test may ask for, failure bursts, milliseconds, header values,
-//! waiting for a condition, and resolving the address to bind.
+//! waiting for a condition, resolving the address to bind, picking recorded requests and
+//! counting the requests in flight.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -126,6 +128,48 @@ pub(crate) async fn pause(delay: Duration) {
 /// `GET /_sim/requests`: the JSON array of `item` of every recorded request.
 pub(crate) fn json_list<T>(records: &[T], item: impl Fn(&T) -> Value) -> Json<Value> {
     Json(Value::Array(records.iter().map(item).collect()))
+}
+
+/// The recorded requests `keep` answers true for, in arrival order.
+pub(crate) fn matching<R: Clone>(records: &[R], keep: impl Fn(&R) -> bool) -> Vec<R> {
+    records.iter().filter(|r| keep(r)).cloned().collect()
+}
+
+/// How many requests a simulator is handling right now, and the most it handled at once.
+#[derive(Debug, Default)]
+pub(crate) struct InFlightCounter {
+    now: AtomicUsize,
+    max: AtomicUsize,
+}
+
+impl InFlightCounter {
+    /// Counts a request in flight until the guard is dropped (also when the client gives up
+    /// and the handler is dropped); also answers how many are in flight now, this one
+    /// included.
+    pub(crate) fn enter(&self) -> (InFlight<'_>, usize) {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        (InFlight(self), now)
+    }
+
+    /// Requests being handled right now.
+    pub(crate) fn current(&self) -> usize {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    /// The largest number of requests handled at once so far.
+    pub(crate) fn max(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+}
+
+/// One request in flight (see [`InFlightCounter::enter`]).
+pub(crate) struct InFlight<'a>(&'a InFlightCounter);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Whole milliseconds (saturating).

@@ -47,6 +47,26 @@ pub(crate) const LOCATIE_TYPES: [&str; 3] = [
     "Maatschappelijke zetel volgens KBO",
 ];
 
+/// The members of an `adres`, in the register's order.
+pub(crate) const ADRES_FIELDS: [&str; 6] = [
+    "straatnaam",
+    "huisnummer",
+    "busnummer",
+    "postcode",
+    "gemeente",
+    "land",
+];
+
+/// A code-list concept as the register writes it: a `skos:Concept` of `scheme`.
+pub(crate) fn concept(scheme: &str, code: &str, naam: &str) -> Value {
+    json!({
+        "@id": format!("https://data.vlaanderen.be/id/concept/{scheme}/{code}"),
+        "@type": "skos:Concept",
+        "code": code,
+        "naam": naam,
+    })
+}
+
 const SEED_JSON: &str = include_str!("../seed/verenigingen.json");
 
 /// The checked-in seed (`seed/verenigingen.json`): `vereniging` objects V0001001 upward.
@@ -224,14 +244,7 @@ pub fn validate_vereniging(v: &Value) -> Result<(), Vec<String>> {
             err("KBO seat on a non-KBO type".into());
         }
         let a = &l["adres"];
-        for k in [
-            "straatnaam",
-            "huisnummer",
-            "busnummer",
-            "postcode",
-            "gemeente",
-            "land",
-        ] {
+        for k in ADRES_FIELDS {
             if !a[k].is_string() {
                 err(format!("locatie adres.{k} is not a string"));
             }
@@ -951,22 +964,12 @@ fn synthetic_one(rng: &mut StdRng, vcode: String) -> Value {
             .find(|p| p.postcode == pc && p.gemeente == gem)
         {
             if !gebieden.iter().any(|g| g["code"] == p.gebied.0) {
-                gebieden.push(json!({
-                    "@id": format!("https://data.vlaanderen.be/id/concept/Werkingsgebied/{}", p.gebied.0),
-                    "@type": "skos:Concept",
-                    "code": p.gebied.0,
-                    "naam": p.gebied.1,
-                }));
+                gebieden.push(concept("Werkingsgebied", p.gebied.0, p.gebied.1));
             }
         }
     }
     if gebieden.is_empty() {
-        gebieden.push(json!({
-            "@id": "https://data.vlaanderen.be/id/concept/Werkingsgebied/NVT",
-            "@type": "skos:Concept",
-            "code": "NVT",
-            "naam": "Niet van toepassing",
-        }));
+        gebieden.push(concept("Werkingsgebied", "NVT", "Niet van toepassing"));
     }
 
     let n_reps = rng.random_range(1..=3);
@@ -1009,14 +1012,7 @@ fn synthetic_one(rng: &mut StdRng, vcode: String) -> Value {
     let activiteiten: Vec<Value> = acts
         .iter()
         .filter_map(|c| HOOFDACTIVITEITEN.iter().find(|(code, _)| code == c))
-        .map(|(code, naam)| {
-            json!({
-                "@id": format!("https://data.vlaanderen.be/id/concept/HoofdactiviteitVerenigingsloket/{code}"),
-                "@type": "skos:Concept",
-                "code": code,
-                "naam": naam,
-            })
-        })
+        .map(|(code, naam)| concept("HoofdactiviteitVerenigingsloket", code, naam))
         .collect();
 
     let mut sleutels = vec![sleutel(rng, "VR", &vcode)];

@@ -22,7 +22,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -35,7 +34,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::control::{self, burst, header_str, valid_status, ControlJson};
+use crate::control::{
+    self, burst, header_str, take_one, valid_status, ControlJson, InFlightCounter,
+};
 
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
@@ -90,8 +91,7 @@ impl EndpointState {
     /// per-message rules, else 200.
     fn decide(&mut self, message_id: Option<&str>, raw_body: &str) -> u16 {
         let b = &mut self.behaviour;
-        if let Some((count, status)) = b.fail_next {
-            b.fail_next = (count > 1).then_some((count - 1, status));
+        if let Some(status) = take_one(&mut b.fail_next) {
             return status;
         }
         if let Some(&status) = message_id.and_then(|id| b.fail_messages.get(id)) {
@@ -107,8 +107,7 @@ impl EndpointState {
 struct Shared {
     started: Instant,
     state: Mutex<EndpointState>,
-    in_flight: AtomicUsize,
-    max_in_flight: AtomicUsize,
+    in_flight: InFlightCounter,
 }
 
 impl Shared {
@@ -136,13 +135,10 @@ impl EndpointSim {
         let shared = Arc::new(Shared {
             started: Instant::now(),
             state: Mutex::new(EndpointState::default()),
-            in_flight: AtomicUsize::new(0),
-            max_in_flight: AtomicUsize::new(0),
+            in_flight: InFlightCounter::default(),
         });
-        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
-        Ok(Self {
-            inner: Arc::new(Inner { shared, server }),
-        })
+        let inner = Inner::serve(addr, shared, router).await?;
+        Ok(Self { inner })
     }
 
     fn state(&self) -> MutexGuard<'_, EndpointState> {
@@ -207,12 +203,7 @@ impl EndpointSim {
     /// The requests answered with a 2xx status (and not given up by the client during a
     /// delay), in arrival order.
     pub fn accepted(&self) -> Vec<RecordedRequest> {
-        self.state()
-            .requests
-            .iter()
-            .filter(|r| r.is_success() && r.completed)
-            .cloned()
-            .collect()
+        control::matching(&self.state().requests, |r| r.is_success() && r.completed)
     }
 
     /// Arrival times of every request for this message id, whatever it was answered.
@@ -227,12 +218,12 @@ impl EndpointSim {
 
     /// The largest number of requests to `/messages` handled at once so far.
     pub fn max_in_flight(&self) -> usize {
-        self.inner.shared.max_in_flight.load(Ordering::SeqCst)
+        self.inner.shared.in_flight.max()
     }
 
     /// Requests to `/messages` being handled right now.
     pub fn in_flight(&self) -> usize {
-        self.inner.shared.in_flight.load(Ordering::SeqCst)
+        self.inner.shared.in_flight.current()
     }
 
     /// Waits until at least `n` requests were accepted; false after `timeout`.
@@ -252,26 +243,8 @@ fn router(shared: AppState) -> Router {
         .with_state(shared)
 }
 
-/// Counts a request in flight for as long as it lives (also when the client gives up and the
-/// handler is dropped).
-struct InFlight<'a>(&'a Shared);
-
-impl<'a> InFlight<'a> {
-    fn enter(shared: &'a Shared) -> Self {
-        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        InFlight(shared)
-    }
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let _in_flight = InFlight::enter(&shared);
+    let (_in_flight, _) = shared.in_flight.enter();
     let at = Instant::now();
     let raw = String::from_utf8_lossy(&body);
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();

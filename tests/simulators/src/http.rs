@@ -112,6 +112,11 @@ pub(crate) fn problem(
     json_response(status, &body, "", "application/problem+json")
 }
 
+/// The 400 problem of a body that is not what the route expects.
+fn invalid_body(detail: impl Into<String>, instance: &str) -> Response {
+    problem(StatusCode::BAD_REQUEST, "invalid-body", detail, instance)
+}
+
 fn sim_error(e: SimError, instance: &str) -> Response {
     match e {
         SimError::NotFound(_) => {
@@ -123,12 +128,7 @@ fn sim_error(e: SimError, instance: &str) -> Response {
             e.to_string(),
             instance,
         ),
-        SimError::InvalidBody(_) => problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            e.to_string(),
-            instance,
-        ),
+        SimError::InvalidBody(_) => invalid_body(e.to_string(), instance),
     }
 }
 
@@ -482,14 +482,22 @@ fn json_body(
     body: Result<Json<Value>, JsonRejection>,
     instance: &str,
 ) -> Result<Value, Box<Response>> {
-    body.map(|Json(v)| v).map_err(|e| {
-        Box::new(problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            e.body_text(),
-            instance,
-        ))
-    })
+    body.map(|Json(v)| v)
+        .map_err(|e| Box::new(invalid_body(e.body_text(), instance)))
+}
+
+/// A control API change made with the request's JSON body: the 400 problem of a body that is
+/// not JSON, else what [`bumped`] answers for the change.
+fn change_with_body(
+    vcode: &str,
+    body: Result<Json<Value>, JsonRejection>,
+    instance: &str,
+    change: impl FnOnce(Value) -> Result<Bump, SimError>,
+) -> Response {
+    match json_body(body, instance) {
+        Ok(body) => bumped(vcode, change(body), instance),
+        Err(r) => *r,
+    }
 }
 
 async fn sim_list(State(shared): State<AppState>) -> Response {
@@ -514,12 +522,9 @@ async fn sim_put(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
     let instance = format!("/_sim/verenigingen/{vcode}");
-    let body = match json_body(body, &instance) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let r = shared.lock().put(body, Some(&vcode));
-    bumped(&vcode, r, &instance)
+    change_with_body(&vcode, body, &instance, |body| {
+        shared.lock().put(body, Some(&vcode))
+    })
 }
 
 async fn sim_patch(
@@ -528,12 +533,9 @@ async fn sim_patch(
     body: Result<Json<Value>, JsonRejection>,
 ) -> Response {
     let instance = format!("/_sim/verenigingen/{vcode}");
-    let body = match json_body(body, &instance) {
-        Ok(b) => b,
-        Err(r) => return *r,
-    };
-    let r = shared.lock().patch(&vcode, &body);
-    bumped(&vcode, r, &instance)
+    change_with_body(&vcode, body, &instance, |body| {
+        shared.lock().patch(&vcode, &body)
+    })
 }
 
 async fn sim_delete(State(shared): State<AppState>, Path(vcode): Path<String>) -> Response {
@@ -559,12 +561,7 @@ async fn sim_stop(
     let valid = einddatum.len() == 10
         && time::Date::parse(einddatum, format_description!("[year]-[month]-[day]")).is_ok();
     if !valid {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "expected {\"einddatum\": \"yyyy-MM-dd\"}",
-            &instance,
-        );
+        return invalid_body("expected {\"einddatum\": \"yyyy-MM-dd\"}", &instance);
     }
     let r = shared.lock().stop(&vcode, einddatum);
     bumped(&vcode, r, &instance)
@@ -588,12 +585,7 @@ async fn sim_huge(
 ) -> Response {
     let instance = format!("/_sim/verenigingen/{vcode}/huge");
     let Ok(Json(HugeBody { bytes })) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "expected {\"bytes\": n}",
-            &instance,
-        );
+        return invalid_body("expected {\"bytes\": n}", &instance);
     };
     let r = shared.lock().make_huge(&vcode, bytes);
     bumped(&vcode, r, &instance)
@@ -615,15 +607,10 @@ fn set_faults(
     set: fn(&mut RegisterState, u32, u16),
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return problem(StatusCode::BAD_REQUEST, "invalid-body", expected, instance);
+        return invalid_body(expected, instance);
     };
     if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "status must be 100..=599",
-            instance,
-        );
+        return invalid_body("status must be 100..=599", instance);
     }
     set(&mut shared.lock(), body.count, body.status);
     ok_json(&json!({"status": body.status, "count": body.count}))
@@ -685,12 +672,7 @@ async fn sim_write_delay(
     body: Result<Json<DelayBody>, JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
-        return problem(
-            StatusCode::BAD_REQUEST,
-            "invalid-body",
-            "expected {\"millis\": 2000}",
-            "/_sim/write-delay",
-        );
+        return invalid_body("expected {\"millis\": 2000}", "/_sim/write-delay");
     };
     shared.lock().write_delay = Duration::from_millis(body.millis);
     ok_json(&json!({"millis": body.millis}))

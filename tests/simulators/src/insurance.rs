@@ -652,10 +652,8 @@ impl InsuranceSim {
                 serial: 0,
             }),
         });
-        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
-        Ok(Self {
-            inner: Arc::new(Inner { shared, server }),
-        })
+        let inner = Inner::serve(addr, shared, router).await?;
+        Ok(Self { inner })
     }
 
     fn state(&self) -> MutexGuard<'_, SimState> {
@@ -731,12 +729,7 @@ impl InsuranceSim {
     /// The `VraagErkenningAan` requests the service decided ([`InsuranceRequest::is_submission`]):
     /// at most one per `Referte`, in arrival order.
     pub fn submissions(&self) -> Vec<InsuranceRequest> {
-        self.state()
-            .requests
-            .iter()
-            .filter(|r| r.is_submission())
-            .cloned()
-            .collect()
+        control::matching(&self.state().requests, InsuranceRequest::is_submission)
     }
 
     /// Waits until at least `n` requests arrived; false after `timeout`.

@@ -558,10 +558,8 @@ impl KioskSim {
             validator,
             state: Mutex::new(KioskState::default()),
         });
-        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
-        Ok(Self {
-            inner: Arc::new(Inner { shared, server }),
-        })
+        let inner = Inner::serve(addr, shared, router).await?;
+        Ok(Self { inner })
     }
 
     fn state(&self) -> MutexGuard<'_, KioskState> {
@@ -636,12 +634,7 @@ impl KioskSim {
     }
 
     fn filtered(&self, keep: impl Fn(&KioskRequest) -> bool) -> Vec<KioskRequest> {
-        self.state()
-            .requests
-            .iter()
-            .filter(|r| keep(r))
-            .cloned()
-            .collect()
+        control::matching(&self.state().requests, keep)
     }
 
     /// Every dossier as it stands now, in the order opened.

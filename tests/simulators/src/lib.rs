@@ -134,10 +134,8 @@ impl RegisterSim {
             client_secret: config.client_secret,
             token_ttl: config.token_ttl,
         });
-        let server = crate::server::Server::start(addr, http::router(shared.clone())).await?;
-        Ok(Self {
-            inner: Arc::new(Inner { shared, server }),
-        })
+        let inner = Inner::serve(addr, shared, http::router).await?;
+        Ok(Self { inner })
     }
 
     fn state(&self) -> MutexGuard<'_, State> {

@@ -13,6 +13,19 @@ pub(crate) struct Handle<S, V = Server> {
     pub(crate) server: V,
 }
 
+impl<S> Handle<S> {
+    /// Serves `router(shared)` at `addr` (port 0 picks a free port) in a background task:
+    /// what a simulator's `start` ends with.
+    pub(crate) async fn serve(
+        addr: SocketAddr,
+        shared: std::sync::Arc<S>,
+        router: impl FnOnce(std::sync::Arc<S>) -> axum::Router,
+    ) -> std::io::Result<std::sync::Arc<Self>> {
+        let server = Server::start(addr, router(shared.clone())).await?;
+        Ok(std::sync::Arc::new(Handle { shared, server }))
+    }
+}
+
 pub(crate) struct Server {
     pub(crate) addr: SocketAddr,
     cancel: CancellationToken,

@@ -504,10 +504,8 @@ impl UldkSim {
                 ..SimState::default()
             }),
         });
-        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
-        Ok(Self {
-            inner: Arc::new(Inner { shared, server }),
-        })
+        let inner = Inner::serve(addr, shared, router).await?;
+        Ok(Self { inner })
     }
 
     fn state(&self) -> MutexGuard<'_, SimState> {

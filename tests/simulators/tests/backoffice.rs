@@ -55,6 +55,14 @@ async fn post(sim: &BackOfficeSim, body: String) -> Reply {
     send(&Client::new(), &sim.url(), body).await
 }
 
+/// Posts a `GEWIJZIGD` publication with a fresh Referte and asserts the `ANTWOORD` to it.
+async fn post_answered(sim: &BackOfficeSim) -> (String, Reply) {
+    let r = referte();
+    let reply = post(sim, publication(GEWIJZIGD, &r)).await;
+    assert_antwoord(sim, &reply, &r);
+    (r, reply)
+}
+
 /// Asserts an `OntvangPublicatieResponse` that echoes `referte`, valid against the XSD.
 fn assert_antwoord(sim: &BackOfficeSim, reply: &Reply, referte: &str) {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
@@ -105,8 +113,20 @@ fn assert_antwoord(sim: &BackOfficeSim, reply: &Reply, referte: &str) {
     );
 }
 
-fn antwoord_path(rest: &[&'static str]) -> Vec<&'static str> {
-    [&["Repliek", "Antwoorden", "Antwoord"][..], rest].concat()
+/// The text at `rest` below the reply's `Repliek/Antwoorden/Antwoord`.
+fn antwoord_text(reply: &Reply, rest: &[&str]) -> Option<String> {
+    let path = [&["Repliek", "Antwoorden", "Antwoord"][..], rest].concat();
+    body_text(&reply.body, &path)
+}
+
+/// The text of `member` of the reply's (first) `Uitzondering`.
+fn uitzondering(reply: &Reply, member: &str) -> Option<String> {
+    antwoord_text(reply, &["Uitzonderingen", "Uitzondering", member])
+}
+
+/// The reply's `Inhoud/Ontvangen`.
+fn ontvangen(reply: &Reply) -> Option<String> {
+    antwoord_text(reply, &["Inhoud", "Ontvangen"])
 }
 
 #[tokio::test]
@@ -119,14 +139,8 @@ async fn valid_publications_are_accepted_and_the_replies_validate_against_the_xs
     let (r1, r2, r3) = (referte(), referte(), referte());
     let reply = post(&sim, publication(GEWIJZIGD, &r1)).await;
     assert_antwoord(&sim, &reply, &r1);
-    assert_eq!(
-        body_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        body_text(&reply.body, &antwoord_path(&["Uitzonderingen"])),
-        None
-    );
+    assert_eq!(ontvangen(&reply).as_deref(), Some("true"));
+    assert_eq!(antwoord_text(&reply, &["Uitzonderingen"]), None);
     // The checker is not vacuous.
     let broken = reply
         .body
@@ -278,39 +292,19 @@ async fn invalid_requests_are_refused_with_a_client_fault_and_recorded_invalid()
 
     // Wrong headers: a JSON content type, no SOAPAction, another SOAPAction.
     let client = Client::new();
-    let wrong_type = client
-        .post(sim.url())
-        .header("content-type", "application/soap+xml")
-        .header("SOAPAction", SOAP_ACTION)
-        .body(good.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_type.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(fault(&wrong_type.text().await.unwrap())
-        .1
-        .contains("Content-Type"));
-    let no_action = client
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .body(good.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(fault(&no_action.text().await.unwrap())
-        .1
-        .contains("SOAPAction"));
-    let other_action = client
-        .post(sim.url())
-        .header("content-type", "text/xml")
-        .header("SOAPAction", "\"urn:other\"")
-        .body(good.clone())
-        .send()
-        .await
-        .unwrap();
-    assert!(fault(&other_action.text().await.unwrap())
-        .1
-        .contains("urn:other"));
+    for (content_type, action, expected) in [
+        ("application/soap+xml", Some(SOAP_ACTION), "Content-Type"),
+        ("text/xml; charset=utf-8", None, "SOAPAction"),
+        ("text/xml", Some("urn:other"), "urn:other"),
+    ] {
+        let reply = common::send(&client, &sim.url(), content_type, action, good.clone()).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{expected}"
+        );
+        assert!(fault(&reply.body).1.contains(expected), "{}", reply.body);
+    }
 
     let invalid = sim.invalid();
     assert_eq!(invalid.len(), cases.len() + 3);
@@ -335,15 +329,8 @@ async fn invalid_requests_are_refused_with_a_client_fault_and_recorded_invalid()
 async fn fout_next_refuses_a_publication_with_a_business_error() {
     let sim = start().await;
     sim.fout_next(1, "30001", "Vereniging <onbekend> & niet verwerkt");
-    let r = referte();
-    let reply = post(&sim, publication(GEWIJZIGD, &r)).await;
-    assert_antwoord(&sim, &reply, &r);
-    let u = |p: &'static str| {
-        body_text(
-            &reply.body,
-            &antwoord_path(&["Uitzonderingen", "Uitzondering", p]),
-        )
-    };
+    let (r, reply) = post_answered(&sim).await;
+    let u = |member| uitzondering(&reply, member);
     assert_eq!(u("Identificatie").as_deref(), Some("30001"));
     assert_eq!(u("Oorsprong").as_deref(), Some("OVO002067"));
     assert_eq!(u("Type").as_deref(), Some("FOUT"));
@@ -351,7 +338,7 @@ async fn fout_next_refuses_a_publication_with_a_business_error() {
         u("Diagnose").as_deref(),
         Some("Vereniging <onbekend> & niet verwerkt")
     );
-    assert_eq!(body_text(&reply.body, &antwoord_path(&["Inhoud"])), None);
+    assert_eq!(antwoord_text(&reply, &["Inhoud"]), None);
 
     let first = &sim.requests()[0];
     assert!(first.valid);
@@ -378,14 +365,7 @@ async fn a_poison_message_always_gets_a_fout() {
     for _ in 0..3 {
         let reply = post(&sim, publication(VERWIJDERD, &poison)).await;
         assert_antwoord(&sim, &reply, &poison);
-        assert_eq!(
-            body_text(
-                &reply.body,
-                &antwoord_path(&["Uitzonderingen", "Uitzondering", "Type"])
-            )
-            .as_deref(),
-            Some("FOUT")
-        );
+        assert_eq!(uitzondering(&reply, "Type").as_deref(), Some("FOUT"));
     }
     let other = referte();
     assert_antwoord(
@@ -411,19 +391,10 @@ async fn a_poison_message_always_gets_a_fout() {
 async fn warn_next_accepts_with_a_warning() {
     let sim = start().await;
     sim.warn_next(1, "40144", "Sequentie lager dan verwerkt");
-    let r = referte();
-    let reply = post(&sim, publication(GEWIJZIGD, &r)).await;
-    assert_antwoord(&sim, &reply, &r);
+    let (_, reply) = post_answered(&sim).await;
+    assert_eq!(ontvangen(&reply).as_deref(), Some("true"));
     assert_eq!(
-        body_text(&reply.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
-        Some("true")
-    );
-    assert_eq!(
-        body_text(
-            &reply.body,
-            &antwoord_path(&["Uitzonderingen", "Uitzondering", "Type"])
-        )
-        .as_deref(),
+        uitzondering(&reply, "Type").as_deref(),
         Some("WAARSCHUWING")
     );
     assert_eq!(sim.accepted().len(), 1);
@@ -440,20 +411,11 @@ async fn warn_next_accepts_with_a_warning() {
 #[tokio::test]
 async fn a_redelivery_is_answered_as_a_duplicate_and_not_accepted_again() {
     let sim = start().await;
-    let r = referte();
-    assert_antwoord(&sim, &post(&sim, publication(GEWIJZIGD, &r)).await, &r);
+    let (r, _) = post_answered(&sim).await;
     let again = post(&sim, publication(GEWIJZIGD, &r)).await;
     assert_antwoord(&sim, &again, &r);
-    assert_eq!(
-        body_text(&again.body, &antwoord_path(&["Inhoud", "Ontvangen"])).as_deref(),
-        Some("true")
-    );
-    let u = |p: &'static str| {
-        body_text(
-            &again.body,
-            &antwoord_path(&["Uitzonderingen", "Uitzondering", p]),
-        )
-    };
+    assert_eq!(ontvangen(&again).as_deref(), Some("true"));
+    let u = |member| uitzondering(&again, member);
     assert_eq!(u("Identificatie").as_deref(), Some(DUPLICATE_CODE));
     assert_eq!(u("Type").as_deref(), Some("WAARSCHUWING"));
     assert!(u("Diagnose").unwrap().contains(&r));
@@ -522,8 +484,7 @@ async fn max_concurrent_throttles_simultaneous_calls() {
 
     sim.set_max_concurrent(None);
     sim.set_delay(Duration::ZERO);
-    let r = referte();
-    assert_antwoord(&sim, &post(&sim, publication(GEWIJZIGD, &r)).await, &r);
+    post_answered(&sim).await;
 }
 
 #[tokio::test]
@@ -560,18 +521,15 @@ async fn set_delay_answers_slowly_and_a_client_that_gives_up_is_not_accepted() {
     assert_eq!(sim.accepted().len(), 1);
 
     // The client gives up before the answer: not accepted, and the Referte is not remembered.
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
     let r2 = referte();
-    let result = impatient
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", format!("\"{SOAP_ACTION}\""))
-        .body(publication(GEWIJZIGD, &r2))
-        .send()
-        .await;
+    let result = common::send_impatiently(
+        &sim.url(),
+        Duration::from_millis(100),
+        "text/xml; charset=utf-8",
+        &format!("\"{SOAP_ACTION}\""),
+        publication(GEWIJZIGD, &r2),
+    )
+    .await;
     assert!(result.unwrap_err().is_timeout());
     tokio::time::sleep(Duration::from_millis(400)).await;
     let given_up = sim.requests().pop().unwrap();
@@ -801,26 +759,18 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
         &r2,
     );
 
-    // Without a client certificate: the handshake fails.
-    let without = tls_client(&pki, None)
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", SOAP_ACTION)
-        .body(publication(GEWIJZIGD, &referte()))
-        .send()
-        .await;
-    assert!(without.is_err(), "{without:?}");
-
-    // With a certificate from another CA: refused as well.
+    // Without a client certificate, or with one from another CA: the handshake fails.
     let stranger = TestPki::generate("indringer").unwrap();
-    let foreign = tls_client(&pki, Some(&stranger))
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", SOAP_ACTION)
-        .body(publication(GEWIJZIGD, &referte()))
-        .send()
-        .await;
-    assert!(foreign.is_err(), "{foreign:?}");
+    for (what, identity) in [("no certificate", None), ("another CA", Some(&stranger))] {
+        let refused = tls_client(&pki, identity)
+            .post(sim.url())
+            .header("content-type", "text/xml; charset=utf-8")
+            .header("SOAPAction", SOAP_ACTION)
+            .body(publication(GEWIJZIGD, &referte()))
+            .send()
+            .await;
+        assert!(refused.is_err(), "{what}: {refused:?}");
+    }
 
     // A plain-HTTP client gets nowhere either.
     let plain = Client::new()

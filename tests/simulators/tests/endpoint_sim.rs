@@ -126,18 +126,14 @@ async fn a_failing_message_fails_until_cleared() {
     sim.fail_message("poison", 500);
     sim.fail_when_body_contains("V0009999", 422);
     for _ in 0..3 {
-        assert_eq!(
-            post(&client, &sim, "V0001001", "poison").await,
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
-        assert_eq!(
-            post(&client, &sim, "V0009999", "other").await,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-        assert_eq!(
-            post(&client, &sim, "V0001002", "fine").await,
-            StatusCode::OK
-        );
+        for (vcode, message_id, expected) in [
+            ("V0001001", "poison", StatusCode::INTERNAL_SERVER_ERROR),
+            ("V0009999", "other", StatusCode::UNPROCESSABLE_ENTITY),
+            ("V0001002", "fine", StatusCode::OK),
+        ] {
+            let status = post(&client, &sim, vcode, message_id).await;
+            assert_eq!(status, expected, "{message_id}");
+        }
     }
     assert_eq!(sim.attempts("poison").len(), 3);
     assert_eq!(sim.attempts("other").len(), 3);
@@ -146,14 +142,10 @@ async fn a_failing_message_fails_until_cleared() {
     assert_eq!(sim.accepted().len(), 3);
 
     sim.clear();
-    assert_eq!(
-        post(&client, &sim, "V0001001", "poison").await,
-        StatusCode::OK
-    );
-    assert_eq!(
-        post(&client, &sim, "V0009999", "other").await,
-        StatusCode::OK
-    );
+    for (vcode, message_id) in [("V0001001", "poison"), ("V0009999", "other")] {
+        let status = post(&client, &sim, vcode, message_id).await;
+        assert_eq!(status, StatusCode::OK, "{message_id}");
+    }
     assert_eq!(sim.accepted().len(), 5);
     assert_eq!(
         sim.requests().len(),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{body_text, fault, get_json, send, Reply};
+use common::{body_text, child_text, fault, get_json, send, Reply};
 use std::time::{Duration, Instant};
 
 use partner_sims::insurance::{
@@ -71,28 +71,18 @@ fn xsd_errors(envelope: &str) -> Vec<String> {
     common::xsd_errors(&default_xsd_path(), envelope, false)
 }
 
+/// A SOAP request with this `SOAPAction`, as the hub sends it.
+async fn call(sim: &InsuranceSim, action: &str, body: String) -> Reply {
+    let content_type = "text/xml; charset=utf-8";
+    send(&Client::new(), &sim.url(), content_type, Some(action), body).await
+}
+
 async fn ask(sim: &InsuranceSim, body: String) -> Reply {
-    let action = Some(SOAP_ACTION_VRAAG_ERKENNING_AAN);
-    send(
-        &Client::new(),
-        &sim.url(),
-        "text/xml; charset=utf-8",
-        action,
-        body,
-    )
-    .await
+    call(sim, SOAP_ACTION_VRAAG_ERKENNING_AAN, body).await
 }
 
 async fn look_up(sim: &InsuranceSim, nummer: &str) -> Reply {
-    let action = Some(SOAP_ACTION_GEEF_ERKENNING);
-    send(
-        &Client::new(),
-        &sim.url(),
-        "text/xml; charset=utf-8",
-        action,
-        geef(nummer),
-    )
-    .await
+    call(sim, SOAP_ACTION_GEEF_ERKENNING, geef(nummer)).await
 }
 
 fn antwoord(rest: &[&str]) -> Option<Vec<String>> {
@@ -116,16 +106,7 @@ fn uitzonderingen(envelope: &str) -> Vec<(String, String)> {
     let doc = roxmltree::Document::parse(envelope).unwrap();
     doc.descendants()
         .filter(|n| n.has_tag_name("Uitzondering"))
-        .map(|u| {
-            let text = |name: &str| {
-                u.children()
-                    .find(|n| n.has_tag_name(name))
-                    .and_then(|n| n.text())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (text("Identificatie"), text("Type"))
-        })
+        .map(|u| (child_text(u, "Identificatie"), child_text(u, "Type")))
         .collect()
 }
 
@@ -684,18 +665,15 @@ async fn decisions_take_the_configured_delay_and_a_client_giving_up_does_not_und
 
     // A client that gives up: the decision stands, asking again gets it.
     sim.set_delay(Duration::from_millis(600));
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(150))
-        .build()
-        .unwrap();
     let r2 = referte();
-    let gave_up = impatient
-        .post(sim.url())
-        .header("content-type", "text/xml")
-        .header("SOAPAction", SOAP_ACTION_VRAAG_ERKENNING_AAN)
-        .body(aanvraag_with(&r2, "VCode", "V0001001", "V0004001"))
-        .send()
-        .await;
+    let gave_up = common::send_impatiently(
+        &sim.url(),
+        Duration::from_millis(150),
+        "text/xml",
+        SOAP_ACTION_VRAAG_ERKENNING_AAN,
+        aanvraag_with(&r2, "VCode", "V0001001", "V0004001"),
+    )
+    .await;
     assert!(gave_up.is_err_and(|e| e.is_timeout()));
     let decided = sim.requests().pop().unwrap();
     assert!(!decided.completed && decided.is_submission());

@@ -336,23 +336,23 @@ async fn invalid_requests_are_refused_as_client_faults() {
         assert!(!recorded.errors.is_empty(), "{what}");
     }
     // The SOAPAction of the other operation, the wrong Content-Type.
-    let crossed = send(
-        &sim,
-        SOAP_ACTION_GEEF_DOSSIER_STATUS,
-        "text/xml; charset=utf-8",
-        good.clone(),
-    )
-    .await;
-    client_fault(&crossed, ONGELDIG_VERZOEK);
-    assert!(sim.requests().pop().unwrap().errors[0].contains("SOAPAction"));
-    let soap12 = send(
-        &sim,
-        SOAP_ACTION_DIEN_AANVRAAG_IN,
-        "application/soap+xml",
-        good.clone(),
-    )
-    .await;
-    client_fault(&soap12, ONGELDIG_VERZOEK);
+    for (action, content_type, first_error) in [
+        (
+            SOAP_ACTION_GEEF_DOSSIER_STATUS,
+            "text/xml; charset=utf-8",
+            "SOAPAction",
+        ),
+        (
+            SOAP_ACTION_DIEN_AANVRAAG_IN,
+            "application/soap+xml",
+            "Content-Type",
+        ),
+    ] {
+        let reply = send(&sim, action, content_type, good.clone()).await;
+        client_fault(&reply, ONGELDIG_VERZOEK);
+        let errors = sim.requests().pop().unwrap().errors;
+        assert!(errors[0].contains(first_error), "{errors:?}");
+    }
 
     assert_eq!(sim.invalid().len(), cases.len() + 2);
     assert!(sim.dossiers().is_empty() && sim.submissions().is_empty());
@@ -411,18 +411,15 @@ async fn down_failures_and_delays() {
 
     // A slow answer: the dossier is opened on arrival, the client may give up first.
     sim.set_delay(Duration::from_millis(400));
-    let impatient = Client::builder()
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
     let other = new_id();
-    let gave_up = impatient
-        .post(sim.url())
-        .header("content-type", "text/xml; charset=utf-8")
-        .header("SOAPAction", SOAP_ACTION_DIEN_AANVRAAG_IN)
-        .body(dien_aanvraag_in(&other))
-        .send()
-        .await;
+    let gave_up = common::send_impatiently(
+        &sim.url(),
+        Duration::from_millis(100),
+        "text/xml; charset=utf-8",
+        SOAP_ACTION_DIEN_AANVRAAG_IN,
+        dien_aanvraag_in(&other),
+    )
+    .await;
     assert!(gave_up.is_err());
     assert_eq!(sim.dossiers().len(), 2);
     sim.reset();

@@ -57,6 +57,11 @@ async fn mutaties(sim: &RegisterSim, token: &str, sinds: u64) -> Vec<(String, u6
         .collect()
 }
 
+/// The status of V0001001's detail document asked for with `token`.
+async fn detail_status(sim: &RegisterSim, token: &str) -> StatusCode {
+    get(sim, token, "/v1/verenigingen/V0001001").await.status()
+}
+
 fn is_problem(resp: &reqwest::Response) -> bool {
     resp.headers()[reqwest::header::CONTENT_TYPE] == "application/problem+json"
 }
@@ -132,30 +137,20 @@ async fn token_flow() {
     }
 
     // HTTP Basic
-    let resp = c
-        .post(sim.token_url())
-        .basic_auth("hub", Some("hub-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let basic = |secret: &str| {
+        c.post(sim.token_url())
+            .basic_auth("hub", Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+    };
+    let resp = basic("hub-secret").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let t = resp.json::<Value>().await.unwrap()["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
 
-    let resp = c
-        .post(sim.token_url())
-        .basic_auth("hub", Some("nope"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap();
+    let resp = basic("nope").send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     assert!(resp
         .headers()
@@ -190,17 +185,12 @@ async fn unauthorized_without_bad_or_expired_token() {
     }
 
     assert_eq!(
-        get(&sim, "made-up", "/v1/verenigingen/V0001001")
-            .await
-            .status(),
+        detail_status(&sim, "made-up").await,
         StatusCode::UNAUTHORIZED
     );
 
     let t = token(&sim).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     sim.expire_tokens();
     let resp = get(&sim, &t, "/v1/verenigingen/V0001001").await;
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
@@ -209,21 +199,14 @@ async fn unauthorized_without_bad_or_expired_token() {
         .contains_key(reqwest::header::WWW_AUTHENTICATE));
     // a new token works again
     let t = token(&sim).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     // the control API expires too
-    let resp = c
+    let expired = c
         .post(format!("{}/_sim/tokens/expire", sim.base_url()))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+        .await;
+    assert_eq!(expired.unwrap().status(), StatusCode::OK);
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::UNAUTHORIZED);
     assert_eq!(sim.stats().unauthorized, 4);
 }
 
@@ -235,15 +218,9 @@ async fn tokens_expire_after_ttl() {
     })
     .await;
     let t = token(&sim).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -427,12 +404,8 @@ async fn injected_faults() {
 
     // through the control API; faults come before authentication
     let c = Client::new();
-    let resp = post_json(
-        &c,
-        format!("{}/_sim/faults", sim.base_url()),
-        &json!({"status": 500, "count": 3}),
-    )
-    .await;
+    let faults = format!("{}/_sim/faults", sim.base_url());
+    let resp = post_json(&c, &faults, &json!({"status": 500, "count": 3})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(
         get(&sim, "nonsense", "/v1/verenigingen/V0001001")
@@ -441,29 +414,17 @@ async fn injected_faults() {
         StatusCode::INTERNAL_SERVER_ERROR
     );
     // 0 clears
-    c.post(format!("{}/_sim/faults", sim.base_url()))
-        .json(&json!({"status": 500, "count": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::OK
-    );
+    post_json(&c, &faults, &json!({"status": 500, "count": 0})).await;
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::OK);
     // the token endpoint is not affected
     sim.fail_next(5, 500);
     token(&sim).await;
     sim.fail_next(0, 500);
 
-    let resp = post_json(
-        &c,
-        format!("{}/_sim/faults", sim.base_url()),
-        &json!({"status": 1000, "count": 1}),
-    )
-    .await;
+    let resp = post_json(&c, &faults, &json!({"status": 1000, "count": 1})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let resp = c
-        .post(format!("{}/_sim/faults", sim.base_url()))
+        .post(&faults)
         .body("not json")
         .header("content-type", "application/json")
         .send()
@@ -510,21 +471,12 @@ async fn control_api_over_http() {
         StatusCode::OK
     );
 
-    // mismatching vCode
-    let resp = c
-        .put(format!("{base}/_sim/verenigingen/V0005001"))
-        .json(&json!({"vCode": "V0005002", "naam": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let resp = c
-        .put(format!("{base}/_sim/verenigingen/V0005001"))
-        .json(&json!([1, 2]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    // a mismatching vCode, a body that is not an object
+    let url = format!("{base}/_sim/verenigingen/V0005001");
+    for body in [json!({"vCode": "V0005002", "naam": "x"}), json!([1, 2])] {
+        let resp = c.put(&url).json(&body).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{body}");
+    }
 
     // PATCH
     let resp = c
@@ -541,20 +493,11 @@ async fn control_api_over_http() {
     assert_eq!(v["doelgroep"]["minimumleeftijd"], 6);
 
     // stop
-    let resp = post_json(
-        &c,
-        format!("{base}/_sim/verenigingen/V0001001/stop"),
-        &json!({"einddatum": "2025-06-30"}),
-    )
-    .await;
+    let stop = format!("{base}/_sim/verenigingen/V0001001/stop");
+    let resp = post_json(&c, &stop, &json!({"einddatum": "2025-06-30"})).await;
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(sim.get("V0001001").unwrap()["status"], "Gestopt");
-    let resp = post_json(
-        &c,
-        format!("{base}/_sim/verenigingen/V0001001/stop"),
-        &json!({"einddatum": "30/06/2025"}),
-    )
-    .await;
+    let resp = post_json(&c, &stop, &json!({"einddatum": "30/06/2025"})).await;
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
 
     // malformed
@@ -572,35 +515,23 @@ async fn control_api_over_http() {
     assert_eq!(body["vereniging"]["naam"], 42);
 
     // DELETE
-    let resp = c
-        .delete(format!("{base}/_sim/verenigingen/V0001001"))
-        .send()
-        .await
-        .unwrap();
+    let removed = format!("{base}/_sim/verenigingen/V0001001");
+    let resp = c.delete(&removed).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(
-        get(&sim, &t, "/v1/verenigingen/V0001001").await.status(),
-        StatusCode::NOT_FOUND
-    );
-    let resp = c
-        .delete(format!("{base}/_sim/verenigingen/V0001001"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = c
-        .get(format!("{base}/_sim/verenigingen/V0001001"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-    let resp = c
-        .patch(format!("{base}/_sim/verenigingen/bogus"))
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(detail_status(&sim, &t).await, StatusCode::NOT_FOUND);
+    // the removed one is gone for the control API too; a bogus vCode is refused
+    for (request, expected) in [
+        (c.delete(&removed), StatusCode::NOT_FOUND),
+        (c.get(&removed), StatusCode::NOT_FOUND),
+        (
+            c.patch(format!("{base}/_sim/verenigingen/bogus"))
+                .json(&json!({})),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let resp = request.send().await.unwrap();
+        assert_eq!(resp.status(), expected, "{}", resp.url());
+    }
 
     // re-creating a removed vCode continues its version
     let seq = sim.put(stored);

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::post_json;
+use common::{get_json, post_json};
 
 use std::time::Duration;
 
@@ -389,14 +389,8 @@ async fn the_allocation_is_capped_by_the_members() {
     .await;
     let id_a = a.body["reservatieId"].as_str().unwrap();
     let id_b = b.body["reservatieId"].as_str().unwrap();
-    let ra = sim
-        .wait_for_decision(id_a, Duration::from_secs(3))
-        .await
-        .unwrap();
-    let rb = sim
-        .wait_for_decision(id_b, Duration::from_secs(3))
-        .await
-        .unwrap();
+    let ra = decision(&sim, id_a).await;
+    let rb = decision(&sim, id_b).await;
     assert_eq!(
         ra.toewijzing.unwrap()["tenten"],
         json!([{"type": "seniortent", "aantal": 3}])
@@ -458,13 +452,16 @@ async fn futures_decided(
 ) -> Vec<partner_sims::uldk::UldkReservation> {
     let mut out = Vec::new();
     for id in ids {
-        out.push(
-            sim.wait_for_decision(id, Duration::from_secs(3))
-                .await
-                .unwrap(),
-        );
+        out.push(decision(sim, id).await);
     }
     out
+}
+
+/// The reservation `id` once decided (within 3 s).
+async fn decision(sim: &UldkSim, id: &str) -> partner_sims::uldk::UldkReservation {
+    sim.wait_for_decision(id, Duration::from_secs(3))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -607,20 +604,8 @@ async fn refusal_by_body_content() {
         &body(2, |b| b["vereniging"]["vCode"] = json!("V0002099")),
     )
     .await;
-    let ra = sim
-        .wait_for_decision(
-            a.body["reservatieId"].as_str().unwrap(),
-            Duration::from_secs(3),
-        )
-        .await
-        .unwrap();
-    let rb = sim
-        .wait_for_decision(
-            b.body["reservatieId"].as_str().unwrap(),
-            Duration::from_secs(3),
-        )
-        .await
-        .unwrap();
+    let ra = decision(&sim, a.body["reservatieId"].as_str().unwrap()).await;
+    let rb = decision(&sim, b.body["reservatieId"].as_str().unwrap()).await;
     assert_eq!(ra.status, UldkStatus::Geweigerd);
     assert_eq!(ra.reden.as_deref(), Some("Geen erkende jeugdvereniging."));
     assert_eq!(rb.status, UldkStatus::Toegewezen);
@@ -682,19 +667,9 @@ async fn behaviour_over_http() {
     });
     assert!(!b.down);
     assert_eq!(post(&sim, &example()).await.status, StatusCode::CREATED);
-    let listed: Value = reqwest::get(format!("{}/_sim/reservations", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&client, format!("{}/_sim/reservations", sim.base_url())).await;
     assert_eq!(listed[0]["aanvraagId"], example()["aanvraagId"]);
-    let listed: Value = reqwest::get(format!("{}/_sim/requests", sim.base_url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = get_json(&client, format!("{}/_sim/requests", sim.base_url())).await;
     assert_eq!(listed.as_array().unwrap().len(), 2);
     assert_eq!(listed[1]["status"], json!(201));
     sim.shutdown();

@@ -46,6 +46,27 @@ pub async fn send(
     }
 }
 
+/// POSTs `body` as `content_type` with this `SOAPAction` header value from a client that
+/// gives up after `timeout` (to see what a simulator does when the client leaves early).
+pub async fn send_impatiently(
+    url: &str,
+    timeout: std::time::Duration,
+    content_type: &str,
+    soap_action: &str,
+    body: String,
+) -> reqwest::Result<reqwest::Response> {
+    Client::builder()
+        .timeout(timeout)
+        .build()
+        .unwrap()
+        .post(url)
+        .header("content-type", content_type)
+        .header("SOAPAction", soap_action)
+        .body(body)
+        .send()
+        .await
+}
+
 /// GETs `url` and reads the answer as JSON (the simulators' control API).
 pub async fn get_json<T: serde::de::DeserializeOwned>(
     client: &Client,
@@ -105,14 +126,16 @@ pub fn fault(envelope: &str) -> (String, String) {
         .descendants()
         .find(|n| n.has_tag_name((SOAP11_NS, "Fault")))
         .unwrap();
-    let text = |name: &str| {
-        f.children()
-            .find(|n| n.has_tag_name(name))
-            .and_then(|n| n.text())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    (text("faultcode"), text("faultstring"))
+    (child_text(f, "faultcode"), child_text(f, "faultstring"))
+}
+
+/// The text of `node`'s child element `name` (empty when there is none).
+pub fn child_text(node: roxmltree::Node<'_, '_>, name: &str) -> String {
+    node.children()
+        .find(|n| n.has_tag_name(name))
+        .and_then(|n| n.text())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// libxml2 is used by the simulators' own threads too, and its global state is set up
