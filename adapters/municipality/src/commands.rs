@@ -26,6 +26,7 @@ use contracts::commands::{
     CommandAdres, ContactgegevenType, LocatieType, HOOFDACTIVITEITEN_VERENIGINGSLOKET,
     LEEFTIJD_MAX, WERKINGSGEBIED_NVT,
 };
+use contracts::json::kind;
 use contracts::register::{Adres, Contactgegeven, Locatie};
 use contracts::text::{nul_paths, without_nul, NUL_CODE, NUL_REASON};
 use contracts::{Command, CommandData, CommandType, Reply, ReplyError, VCode, Vereniging};
@@ -585,17 +586,6 @@ fn join(path: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{path}.{key}")
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
