@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use contracts::commands::{
     AddContactgegeven, AddLocatie, ChangeBasisgegevens, ChangeContactgegeven, ChangeLocatie,
     CommandAdres, ContactgegevenType, DoelgroepChange, LocatieType, RemoveContactgegeven,
-    RemoveLocatie, COMMAND_SCHEMA, HOOFDACTIVITEITEN_VERENIGINGSLOKET, REPLY_SCHEMA,
+    RemoveLocatie, CHANGE_BASISGEGEVENS_FIELDS, COMMAND_SCHEMA, HOOFDACTIVITEITEN_VERENIGINGSLOKET,
+    REPLY_SCHEMA,
 };
 use contracts::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
 use serde_json::{json, Value};
@@ -269,15 +270,7 @@ fn command_schema_describes_exactly_what_serde_emits() {
             &["expectedVersion", "correlationId"],
         );
         let optional: &[&str] = match t {
-            CommandType::ChangeBasisgegevens => &[
-                "naam",
-                "korteNaam",
-                "korteBeschrijving",
-                "startdatum",
-                "doelgroep",
-                "hoofdactiviteitenVerenigingsloket",
-                "werkingsgebieden",
-            ],
+            CommandType::ChangeBasisgegevens => &CHANGE_BASISGEGEVENS_FIELDS,
             CommandType::AddContactgegeven => &["beschrijving", "isPrimair"],
             CommandType::ChangeContactgegeven => &["waarde", "beschrijving", "isPrimair"],
             CommandType::AddLocatie => &["isPrimair", "naam"],
