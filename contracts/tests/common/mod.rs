@@ -185,6 +185,24 @@ pub fn round_trip<T: Serialize + DeserializeOwned>(
     serde_json::to_value(&typed)
 }
 
+/// A kind of example with a Rust type to read it as.
+pub trait RoundTrip: Examples + Schema {
+    /// `value` read as this kind's Rust type and written back ([`round_trip`]).
+    fn round_trip(self, value: &Value) -> Result<Value, serde_json::Error>;
+}
+
+/// Every example of `K` reads as its Rust type and is written back exactly as it was, and
+/// still valid: an example is what the hub emits, nothing dropped, renamed or reformatted.
+pub fn assert_examples_round_trip<K: RoundTrip>() {
+    for (name, kind, value) in K::examples() {
+        let back = kind
+            .round_trip(&value)
+            .unwrap_or_else(|e| panic!("{name}: not a {kind:?}: {e}"));
+        assert_valid(kind, &back, &format!("{name} after a round trip"));
+        assert_eq!(back, value, "{name}: the round trip changed it");
+    }
+}
+
 pub fn keys(v: &Value) -> BTreeSet<String> {
     v.as_object()
         .unwrap_or_else(|| panic!("not an object: {v}"))
