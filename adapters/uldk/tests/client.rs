@@ -156,15 +156,7 @@ async fn refusals_are_decisions_with_uldks_reason() {
     );
     sim.reset();
 
-    let mut app = fresh_application();
-    app.fields.insert(
-        "periode".into(),
-        json!({"van": "2027-12-20", "tot": "2027-12-28"}),
-    );
-    app.fields.insert(
-        "ophaling".into(),
-        json!({"datum": "2027-12-19", "plaats": "Gent"}),
-    );
+    let app = fresh_camp_application("2027-12-20", "2027-12-28", "2027-12-19", "Gent");
     let s = p.submit(&app).await.unwrap();
     match decided(&p, &s.reference).await {
         Decision::Refused { reason } => assert!(reason.contains("uitleenseizoen"), "{reason}"),
