@@ -167,6 +167,18 @@ impl CommandData {
     }
 }
 
+/// The wire names of [`ChangeBasisgegevens`]'s fields, every one optional: what the
+/// municipality adapter accepts in its `data`.
+pub const CHANGE_BASISGEGEVENS_FIELDS: [&str; 7] = [
+    "naam",
+    "korteNaam",
+    "korteBeschrijving",
+    "startdatum",
+    "doelgroep",
+    "hoofdactiviteitenVerenigingsloket",
+    "werkingsgebieden",
+];
+
 /// `association.change-basisgegevens`: the given fields get the given values; absent
 /// fields stay as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

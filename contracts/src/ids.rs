@@ -55,8 +55,7 @@ impl FromStr for VCode {
             .strip_prefix('V')
             .or_else(|| s.strip_prefix('v'))
             .ok_or_else(|| IdError::VCode(s.to_owned()))?;
-        let well_formed = digits.len() == 7 && digits.bytes().all(|b| b.is_ascii_digit());
-        if !well_formed || digits.parse::<u32>().unwrap_or(0) < Self::LOWEST {
+        if !is_digits(digits, 7) || digits.parse::<u32>().unwrap_or(0) < Self::LOWEST {
             return Err(IdError::VCode(s.to_owned()));
         }
         Ok(VCode(format!("V{digits}")))
@@ -78,7 +77,7 @@ impl Postcode {
 impl FromStr for Postcode {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
+        if is_digits(s, 4) {
             Ok(Postcode(s.to_owned()))
         } else {
             Err(IdError::Postcode(s.to_owned()))
@@ -101,7 +100,7 @@ impl FromStr for OvoCode {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits = s.strip_prefix("OVO").unwrap_or_default();
-        if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        if is_digits(digits, 6) {
             Ok(OvoCode(s.to_owned()))
         } else {
             Err(IdError::OvoCode(s.to_owned()))
@@ -175,7 +174,7 @@ impl FromStr for KboNumber {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits: String = s.chars().filter(|c| !matches!(c, '.' | ' ')).collect();
-        if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_digits(&digits, 10) {
             return Err(IdError::KboFormat(s.to_owned()));
         }
         let (body, check) = digits.split_at(8);
@@ -211,7 +210,7 @@ impl FromStr for Insz {
             .chars()
             .filter(|c| !matches!(c, '.' | '-' | ' '))
             .collect();
-        if digits.len() != 11 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !is_digits(&digits, 11) {
             // The input is personal data: report only its length.
             return Err(IdError::InszFormat(format!("<{} characters>", s.len())));
         }
@@ -221,6 +220,11 @@ impl FromStr for Insz {
         }
         Ok(Insz(digits))
     }
+}
+
+/// `s` is exactly `len` ASCII digits.
+fn is_digits(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `97 - (body % 97) == check`, where body and check are ASCII digits.

@@ -8,6 +8,7 @@
 pub mod applications;
 pub mod commands;
 pub mod ids;
+pub mod json;
 pub mod messages;
 pub mod register;
 pub mod schemas;

@@ -23,7 +23,8 @@ use serde_json::{json, Value};
 mod common;
 
 use common::{
-    assert_invalid, assert_schema_document, assert_valid, errors, keys, set, strings, Schema,
+    assert_examples_round_trip, assert_invalid, assert_mutation_invalid, assert_schema_document,
+    assert_valid, errors, keys, set, strings, Examples, RoundTrip, Schema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -39,14 +40,6 @@ enum Kind {
 impl Kind {
     const ALL: [Kind; 2] = [Kind::Submitted, Kind::StatusChanged];
 
-    fn schema(self) -> Value {
-        let text = match self {
-            Kind::Submitted => SUBMITTED_SCHEMA,
-            Kind::StatusChanged => STATUS_CHANGED_SCHEMA,
-        };
-        serde_json::from_str(text).expect("schema is JSON")
-    }
-
     fn message_type(self) -> &'static str {
         match self {
             Kind::Submitted => APPLICATION_SUBMITTED,
@@ -60,48 +53,37 @@ impl Kind {
             Kind::StatusChanged => Kind::Submitted,
         }
     }
-
-    /// Deserialises into the Rust type and serialises back.
-    fn round_trip(self, value: &Value) -> Result<Value, serde_json::Error> {
-        match self {
-            Kind::Submitted => {
-                let m: ApplicationSubmitted = serde_json::from_value(value.clone())?;
-                serde_json::to_value(&m)
-            }
-            Kind::StatusChanged => {
-                let m: ApplicationStatusChanged = serde_json::from_value(value.clone())?;
-                serde_json::to_value(&m)
-            }
-        }
-    }
 }
 
 impl Schema for Kind {
     fn schema_value(self) -> Value {
-        self.schema()
+        let text = match self {
+            Kind::Submitted => SUBMITTED_SCHEMA,
+            Kind::StatusChanged => STATUS_CHANGED_SCHEMA,
+        };
+        serde_json::from_str(text).expect("schema is JSON")
     }
 }
 
-/// Every `*.json` under `examples/applications/`, with its kind, sorted by name.
-fn examples() -> Vec<(String, Kind, Value)> {
-    common::examples(
-        "applications",
-        kind_of_example,
-        "neither application.submitted.* nor application.status-changed.*",
-    )
+/// The examples under `examples/applications/`, named after their message type.
+impl Examples for Kind {
+    const FOLDER: &'static str = "applications";
+    const UNNAMED: &'static str =
+        "neither application.submitted.* nor application.status-changed.*";
+
+    fn of_example(name: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|kind| name.starts_with(&format!("{}.", kind.message_type())))
+    }
 }
 
-fn example(name: &str) -> Value {
-    common::find_example(examples(), name)
-}
-
-fn kind_of_example(name: &str) -> Option<Kind> {
-    if name.starts_with(&format!("{APPLICATION_SUBMITTED}.")) {
-        Some(Kind::Submitted)
-    } else if name.starts_with(&format!("{APPLICATION_STATUS_CHANGED}.")) {
-        Some(Kind::StatusChanged)
-    } else {
-        None
+impl RoundTrip for Kind {
+    fn round_trip(self, value: &Value) -> Result<Value, serde_json::Error> {
+        match self {
+            Kind::Submitted => common::round_trip::<ApplicationSubmitted>(value),
+            Kind::StatusChanged => common::round_trip::<ApplicationStatusChanged>(value),
+        }
     }
 }
 
@@ -115,27 +97,12 @@ fn assert_def_matches(
     minimal: &Value,
     optional: &[&str],
 ) {
-    let emitted = keys(full);
-    assert_eq!(
-        keys(&def["properties"]),
-        emitted,
-        "{def_name}: schema properties vs keys serde emits"
-    );
-    let always: BTreeSet<String> = emitted.difference(&set(optional)).cloned().collect();
+    common::assert_def_matches(def, def_name, full, optional);
+    let always: BTreeSet<String> = keys(full).difference(&set(optional)).cloned().collect();
     assert_eq!(
         keys(minimal),
         always,
         "{def_name}: serde omits exactly the optional keys"
-    );
-    let required = def.get("required").map(strings).unwrap_or_default();
-    assert_eq!(
-        required, always,
-        "{def_name}: required vs always-emitted keys"
-    );
-    assert_eq!(
-        def["additionalProperties"],
-        json!(false),
-        "{def_name}: must be closed"
     );
 }
 
@@ -267,7 +234,7 @@ fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
 
 #[test]
 fn the_status_enum_is_application_status_all() {
-    let schema = Kind::StatusChanged.schema();
+    let schema = Kind::StatusChanged.schema_value();
     assert_eq!(
         strings(&schema["$defs"]["status"]["enum"]),
         status_strings()
@@ -290,7 +257,7 @@ fn the_status_enum_is_application_status_all() {
 
 #[test]
 fn the_schema_allows_exactly_the_transitions_of_the_state_machine() {
-    let schema = Kind::StatusChanged.schema();
+    let schema = Kind::StatusChanged.schema_value();
     let branches = schema["allOf"].as_array().expect("allOf");
     for status in ApplicationStatus::ALL {
         // The declared predecessors (one branch per status) ...
@@ -324,7 +291,7 @@ fn the_schema_allows_exactly_the_transitions_of_the_state_machine() {
     assert_eq!(branches.len(), ApplicationStatus::ALL.len());
 
     // ... and what the schema then accepts: every (previous, next) pair, and no previous.
-    let base = example("application.status-changed.goedgekeurd.json");
+    let base = Kind::example("application.status-changed.goedgekeurd.json");
     for next in ApplicationStatus::ALL {
         let mut previous: Vec<Option<ApplicationStatus>> = vec![None];
         previous.extend(ApplicationStatus::ALL.map(Some));
@@ -357,7 +324,7 @@ fn the_schema_allows_exactly_the_transitions_of_the_state_machine() {
 
 #[test]
 fn submitted_schema_describes_exactly_what_serde_emits() {
-    let schema = Kind::Submitted.schema();
+    let schema = Kind::Submitted.schema_value();
     let full = serde_json::to_value(submitted(true)).expect("serialises");
     let minimal = serde_json::to_value(submitted(false)).expect("serialises");
     assert_def_matches(&schema, "(top)", &full, &minimal, &[]);
@@ -392,7 +359,7 @@ fn submitted_schema_describes_exactly_what_serde_emits() {
 
 #[test]
 fn status_changed_schema_describes_exactly_what_serde_emits() {
-    let schema = Kind::StatusChanged.schema();
+    let schema = Kind::StatusChanged.schema_value();
     let full = serde_json::to_value(status_changed(true)).expect("serialises");
     let minimal = serde_json::to_value(status_changed(false)).expect("serialises");
     assert_def_matches(
@@ -410,7 +377,7 @@ fn status_changed_schema_describes_exactly_what_serde_emits() {
         &[],
     );
     // Both metadata definitions describe the same envelope.
-    let submitted_schema = Kind::Submitted.schema();
+    let submitted_schema = Kind::Submitted.schema_value();
     assert_eq!(
         keys(&schema["$defs"]["metadata"]["properties"]),
         keys(&submitted_schema["$defs"]["metadata"]["properties"])
@@ -454,16 +421,16 @@ const PILOT_SERVICES: [(&str, &[&str]); 4] = [
 
 #[test]
 fn there_is_an_example_per_pilot_service_and_per_status() {
-    let all = examples();
+    let all = Kind::examples();
     for (service, fields) in PILOT_SERVICES {
         let name = format!("{APPLICATION_SUBMITTED}.{service}.json");
-        let value = example(&name);
+        let value = Kind::example(&name);
         assert_eq!(value["serviceCode"], service, "{name}");
         assert_eq!(keys(&value["fields"]), set(fields), "{name}: fields");
     }
     for status in ApplicationStatus::ALL {
         let name = format!("{APPLICATION_STATUS_CHANGED}.{}.json", status.as_str());
-        assert_eq!(example(&name)["status"], status.as_str(), "{name}");
+        assert_eq!(Kind::example(&name)["status"], status.as_str(), "{name}");
     }
     assert_eq!(
         all.len(),
@@ -474,7 +441,7 @@ fn there_is_an_example_per_pilot_service_and_per_status() {
 
 #[test]
 fn the_tent_loan_example_has_the_catalogue_shape() {
-    let fields = &example("application.submitted.uldk-tentlening.json")["fields"];
+    let fields = &Kind::example("application.submitted.uldk-tentlening.json")["fields"];
     assert_eq!(keys(&fields["periode"]), set(&["van", "tot"]));
     assert_eq!(keys(&fields["ophaling"]), set(&["datum", "plaats"]));
     for tent in fields["tenten"].as_array().expect("tenten") {
@@ -489,7 +456,7 @@ fn the_tent_loan_example_has_the_catalogue_shape() {
 
 #[test]
 fn every_example_validates_against_its_schema_and_not_the_other() {
-    for (name, kind, value) in examples() {
+    for (name, kind, value) in Kind::examples() {
         assert_valid(kind, &value, &name);
         assert_invalid(kind.other(), &value, &name);
         assert_eq!(
@@ -502,18 +469,12 @@ fn every_example_validates_against_its_schema_and_not_the_other() {
 
 #[test]
 fn every_example_round_trips_through_the_rust_type_unchanged() {
-    for (name, kind, value) in examples() {
-        let back = kind
-            .round_trip(&value)
-            .unwrap_or_else(|e| panic!("{name}: not a {kind:?}: {e}"));
-        assert_valid(kind, &back, &format!("{name} after a round trip"));
-        assert_eq!(back, value, "{name}: the round trip changed it");
-    }
+    assert_examples_round_trip::<Kind>();
 }
 
 #[test]
 fn status_examples_are_transitions_of_a_submitted_application() {
-    let all = examples();
+    let all = Kind::examples();
     let submissions: Vec<&Value> = all
         .iter()
         .filter(|(_, k, _)| *k == Kind::Submitted)
@@ -708,20 +669,17 @@ const REJECTED_BY_THE_SCHEMA: &[Mutation] = &[
 #[test]
 fn malformed_messages_are_rejected_by_the_schema() {
     for (what, base_name, mutate) in REJECTED_BY_BOTH.iter().chain(REJECTED_BY_THE_SCHEMA) {
-        let base = example(base_name);
-        let kind = kind_of_example(base_name).expect("kind");
-        let mut m = base.clone();
-        mutate(&mut m);
-        assert_ne!(m, base, "{what}: the mutation changed nothing");
-        assert_invalid(kind, &m, what);
+        let base = Kind::example(base_name);
+        let kind = Kind::of_example(base_name).expect("kind");
+        assert_mutation_invalid(kind, &base, what, mutate);
     }
 }
 
 #[test]
 fn malformed_messages_are_rejected_by_serde() {
     for (what, base_name, mutate) in REJECTED_BY_BOTH {
-        let kind = kind_of_example(base_name).expect("kind");
-        let mut m = example(base_name);
+        let kind = Kind::of_example(base_name).expect("kind");
+        let mut m = Kind::example(base_name);
         mutate(&mut m);
         if let Ok(back) = kind.round_trip(&m) {
             panic!("{what}: serde accepted {m}, read as {back}");

@@ -14,7 +14,8 @@ use std::collections::BTreeSet;
 use contracts::commands::{
     AddContactgegeven, AddLocatie, ChangeBasisgegevens, ChangeContactgegeven, ChangeLocatie,
     CommandAdres, ContactgegevenType, DoelgroepChange, LocatieType, RemoveContactgegeven,
-    RemoveLocatie, COMMAND_SCHEMA, HOOFDACTIVITEITEN_VERENIGINGSLOKET, REPLY_SCHEMA,
+    RemoveLocatie, CHANGE_BASISGEGEVENS_FIELDS, COMMAND_SCHEMA, HOOFDACTIVITEITEN_VERENIGINGSLOKET,
+    REPLY_SCHEMA,
 };
 use contracts::{Command, CommandData, CommandType, Outcome, Reply, ReplyError};
 use serde_json::{json, Value};
@@ -22,8 +23,9 @@ use serde_json::{json, Value};
 mod common;
 
 use common::{
-    assert_invalid, assert_properties_described, assert_schema_document, assert_valid, keys, set,
-    strings, Schema,
+    assert_def_matches, assert_examples_round_trip, assert_invalid, assert_mutation_invalid,
+    assert_properties_described, assert_schema_document, assert_valid, round_trip, strings,
+    Examples, RoundTrip, Schema,
 };
 
 mod cases;
@@ -41,14 +43,6 @@ enum Kind {
 }
 
 impl Kind {
-    fn schema(self) -> Value {
-        let text = match self {
-            Kind::Command => COMMAND_SCHEMA,
-            Kind::Reply => REPLY_SCHEMA,
-        };
-        serde_json::from_str(text).expect("schema is JSON")
-    }
-
     fn file_name(self) -> &'static str {
         match self {
             Kind::Command => "municipality.command.v1.json",
@@ -66,53 +60,37 @@ impl Kind {
 
 impl Schema for Kind {
     fn schema_value(self) -> Value {
-        self.schema()
+        let text = match self {
+            Kind::Command => COMMAND_SCHEMA,
+            Kind::Reply => REPLY_SCHEMA,
+        };
+        serde_json::from_str(text).expect("schema is JSON")
     }
 }
 
-/// Every `*.json` under `examples/commands/`, with its kind, sorted by name.
-fn examples() -> Vec<(String, Kind, Value)> {
-    common::examples(
-        "commands",
-        kind_of_example,
-        "neither association.* nor reply.*",
-    )
-}
+/// The examples under `examples/commands/`: `association.*` commands, `reply.*` replies.
+impl Examples for Kind {
+    const FOLDER: &'static str = "commands";
+    const UNNAMED: &'static str = "neither association.* nor reply.*";
 
-fn example(name: &str) -> Value {
-    common::find_example(examples(), name)
-}
-
-fn kind_of_example(name: &str) -> Option<Kind> {
-    if name.starts_with("association.") {
-        Some(Kind::Command)
-    } else if name.starts_with("reply.") {
-        Some(Kind::Reply)
-    } else {
-        None
+    fn of_example(name: &str) -> Option<Kind> {
+        if name.starts_with("association.") {
+            Some(Kind::Command)
+        } else if name.starts_with("reply.") {
+            Some(Kind::Reply)
+        } else {
+            None
+        }
     }
 }
 
-/// `def`'s properties must be exactly the keys of `instance`, its `required` exactly those
-/// minus `optional`, and it must be closed.
-fn assert_def_matches(def: &Value, def_name: &str, instance: &Value, optional: &[&str]) {
-    let emitted = keys(instance);
-    assert_eq!(
-        keys(&def["properties"]),
-        emitted,
-        "{def_name}: schema properties vs keys serde emits"
-    );
-    let required = def.get("required").map(strings).unwrap_or_default();
-    let expected: BTreeSet<String> = emitted.difference(&set(optional)).cloned().collect();
-    assert_eq!(
-        required, expected,
-        "{def_name}: required vs always-emitted keys"
-    );
-    assert_eq!(
-        def["additionalProperties"],
-        json!(false),
-        "{def_name}: must be closed"
-    );
+impl RoundTrip for Kind {
+    fn round_trip(self, value: &Value) -> Result<Value, serde_json::Error> {
+        match self {
+            Kind::Command => round_trip::<Command>(value),
+            Kind::Reply => round_trip::<Reply>(value),
+        }
+    }
 }
 
 fn time() -> time::OffsetDateTime {
@@ -226,7 +204,7 @@ fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
 
 #[test]
 fn schema_enums_match_the_rust_enums() {
-    let schema = Kind::Command.schema();
+    let schema = Kind::Command.schema_value();
     let types: BTreeSet<String> = CommandType::ALL
         .iter()
         .map(|t| t.as_str().to_owned())
@@ -283,14 +261,14 @@ fn schema_enums_match_the_rust_enums() {
         })
         .collect();
     assert_eq!(
-        strings(&Kind::Reply.schema()["properties"]["outcome"]["enum"]),
+        strings(&Kind::Reply.schema_value()["properties"]["outcome"]["enum"]),
         outcomes
     );
 }
 
 #[test]
 fn command_schema_describes_exactly_what_serde_emits() {
-    let schema = Kind::Command.schema();
+    let schema = Kind::Command.schema_value();
     let defs = &schema["$defs"];
     for command in full_commands() {
         let t = command.command_type();
@@ -302,15 +280,7 @@ fn command_schema_describes_exactly_what_serde_emits() {
             &["expectedVersion", "correlationId"],
         );
         let optional: &[&str] = match t {
-            CommandType::ChangeBasisgegevens => &[
-                "naam",
-                "korteNaam",
-                "korteBeschrijving",
-                "startdatum",
-                "doelgroep",
-                "hoofdactiviteitenVerenigingsloket",
-                "werkingsgebieden",
-            ],
+            CommandType::ChangeBasisgegevens => &CHANGE_BASISGEGEVENS_FIELDS,
             CommandType::AddContactgegeven => &["beschrijving", "isPrimair"],
             CommandType::ChangeContactgegeven => &["waarde", "beschrijving", "isPrimair"],
             CommandType::AddLocatie => &["isPrimair", "naam"],
@@ -343,7 +313,7 @@ fn reply_schema_describes_exactly_what_serde_emits() {
     reply.errors = vec![ReplyError::new("data.naam", "empty", "naam is empty")];
     reply.detail = Some("x".into());
     let out = serde_json::to_value(&reply).expect("serialises");
-    let schema = Kind::Reply.schema();
+    let schema = Kind::Reply.schema_value();
     assert_def_matches(
         &schema,
         "(top)",
@@ -359,7 +329,7 @@ fn reply_schema_describes_exactly_what_serde_emits() {
 
 #[test]
 fn every_example_validates_against_its_schema_and_not_the_other() {
-    let all = examples();
+    let all = Kind::examples();
     for t in CommandType::ALL {
         assert!(
             all.iter()
@@ -390,28 +360,14 @@ fn every_example_validates_against_its_schema_and_not_the_other() {
 
 #[test]
 fn every_example_round_trips_through_the_rust_type_unchanged() {
-    for (name, kind, value) in examples() {
-        let back = match kind {
-            Kind::Command => {
-                let c: Command = serde_json::from_value(value.clone())
-                    .unwrap_or_else(|e| panic!("{name}: not a Command: {e}"));
-                serde_json::to_value(&c).expect("serialises")
-            }
-            Kind::Reply => {
-                let r: Reply = serde_json::from_value(value.clone())
-                    .unwrap_or_else(|e| panic!("{name}: not a Reply: {e}"));
-                serde_json::to_value(&r).expect("serialises")
-            }
-        };
-        assert_valid(kind, &back, &format!("{name} after a round trip"));
-        assert_eq!(back, value, "{name}: the round trip changed it");
-    }
+    assert_examples_round_trip::<Kind>();
 }
 
 #[test]
 fn reply_constructors_produce_valid_replies() {
     let command: Command =
-        serde_json::from_value(example("association.add-contactgegeven.json")).expect("command");
+        serde_json::from_value(Kind::example("association.add-contactgegeven.json"))
+            .expect("command");
     let replies = [
         Reply::accepted(&command, 5, Some(48_215), time()),
         Reply::accepted(&command, 5, None, time()),
@@ -463,11 +419,8 @@ fn reply_constructors_produce_valid_replies() {
 #[test]
 fn malformed_commands_are_rejected_by_the_schema() {
     for (what, base_name, mutate) in MALFORMED {
-        let base = example(base_name);
-        let mut cmd = base.clone();
-        mutate(&mut cmd);
-        assert_ne!(cmd, base, "{what}: the mutation changed nothing");
-        assert_invalid(Kind::Command, &cmd, what);
+        let base = Kind::example(base_name);
+        assert_mutation_invalid(Kind::Command, &base, what, mutate);
     }
 }
 
@@ -503,7 +456,7 @@ fn serde_refuses_commands_of_the_wrong_shape() {
     ];
     let cases = shared.into_iter().map(case).chain(own.iter().copied());
     for (what, base_name, mutate) in cases {
-        let mut cmd = example(base_name);
+        let mut cmd = Kind::example(base_name);
         mutate(&mut cmd);
         assert!(
             serde_json::from_value::<Command>(cmd.clone()).is_err(),
@@ -589,10 +542,7 @@ fn inconsistent_replies_are_rejected_by_the_schema() {
         }),
     ];
     for (what, base_name, mutate) in cases {
-        let base = example(base_name);
-        let mut reply = base.clone();
-        mutate(&mut reply);
-        assert_ne!(reply, base, "{what}: the mutation changed nothing");
-        assert_invalid(Kind::Reply, &reply, what);
+        let base = Kind::example(base_name);
+        assert_mutation_invalid(Kind::Reply, &base, what, mutate);
     }
 }

@@ -8,8 +8,6 @@
 //! - stray or malformed fields (a leaked INSZ, a bad vCode, a null name, …) are rejected;
 //! - a real register document turned into a message validates.
 
-use std::collections::BTreeSet;
-
 use contracts::register::Status;
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, Insz, MessageType, Metadata, Part,
@@ -20,8 +18,9 @@ use serde_json::{json, Value};
 mod common;
 
 use common::{
-    assert_invalid, assert_properties_described, assert_schema_document, assert_valid, keys, set,
-    Schema,
+    assert_examples_round_trip, assert_invalid, assert_mutation_invalid,
+    assert_properties_described, assert_schema_document, assert_valid, round_trip, Examples,
+    RoundTrip, Schema,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -38,24 +37,28 @@ impl Schema for MessageType {
     }
 }
 
-/// Every `*.json` under `examples/messages/`, with its type, sorted by name.
-fn examples() -> Vec<(String, MessageType, Value)> {
-    common::examples(
-        "messages",
-        type_of_example,
-        "does not start with a known message type",
-    )
+/// The examples under `examples/messages/`: each file name starts with `<type>.`.
+impl Examples for MessageType {
+    const FOLDER: &'static str = "messages";
+    const UNNAMED: &'static str = "does not start with a known message type";
+
+    fn of_example(file_name: &str) -> Option<MessageType> {
+        MessageType::ALL
+            .into_iter()
+            .find(|t| file_name.starts_with(&format!("{}.", t.as_str())))
+    }
 }
 
-fn example(name: &str) -> Value {
-    common::find_example(examples(), name)
-}
-
-/// The message type an example is for: its file name starts with `<type>.`.
-fn type_of_example(file_name: &str) -> Option<MessageType> {
-    MessageType::ALL
-        .into_iter()
-        .find(|t| file_name.starts_with(&format!("{}.", t.as_str())))
+impl RoundTrip for MessageType {
+    fn round_trip(self, value: &Value) -> Result<Value, serde_json::Error> {
+        match self {
+            MessageType::AssociationChanged => round_trip::<AssociationChanged>(value),
+            MessageType::AssociationRemoved => round_trip::<AssociationRemoved>(value),
+            MessageType::AssociationEnteredTerritory | MessageType::AssociationLeftTerritory => {
+                round_trip::<TerritoryNotice>(value)
+            }
+        }
+    }
 }
 
 /// Every value of key `key` anywhere in `v`.
@@ -108,7 +111,7 @@ fn schemas_are_valid_draft_2020_12_documents_with_descriptions() {
 fn format_validation_is_switched_on() {
     // Without `should_validate_formats` these would pass silently, and the schemas' `uuid`,
     // `date` and `date-time` formats would check nothing.
-    let mut msg = example("association.removed.json");
+    let mut msg = MessageType::example("association.removed.json");
     assert_valid(MessageType::AssociationRemoved, &msg, "removed example");
     msg["metadata"]["messageId"] = json!("not-a-uuid");
     assert_invalid(
@@ -116,7 +119,7 @@ fn format_validation_is_switched_on() {
         &msg,
         "messageId not a uuid",
     );
-    let mut msg = example("association.removed.json");
+    let mut msg = MessageType::example("association.removed.json");
     msg["metadata"]["time"] = json!("4 november 2026");
     assert_invalid(
         MessageType::AssociationRemoved,
@@ -131,7 +134,7 @@ fn format_validation_is_switched_on() {
 
 #[test]
 fn every_example_validates_against_its_schema() {
-    let all = examples();
+    let all = MessageType::examples();
     for name in [
         "association.changed.json",
         "association.changed.minimised.json",
@@ -164,7 +167,7 @@ fn every_example_validates_against_its_schema() {
 #[test]
 fn examples_do_not_validate_against_the_other_schema() {
     // Guards against schemas so loose that any message passes.
-    for (name, t, value) in examples() {
+    for (name, t, value) in MessageType::examples() {
         for other in MessageType::ALL.into_iter().filter(|o| *o != t) {
             assert_invalid(other, &value, &name);
         }
@@ -177,29 +180,7 @@ fn examples_do_not_validate_against_the_other_schema() {
 
 #[test]
 fn every_example_round_trips_through_the_rust_type_unchanged() {
-    for (name, t, value) in examples() {
-        let back = match t {
-            MessageType::AssociationChanged => {
-                let msg: AssociationChanged = serde_json::from_value(value.clone())
-                    .unwrap_or_else(|e| panic!("{name}: not an AssociationChanged: {e}"));
-                serde_json::to_value(&msg).expect("serialises")
-            }
-            MessageType::AssociationRemoved => {
-                let msg: AssociationRemoved = serde_json::from_value(value.clone())
-                    .unwrap_or_else(|e| panic!("{name}: not an AssociationRemoved: {e}"));
-                serde_json::to_value(&msg).expect("serialises")
-            }
-            MessageType::AssociationEnteredTerritory | MessageType::AssociationLeftTerritory => {
-                let msg: TerritoryNotice = serde_json::from_value(value.clone())
-                    .unwrap_or_else(|e| panic!("{name}: not a TerritoryNotice: {e}"));
-                serde_json::to_value(&msg).expect("serialises")
-            }
-        };
-        assert_valid(t, &back, &format!("{name} after a round trip"));
-        // The example is exactly what the hub would emit: nothing dropped, renamed or
-        // reformatted by the Rust type.
-        assert_eq!(back, value, "{name}: the round trip changed the message");
-    }
+    assert_examples_round_trip::<MessageType>();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -208,7 +189,7 @@ fn every_example_round_trips_through_the_rust_type_unchanged() {
 
 #[test]
 fn example_insz_are_valid_national_numbers_and_only_in_the_full_form() {
-    let full = example("association.changed.json");
+    let full = MessageType::example("association.changed.json");
     let mut found = Vec::new();
     find_key(&full, "insz", &mut found);
     assert!(!found.is_empty(), "the full example carries INSZ");
@@ -224,7 +205,7 @@ fn example_insz_are_valid_national_numbers_and_only_in_the_full_form() {
         "association.changed.no-representatives.json",
         "association.removed.json",
     ] {
-        let msg = example(name);
+        let msg = MessageType::example(name);
         let mut found = Vec::new();
         find_key(&msg, "insz", &mut found);
         assert!(found.is_empty(), "{name} must carry no insz");
@@ -233,7 +214,7 @@ fn example_insz_are_valid_national_numbers_and_only_in_the_full_form() {
 
 #[test]
 fn minimised_examples_are_the_full_example_with_the_policy_applied() {
-    let full = example("association.changed.json");
+    let full = MessageType::example("association.changed.json");
 
     let mut expected = full.clone();
     for v in expected["vereniging"]["vertegenwoordigers"]
@@ -243,7 +224,10 @@ fn minimised_examples_are_the_full_example_with_the_policy_applied() {
         v.as_object_mut().expect("object").remove("insz");
     }
     expected["withheld"] = json!(["vertegenwoordigers[].insz"]);
-    assert_eq!(example("association.changed.minimised.json"), expected);
+    assert_eq!(
+        MessageType::example("association.changed.minimised.json"),
+        expected
+    );
 
     let mut expected = full;
     expected["vereniging"]["vertegenwoordigers"] = json!([]);
@@ -252,7 +236,7 @@ fn minimised_examples_are_the_full_example_with_the_policy_applied() {
     // (adapters/subscriber FieldPolicy::apply).
     expected["changedParts"] = json!(["contactgegevens"]);
     assert_eq!(
-        example("association.changed.no-representatives.json"),
+        MessageType::example("association.changed.no-representatives.json"),
         expected
     );
 }
@@ -261,38 +245,17 @@ fn minimised_examples_are_the_full_example_with_the_policy_applied() {
 // The schemas describe exactly what serde emits
 // ---------------------------------------------------------------------------------------
 
-/// `def`'s properties must be exactly the keys of `instance`, and its `required` exactly
-/// those minus `optional`.
+/// [`common::assert_def_matches`], and every message def lists its `required` keys.
 fn assert_def_matches(def: &Value, def_name: &str, instance: &Value, optional: &[&str]) {
-    let props = keys(&def["properties"]);
-    let emitted = keys(instance);
-    assert_eq!(
-        props, emitted,
-        "{def_name}: schema properties vs keys serde emits"
-    );
-    let required: BTreeSet<String> = def["required"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{def_name}: no required"))
-        .iter()
-        .map(|r| r.as_str().expect("string").to_owned())
-        .collect();
-    let expected: BTreeSet<String> = emitted.difference(&set(optional)).cloned().collect();
-    assert_eq!(
-        required, expected,
-        "{def_name}: required vs always-emitted keys"
-    );
-    assert_eq!(
-        def["additionalProperties"],
-        json!(false),
-        "{def_name}: must be closed"
-    );
+    assert!(def["required"].is_array(), "{def_name}: no required");
+    common::assert_def_matches(def, def_name, instance, optional);
 }
 
 #[test]
 fn association_changed_schema_describes_exactly_what_serde_emits() {
     // A message with every optional field present.
     let mut msg: AssociationChanged =
-        serde_json::from_value(example("association.changed.json")).expect("example");
+        serde_json::from_value(MessageType::example("association.changed.json")).expect("example");
     // (The example's erkenningen are empty, so withholding them is consistent.)
     msg.withheld = vec!["erkenningen".into()];
     assert!(msg.metadata.version.is_some());
@@ -509,7 +472,7 @@ const INSZ: &str = "92030421764";
 
 #[test]
 fn association_changed_rejects_stray_and_malformed_fields() {
-    let base = example("association.changed.json");
+    let base = MessageType::example("association.changed.json");
     assert_valid(MessageType::AssociationChanged, &base, "the unchanged base");
     let cases: &[Mutation] = &[
         ("insz at the top level", |m| {
@@ -651,16 +614,13 @@ fn association_changed_rejects_stray_and_malformed_fields() {
         }),
     ];
     for (what, mutate) in cases {
-        let mut msg = base.clone();
-        mutate(&mut msg);
-        assert_ne!(msg, base, "{what}: the mutation changed nothing");
-        assert_invalid(MessageType::AssociationChanged, &msg, what);
+        assert_mutation_invalid(MessageType::AssociationChanged, &base, what, mutate);
     }
 }
 
 #[test]
 fn minimised_examples_reject_the_data_they_withhold() {
-    let mut msg = example("association.changed.minimised.json");
+    let mut msg = MessageType::example("association.changed.minimised.json");
     insert_at(
         &mut msg,
         "/vereniging/vertegenwoordigers/0",
@@ -673,8 +633,8 @@ fn minimised_examples_reject_the_data_they_withhold() {
         "minimised with an insz",
     );
 
-    let full = example("association.changed.json");
-    let mut msg = example("association.changed.no-representatives.json");
+    let full = MessageType::example("association.changed.json");
+    let mut msg = MessageType::example("association.changed.no-representatives.json");
     msg["vereniging"]["vertegenwoordigers"] = json!([full["vereniging"]["vertegenwoordigers"][1]
         .as_object()
         .map(|o| {
@@ -691,7 +651,7 @@ fn minimised_examples_reject_the_data_they_withhold() {
 
 #[test]
 fn association_removed_rejects_stray_and_malformed_fields() {
-    let base = example("association.removed.json");
+    let base = MessageType::example("association.removed.json");
     assert_valid(MessageType::AssociationRemoved, &base, "the unchanged base");
     let cases: &[Mutation] = &[
         ("insz at the top level", |m| {
@@ -718,10 +678,7 @@ fn association_removed_rejects_stray_and_malformed_fields() {
         }),
     ];
     for (what, mutate) in cases {
-        let mut msg = base.clone();
-        mutate(&mut msg);
-        assert_ne!(msg, base, "{what}: the mutation changed nothing");
-        assert_invalid(MessageType::AssociationRemoved, &msg, what);
+        assert_mutation_invalid(MessageType::AssociationRemoved, &base, what, mutate);
     }
 }
 

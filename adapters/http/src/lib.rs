@@ -16,6 +16,9 @@
 //!
 //! The limits every adapter uses unless it has a reason of its own are [`MAX_ANSWER_BYTES`]
 //! and [`MAX_ERROR_BODY_BYTES`].
+//!
+//! [`failure_kind`] names a request that got no answer at all in the same words for every
+//! adapter.
 
 use bytes::{Bytes, BytesMut};
 
@@ -105,6 +108,18 @@ pub async fn read_truncated(mut response: reqwest::Response, limit: usize) -> St
         text.push('…');
     }
     text
+}
+
+/// What went wrong with a request that got no answer, in the words the adapters' messages
+/// use: `timed out`, `connection failed` or `request failed`.
+pub fn failure_kind(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    }
 }
 
 #[cfg(test)]

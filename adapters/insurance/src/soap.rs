@@ -605,6 +605,20 @@ impl Erkenning {
         }
         short(&text)
     }
+
+    /// What the recognition means for the application, whichever operation answered it:
+    /// `ACTIEF` grants it ([`Erkenning::detail`]), `INGETROKKEN` refuses it
+    /// ([`Erkenning::withdrawal`]).
+    fn decision(&self) -> Decision {
+        match self.status {
+            ErkenningStatus::Actief => Decision::Approved {
+                detail: Some(self.detail()),
+            },
+            ErkenningStatus::Ingetrokken => Decision::Refused {
+                reason: self.withdrawal(),
+            },
+        }
+    }
 }
 
 /// A readable answer of the service.
@@ -676,17 +690,9 @@ pub fn read_submitted(
                     erkenning.erkenningsnummer, erkenning.v_code
                 ))));
             }
-            let decision = match erkenning.status {
-                ErkenningStatus::Actief => Decision::Approved {
-                    detail: Some(erkenning.detail()),
-                },
-                ErkenningStatus::Ingetrokken => Decision::Refused {
-                    reason: erkenning.withdrawal(),
-                },
-            };
             Ok(Submitted {
+                decision: erkenning.decision(),
                 reference: erkenning.erkenningsnummer,
-                decision,
             })
         }
         Answer::Fout { referte, fouten } => Ok(Submitted {
@@ -716,14 +722,7 @@ pub fn read_decision(
                     erkenning.erkenningsnummer
                 ))));
             }
-            Ok(match erkenning.status {
-                ErkenningStatus::Actief => Decision::Approved {
-                    detail: Some(erkenning.detail()),
-                },
-                ErkenningStatus::Ingetrokken => Decision::Refused {
-                    reason: erkenning.withdrawal(),
-                },
-            })
+            Ok(erkenning.decision())
         }
         Answer::Fout { fouten, .. } => Err(ProviderError::Permanent(short(&format!(
             "erkenning {erkenningsnummer}: {}",

@@ -41,6 +41,12 @@ const INSZ: &str = "85071512397";
 
 const XSD: XsdCheck = XsdCheck::in_workspace("contracts/xsd/vrijwilligersverzekering-v1.xsd");
 
+/// `broken`, an edit of the valid envelope `good`, differs from it and does not validate.
+fn assert_edit_invalid(good: &str, broken: &str, what: &str) {
+    assert_ne!(broken, good, "{what}: the edit applies");
+    XSD.assert_invalid(broken, what);
+}
+
 fn examples_dir() -> PathBuf {
     workspace().join("contracts/examples/insurance")
 }
@@ -473,9 +479,7 @@ fn broken_requests_do_not_validate() {
             "an unknown element",
         ),
     ] {
-        let broken = good.replacen(from, to, 1);
-        assert_ne!(broken, good, "{what}: the edit applies");
-        XSD.assert_invalid(&broken, what);
+        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
     }
     let qualified =
         good.replacen("<Verzoek>", "<vv:Verzoek>", 1)
@@ -635,9 +639,7 @@ fn broken_replies_do_not_validate() {
             "an Antwoord without Referte",
         ),
     ] {
-        let broken = good.replacen(from, to, 1);
-        assert_ne!(broken, good, "{what}: the edit applies");
-        XSD.assert_invalid(&broken, what);
+        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
     }
     let granted = example("reply.erkenning.xml");
     for (from, to, what) in [
@@ -657,9 +659,7 @@ fn broken_replies_do_not_validate() {
             "a bad date",
         ),
     ] {
-        let broken = granted.replacen(from, to, 1);
-        assert_ne!(broken, granted, "{what}: the edit applies");
-        XSD.assert_invalid(&broken, what);
+        assert_edit_invalid(&granted, &granted.replacen(from, to, 1), what);
     }
 }
 

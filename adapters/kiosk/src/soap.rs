@@ -30,6 +30,7 @@ use adapter_soap::text::{clip, short, snippet};
 use adapter_soap::xml::XmlWriter as Xml;
 use adapter_soap::xml::{clean_text, parse_with, soap_fault, Element, Limits};
 use contracts::applications::{Applicant, EnrichedApplication};
+use contracts::json::kind;
 use contracts::register::{Adres, Vereniging};
 use contracts::Part;
 use serde_json::{Map, Value};
@@ -322,17 +323,6 @@ fn amount(value: &Value) -> Result<Bedrag, String> {
         return Err("must be more than 0".to_owned());
     }
     Ok(bedrag)
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 fn parse_date(s: &str) -> Option<Date> {

@@ -23,9 +23,10 @@ use std::collections::BTreeSet;
 use adapter_register::beheer::{FieldError, Write, WriteMethod};
 use contracts::commands::{
     AddContactgegeven, AddLocatie, ChangeBasisgegevens, ChangeContactgegeven, ChangeLocatie,
-    CommandAdres, ContactgegevenType, LocatieType, HOOFDACTIVITEITEN_VERENIGINGSLOKET,
-    LEEFTIJD_MAX, WERKINGSGEBIED_NVT,
+    CommandAdres, ContactgegevenType, LocatieType, CHANGE_BASISGEGEVENS_FIELDS,
+    HOOFDACTIVITEITEN_VERENIGINGSLOKET, LEEFTIJD_MAX, WERKINGSGEBIED_NVT,
 };
+use contracts::json::kind;
 use contracts::register::{Adres, Contactgegeven, Locatie};
 use contracts::text::{nul_paths, without_nul, NUL_CODE, NUL_REASON};
 use contracts::{Command, CommandData, CommandType, Reply, ReplyError, VCode, Vereniging};
@@ -119,17 +120,8 @@ fn validate_data(t: CommandType, data: &Map<String, Value>, e: &mut Errors) {
     let what = t.as_str();
     match t {
         CommandType::ChangeBasisgegevens => {
-            const KEYS: [&str; 7] = [
-                "naam",
-                "korteNaam",
-                "korteBeschrijving",
-                "startdatum",
-                "doelgroep",
-                "hoofdactiviteitenVerenigingsloket",
-                "werkingsgebieden",
-            ];
-            e.unknown_fields(data, "data", &KEYS, what);
-            e.something_to_change(data, &KEYS);
+            e.unknown_fields(data, "data", &CHANGE_BASISGEGEVENS_FIELDS, what);
+            e.something_to_change(data, &CHANGE_BASISGEGEVENS_FIELDS);
             if let Some(v) = data.get("naam") {
                 e.non_empty_text(v, "data.naam");
             }
@@ -585,17 +577,6 @@ fn join(path: &str, key: &str) -> String {
         key.to_owned()
     } else {
         format!("{path}.{key}")
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

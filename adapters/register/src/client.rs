@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use adapter_http::{read_limited, read_truncated, ReadError, TooLarge, MAX_ERROR_BODY_BYTES};
+use adapter_http::{
+    failure_kind, read_limited, read_truncated, ReadError, TooLarge, MAX_ERROR_BODY_BYTES,
+};
 use contracts::{Mutatie, VCode};
 use oauth2::basic::BasicClient;
 use oauth2::{ClientId, ClientSecret, Scope, TokenResponse, TokenUrl};
@@ -415,13 +417,7 @@ async fn token_call(
 
 /// reqwest errors print the URL; ours carry no secrets, but keep messages short and stable.
 fn without_url(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
+    let kind = failure_kind(&e);
     match e.url() {
         Some(url) => format!("{kind} ({}{})", url.host_str().unwrap_or(""), url.path()),
         None => kind.to_owned(),

@@ -5,7 +5,7 @@
 use std::error::Error;
 use std::time::Duration;
 
-use adapter_http::{read_limited, ReadError, TooLarge};
+use adapter_http::{failure_kind, read_limited, ReadError, TooLarge};
 
 use crate::CONTENT_TYPE;
 
@@ -42,13 +42,7 @@ pub fn chain(e: &dyn Error) -> String {
 /// A request failure, without the URL (it may carry credentials), with its causes:
 /// `timed out: …`, `connection failed: …` or `request failed: …`. Not shortened.
 pub fn describe(e: reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
+    let kind = failure_kind(&e);
     format!("{kind}: {}", chain(&e.without_url()))
 }
 

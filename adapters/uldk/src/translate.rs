@@ -9,6 +9,7 @@
 
 use adapter_provider::{Decision, ProviderError};
 use contracts::applications::{Applicant, EnrichedApplication};
+use contracts::json::kind;
 use contracts::register::Vereniging;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -187,17 +188,6 @@ fn object<'a>(
             name,
             &format!("must be an object, not {}", kind(other)),
         )),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -33,6 +33,13 @@ fn provider(base: &str) -> UldkProvider {
     UldkProvider::new(base, Duration::from_secs(2)).unwrap()
 }
 
+/// A fresh ULDK simulator and a provider pointed at it.
+async fn sim_and_provider() -> (UldkSim, UldkProvider) {
+    let sim = sim().await;
+    let p = provider(&sim.base_url());
+    (sim, p)
+}
+
 fn transient(r: Result<impl std::fmt::Debug, ProviderError>) -> String {
     match r {
         Err(ProviderError::Transient(m)) => m,
@@ -62,8 +69,7 @@ async fn decided(p: &UldkProvider, reference: &str) -> Decision {
 
 #[tokio::test]
 async fn submits_once_and_follows_the_reservation_to_its_allocation() {
-    let sim = sim().await;
-    let p = provider(&sim.base_url());
+    let (sim, p) = sim_and_provider().await;
     let app = application();
     let first = p.submit(&app).await.unwrap();
     assert!(first.reference.starts_with("R-"), "{}", first.reference);
@@ -105,8 +111,7 @@ async fn submits_once_and_follows_the_reservation_to_its_allocation() {
 async fn a_retry_after_the_association_changed_is_the_same_reservation() {
     // The hub may re-enrich an application before retrying: the register's descriptive data
     // may differ by then, the reservation stays the same.
-    let sim = sim().await;
-    let p = provider(&sim.base_url());
+    let (sim, p) = sim_and_provider().await;
     let app = fresh_application();
     let first = p.submit(&app).await.unwrap();
     let mut changed = app.clone();
@@ -140,8 +145,7 @@ async fn passes_the_statuses_in_between() {
 
 #[tokio::test]
 async fn refusals_are_decisions_with_uldks_reason() {
-    let sim = sim().await;
-    let p = provider(&sim.base_url());
+    let (sim, p) = sim_and_provider().await;
     sim.refuse_when_body_contains("V0002041", "Geen erkende jeugdvereniging.");
     let s = p.submit(&fresh_application()).await.unwrap();
     assert_eq!(
@@ -152,15 +156,7 @@ async fn refusals_are_decisions_with_uldks_reason() {
     );
     sim.reset();
 
-    let mut app = fresh_application();
-    app.fields.insert(
-        "periode".into(),
-        json!({"van": "2027-12-20", "tot": "2027-12-28"}),
-    );
-    app.fields.insert(
-        "ophaling".into(),
-        json!({"datum": "2027-12-19", "plaats": "Gent"}),
-    );
+    let app = fresh_camp_application("2027-12-20", "2027-12-28", "2027-12-19", "Gent");
     let s = p.submit(&app).await.unwrap();
     match decided(&p, &s.reference).await {
         Decision::Refused { reason } => assert!(reason.contains("uitleenseizoen"), "{reason}"),
@@ -171,8 +167,7 @@ async fn refusals_are_decisions_with_uldks_reason() {
 
 #[tokio::test]
 async fn classifies_uldks_failures() {
-    let sim = sim().await;
-    let p = provider(&sim.base_url());
+    let (sim, p) = sim_and_provider().await;
     let app = fresh_application();
 
     for status in [500, 502, 503, 504, 429, 408] {
@@ -216,8 +211,7 @@ async fn classifies_uldks_failures() {
 
 #[tokio::test]
 async fn a_field_error_is_permanent_and_sends_nothing() {
-    let sim = sim().await;
-    let p = provider(&sim.base_url());
+    let (sim, p) = sim_and_provider().await;
     let mut app = fresh_application();
     app.fields
         .insert("tenten".into(), json!([{"type": "igloo", "aantal": 2}]));
@@ -350,8 +344,7 @@ async fn answers_that_break_the_contract_are_permanent() {
 #[tokio::test]
 async fn the_simulator_sees_the_statuses_the_adapter_reports() {
     // The adapter's mapping and the simulator's state agree for a whole reservation.
-    let sim = sim().await;
-    let p = provider(&sim.base_url());
+    let (sim, p) = sim_and_provider().await;
     let s = p.submit(&fresh_application()).await.unwrap();
     let d = decided(&p, &s.reference).await;
     let r = sim.reservation(&s.reference).unwrap();

@@ -188,15 +188,7 @@ fn every_body_the_adapter_writes_validates() {
         .insert("opmerking".into(), json!("niet voor ULDK"));
     cases.push(("one tent type, members as 18.0, an unknown field", app));
 
-    let mut app = fresh_application();
-    app.fields.insert(
-        "periode".into(),
-        json!({"van": "2027-03-15", "tot": "2027-03-15"}),
-    );
-    app.fields.insert(
-        "ophaling".into(),
-        json!({"datum": "2027-03-15", "plaats": "  Brugge  "}),
-    );
+    let app = fresh_camp_application("2027-03-15", "2027-03-15", "2027-03-15", "  Brugge  ");
     cases.push(("a one-day camp", app));
 
     for (what, app) in &cases {

@@ -8,7 +8,9 @@ use std::fmt::Debug;
 use std::path::Path;
 
 use jsonschema::Validator;
-use serde_json::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Value};
 
 /// Something with a checked-in JSON Schema (a message type, a command or a reply, …).
 pub trait Schema: Copy + Debug {
@@ -47,6 +49,19 @@ pub fn assert_invalid<K: Schema>(kind: K, instance: &Value, what: &str) {
     );
 }
 
+/// `base` changed by `mutate` must differ from `base` and no longer validate as `kind`.
+pub fn assert_mutation_invalid<K: Schema>(
+    kind: K,
+    base: &Value,
+    what: &str,
+    mutate: impl FnOnce(&mut Value),
+) {
+    let mut changed = base.clone();
+    mutate(&mut changed);
+    assert_ne!(&changed, base, "{what}: the mutation changed nothing");
+    assert_invalid(kind, &changed, what);
+}
+
 /// `kind`'s schema is a valid draft 2020-12 document with an `$id`, a `title` and a
 /// `description`; the schema itself is returned for further checks.
 pub fn assert_schema_document<K: Schema>(kind: K) -> Value {
@@ -76,6 +91,28 @@ pub fn assert_properties_described<K: Schema>(kind: K, schema: &Value) {
             }
         }
     }
+}
+
+/// `def`'s properties must be exactly the keys of `instance` (what serde emits), its
+/// `required` (absent: none) exactly those minus `optional`, and it must be closed.
+pub fn assert_def_matches(def: &Value, def_name: &str, instance: &Value, optional: &[&str]) {
+    let emitted = keys(instance);
+    assert_eq!(
+        keys(&def["properties"]),
+        emitted,
+        "{def_name}: schema properties vs keys serde emits"
+    );
+    let required = def.get("required").map(strings).unwrap_or_default();
+    let expected: BTreeSet<String> = emitted.difference(&set(optional)).cloned().collect();
+    assert_eq!(
+        required, expected,
+        "{def_name}: required vs always-emitted keys"
+    );
+    assert_eq!(
+        def["additionalProperties"],
+        json!(false),
+        "{def_name}: must be closed"
+    );
 }
 
 /// Every `*.json` under `examples/<folder>/`, with its kind as `kind_of` tells from its file
@@ -109,12 +146,61 @@ pub fn examples<K>(
     out
 }
 
+/// A kind whose examples are the `*.json` files of one folder under `examples/`, each
+/// telling its kind by its file name.
+pub trait Examples: Sized {
+    /// The folder under `examples/`.
+    const FOLDER: &'static str;
+    /// Why a file name that tells no kind is refused.
+    const UNNAMED: &'static str;
+
+    /// The kind of the example called `file_name`.
+    fn of_example(file_name: &str) -> Option<Self>;
+
+    /// Every example of [`Self::FOLDER`], with its kind, sorted by name.
+    fn examples() -> Vec<(String, Self, Value)> {
+        examples(Self::FOLDER, Self::of_example, Self::UNNAMED)
+    }
+
+    /// The example called `name`.
+    fn example(name: &str) -> Value {
+        find_example(Self::examples(), name)
+    }
+}
+
 /// The example called `name` among `all`.
 pub fn find_example<K>(all: Vec<(String, K, Value)>, name: &str) -> Value {
     all.into_iter()
         .find(|(n, _, _)| n == name)
         .map(|(_, _, v)| v)
         .unwrap_or_else(|| panic!("example {name} missing"))
+}
+
+/// `value` read as a `T` and written back as serde writes it: an example that round-trips
+/// unchanged is exactly what the Rust type emits.
+pub fn round_trip<T: Serialize + DeserializeOwned>(
+    value: &Value,
+) -> Result<Value, serde_json::Error> {
+    let typed: T = serde_json::from_value(value.clone())?;
+    serde_json::to_value(&typed)
+}
+
+/// A kind of example with a Rust type to read it as.
+pub trait RoundTrip: Examples + Schema {
+    /// `value` read as this kind's Rust type and written back ([`round_trip`]).
+    fn round_trip(self, value: &Value) -> Result<Value, serde_json::Error>;
+}
+
+/// Every example of `K` reads as its Rust type and is written back exactly as it was, and
+/// still valid: an example is what the hub emits, nothing dropped, renamed or reformatted.
+pub fn assert_examples_round_trip<K: RoundTrip>() {
+    for (name, kind, value) in K::examples() {
+        let back = kind
+            .round_trip(&value)
+            .unwrap_or_else(|e| panic!("{name}: not a {kind:?}: {e}"));
+        assert_valid(kind, &back, &format!("{name} after a round trip"));
+        assert_eq!(back, value, "{name}: the round trip changed it");
+    }
 }
 
 pub fn keys(v: &Value) -> BTreeSet<String> {

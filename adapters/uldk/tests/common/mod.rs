@@ -162,3 +162,19 @@ pub fn fresh_application() -> EnrichedApplication {
         ..application()
     }
 }
+
+/// A fresh application for a camp from `van` to `tot`, its tents picked up on `datum` at
+/// `plaats`.
+pub fn fresh_camp_application(
+    van: &str,
+    tot: &str,
+    datum: &str,
+    plaats: &str,
+) -> EnrichedApplication {
+    let mut app = fresh_application();
+    app.fields
+        .insert("periode".into(), json!({"van": van, "tot": tot}));
+    app.fields
+        .insert("ophaling".into(), json!({"datum": datum, "plaats": plaats}));
+    app
+}
