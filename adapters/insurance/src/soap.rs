@@ -304,15 +304,13 @@ fn write_envelope(
     now: OffsetDateTime,
     inhoud: impl FnOnce(&mut Xml) -> io::Result<()>,
 ) -> io::Result<()> {
-    let (datum, tijd) = tijdstip(now);
     x.open_envelope("vv", NAMESPACE, operation.name(), Some("Body"))?;
     x.start("Verzoek")?;
     x.magda_context(&MagdaContext {
         naam: operation.name(),
         versie: VERSION,
         type_: "VRAAG",
-        datum: &datum,
-        tijd: &tijd,
+        sent_at: now,
         sender: &parties.sender,
         referte,
         receiver: &parties.receiver,
@@ -528,23 +526,6 @@ fn one_line(s: &str, max: usize) -> Option<String> {
     let cut: String = joined.chars().take(max).collect();
     let cut = cut.trim_end();
     (!cut.is_empty()).then(|| cut.to_owned())
-}
-
-fn datum(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// `Tijdstip/Datum` and `Tijdstip/Tijd` of `now`, in UTC.
-fn tijdstip(now: OffsetDateTime) -> (String, String) {
-    let utc = now.to_offset(time::UtcOffset::UTC);
-    let tijd = format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        utc.hour(),
-        utc.minute(),
-        utc.second(),
-        utc.millisecond()
-    );
-    (datum(utc.date()), tijd)
 }
 
 // ---------------------------------------------------------------------------------------

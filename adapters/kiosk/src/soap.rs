@@ -28,7 +28,7 @@ use adapter_provider::{Decision, ProviderError, Submitted};
 use adapter_soap::fault::Fault;
 use adapter_soap::text::{clip, short, snippet};
 use adapter_soap::xml::XmlWriter as Xml;
-use adapter_soap::xml::{clean_text, parse_with, soap_fault, Element, Limits};
+use adapter_soap::xml::{clean_text, parse_with, soap_fault, xs_date, Element, Limits};
 use contracts::applications::{Applicant, EnrichedApplication};
 use contracts::json::kind;
 use contracts::register::{Adres, Vereniging};
@@ -229,9 +229,9 @@ pub fn aanvraag(regeling: &str, fields: &Map<String, Value>) -> Result<Aanvraag,
             errors.push(format!(
                 "{}: {} is before {} {}",
                 field::EINDDATUM,
-                datum(end),
+                xs_date(end),
                 field::BEGINDATUM,
-                datum(begin)
+                xs_date(begin)
             ));
         }
     }
@@ -335,10 +335,6 @@ fn parse_date(s: &str) -> Option<Date> {
     Date::parse(s, format).ok()
 }
 
-fn datum(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 /// RFC 3339 in UTC, milliseconds when there are any: `2026-11-03T08:15:02Z`.
 fn tijdstip(t: OffsetDateTime) -> Option<String> {
     let utc = t.checked_to_offset(UtcOffset::UTC)?;
@@ -347,7 +343,7 @@ fn tijdstip(t: OffsetDateTime) -> Option<String> {
     }
     let mut out = format!(
         "{}T{:02}:{:02}:{:02}",
-        datum(utc.date()),
+        xs_date(utc.date()),
         utc.hour(),
         utc.minute(),
         utc.second()
@@ -427,8 +423,8 @@ pub fn submit_request(application: &EnrichedApplication) -> Result<String, Provi
         if let Some(bedrag) = fields.gevraagd_bedrag {
             x.text("GevraagdBedrag", &bedrag.to_string())?;
         }
-        x.text("Begindatum", &datum(fields.begindatum))?;
-        x.text("Einddatum", &datum(fields.einddatum))?;
+        x.text("Begindatum", &xs_date(fields.begindatum))?;
+        x.text("Einddatum", &xs_date(fields.einddatum))?;
         x.optional("Omschrijving", fields.omschrijving.as_deref())?;
         x.end("Aanvraag")?;
 

@@ -23,7 +23,8 @@ use std::io;
 use adapter_soap::fault::{unreadable_is_transient, Fault};
 use adapter_soap::text::{clip, short, snippet};
 use adapter_soap::xml::{
-    boolean, parse as parse_xml, soap_body, soap_fault, Element, MagdaContext, XmlWriter as Xml,
+    boolean, parse as parse_xml, soap_body, soap_fault, xs_date, Element, MagdaContext,
+    XmlWriter as Xml,
 };
 use contracts::register::{Status, Vereniging};
 use contracts::{
@@ -154,16 +155,13 @@ fn write_envelope(
 ) -> io::Result<()> {
     let meta = p.metadata();
     let referte = p.referte();
-    let (datum, tijd) = tijdstip(now);
-
     x.open_envelope("pub", NAMESPACE, OPERATION, Some("Body"))?;
     x.start("Verzoek")?;
     x.magda_context(&MagdaContext {
         naam: OPERATION,
         versie: VERSION,
         type_: "PUBLICATIE",
-        datum: &datum,
-        tijd: &tijd,
+        sent_at: now,
         sender: &parties.sender,
         referte: &referte,
         receiver: &parties.receiver,
@@ -223,10 +221,10 @@ fn write_vereniging(x: &mut Xml, v: &Vereniging) -> io::Result<()> {
     x.text("korteNaam", &v.korte_naam)?;
     x.text("korteBeschrijving", &v.korte_beschrijving)?;
     if let Some(d) = v.startdatum {
-        x.text("startdatum", &datum(d))?;
+        x.text("startdatum", &xs_date(d))?;
     }
     if let Some(d) = v.einddatum {
-        x.text("einddatum", &datum(d))?;
+        x.text("einddatum", &xs_date(d))?;
     }
     x.text("status", status_name(v.status))?;
     x.start("doelgroep")?;
@@ -339,23 +337,6 @@ fn status_name(status: Status) -> &'static str {
         Status::Gestopt => "Gestopt",
         Status::Dubbel => "Dubbel",
     }
-}
-
-fn datum(d: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// `Tijdstip/Datum` and `Tijdstip/Tijd` of `now`, in UTC.
-fn tijdstip(now: OffsetDateTime) -> (String, String) {
-    let utc = now.checked_to_offset(time::UtcOffset::UTC).unwrap_or(now);
-    let tijd = format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        utc.hour(),
-        utc.minute(),
-        utc.second(),
-        utc.millisecond()
-    );
-    (datum(utc.date()), tijd)
 }
 
 // ---------------------------------------------------------------------------------------

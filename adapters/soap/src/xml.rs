@@ -16,6 +16,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use quick_xml::Writer;
+use time::{Date, OffsetDateTime, UtcOffset};
 
 use crate::text::short;
 use crate::SOAP_ENVELOPE_NAMESPACE;
@@ -182,9 +183,20 @@ impl XmlWriter {
         self.text("Versie", context.versie)?;
         self.start("Bericht")?;
         self.text("Type", context.type_)?;
+        let utc = context
+            .sent_at
+            .checked_to_offset(UtcOffset::UTC)
+            .unwrap_or(context.sent_at);
+        let tijd = format!(
+            "{:02}:{:02}:{:02}.{:03}",
+            utc.hour(),
+            utc.minute(),
+            utc.second(),
+            utc.millisecond()
+        );
         self.start("Tijdstip")?;
-        self.text("Datum", context.datum)?;
-        self.text("Tijd", context.tijd)?;
+        self.text("Datum", &xs_date(utc.date()))?;
+        self.text("Tijd", &tijd)?;
         self.end("Tijdstip")?;
         self.start("Afzender")?;
         self.text("Identificatie", context.sender)?;
@@ -207,6 +219,11 @@ impl XmlWriter {
     }
 }
 
+/// A date as `xs:date` without a time zone: `yyyy-MM-dd`.
+pub fn xs_date(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
 /// What [`XmlWriter::magda_context`] writes.
 #[derive(Debug, Clone, Copy)]
 pub struct MagdaContext<'a> {
@@ -216,10 +233,9 @@ pub struct MagdaContext<'a> {
     pub versie: &'a str,
     /// `Bericht/Type`, e.g. `VRAAG` or `PUBLICATIE`.
     pub type_: &'a str,
-    /// `Tijdstip/Datum` (`yyyy-MM-dd`).
-    pub datum: &'a str,
-    /// `Tijdstip/Tijd` (`HH:mm:ss.SSS`).
-    pub tijd: &'a str,
+    /// When the message is sent: `Tijdstip/Datum` (`yyyy-MM-dd`) and `Tijdstip/Tijd`
+    /// (`HH:mm:ss.SSS`), in UTC.
+    pub sent_at: OffsetDateTime,
     /// `Afzender/Identificatie`.
     pub sender: &'a str,
     /// `Afzender/Referte`.
@@ -448,8 +464,7 @@ mod tests {
                 naam: "Doe",
                 versie: "01.00.0000",
                 type_: "VRAAG",
-                datum: "2026-11-03",
-                tijd: "08:15:02.431",
+                sent_at: time::macros::datetime!(2026-11-03 09:15:02.431 +01:00),
                 sender: "hub",
                 referte: "r-1",
                 receiver: "partner",
@@ -488,6 +503,10 @@ mod tests {
             .path(&["Verzoek", "Context", "Bericht"])
             .expect("bericht");
         assert_eq!(bericht.child_text("Type"), "VRAAG");
+        assert_eq!(
+            bericht.path(&["Tijdstip", "Datum"]).map(Element::text),
+            Some("2026-11-03")
+        );
         assert_eq!(
             bericht.path(&["Tijdstip", "Tijd"]).map(Element::text),
             Some("08:15:02.431")
