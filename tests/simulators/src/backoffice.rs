@@ -815,7 +815,7 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route(&path, post(receive))
         .with_state(shared)
 }
@@ -896,10 +896,6 @@ async fn receive(
         }
     }
     soap_kit::answer(answer.status(), content_type_out, response)
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.state().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `reset` (alias `clear`) is applied first.

@@ -224,7 +224,7 @@ impl EndpointSim {
 type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route("/messages", post(receive))
         .with_state(shared)
 }
@@ -265,10 +265,6 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         (true, false) => json!({"received": false, "error": "simulated failure"}),
     };
     (code, Json(answer)).into_response()
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.state().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `clear` is applied first.

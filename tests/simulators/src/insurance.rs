@@ -962,7 +962,7 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route(&path, post(receive))
         .route("/_sim/recognitions", get(list_recognitions))
         .route("/_sim/withdraw", post(withdraw))
@@ -1022,10 +1022,6 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         r.completed = true;
     }
     soap_kit::answer(answer.status(), content_type_out, response)
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.state().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `reset` is applied first.
