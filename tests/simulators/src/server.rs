@@ -1,5 +1,6 @@
-//! The HTTP server lifecycle every simulator shares (bind, port 0 allowed; serve until shut
-//! down or dropped; wait for the end) and [`SimHandle`], the handle every simulator's is.
+//! What every simulator shares: the HTTP server lifecycle (bind, port 0 allowed; serve until
+//! shut down or dropped; wait for the end) and [`SimHandle`], the type of every simulator's
+//! handle.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,7 +24,7 @@ pub trait Simulator: Send + Sync + 'static {
     const NAME: &'static str;
     /// What the simulator keeps behind its lock.
     type State;
-    /// The state, locked for one of the handle's methods.
+    /// Locks the state, as the handle's methods see it (a poisoned lock is still usable).
     fn state(&self) -> MutexGuard<'_, Self::State>;
     /// For a simulator that serves plain HTTP or HTTPS: whether it serves HTTPS (shown in
     /// `Debug`). `None` for one that serves only plain HTTP.
