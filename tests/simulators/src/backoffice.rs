@@ -77,6 +77,7 @@ use tokio_util::sync::CancellationToken;
 use crate::control::{
     self, burst, error_status, header_str, take_one, ControlJson, InFlightCounter,
 };
+use crate::server::{Recording, SimHandle, Simulator};
 use crate::soap_kit::{
     self, child, envelope, escape, html_error, path, text, texts, XmlNode, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -319,12 +320,24 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
+/// What the back-office simulator keeps behind its lock.
 #[derive(Default)]
-struct BackOfficeState {
+pub struct BackOfficeState {
     requests: Vec<RecordedSoapRequest>,
     behaviour: Behaviour,
     /// The `Referte`s accepted so far (answered and not given up by the client).
     received: HashSet<String>,
+}
+
+impl Recording for BackOfficeState {
+    type Request = RecordedSoapRequest;
+    type Behaviour = Behaviour;
+    fn requests(&self) -> &[RecordedSoapRequest] {
+        &self.requests
+    }
+    fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
 }
 
 impl BackOfficeState {
@@ -399,42 +412,33 @@ impl BackOfficeState {
     }
 }
 
-struct Shared {
+/// What a running back-office simulator shares with its server.
+pub struct Shared {
     started: Instant,
     config: BackOfficeSimConfig,
     validator: XsdValidator,
     state: Mutex<BackOfficeState>,
     in_flight: InFlightCounter,
     rejected_handshakes: AtomicUsize,
+    /// Serving HTTPS (mutual TLS).
+    tls: bool,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, BackOfficeState> {
-        crate::control::lock(&self.state)
+impl Simulator for Shared {
+    const NAME: &'static str = "BackOfficeSim";
+    type State = BackOfficeState;
+    fn state(&self) -> MutexGuard<'_, BackOfficeState> {
+        control::lock(&self.state)
+    }
+    fn tls(&self) -> Option<bool> {
+        Some(self.tls)
     }
 }
 
-/// A running back-office simulator. Cheap to clone; the server stops on
-/// [`BackOfficeSim::shutdown`] or when the last clone is dropped.
-#[derive(Clone)]
-pub struct BackOfficeSim {
-    inner: Arc<Inner>,
-}
-
-type Inner = crate::server::Handle<Shared, Serving>;
-
-impl std::fmt::Debug for BackOfficeSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BackOfficeSim")
-            .field("addr", &self.local_addr())
-            .field("tls", &self.is_tls())
-            .finish_non_exhaustive()
-    }
-}
+/// A running back-office simulator (see [`SimHandle`] for the methods every simulator has).
+pub type BackOfficeSim = SimHandle<Shared>;
 
 impl BackOfficeSim {
-    crate::server::lifecycle_methods!("BackOfficeSim");
-
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves plain HTTP in a
     /// background task. Fails if the XSD cannot be read or compiled, or the address cannot be
     /// bound.
@@ -443,14 +447,8 @@ impl BackOfficeSim {
         addr: impl tokio::net::ToSocketAddrs,
     ) -> std::io::Result<Self> {
         let addr = control::resolve(addr).await?;
-        let shared = Self::shared(config).await?;
-        let server = crate::server::Server::start(addr, router(shared.clone())).await?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                shared,
-                server: Serving::Plain(server),
-            }),
-        })
+        let shared = Self::shared(config, false).await?;
+        Self::serve(addr, shared, router).await
     }
 
     /// Like [`BackOfficeSim::start`] but serves HTTPS with `tls.certificate_pem` and refuses
@@ -463,17 +461,12 @@ impl BackOfficeSim {
     ) -> std::io::Result<Self> {
         let addr = control::resolve(addr).await?;
         let tls_config = tls.rustls_config()?;
-        let shared = Self::shared(config).await?;
+        let shared = Self::shared(config, true).await?;
         let server = TlsServer::start(addr, tls_config, shared.clone()).await?;
-        Ok(Self {
-            inner: Arc::new(Inner {
-                shared,
-                server: Serving::Tls(server),
-            }),
-        })
+        Ok(Self::new(shared, server))
     }
 
-    async fn shared(config: BackOfficeSimConfig) -> std::io::Result<Arc<Shared>> {
+    async fn shared(config: BackOfficeSimConfig, tls: bool) -> std::io::Result<Arc<Shared>> {
         let validator = XsdValidator::spawn(&config.xsd, "backoffice-xsd").await?;
         Ok(Arc::new(Shared {
             started: Instant::now(),
@@ -482,33 +475,24 @@ impl BackOfficeSim {
             state: Mutex::new(BackOfficeState::default()),
             in_flight: InFlightCounter::default(),
             rejected_handshakes: AtomicUsize::new(0),
+            tls,
         }))
-    }
-
-    fn state(&self) -> MutexGuard<'_, BackOfficeState> {
-        self.inner.shared.lock()
     }
 
     /// Serving HTTPS (mutual TLS).
     pub fn is_tls(&self) -> bool {
-        matches!(self.inner.server, Serving::Tls(_))
-    }
-
-    /// E.g. `http://127.0.0.1:41234` (`https://…` with TLS).
-    pub fn base_url(&self) -> String {
-        let scheme = if self.is_tls() { "https" } else { "http" };
-        format!("{scheme}://{}", self.local_addr())
+        self.shared.tls
     }
 
     /// The SOAP endpoint: `base_url()` + the configured path, e.g.
     /// `http://127.0.0.1:41234/Publicatie-01.00/soap/WebService`.
     pub fn url(&self) -> String {
-        format!("{}{}", self.base_url(), self.inner.shared.config.path)
+        format!("{}{}", self.base_url(), self.shared.config.path)
     }
 
     /// The back office's identity (`Afzender/Identificatie` of its replies).
     pub fn identity(&self) -> &str {
-        &self.inner.shared.config.identity
+        &self.shared.config.identity
     }
 
     /// The next `count` requests answer a plain HTTP `status` with an HTML body, whatever they
@@ -561,34 +545,20 @@ impl BackOfficeSim {
         self.state().behaviour = Behaviour::default();
     }
 
-    /// The current behaviour.
-    pub fn behaviour(&self) -> Behaviour {
-        self.state().behaviour.clone()
-    }
-
-    /// Every request to the SOAP endpoint so far, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedSoapRequest> {
-        self.state().requests.clone()
-    }
-
     /// The requests the back office processed ([`RecordedSoapRequest::is_accepted`]), in
     /// arrival order: at most one per `Referte`.
     pub fn accepted(&self) -> Vec<RecordedSoapRequest> {
-        self.filtered(RecordedSoapRequest::is_accepted)
+        self.requests_where(RecordedSoapRequest::is_accepted)
     }
 
     /// The requests answered as duplicates of an accepted `Referte`, in arrival order.
     pub fn duplicates(&self) -> Vec<RecordedSoapRequest> {
-        self.filtered(|r| r.duplicate)
+        self.requests_where(|r| r.duplicate)
     }
 
     /// The requests that failed validation, in arrival order.
     pub fn invalid(&self) -> Vec<RecordedSoapRequest> {
-        self.filtered(|r| !r.valid)
-    }
-
-    fn filtered(&self, keep: impl Fn(&RecordedSoapRequest) -> bool) -> Vec<RecordedSoapRequest> {
-        control::matching(&self.state().requests, keep)
+        self.requests_where(|r| !r.valid)
     }
 
     /// Arrival times of every request with this `Referte`, whatever it was answered.
@@ -603,17 +573,17 @@ impl BackOfficeSim {
 
     /// The largest number of requests to the SOAP endpoint handled at once so far.
     pub fn max_in_flight(&self) -> usize {
-        self.inner.shared.in_flight.max()
+        self.shared.in_flight.max()
     }
 
     /// Requests to the SOAP endpoint being handled right now.
     pub fn in_flight(&self) -> usize {
-        self.inner.shared.in_flight.current()
+        self.shared.in_flight.current()
     }
 
     /// TLS handshakes that failed (e.g. a client without an acceptable certificate).
     pub fn rejected_handshakes(&self) -> usize {
-        self.inner.shared.rejected_handshakes.load(Ordering::SeqCst)
+        self.shared.rejected_handshakes.load(Ordering::SeqCst)
     }
 
     /// Waits until at least `n` requests were accepted; false after `timeout`.
@@ -622,15 +592,6 @@ impl BackOfficeSim {
             s.requests.iter().filter(|r| r.is_accepted()).count() >= n
         })
         .await
-    }
-
-    /// Waits until at least `n` requests arrived; false after `timeout`.
-    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
-        self.wait_until(timeout, |s| s.requests.len() >= n).await
-    }
-
-    async fn wait_until(&self, timeout: Duration, done: impl Fn(&BackOfficeState) -> bool) -> bool {
-        control::wait_until(timeout, || done(&self.state())).await
     }
 }
 
@@ -854,7 +815,7 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route(&path, post(receive))
         .with_state(shared)
 }
@@ -887,7 +848,7 @@ async fn receive(
     let identity = shared.config.identity.as_str();
 
     let (index, answer, response, content_type_out, delay) = {
-        let mut state = shared.lock();
+        let mut state = shared.state();
         let (answer, duplicate) = state.decide(identity, &request, &errors, &raw, in_flight_now);
         let (response, content_type_out) = render(identity, &request, &answer);
         state.requests.push(RecordedSoapRequest {
@@ -925,7 +886,7 @@ async fn receive(
     };
     crate::control::pause(delay).await;
     {
-        let mut state = shared.lock();
+        let mut state = shared.state();
         let accepted_referte = state.requests.get_mut(index).and_then(|r| {
             r.completed = true;
             r.is_accepted().then(|| r.referte.clone()).flatten()
@@ -935,10 +896,6 @@ async fn receive(
         }
     }
     soap_kit::answer(answer.status(), content_type_out, response)
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.lock().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `reset` (alias `clear`) is applied first.
@@ -976,7 +933,7 @@ async fn set_behaviour(
     State(shared): State<AppState>,
     ControlJson(request): ControlJson<BehaviourRequest>,
 ) -> Response {
-    let mut state = shared.lock();
+    let mut state = shared.state();
     let b = &mut state.behaviour;
     if request.reset {
         *b = Behaviour::default();
@@ -1009,7 +966,7 @@ async fn set_behaviour(
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    control::json_list(&shared.lock().requests, |r| {
+    control::json_list(&shared.state().requests, |r| {
         json!({
             "msSinceStart": control::ms_since(shared.started, r.at),
             "referte": r.referte,
@@ -1212,31 +1169,6 @@ impl TlsServer {
                 .await
         });
         Ok(crate::server::Server::serving(addr, cancel, task))
-    }
-}
-
-enum Serving {
-    Plain(crate::server::Server),
-    Tls(crate::server::Server),
-}
-
-impl Serving {
-    fn server(&self) -> &crate::server::Server {
-        match self {
-            Self::Plain(s) | Self::Tls(s) => s,
-        }
-    }
-
-    fn addr(&self) -> SocketAddr {
-        self.server().addr()
-    }
-
-    fn shutdown(&self) {
-        self.server().shutdown();
-    }
-
-    async fn stopped(&self) -> std::io::Result<()> {
-        self.server().stopped().await
     }
 }
 

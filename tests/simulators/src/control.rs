@@ -4,10 +4,11 @@
 //! counting the requests in flight.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, Request, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,29 +16,39 @@ use axum::routing::get;
 use axum::Json;
 use axum::Router;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use crate::server::{Recording, Simulator};
 
 /// The control routes every simulator serves, `GET|POST /_sim/behaviour` and
 /// `GET /_sim/requests`, with the fallback [`no_such_route`].
-pub(crate) fn control_routes<S, G, GT, P, PT, L, LT>(
-    get_behaviour: G,
-    set_behaviour: P,
-    list_requests: L,
-) -> Router<S>
+pub(crate) fn control_routes<S, P, PT, L, LT>(set_behaviour: P, list_requests: L) -> Router<Arc<S>>
 where
-    S: Clone + Send + Sync + 'static,
-    G: Handler<GT, S>,
-    P: Handler<PT, S>,
-    L: Handler<LT, S>,
-    GT: 'static,
+    S: Simulator,
+    S::State: Recording,
+    <S::State as Recording>::Behaviour: Serialize,
+    P: Handler<PT, Arc<S>>,
+    L: Handler<LT, Arc<S>>,
     PT: 'static,
     LT: 'static,
 {
     Router::new()
-        .route("/_sim/behaviour", get(get_behaviour).post(set_behaviour))
+        .route(
+            "/_sim/behaviour",
+            get(get_behaviour::<S>).post(set_behaviour),
+        )
         .route("/_sim/requests", get(list_requests))
         .fallback(no_such_route)
+}
+
+/// `GET /_sim/behaviour`: the current behaviour.
+async fn get_behaviour<S>(State(shared): State<Arc<S>>) -> Json<<S::State as Recording>::Behaviour>
+where
+    S: Simulator,
+    S::State: Recording,
+{
+    Json(shared.state().behaviour().clone())
 }
 
 /// `{"fail_next": {"count", "status"}}` of a `POST /_sim/behaviour`.

@@ -37,6 +37,7 @@ use serde_json::{json, Value};
 use crate::control::{
     self, burst, header_str, take_one, valid_status, ControlJson, InFlightCounter,
 };
+use crate::server::{Recording, SimHandle, Simulator};
 
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
@@ -80,10 +81,22 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
+/// What the endpoint simulator keeps behind its lock.
 #[derive(Default)]
-struct EndpointState {
+pub struct EndpointState {
     requests: Vec<RecordedRequest>,
     behaviour: Behaviour,
+}
+
+impl Recording for EndpointState {
+    type Request = RecordedRequest;
+    type Behaviour = Behaviour;
+    fn requests(&self) -> &[RecordedRequest] {
+        &self.requests
+    }
+    fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
 }
 
 impl EndpointState {
@@ -104,32 +117,25 @@ impl EndpointState {
     }
 }
 
-struct Shared {
+/// What a running endpoint simulator shares with its server.
+pub struct Shared {
     started: Instant,
     state: Mutex<EndpointState>,
     in_flight: InFlightCounter,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, EndpointState> {
-        crate::control::lock(&self.state)
+impl Simulator for Shared {
+    const NAME: &'static str = "EndpointSim";
+    type State = EndpointState;
+    fn state(&self) -> MutexGuard<'_, EndpointState> {
+        control::lock(&self.state)
     }
 }
 
-/// A running endpoint simulator. Cheap to clone; the server stops on
-/// [`EndpointSim::shutdown`] or when the last clone is dropped.
-#[derive(Clone)]
-pub struct EndpointSim {
-    inner: Arc<Inner>,
-}
-
-type Inner = crate::server::Handle<Shared>;
-
-crate::server::debug_with_addr!(EndpointSim);
+/// A running endpoint simulator (see [`SimHandle`] for the methods every simulator has).
+pub type EndpointSim = SimHandle<Shared>;
 
 impl EndpointSim {
-    crate::server::lifecycle_methods!("EndpointSim");
-
     /// Binds `addr` (port 0 picks a free port) and serves in a background task.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
@@ -137,17 +143,7 @@ impl EndpointSim {
             state: Mutex::new(EndpointState::default()),
             in_flight: InFlightCounter::default(),
         });
-        let inner = Inner::serve(addr, shared, router).await?;
-        Ok(Self { inner })
-    }
-
-    fn state(&self) -> MutexGuard<'_, EndpointState> {
-        self.inner.shared.lock()
-    }
-
-    /// E.g. `http://127.0.0.1:41234`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        Self::serve(addr, shared, router).await
     }
 
     /// Where the hub posts messages: `base_url() + "/messages"`.
@@ -190,20 +186,10 @@ impl EndpointSim {
         self.state().behaviour = Behaviour::default();
     }
 
-    /// The current behaviour.
-    pub fn behaviour(&self) -> Behaviour {
-        self.state().behaviour.clone()
-    }
-
-    /// Every request to `/messages` so far, in arrival order.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state().requests.clone()
-    }
-
     /// The requests answered with a 2xx status (and not given up by the client during a
     /// delay), in arrival order.
     pub fn accepted(&self) -> Vec<RecordedRequest> {
-        control::matching(&self.state().requests, |r| r.is_success() && r.completed)
+        self.requests_where(|r| r.is_success() && r.completed)
     }
 
     /// Arrival times of every request for this message id, whatever it was answered.
@@ -218,12 +204,12 @@ impl EndpointSim {
 
     /// The largest number of requests to `/messages` handled at once so far.
     pub fn max_in_flight(&self) -> usize {
-        self.inner.shared.in_flight.max()
+        self.shared.in_flight.max()
     }
 
     /// Requests to `/messages` being handled right now.
     pub fn in_flight(&self) -> usize {
-        self.inner.shared.in_flight.current()
+        self.shared.in_flight.current()
     }
 
     /// Waits until at least `n` requests were accepted; false after `timeout`.
@@ -238,7 +224,7 @@ impl EndpointSim {
 type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route("/messages", post(receive))
         .with_state(shared)
 }
@@ -250,7 +236,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let message_id = header_str(&headers, "x-message-id");
     let (index, status, delay) = {
-        let mut state = shared.lock();
+        let mut state = shared.state();
         let status = match parsed {
             Some(_) => state.decide(message_id.as_deref(), &raw),
             None => 400,
@@ -269,7 +255,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         (state.requests.len() - 1, status, delay)
     };
     crate::control::pause(delay).await;
-    if let Some(r) = shared.lock().requests.get_mut(index) {
+    if let Some(r) = shared.state().requests.get_mut(index) {
         r.completed = true;
     }
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -279,10 +265,6 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         (true, false) => json!({"received": false, "error": "simulated failure"}),
     };
     (code, Json(answer)).into_response()
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.lock().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `clear` is applied first.
@@ -315,7 +297,7 @@ async fn set_behaviour(
     State(shared): State<AppState>,
     ControlJson(request): ControlJson<BehaviourRequest>,
 ) -> Response {
-    let mut state = shared.lock();
+    let mut state = shared.state();
     let b = &mut state.behaviour;
     if request.clear {
         *b = Behaviour::default();
@@ -338,7 +320,7 @@ async fn set_behaviour(
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    control::json_list(&shared.lock().requests, |r| {
+    control::json_list(&shared.state().requests, |r| {
         json!({
             "msSinceStart": control::ms_since(shared.started, r.at),
             "messageId": r.message_id,

@@ -11,7 +11,7 @@ use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -44,11 +44,25 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route("/_sim/verenigingen/{vcode}/stop", post(sim_stop))
         .route("/_sim/verenigingen/{vcode}/malformed", post(sim_malformed))
         .route("/_sim/verenigingen/{vcode}/huge", post(sim_huge))
-        .route("/_sim/faults", post(sim_faults))
+        .route(
+            "/_sim/faults",
+            faults_endpoint(
+                "/_sim/faults",
+                "expected {\"status\": 500, \"count\": 3}",
+                RegisterState::set_fault,
+            ),
+        )
         .route("/_sim/tokens/expire", post(sim_expire))
         .route("/_sim/stats", get(sim_stats))
         .route("/_sim/writes", get(sim_writes).delete(sim_clear_writes))
-        .route("/_sim/write-faults", post(sim_write_faults))
+        .route(
+            "/_sim/write-faults",
+            faults_endpoint(
+                "/_sim/write-faults",
+                "expected {\"status\": 503, \"count\": 2}",
+                RegisterState::set_write_fault,
+            ),
+        )
         .route("/_sim/write-delay", post(sim_write_delay));
     Router::new()
         .route("/oauth2/token", post(token))
@@ -597,36 +611,27 @@ struct FaultsBody {
     count: u32,
 }
 
-/// Arms the faults a body sent to `instance` asks for with `set`, or answers the problem
-/// (`expected` shows the shape).
-fn set_faults(
-    shared: &AppState,
-    body: Result<Json<FaultsBody>, JsonRejection>,
-    instance: &str,
-    expected: &str,
-    set: fn(&mut RegisterState, u32, u16),
-) -> Response {
-    let Ok(Json(body)) = body else {
-        return invalid_body(expected, instance);
-    };
-    if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
-        return invalid_body("status must be 100..=599", instance);
-    }
-    set(&mut shared.lock(), body.count, body.status);
-    ok_json(&json!({"status": body.status, "count": body.count}))
-}
+/// A fault endpoint's body, or why it did not parse.
+type FaultsJson = Result<Json<FaultsBody>, JsonRejection>;
 
-async fn sim_faults(
-    State(shared): State<AppState>,
-    body: Result<Json<FaultsBody>, JsonRejection>,
-) -> Response {
-    let expected = "expected {\"status\": 500, \"count\": 3}";
-    set_faults(
-        &shared,
-        body,
-        "/_sim/faults",
-        expected,
-        RegisterState::set_fault,
+/// `POST` to the fault endpoint at `instance`: arms the faults the body asks for with `set`,
+/// or answers the problem (`expected` shows the shape).
+fn faults_endpoint(
+    instance: &'static str,
+    expected: &'static str,
+    set: fn(&mut RegisterState, u32, u16),
+) -> MethodRouter<AppState> {
+    post(
+        move |State(shared): State<AppState>, body: FaultsJson| async move {
+            let Ok(Json(body)) = body else {
+                return invalid_body(expected, instance);
+            };
+            if body.count > 0 && StatusCode::from_u16(body.status).is_err() {
+                return invalid_body("status must be 100..=599", instance);
+            }
+            set(&mut shared.lock(), body.count, body.status);
+            ok_json(&json!({"status": body.status, "count": body.count}))
+        },
     )
 }
 
@@ -646,20 +651,6 @@ async fn sim_writes(State(shared): State<AppState>) -> Response {
 async fn sim_clear_writes(State(shared): State<AppState>) -> Response {
     let n = std::mem::take(&mut shared.lock().writes).len();
     ok_json(&json!({"count": n}))
-}
-
-async fn sim_write_faults(
-    State(shared): State<AppState>,
-    body: Result<Json<FaultsBody>, JsonRejection>,
-) -> Response {
-    let expected = "expected {\"status\": 503, \"count\": 2}";
-    set_faults(
-        &shared,
-        body,
-        "/_sim/write-faults",
-        expected,
-        RegisterState::set_write_fault,
-    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -75,6 +75,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::control::{self, burst, error_status, header_str, millis, take_one, ControlJson};
+use crate::server::{Recording, SimHandle, Simulator};
 use crate::soap_kit::{
     self, child, escape, html_error, text, HTML_CONTENT_TYPE, XML_CONTENT_TYPE as XML,
 };
@@ -373,7 +374,8 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
-struct SimState {
+/// What the volunteer-insurance simulator keeps behind its lock.
+pub struct SimState {
     requests: Vec<InsuranceRequest>,
     behaviour: Behaviour,
     recognitions: Vec<Recognition>,
@@ -381,6 +383,17 @@ struct SimState {
     decided: HashMap<String, Answer>,
     /// The serial number of the last erkenningsnummer issued.
     serial: u32,
+}
+
+impl Recording for SimState {
+    type Request = InsuranceRequest;
+    type Behaviour = Behaviour;
+    fn requests(&self) -> &[InsuranceRequest] {
+        &self.requests
+    }
+    fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
 }
 
 impl SimState {
@@ -593,18 +606,23 @@ pub fn seat_is_eligible(postcode: Option<&str>, land: Option<&str>) -> Result<()
     }
 }
 
-struct Shared {
+/// What a running volunteer-insurance simulator shares with its server.
+pub struct Shared {
     started: Instant,
     config: InsuranceSimConfig,
     validator: XsdValidator,
     state: Mutex<SimState>,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, SimState> {
-        crate::control::lock(&self.state)
+impl Simulator for Shared {
+    const NAME: &'static str = "InsuranceSim";
+    type State = SimState;
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        control::lock(&self.state)
     }
+}
 
+impl Shared {
     fn default_behaviour(&self) -> Behaviour {
         Behaviour {
             delay_ms: millis(self.config.decision_delay),
@@ -613,20 +631,11 @@ impl Shared {
     }
 }
 
-/// A running volunteer-insurance simulator. Cheap to clone; the server stops on
-/// [`InsuranceSim::shutdown`] or when the last clone is dropped.
-#[derive(Clone)]
-pub struct InsuranceSim {
-    inner: Arc<Inner>,
-}
-
-type Inner = crate::server::Handle<Shared>;
-
-crate::server::debug_with_addr!(InsuranceSim);
+/// A running volunteer-insurance simulator (see [`SimHandle`] for the methods every simulator
+/// has).
+pub type InsuranceSim = SimHandle<Shared>;
 
 impl InsuranceSim {
-    crate::server::lifecycle_methods!("InsuranceSim");
-
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves plain HTTP in a
     /// background task. Fails if the XSD cannot be read or compiled, or the address cannot be
     /// bound.
@@ -652,27 +661,17 @@ impl InsuranceSim {
                 serial: 0,
             }),
         });
-        let inner = Inner::serve(addr, shared, router).await?;
-        Ok(Self { inner })
-    }
-
-    fn state(&self) -> MutexGuard<'_, SimState> {
-        self.inner.shared.lock()
-    }
-
-    /// E.g. `http://127.0.0.1:41234`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        Self::serve(addr, shared, router).await
     }
 
     /// The SOAP endpoint: `base_url()` + the configured path.
     pub fn url(&self) -> String {
-        format!("{}{}", self.base_url(), self.inner.shared.config.path)
+        format!("{}{}", self.base_url(), self.shared.config.path)
     }
 
     /// The service's identity (`Afzender/Identificatie` of its answers).
     pub fn identity(&self) -> &str {
-        &self.inner.shared.config.identity
+        &self.shared.config.identity
     }
 
     /// The next `count` requests get the throttling fault (HTTP 500, `soapenv:Server`,
@@ -701,24 +700,14 @@ impl InsuranceSim {
     /// Back to the configuration: up, no bursts, the configured decision delay. Requests,
     /// recognitions and decided `Referte`s are kept.
     pub fn reset(&self) {
-        let behaviour = self.inner.shared.default_behaviour();
+        let behaviour = self.shared.default_behaviour();
         self.state().behaviour = behaviour;
-    }
-
-    /// The current behaviour.
-    pub fn behaviour(&self) -> Behaviour {
-        self.state().behaviour.clone()
     }
 
     /// Withdraws a recognition (status `INGETROKKEN` from today, with `reden`); false when
     /// there is no such recognition.
     pub fn withdraw(&self, erkenningsnummer: &str, reden: &str) -> bool {
         self.state().withdraw(erkenningsnummer, reden).is_some()
-    }
-
-    /// Every request to the SOAP endpoint so far, in arrival order.
-    pub fn requests(&self) -> Vec<InsuranceRequest> {
-        self.state().requests.clone()
     }
 
     /// The recognitions granted, in the order they were granted (in their current state).
@@ -729,12 +718,7 @@ impl InsuranceSim {
     /// The `VraagErkenningAan` requests the service decided ([`InsuranceRequest::is_submission`]):
     /// at most one per `Referte`, in arrival order.
     pub fn submissions(&self) -> Vec<InsuranceRequest> {
-        control::matching(&self.state().requests, InsuranceRequest::is_submission)
-    }
-
-    /// Waits until at least `n` requests arrived; false after `timeout`.
-    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
-        control::wait_until(timeout, || self.state().requests.len() >= n).await
+        self.requests_where(InsuranceRequest::is_submission)
     }
 }
 
@@ -978,7 +962,7 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route(&path, post(receive))
         .route("/_sim/recognitions", get(list_recognitions))
         .route("/_sim/withdraw", post(withdraw))
@@ -999,7 +983,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
     let identity = shared.config.identity.as_str();
 
     let (index, answer, response, content_type_out, delay) = {
-        let mut state = shared.lock();
+        let mut state = shared.state();
         let (answer, duplicate) = state.decide(&request, &errors);
         let (response, content_type_out) = render(identity, &request, &answer, &state);
         let is_aanvraag = request.operation.as_deref() == Some(VRAAG_ERKENNING_AAN);
@@ -1034,14 +1018,10 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         )
     };
     crate::control::pause(delay).await;
-    if let Some(r) = shared.lock().requests.get_mut(index) {
+    if let Some(r) = shared.state().requests.get_mut(index) {
         r.completed = true;
     }
     soap_kit::answer(answer.status(), content_type_out, response)
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.lock().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `reset` is applied first.
@@ -1061,7 +1041,7 @@ async fn set_behaviour(
     ControlJson(request): ControlJson<BehaviourRequest>,
 ) -> Response {
     let defaults = shared.default_behaviour();
-    let mut state = shared.lock();
+    let mut state = shared.state();
     let b = &mut state.behaviour;
     if request.reset {
         *b = defaults;
@@ -1084,7 +1064,7 @@ async fn set_behaviour(
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    control::json_list(&shared.lock().requests, |r| {
+    control::json_list(&shared.state().requests, |r| {
         json!({
             "msSinceStart": control::ms_since(shared.started, r.at),
             "operation": r.operation,
@@ -1103,7 +1083,7 @@ async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
 }
 
 async fn list_recognitions(State(shared): State<AppState>) -> Json<Vec<Recognition>> {
-    Json(shared.lock().recognitions.clone())
+    Json(shared.state().recognitions.clone())
 }
 
 #[derive(Debug, Deserialize)]
@@ -1121,7 +1101,7 @@ async fn withdraw(
     ControlJson(request): ControlJson<WithdrawRequest>,
 ) -> Response {
     let withdrawn = shared
-        .lock()
+        .state()
         .withdraw(&request.erkenningsnummer, &request.reden);
     match withdrawn {
         Some(r) => Json(r).into_response(),

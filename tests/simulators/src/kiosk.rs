@@ -79,6 +79,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
+use crate::server::{Recording, SimHandle, Simulator};
 use crate::soap_kit::{
     self, envelope, escape_controls as escape, html_error, text, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -364,8 +365,9 @@ impl DossierRecord {
     }
 }
 
+/// What the KIOSK simulator keeps behind its lock.
 #[derive(Default)]
-struct KioskState {
+pub struct KioskState {
     requests: Vec<KioskRequest>,
     behaviour: Behaviour,
     dossiers: Vec<DossierRecord>,
@@ -374,6 +376,17 @@ struct KioskState {
     /// Dossiernummer → index in `dossiers`.
     by_number: HashMap<String, usize>,
     last_number: u32,
+}
+
+impl Recording for KioskState {
+    type Request = KioskRequest;
+    type Behaviour = Behaviour;
+    fn requests(&self) -> &[KioskRequest] {
+        &self.requests
+    }
+    fn behaviour(&self) -> &Behaviour {
+        &self.behaviour
+    }
 }
 
 impl KioskState {
@@ -517,33 +530,26 @@ fn euro(cents: u128) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-struct Shared {
+/// What a running KIOSK simulator shares with its server.
+pub struct Shared {
     started: Instant,
     config: KioskSimConfig,
     validator: XsdValidator,
     state: Mutex<KioskState>,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, KioskState> {
-        crate::control::lock(&self.state)
+impl Simulator for Shared {
+    const NAME: &'static str = "KioskSim";
+    type State = KioskState;
+    fn state(&self) -> MutexGuard<'_, KioskState> {
+        control::lock(&self.state)
     }
 }
 
-/// A running KIOSK simulator. Cheap to clone; the server stops on [`KioskSim::shutdown`] or
-/// when the last clone is dropped.
-#[derive(Clone)]
-pub struct KioskSim {
-    inner: Arc<Inner>,
-}
-
-type Inner = crate::server::Handle<Shared>;
-
-crate::server::debug_with_addr!(KioskSim);
+/// A running KIOSK simulator (see [`SimHandle`] for the methods every simulator has).
+pub type KioskSim = SimHandle<Shared>;
 
 impl KioskSim {
-    crate::server::lifecycle_methods!("KioskSim");
-
     /// Loads the XSD, binds `addr` (port 0 picks a free port) and serves in a background
     /// task. Fails if the XSD cannot be read or compiled, or the address cannot be bound.
     pub async fn start(
@@ -558,27 +564,17 @@ impl KioskSim {
             validator,
             state: Mutex::new(KioskState::default()),
         });
-        let inner = Inner::serve(addr, shared, router).await?;
-        Ok(Self { inner })
-    }
-
-    fn state(&self) -> MutexGuard<'_, KioskState> {
-        self.inner.shared.lock()
-    }
-
-    /// E.g. `http://127.0.0.1:41234`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        Self::serve(addr, shared, router).await
     }
 
     /// The SOAP endpoint, e.g. `http://127.0.0.1:41234/Kiosk-01.00/soap/WebService`.
     pub fn url(&self) -> String {
-        format!("{}{}", self.base_url(), self.inner.shared.config.path)
+        format!("{}{}", self.base_url(), self.shared.config.path)
     }
 
     /// The configuration it runs with.
     pub fn config(&self) -> &KioskSimConfig {
-        &self.inner.shared.config
+        &self.shared.config
     }
 
     /// The next `count` requests answer a plain HTTP `status` with an HTML body, whatever
@@ -613,34 +609,20 @@ impl KioskSim {
         self.state().behaviour = Behaviour::default();
     }
 
-    /// The current behaviour.
-    pub fn behaviour(&self) -> Behaviour {
-        self.state().behaviour.clone()
-    }
-
-    /// Every request to the SOAP endpoint so far, in arrival order.
-    pub fn requests(&self) -> Vec<KioskRequest> {
-        self.state().requests.clone()
-    }
-
     /// The valid, non-duplicate `DienAanvraagIn`s that opened a dossier, in arrival order.
     pub fn submissions(&self) -> Vec<KioskRequest> {
-        self.filtered(KioskRequest::is_submission)
+        self.requests_where(KioskRequest::is_submission)
     }
 
     /// The requests that failed validation, in arrival order.
     pub fn invalid(&self) -> Vec<KioskRequest> {
-        self.filtered(|r| !r.valid)
-    }
-
-    fn filtered(&self, keep: impl Fn(&KioskRequest) -> bool) -> Vec<KioskRequest> {
-        control::matching(&self.state().requests, keep)
+        self.requests_where(|r| !r.valid)
     }
 
     /// Every dossier as it stands now, in the order opened.
     pub fn dossiers(&self) -> Vec<Dossier> {
         let now = Instant::now();
-        let config = &self.inner.shared.config;
+        let config = &self.shared.config;
         self.state()
             .dossiers
             .iter()
@@ -651,7 +633,7 @@ impl KioskSim {
     /// One dossier as it stands now.
     pub fn dossier(&self, dossiernummer: &str) -> Option<Dossier> {
         let now = Instant::now();
-        let config = &self.inner.shared.config;
+        let config = &self.shared.config;
         let state = self.state();
         let i = *state.by_number.get(dossiernummer)?;
         state.dossiers.get(i).map(|d| d.view(config, now))
@@ -660,15 +642,6 @@ impl KioskSim {
     /// Waits until at least `n` dossiers were opened; false after `timeout`.
     pub async fn wait_for_submissions(&self, n: usize, timeout: Duration) -> bool {
         self.wait_until(timeout, |s| s.dossiers.len() >= n).await
-    }
-
-    /// Waits until at least `n` requests arrived; false after `timeout`.
-    pub async fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
-        self.wait_until(timeout, |s| s.requests.len() >= n).await
-    }
-
-    async fn wait_until(&self, timeout: Duration, done: impl Fn(&KioskState) -> bool) -> bool {
-        control::wait_until(timeout, || done(&self.state())).await
     }
 }
 
@@ -861,7 +834,7 @@ type AppState = Arc<Shared>;
 
 fn router(shared: AppState) -> Router {
     let path = shared.config.path.clone();
-    control::control_routes(get_behaviour, set_behaviour, list_requests)
+    control::control_routes(set_behaviour, list_requests)
         .route(&path, post(receive))
         .route("/_sim/dossiers", get(list_dossiers))
         .with_state(shared)
@@ -885,7 +858,7 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
     let raw = String::from_utf8_lossy(&body).into_owned();
 
     let (index, answer, response, content_type_out, delay) = {
-        let mut state = shared.lock();
+        let mut state = shared.state();
         let (answer, duplicate) =
             state.decide(&shared.config, &request, &errors, &raw, at, received_at);
         let (response, content_type_out) = render(&request, &answer);
@@ -920,14 +893,10 @@ async fn receive(State(shared): State<AppState>, headers: HeaderMap, body: Bytes
         )
     };
     crate::control::pause(delay).await;
-    if let Some(r) = shared.lock().requests.get_mut(index) {
+    if let Some(r) = shared.state().requests.get_mut(index) {
         r.completed = true;
     }
     soap_kit::answer(answer.http_status(), content_type_out, response)
-}
-
-async fn get_behaviour(State(shared): State<AppState>) -> Json<Behaviour> {
-    Json(shared.lock().behaviour.clone())
 }
 
 /// `POST /_sim/behaviour`: every member optional; `reset` (alias `clear`) is applied first.
@@ -953,7 +922,7 @@ async fn set_behaviour(
     State(shared): State<AppState>,
     ControlJson(request): ControlJson<BehaviourRequest>,
 ) -> Response {
-    let mut state = shared.lock();
+    let mut state = shared.state();
     let b = &mut state.behaviour;
     if request.reset {
         *b = Behaviour::default();
@@ -990,7 +959,7 @@ fn dossier_json(d: &Dossier) -> Value {
 /// `GET /_sim/requests`: what arrived (milliseconds since the simulator started), without
 /// bodies.
 async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
-    control::json_list(&shared.lock().requests, |r| {
+    control::json_list(&shared.state().requests, |r| {
         json!({
             "msSinceStart": control::ms_since(shared.started, r.at),
             "operation": r.operation,
@@ -1010,7 +979,7 @@ async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
 /// `GET /_sim/dossiers`: every dossier as it stands now.
 async fn list_dossiers(State(shared): State<AppState>) -> Json<Value> {
     let now = Instant::now();
-    let state = shared.lock();
+    let state = shared.state();
     let list: Vec<Value> = state
         .dossiers
         .iter()

@@ -48,7 +48,7 @@ pub mod xml_check;
 pub mod xsd;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -61,6 +61,7 @@ pub use data::{
 };
 pub use endpoint::{EndpointSim, RecordedRequest};
 pub use merge_patch::merge_patch;
+pub use server::SimHandle;
 pub use state::{SimError, Stats};
 
 use state::{Shared, State};
@@ -104,20 +105,10 @@ impl Default for RegisterSimConfig {
     }
 }
 
-/// A running register simulator. Cheap to clone; the server stops on [`RegisterSim::shutdown`]
-/// or when the last clone is dropped.
-#[derive(Clone)]
-pub struct RegisterSim {
-    inner: Arc<Inner>,
-}
-
-type Inner = crate::server::Handle<Shared>;
-
-crate::server::debug_with_addr!(RegisterSim);
+/// A running register simulator (see [`SimHandle`] for the methods every simulator has).
+pub type RegisterSim = SimHandle<Shared>;
 
 impl RegisterSim {
-    crate::server::lifecycle_methods!("RegisterSim");
-
     /// Loads the associations (sequences 1..N), binds `addr` (port 0 picks a free port) and
     /// serves in a background task. Fails if an association has no valid `vCode` or the
     /// address cannot be bound.
@@ -134,17 +125,7 @@ impl RegisterSim {
             client_secret: config.client_secret,
             token_ttl: config.token_ttl,
         });
-        let inner = Inner::serve(addr, shared, http::router).await?;
-        Ok(Self { inner })
-    }
-
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.inner.shared.lock()
-    }
-
-    /// E.g. `http://127.0.0.1:41234`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        Self::serve(addr, shared, http::router).await
     }
 
     /// `base_url() + "/oauth2/token"`.

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use crate::insurance::{InsuranceSim, InsuranceSimConfig};
 use crate::kiosk::{KioskSim, KioskSimConfig};
+use crate::server::SimHandle;
 use crate::uldk::{UldkSim, UldkSimConfig};
 
 /// A running provider simulator, whatever its kind.
@@ -26,10 +27,10 @@ impl std::fmt::Debug for ProviderSim {
 }
 
 impl ProviderSim {
-    fn new<S: Send + Sync + 'static>(url: String, sim: S, stop: fn(&S)) -> Self {
+    fn new<S: Send + Sync + 'static>(url: String, sim: SimHandle<S>) -> Self {
         ProviderSim {
             url,
-            stop: Box::new(move || stop(&sim)),
+            stop: Box::new(move || sim.shutdown()),
         }
     }
 
@@ -65,7 +66,7 @@ async fn start_kiosk(url: &str) -> std::io::Result<ProviderSim> {
         ..KioskSimConfig::default()
     };
     let sim = KioskSim::start(config, addr).await?;
-    Ok(ProviderSim::new(sim.url(), sim, KioskSim::shutdown))
+    Ok(ProviderSim::new(sim.url(), sim))
 }
 
 async fn start_uldk(url: &str) -> std::io::Result<ProviderSim> {
@@ -77,7 +78,7 @@ async fn start_uldk(url: &str) -> std::io::Result<ProviderSim> {
         ));
     }
     let sim = UldkSim::start(UldkSimConfig::default(), addr).await?;
-    Ok(ProviderSim::new(sim.base_url(), sim, UldkSim::shutdown))
+    Ok(ProviderSim::new(sim.base_url(), sim))
 }
 
 async fn start_insurance(url: &str) -> std::io::Result<ProviderSim> {
@@ -87,7 +88,7 @@ async fn start_insurance(url: &str) -> std::io::Result<ProviderSim> {
         ..InsuranceSimConfig::default()
     };
     let sim = InsuranceSim::start(config, addr).await?;
-    Ok(ProviderSim::new(sim.url(), sim, InsuranceSim::shutdown))
+    Ok(ProviderSim::new(sim.url(), sim))
 }
 
 /// `http://host:port/path` → the address and the path (`""` when there is none).

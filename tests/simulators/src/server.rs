@@ -1,28 +1,158 @@
-//! The HTTP server lifecycle every simulator shares: bind (port 0 allowed), serve until
-//! shut down or dropped, wait for the end.
+//! What every simulator shares: the HTTP server lifecycle (bind, port 0 allowed; serve until
+//! shut down or dropped; wait for the end) and [`SimHandle`], the type of every simulator's
+//! handle.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// What a simulator's cheap-to-clone handle points at: its shared state and its server.
-pub(crate) struct Handle<S, V = Server> {
-    pub(crate) shared: std::sync::Arc<S>,
-    pub(crate) server: V,
+/// A running simulator: what it shares with its server, and the server. Cheap to clone; the
+/// server stops on [`SimHandle::shutdown`] or when the last clone is dropped.
+///
+/// Each simulator names its own (`KioskSim` is `SimHandle<kiosk::Shared>`, …) and adds its
+/// own methods; the methods every simulator has are written once here.
+pub struct SimHandle<S> {
+    pub(crate) shared: Arc<S>,
+    server: Arc<Server>,
 }
 
-impl<S> Handle<S> {
+/// What a simulator's shared state tells its [`SimHandle`].
+pub trait Simulator: Send + Sync + 'static {
+    /// The handle's name, e.g. `KioskSim` (its `Debug`).
+    const NAME: &'static str;
+    /// What the simulator keeps behind its lock.
+    type State;
+    /// Locks the state, as the handle's methods see it (a poisoned lock is still usable).
+    fn state(&self) -> MutexGuard<'_, Self::State>;
+    /// For a simulator that serves plain HTTP or HTTPS: whether it serves HTTPS (shown in
+    /// `Debug`). `None` for one that serves only plain HTTP.
+    fn tls(&self) -> Option<bool> {
+        None
+    }
+}
+
+/// A simulator state that records the requests it receives and has a behaviour tests set.
+pub trait Recording {
+    /// One recorded request.
+    type Request: Clone;
+    /// What `GET /_sim/behaviour` shows.
+    type Behaviour: Clone;
+    /// Every request so far, in arrival order.
+    fn requests(&self) -> &[Self::Request];
+    /// The current behaviour.
+    fn behaviour(&self) -> &Self::Behaviour;
+}
+
+impl<S> Clone for SimHandle<S> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: self.shared.clone(),
+            server: self.server.clone(),
+        }
+    }
+}
+
+impl<S: Simulator> std::fmt::Debug for SimHandle<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct(S::NAME);
+        d.field("addr", &self.local_addr());
+        if let Some(tls) = self.shared.tls() {
+            d.field("tls", &tls);
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+impl<S> SimHandle<S> {
     /// Serves `router(shared)` at `addr` (port 0 picks a free port) in a background task:
     /// what a simulator's `start` ends with.
     pub(crate) async fn serve(
         addr: SocketAddr,
-        shared: std::sync::Arc<S>,
-        router: impl FnOnce(std::sync::Arc<S>) -> axum::Router,
-    ) -> std::io::Result<std::sync::Arc<Self>> {
+        shared: Arc<S>,
+        router: impl FnOnce(Arc<S>) -> axum::Router,
+    ) -> std::io::Result<Self> {
         let server = Server::start(addr, router(shared.clone())).await?;
-        Ok(std::sync::Arc::new(Handle { shared, server }))
+        Ok(Self::new(shared, server))
+    }
+
+    /// The handle of `shared` served by `server`.
+    pub(crate) fn new(shared: Arc<S>, server: Server) -> Self {
+        Self {
+            shared,
+            server: Arc::new(server),
+        }
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// Stops the server gracefully (requests under way, delays included, are answered).
+    /// Idempotent.
+    pub fn shutdown(&self) {
+        self.server.shutdown();
+    }
+
+    /// Waits until the server task has ended (after [`SimHandle::shutdown`]).
+    pub async fn stopped(&self) -> std::io::Result<()> {
+        self.server.stopped().await
+    }
+}
+
+impl<S: Simulator> SimHandle<S> {
+    /// E.g. `http://127.0.0.1:41234` (`https://…` when serving HTTPS).
+    pub fn base_url(&self) -> String {
+        let scheme = if self.shared.tls() == Some(true) {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.local_addr())
+    }
+
+    /// The state, locked (see [`Simulator::state`]).
+    pub(crate) fn state(&self) -> MutexGuard<'_, S::State> {
+        self.shared.state()
+    }
+}
+
+impl<S: Simulator> SimHandle<S>
+where
+    S::State: Recording,
+{
+    /// Every request to the simulator's partner API so far, in arrival order.
+    pub fn requests(&self) -> Vec<<S::State as Recording>::Request> {
+        self.state().requests().to_vec()
+    }
+
+    /// The current behaviour.
+    pub fn behaviour(&self) -> <S::State as Recording>::Behaviour {
+        self.state().behaviour().clone()
+    }
+
+    /// The recorded requests `keep` answers true for, in arrival order.
+    pub(crate) fn requests_where(
+        &self,
+        keep: impl Fn(&<S::State as Recording>::Request) -> bool,
+    ) -> Vec<<S::State as Recording>::Request> {
+        crate::control::matching(self.state().requests(), keep)
+    }
+
+    /// Waits until at least `n` requests arrived; false after `timeout`.
+    pub async fn wait_for_requests(&self, n: usize, timeout: std::time::Duration) -> bool {
+        self.wait_until(timeout, |s| s.requests().len() >= n).await
+    }
+
+    /// Waits until `done` answers true for the state; false after `timeout`.
+    pub(crate) async fn wait_until(
+        &self,
+        timeout: std::time::Duration,
+        done: impl Fn(&S::State) -> bool,
+    ) -> bool {
+        crate::control::wait_until(timeout, || done(&self.state())).await
     }
 }
 
@@ -88,41 +218,3 @@ impl Drop for Server {
         self.cancel.cancel();
     }
 }
-
-/// The methods every simulator's handle has, for a handle whose `inner.server` answers
-/// `addr()`, `shutdown()` and `stopped()` (a [`Server`], or the back office's plain-or-TLS
-/// server): `local_addr`, `shutdown` and `stopped`.
-macro_rules! lifecycle_methods {
-    ($sim:literal) => {
-        /// The bound address.
-        pub fn local_addr(&self) -> std::net::SocketAddr {
-            self.inner.server.addr()
-        }
-
-        /// Stops the server gracefully (requests under way, delays included, are answered).
-        /// Idempotent.
-        pub fn shutdown(&self) {
-            self.inner.server.shutdown();
-        }
-
-        #[doc = concat!("Waits until the server task has ended (after [`", $sim, "::shutdown`]).")]
-        pub async fn stopped(&self) -> std::io::Result<()> {
-            self.inner.server.stopped().await
-        }
-    };
-}
-pub(crate) use lifecycle_methods;
-
-/// `Debug` of a simulator's handle: its name and bound address.
-macro_rules! debug_with_addr {
-    ($sim:ident) => {
-        impl std::fmt::Debug for $sim {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.debug_struct(stringify!($sim))
-                    .field("addr", &self.local_addr())
-                    .finish_non_exhaustive()
-            }
-        }
-    };
-}
-pub(crate) use debug_with_addr;

@@ -62,9 +62,10 @@ pub(crate) struct IdHighWater {
     pub locatie: u64,
 }
 
+/// What the register simulator keeps behind its lock.
 #[derive(Debug, Default)]
-pub(crate) struct State {
-    pub entries: BTreeMap<String, Entry>,
+pub struct State {
+    pub(crate) entries: BTreeMap<String, Entry>,
     pub sequence: u64,
     pub tokens: HashMap<String, Instant>,
     /// (status, remaining count)
@@ -78,7 +79,8 @@ pub(crate) struct State {
     pub stats: Stats,
 }
 
-pub(crate) struct Shared {
+/// What a running register simulator shares with its server.
+pub struct Shared {
     pub state: Mutex<State>,
     pub client_id: String,
     pub client_secret: String,
@@ -89,6 +91,14 @@ impl Shared {
     /// Locks the state; a poisoned lock (a panicking test thread) is still usable.
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl crate::server::Simulator for Shared {
+    const NAME: &'static str = "RegisterSim";
+    type State = State;
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.lock()
     }
 }
 

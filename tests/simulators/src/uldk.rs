@@ -81,6 +81,7 @@ use serde_json::{json, Value};
 use time::{Date, Month};
 
 use crate::control::{self, header_str, valid_status};
+use crate::server::{Recording, SimHandle, Simulator};
 
 /// Where the request schema is read from when the simulator starts.
 pub const RESERVATION_SCHEMA_PATH: &str = concat!(
@@ -307,14 +308,26 @@ impl Entry {
     }
 }
 
+/// What the ULDK simulator keeps behind its lock.
 #[derive(Default)]
-struct SimState {
+pub struct SimState {
     requests: Vec<UldkRequest>,
     reservations: Vec<Entry>,
     by_key: HashMap<String, usize>,
     by_id: HashMap<String, usize>,
     next_id: u32,
     behaviour: UldkBehaviour,
+}
+
+impl Recording for SimState {
+    type Request = UldkRequest;
+    type Behaviour = UldkBehaviour;
+    fn requests(&self) -> &[UldkRequest] {
+        &self.requests
+    }
+    fn behaviour(&self) -> &UldkBehaviour {
+        &self.behaviour
+    }
 }
 
 impl SimState {
@@ -449,7 +462,8 @@ fn fmt_date(d: Date) -> String {
     d.format(DATE).unwrap_or_else(|_| d.to_string())
 }
 
-struct Shared {
+/// What a running ULDK simulator shares with its server.
+pub struct Shared {
     config: UldkSimConfig,
     validator: jsonschema::Validator,
     started: Instant,
@@ -462,20 +476,22 @@ impl Shared {
     }
 }
 
-/// A running ULDK simulator. Cheap to clone; the server stops on [`UldkSim::shutdown`] or
-/// when the last clone is dropped.
-#[derive(Clone)]
-pub struct UldkSim {
-    inner: Arc<Inner>,
+impl Simulator for Shared {
+    const NAME: &'static str = "UldkSim";
+    type State = SimState;
+    /// Moves the reservations on first, so that the handle sees them as they stand now.
+    fn state(&self) -> MutexGuard<'_, SimState> {
+        let mut state = self.lock();
+        state.advance(Instant::now(), &self.config);
+        state
+    }
 }
 
-type Inner = crate::server::Handle<Shared>;
-
-crate::server::debug_with_addr!(UldkSim);
+/// A running ULDK simulator (see [`SimHandle`] for the methods every simulator has); the API
+/// is under `base_url()` + `/v1`.
+pub type UldkSim = SimHandle<Shared>;
 
 impl UldkSim {
-    crate::server::lifecycle_methods!("UldkSim");
-
     /// Reads and compiles the request schema ([`RESERVATION_SCHEMA_PATH`]), binds `addr` (port
     /// 0 picks a free port) and serves in a background task.
     pub async fn start(config: UldkSimConfig, addr: SocketAddr) -> std::io::Result<Self> {
@@ -504,24 +520,12 @@ impl UldkSim {
                 ..SimState::default()
             }),
         });
-        let inner = Inner::serve(addr, shared, router).await?;
-        Ok(Self { inner })
-    }
-
-    fn state(&self) -> MutexGuard<'_, SimState> {
-        let mut state = self.inner.shared.lock();
-        state.advance(Instant::now(), &self.inner.shared.config);
-        state
-    }
-
-    /// E.g. `http://127.0.0.1:41234`; the API is under `/v1`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.local_addr())
+        Self::serve(addr, shared, router).await
     }
 
     /// The configuration it runs with.
     pub fn config(&self) -> &UldkSimConfig {
-        &self.inner.shared.config
+        &self.shared.config
     }
 
     /// The next `count` `/v1` requests answer `status` (problem+json) without being
@@ -573,21 +577,11 @@ impl UldkSim {
         self.state().behaviour = UldkBehaviour::default();
     }
 
-    /// The current behaviour.
-    pub fn behaviour(&self) -> UldkBehaviour {
-        self.state().behaviour.clone()
-    }
-
     /// Applies a behaviour change as `POST /_sim/behaviour` does.
     pub fn change_behaviour(&self, change: BehaviourChange) -> UldkBehaviour {
         let mut state = self.state();
         apply(&mut state.behaviour, change);
         state.behaviour.clone()
-    }
-
-    /// Every request to a `/v1` route so far, in arrival order.
-    pub fn requests(&self) -> Vec<UldkRequest> {
-        self.state().requests.clone()
     }
 
     /// Every reservation, in the order they were made, as they stand now.
@@ -608,12 +602,7 @@ impl UldkSim {
 
     /// The `POST`s that made a reservation (valid, not a replay), in arrival order.
     pub fn submissions(&self) -> Vec<UldkRequest> {
-        self.state()
-            .requests
-            .iter()
-            .filter(|r| r.method == "POST" && r.status == 201)
-            .cloned()
-            .collect()
+        self.requests_where(|r| r.method == "POST" && r.status == 201)
     }
 
     /// Waits until the reservation is decided; its final state, or None after `timeout` (or
