@@ -18,4 +18,4 @@ pub mod serve;
 pub mod store;
 pub mod telemetry;
 
-pub use feature::{every, Built, Every, Feature, Routes, Runtime};
+pub use feature::{every, prune_every, Built, Every, Feature, Routes, Runtime};

@@ -332,8 +332,15 @@ struct SearchQuery {
     offset: Option<i64>,
 }
 
+/// The query read and its page (`limit`, `offset`, as `page_of` finds them; 50 and 0 by
+/// default) checked, or the 400 to give instead.
 #[allow(clippy::result_large_err)]
-fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response> {
+fn paged<Q>(
+    query: Result<Query<Q>, QueryRejection>,
+    page_of: impl Fn(&Q) -> (Option<i64>, Option<i64>),
+) -> Result<(Q, i64, i64), Response> {
+    let Query(q) = query.map_err(|e| invalid_query(&e))?;
+    let (limit, offset) = page_of(&q);
     let limit = limit.unwrap_or(50);
     let offset = offset.unwrap_or(0);
     if !(1..=500).contains(&limit) || offset < 0 {
@@ -344,7 +351,20 @@ fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response>
             &[],
         ));
     }
-    Ok((limit, offset))
+    Ok((q, limit, offset))
+}
+
+/// A vCode from the path, or the 400 to give instead.
+#[allow(clippy::result_large_err)]
+fn v_code_of(raw: &str) -> Result<VCode, Response> {
+    raw.parse().map_err(|_| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "Invalid vCode",
+            "V followed by 7 digits",
+            &[],
+        )
+    })
 }
 
 /// A snapshot as the loket may show it: never an INSZ.
@@ -366,12 +386,8 @@ async fn search(
     State(s): State<ApiState>,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return invalid_query(&e),
-    };
-    let (limit, offset) = match page(q.limit, q.offset) {
-        Ok(p) => p,
+    let (q, limit, offset) = match paged(query, |q| (q.limit, q.offset)) {
+        Ok(paged) => paged,
         Err(r) => return r,
     };
     let query = AssociationQuery {
@@ -393,14 +409,7 @@ async fn search(
 /// The projection's snapshot of a vCode, or the answer to give instead.
 #[allow(clippy::result_large_err)]
 async fn snapshot(s: &ApiState, raw: &str) -> Result<Vereniging, Response> {
-    let v_code: VCode = raw.parse().map_err(|_| {
-        problem(
-            StatusCode::BAD_REQUEST,
-            "Invalid vCode",
-            "V followed by 7 digits",
-            &[],
-        )
-    })?;
+    let v_code = v_code_of(raw)?;
     match s
         .applications
         .projection
@@ -467,24 +476,13 @@ async fn history(
     Path(raw): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return invalid_query(&e),
-    };
-    let (limit, offset) = match page(q.limit, q.offset) {
-        Ok(p) => p,
+    let (_, limit, offset) = match paged(query, |q| (q.limit, q.offset)) {
+        Ok(paged) => paged,
         Err(r) => return r,
     };
-    let v_code: VCode = match raw.parse() {
+    let v_code = match v_code_of(&raw) {
         Ok(v) => v,
-        Err(_) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "Invalid vCode",
-                "V followed by 7 digits",
-                &[],
-            )
-        }
+        Err(r) => return r,
     };
     match s
         .applications
