@@ -41,7 +41,7 @@ use crate::runtime::broker::{
 use crate::runtime::consume::{DEAD_LETTERED_AT, FAILURE, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::store::dead_letters::{
-    DeadLetterStatus, DeadLetterStore, NewDeadLetter, ResolveError, Resolved,
+    DeadLetterStatus, DeadLetterStore, DeadLetterSummary, NewDeadLetter, ResolveError, Resolved,
 };
 use crate::runtime::store::StoreError;
 
@@ -359,13 +359,8 @@ pub async fn replay(
             )))
         }
     }
-    let detail = json!({
-        "queue": queue,
-        "message_id": letter.summary.message_id,
-        "failure": letter.summary.failure,
-    });
     resolution
-        .commit(Resolved::Replayed, &actor, detail)
+        .commit(Resolved::Replayed, &actor, audit_detail(&letter.summary))
         .await?;
     tracing::info!(id, %queue, message_id = ?letter.summary.message_id, %actor, "replayed a dead letter");
     Ok(ResolvedLetter {
@@ -386,13 +381,8 @@ pub async fn discard(
     let actor = self::actor(actor)?;
     let resolution = store.begin_resolve(id).await?;
     let letter = resolution.letter().clone();
-    let detail = json!({
-        "queue": letter.summary.queue,
-        "message_id": letter.summary.message_id,
-        "failure": letter.summary.failure,
-    });
     resolution
-        .commit(Resolved::Discarded, &actor, detail)
+        .commit(Resolved::Discarded, &actor, audit_detail(&letter.summary))
         .await?;
     tracing::info!(id, queue = %letter.summary.queue, %actor, "discarded a dead letter");
     Ok(ResolvedLetter {
@@ -400,6 +390,15 @@ pub async fn discard(
         status: DeadLetterStatus::Discarded,
         queue: letter.summary.queue,
         message_id: letter.summary.message_id,
+    })
+}
+
+/// What the audit row of a replay or a discard records of the dead letter (never its body).
+fn audit_detail(summary: &DeadLetterSummary) -> serde_json::Value {
+    json!({
+        "queue": summary.queue,
+        "message_id": summary.message_id,
+        "failure": summary.failure,
     })
 }
 
