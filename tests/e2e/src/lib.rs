@@ -16,12 +16,22 @@ pub use test_support::*;
 
 /// Starts the register simulator with the checked-in seed on a free port.
 pub async fn start_register() -> RegisterSim {
-    RegisterSim::start(
-        RegisterSimConfig::with_seed(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
+    start_register_with(RegisterSimConfig::with_seed()).await
+}
+
+/// Starts the register simulator with `config` on a free port.
+pub async fn start_register_with(config: RegisterSimConfig) -> RegisterSim {
+    RegisterSim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Stops the hub, then the register simulator, and drops the test's vhost and database:
+/// the end of most tests.
+pub async fn stop_all(hub: TestHub, register: RegisterSim, iso: Isolation) {
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
 }
 
 /// The hub's settings from the checked-in `config/default.toml`, pointed at this test's
@@ -134,11 +144,16 @@ pub async fn start_synced(
 
 /// The statuses of an application's timeline (`GET /applications/{id}`), oldest first.
 pub fn timeline(application: &serde_json::Value) -> Vec<&str> {
-    application["timeline"]
-        .as_array()
-        .unwrap()
+    strings_at(&application["timeline"], "to")
+}
+
+/// The string at `key` of each object in the JSON array `list`, in order (objects without
+/// one are skipped); panics when `list` is no array.
+pub fn strings_at<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
         .iter()
-        .filter_map(|t| t["to"].as_str())
+        .filter_map(|item| item[key].as_str())
         .collect()
 }
 
@@ -173,6 +188,30 @@ impl TestHub {
 
     pub async fn stop(self) {
         self.hub.shutdown().await;
+    }
+
+    /// Waits (at most `timeout`) until `/readyz` answers 200; `what` names the wait in the
+    /// panic of a timeout.
+    pub async fn wait_ready(&self, timeout: Duration, what: &str) {
+        eventually(timeout, what, || async {
+            self.get("/readyz").await.status() == 200
+        })
+        .await;
+    }
+
+    /// Waits (at most `timeout`) until the metric `name_and_labels` (summed as [`Self::metric`]
+    /// sums it) reaches `at_least`; `what` names the wait in the panic of a timeout.
+    pub async fn wait_metric(
+        &self,
+        timeout: Duration,
+        what: &str,
+        name_and_labels: &str,
+        at_least: f64,
+    ) {
+        eventually(timeout, what, || async {
+            self.metric(name_and_labels).await >= at_least
+        })
+        .await;
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

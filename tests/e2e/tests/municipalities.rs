@@ -490,12 +490,7 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
     send(&pilot, "aalst", &bad).await;
     let answer = reply(&pilot, "aalst").await;
     assert_eq!(answer["outcome"], "rejected", "{answer}");
-    let fields: Vec<&str> = answer["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = strings_at(&answer["errors"], "field");
     assert_eq!(fields, ["data.waarde"], "{answer}");
     // Several errors at once: bad vCode, unknown field, wrong type.
     let worse = json!({
@@ -507,12 +502,7 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
     send(&pilot, "aalst", &worse).await;
     let answer = reply(&pilot, "aalst").await;
     assert_eq!(answer["outcome"], "rejected", "{answer}");
-    let fields: BTreeSet<&str> = answer["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields: BTreeSet<&str> = strings_at(&answer["errors"], "field").into_iter().collect();
     for f in ["vCode", "data.naam", "data.kleur"] {
         assert!(fields.contains(f), "{f} missing in {answer}");
     }

@@ -51,10 +51,14 @@ impl Scale {
 
     /// A hub with `m` municipalities, plus `extra` TOML.
     async fn hub(&self, m: usize, extra: &str) -> TestHub {
-        let toml = format!(
-            "services = []\n\n{}{extra}",
-            municipalities_toml(m, &self.postcodes)
-        );
+        self.hub_with(&municipalities_toml(m, &self.postcodes), extra)
+            .await
+    }
+
+    /// A hub with the `[[municipalities]]` TOML `municipalities`, plus `extra` TOML, on
+    /// this test's broker, reading the register in batches of 500.
+    async fn hub_with(&self, municipalities: &str, extra: &str) -> TestHub {
+        let toml = format!("services = []\n\n{municipalities}{extra}");
         TestHub::start(settings_with_file(
             &self.iso,
             &self.register,
@@ -279,18 +283,8 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
 impl Scale {
     /// A hub with the first `m` generated municipalities and `extra` TOML.
     async fn hub_without_last(&self, extra: &str, m: usize) -> TestHub {
-        let toml = format!(
-            "services = []\n\n{}{extra}",
-            municipalities_toml_first(m, MUNICIPALITIES, &self.postcodes)
-        );
-        TestHub::start(settings_with_file(
-            &self.iso,
-            &self.register,
-            &self.rabbit.amqp_url(),
-            Some(&toml),
-            &[("register.batch_size", "500")],
-        ))
-        .await
+        let municipalities = municipalities_toml_first(m, MUNICIPALITIES, &self.postcodes);
+        self.hub_with(&municipalities, extra).await
     }
 }
 

@@ -373,9 +373,7 @@ async fn a_client_stalling_in_its_request_head_is_disconnected() {
     drop(closed);
     assert_eq!(hub.get("/readyz").await.status().as_u16(), 200);
 
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

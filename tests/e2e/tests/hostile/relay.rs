@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hub_tests::{eventually, outbox_pending, start_synced};
+use hub_tests::{eventually, outbox_pending, start_synced, stop_all};
 use serde_json::{json, Value};
 
 const SYNC: Duration = Duration::from_secs(60);
@@ -60,7 +60,5 @@ async fn an_unpublishable_outbox_message_is_set_aside_and_the_rest_flows() {
     );
     assert_eq!(hub.get("/readyz").await.status(), 200);
 
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
