@@ -253,6 +253,27 @@ impl TestHub {
     }
 }
 
+/// The rows `sql` returns in the test's database once it returns any, polled every 200 ms
+/// for at most `timeout`; none when it never did (the caller's assertion says what it
+/// expected).
+pub async fn rows_within<T>(iso: &Isolation, sql: &str, timeout: Duration) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut db = iso.db().await;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let rows: Vec<T> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 pub async fn association_count(iso: &Isolation) -> i64 {
     let mut db = iso.db().await;
     sqlx::query_scalar("SELECT count(*) FROM association")
@@ -314,6 +335,32 @@ pub fn assert_valid(message: &Received) {
         message.message_type,
         message.v_code()
     );
+}
+
+/// The types of `messages`, in order.
+pub fn message_types(messages: &[Received]) -> Vec<&str> {
+    messages.iter().map(|m| m.message_type.as_str()).collect()
+}
+
+/// `application` (with id `id`) as the loket's `application.submitted` message over
+/// RabbitMQ: with its metadata.
+pub fn as_submitted(id: &str, application: &serde_json::Value) -> serde_json::Value {
+    let mut submitted = application.clone();
+    submitted["metadata"] = serde_json::json!({
+        "messageId": uuid::Uuid::new_v4().to_string(),
+        "type": "application.submitted",
+        "time": "2026-11-28T10:00:00Z",
+        "source": "loket",
+        "correlationId": id,
+    });
+    submitted
+}
+
+/// Whether one of `messages` is about `v_code` and carries `text` (e.g. its new name).
+pub fn any_about(messages: &[Received], v_code: &str, text: &str) -> bool {
+    messages
+        .iter()
+        .any(|m| m.v_code() == v_code && m.raw.contains(text))
 }
 
 /// The postcodes of a register `vereniging` document, read independently of the hub's code.

@@ -180,21 +180,13 @@ impl Loket {
     /// Submits application `id` over RabbitMQ (`hub.applications`), as the loket's
     /// `application.submitted` with its metadata.
     async fn submit_over_amqp(&self, id: &str, application: &Value) {
-        let mut submitted = application.clone();
-        submitted["metadata"] = json!({
-            "messageId": uuid::Uuid::new_v4().to_string(),
-            "type": "application.submitted",
-            "time": "2026-11-28T10:00:00Z",
-            "source": "loket",
-            "correlationId": id,
-        });
         publish_raw(
             &self.iso,
             "hub.applications",
             "application.submitted",
             "application.submitted",
             &uuid::Uuid::new_v4().to_string(),
-            &serde_json::to_vec(&submitted).unwrap(),
+            &serde_json::to_vec(&as_submitted(id, application)).unwrap(),
         )
         .await;
     }

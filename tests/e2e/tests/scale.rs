@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hub_tests::{
-    eventually, municipalities_toml, municipality_name, outbox_pending, settings_with_file,
-    Isolation, OwnRabbit, QueueReader, Received, RegisterSim, RegisterSimConfig, TestHub,
+    eventually, message_types, municipalities_toml, municipality_name, outbox_pending,
+    settings_with_file, start_register_with, Isolation, OwnRabbit, QueueReader, Received,
+    RegisterSim, RegisterSimConfig, TestHub,
 };
 use serde_json::json;
 
@@ -32,15 +33,11 @@ impl Scale {
         let iso = Isolation::new().await.unwrap();
         let rabbit = OwnRabbit::start("scale").unwrap();
         let postcodes = partner_sims::flemish_postcodes();
-        let register = RegisterSim::start(
-            RegisterSimConfig {
-                associations: partner_sims::synthetic_over(ASSOCIATIONS, 13, &postcodes),
-                ..RegisterSimConfig::default()
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let register = start_register_with(RegisterSimConfig {
+            associations: partner_sims::synthetic_over(ASSOCIATIONS, 13, &postcodes),
+            ..RegisterSimConfig::default()
+        })
+        .await;
         Scale {
             iso,
             rabbit,
@@ -196,12 +193,14 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
         "only the two municipalities concerned receive the change"
     );
     let left = take(&reader, &format!("subscriber.{from}")).await;
-    let types: Vec<&str> = left.iter().map(|m| m.message_type.as_str()).collect();
-    assert_eq!(types, ["association.left-territory"], "{from}: {left:?}");
-    let entered = take(&reader, &format!("subscriber.{to}")).await;
-    let types: Vec<&str> = entered.iter().map(|m| m.message_type.as_str()).collect();
     assert_eq!(
-        types,
+        message_types(&left),
+        ["association.left-territory"],
+        "{from}: {left:?}"
+    );
+    let entered = take(&reader, &format!("subscriber.{to}")).await;
+    assert_eq!(
+        message_types(&entered),
         ["association.entered-territory", "association.changed"],
         "{to}: {entered:?}"
     );
