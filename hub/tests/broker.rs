@@ -80,6 +80,14 @@ async fn take(stream: &mut (impl StreamExt<Item = Incoming> + Unpin), n: usize) 
     taken
 }
 
+/// Acknowledges `deliveries` newest first, as the consumer runtime does (so each waits for
+/// the older ones).
+async fn ack_newest_first(deliveries: Vec<Incoming>) {
+    for incoming in deliveries.into_iter().rev() {
+        incoming.ack().await.unwrap();
+    }
+}
+
 fn number(incoming: &Incoming) -> usize {
     String::from_utf8_lossy(&incoming.body).parse().unwrap()
 }
@@ -121,9 +129,7 @@ async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
     // runtime does, so each waits for the oldest...
     let oldest = deliveries.remove(0);
     assert_eq!(number(&oldest), 0);
-    for incoming in deliveries.into_iter().rev() {
-        incoming.ack().await.unwrap();
-    }
+    ack_newest_first(deliveries).await;
     // ...and goes alone once it waited too long.
     tokio::time::sleep(LONGEST_DEFERRAL * 4).await;
     drop(oldest);
@@ -140,13 +146,9 @@ async fn a_batch_acknowledged_newest_first_leaves_the_queue() {
     // Two batches; the later one is finished first, the earlier one's oldest delivery last.
     let mut first = take(&mut stream, 60).await;
     let second = take(&mut stream, 60).await;
-    for incoming in second.into_iter().rev() {
-        incoming.ack().await.unwrap();
-    }
+    ack_newest_first(second).await;
     let oldest = first.remove(0);
-    for incoming in first.into_iter().rev() {
-        incoming.ack().await.unwrap();
-    }
+    ack_newest_first(first).await;
     oldest.ack().await.unwrap();
     // A requeued delivery comes back; everything acknowledged stays gone.
     rabbit.publish(numbered(1)).await.unwrap();

@@ -226,16 +226,16 @@ async fn submit(
 }
 
 // Handlers return early with a finished answer: the large `Err` is the response itself.
+/// A value from the path, or the 400 `title`, `detail` to give instead.
+#[allow(clippy::result_large_err)]
+fn from_path<T: std::str::FromStr>(raw: &str, title: &str, detail: &str) -> Result<T, Response> {
+    raw.parse()
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, title, detail, &[]))
+}
+
 #[allow(clippy::result_large_err)]
 fn application_id(raw: &str) -> Result<Uuid, Response> {
-    raw.parse().map_err(|_| {
-        problem(
-            StatusCode::BAD_REQUEST,
-            "Invalid applicationId",
-            "must be a UUID",
-            &[],
-        )
-    })
+    from_path(raw, "Invalid applicationId", "must be a UUID")
 }
 
 async fn application(State(s): State<ApiState>, Path(raw): Path<String>) -> Response {
@@ -354,17 +354,9 @@ fn paged<Q>(
     Ok((q, limit, offset))
 }
 
-/// A vCode from the path, or the 400 to give instead.
 #[allow(clippy::result_large_err)]
 fn v_code_of(raw: &str) -> Result<VCode, Response> {
-    raw.parse().map_err(|_| {
-        problem(
-            StatusCode::BAD_REQUEST,
-            "Invalid vCode",
-            "V followed by 7 digits",
-            &[],
-        )
-    })
+    from_path(raw, "Invalid vCode", "V followed by 7 digits")
 }
 
 /// A snapshot as the loket may show it: never an INSZ.
