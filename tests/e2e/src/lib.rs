@@ -214,6 +214,16 @@ impl TestHub {
         .await;
     }
 
+    /// Asserts that the metric `name_and_labels` (summed as [`Self::metric`] sums it) is at
+    /// least `at_least` now.
+    pub async fn assert_metric_at_least(&self, name_and_labels: &str, at_least: f64) {
+        let value = self.metric(name_and_labels).await;
+        assert!(
+            value >= at_least,
+            "{name_and_labels} is {value}, expected at least {at_least}"
+        );
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::get(format!("{}{path}", self.http)).await.unwrap()
     }

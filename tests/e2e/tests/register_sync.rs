@@ -106,18 +106,20 @@ async fn initial_sync_projects_everything_and_routes_by_territory_without_insz()
             }
         }
     }
-    assert!(hub.metric("hub_changes_polled_total").await >= register.vcodes().len() as f64);
-    assert!(hub.metric("hub_messages_published_total").await >= register.vcodes().len() as f64);
-    assert!(
-        hub.metric("hub_messages_delivered_total{adapter=\"aalst\"}")
-            .await
-            >= 1.0
-    );
-    assert!(
-        hub.metric("hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}")
-            .await
-            >= 1.0
-    );
+    hub.assert_metric_at_least("hub_changes_polled_total", register.vcodes().len() as f64)
+        .await;
+    hub.assert_metric_at_least(
+        "hub_messages_published_total",
+        register.vcodes().len() as f64,
+    )
+    .await;
+    hub.assert_metric_at_least("hub_messages_delivered_total{adapter=\"aalst\"}", 1.0)
+        .await;
+    hub.assert_metric_at_least(
+        "hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}",
+        1.0,
+    )
+    .await;
     stop_all(hub, register, iso).await;
 }
 
@@ -237,7 +239,8 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
         first["reason"].as_str().unwrap().contains("does not parse"),
         "{first}"
     );
-    assert!(hub.metric("hub_register_rejections_total").await >= 1.0);
+    hub.assert_metric_at_least("hub_register_rejections_total", 1.0)
+        .await;
 
     // An expired token is replaced.
     let tokens_before = register.stats().token_requests;
@@ -258,7 +261,8 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
     assert_eq!(v_codes(&got), vec![codes[3].clone()]);
     assert_eq!(got[0].sequence(), s3);
     assert!(register.stats().faults_served >= 4);
-    assert!(hub.metric("hub_register_errors_total").await >= 1.0);
+    hub.assert_metric_at_least("hub_register_errors_total", 1.0)
+        .await;
 
     // The broken document is fixed by its next change and then flows again.
     let s4 = register.rename(&broken, "Hersteld").unwrap();
@@ -359,11 +363,11 @@ async fn a_triggered_resync_removes_what_the_register_no_longer_knows() {
     assert_eq!(aalst[0].message_type, "association.removed");
     assert_eq!(aalst[0].v_code(), ghost);
     assert_eq!(stored(&iso, ghost).await, 0);
-    assert!(
-        hub.metric("hub_register_passes_total{adapter=\"register\",pass=\"resync\"}")
-            .await
-            >= 1.0
-    );
+    hub.assert_metric_at_least(
+        "hub_register_passes_total{adapter=\"register\",pass=\"resync\"}",
+        1.0,
+    )
+    .await;
     stop_all(hub, register, iso).await;
 }
 
