@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use hub::runtime::metrics::Metrics;
 
+const TOKEN: &str = "t0ken-for-tests";
+
 #[tokio::test]
 async fn the_admin_endpoints_need_the_configured_token() {
     let database = test_support::unique_name();
@@ -25,7 +27,7 @@ async fn the_admin_endpoints_need_the_configured_token() {
         ("register.base_url", "http://127.0.0.1:1".to_owned()),
         ("register.token_url", "http://127.0.0.1:1/token".to_owned()),
         ("http.listen", "127.0.0.1:0".to_owned()),
-        ("http.admin_token", "t0ken-for-tests".to_owned()),
+        ("http.admin_token", TOKEN.to_owned()),
         ("shutdown_grace", "2s".to_owned()),
     ];
     let settings = common::settings(&overrides);
@@ -36,8 +38,6 @@ async fn the_admin_endpoints_need_the_configured_token() {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let status = |r: reqwest::Response| r.status().as_u16();
-
     let anonymous = client
         .get(format!("{base}/admin/rejections"))
         .send()
@@ -45,50 +45,55 @@ async fn the_admin_endpoints_need_the_configured_token() {
         .unwrap();
     assert_eq!(anonymous.status().as_u16(), 401);
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
-    let wrong = client
-        .get(format!("{base}/admin/rejections"))
-        .bearer_auth("guess")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status(wrong), 401);
-    let resync = client
-        .post(format!("{base}/admin/resync"))
-        .header("X-Operator", "alice")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status(resync), 401, "operator actions need the token too");
 
-    let right = client
-        .get(format!("{base}/admin/rejections"))
-        .bearer_auth("t0ken-for-tests")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status(right), 200);
-    let resync = client
-        .post(format!("{base}/admin/resync"))
-        .bearer_auth("t0ken-for-tests")
-        .header("X-Operator", "alice")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(status(resync), 202);
-
-    assert_eq!(
-        status(client.get(format!("{base}/healthz")).send().await.unwrap()),
-        200
-    );
-    assert_eq!(
-        status(client.get(format!("{base}/metrics")).send().await.unwrap()),
-        200
-    );
-    // RabbitMQ is unreachable on purpose: not ready, but answering without a token.
-    assert_eq!(
-        status(client.get(format!("{base}/readyz")).send().await.unwrap()),
-        503
-    );
+    // (case, operator action (POST with X-Operator) or GET, path, bearer token, status)
+    let cases = [
+        (
+            "a wrong token",
+            false,
+            "/admin/rejections",
+            Some("guess"),
+            401,
+        ),
+        (
+            "operator actions need the token too",
+            true,
+            "/admin/resync",
+            None,
+            401,
+        ),
+        (
+            "the right token",
+            false,
+            "/admin/rejections",
+            Some(TOKEN),
+            200,
+        ),
+        (
+            "an operator action with the token",
+            true,
+            "/admin/resync",
+            Some(TOKEN),
+            202,
+        ),
+        ("health needs no token", false, "/healthz", None, 200),
+        ("metrics need no token", false, "/metrics", None, 200),
+        // RabbitMQ is unreachable on purpose: not ready, but answering without a token.
+        ("readiness needs no token", false, "/readyz", None, 503),
+    ];
+    for (case, operator_action, path, token, expected) in cases {
+        let url = format!("{base}{path}");
+        let mut request = if operator_action {
+            client.post(url).header("X-Operator", "alice")
+        } else {
+            client.get(url)
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), expected, "{case}");
+    }
 
     hub.shutdown().await;
     test_support::drop_database(&database).await.unwrap();

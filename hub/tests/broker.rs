@@ -9,6 +9,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use hub::runtime::broker::acks::LONGEST_DEFERRAL;
 use hub::runtime::broker::topology::QueueSpec;
@@ -34,6 +35,23 @@ async fn broker(iso: &Isolation) -> (Arc<RabbitBroker>, CancellationToken) {
     };
     let (rabbit, cancel, _) = common::ready_broker(iso, topology).await;
     (rabbit, cancel)
+}
+
+/// A broker (see [`broker`]) that published `n` numbered messages to [`QUEUE`], and a
+/// consumer of the queue with `prefetch`.
+async fn published(
+    iso: &Isolation,
+    n: usize,
+    prefetch: u16,
+) -> (
+    Arc<RabbitBroker>,
+    CancellationToken,
+    BoxStream<'static, Incoming>,
+) {
+    let (rabbit, cancel) = broker(iso).await;
+    rabbit.publish(numbered(n)).await.unwrap();
+    let stream = rabbit.consume(QUEUE, prefetch).await.unwrap();
+    (rabbit, cancel, stream)
 }
 
 fn numbered(n: usize) -> Vec<Outgoing> {
@@ -62,6 +80,14 @@ async fn take(stream: &mut (impl StreamExt<Item = Incoming> + Unpin), n: usize) 
     taken
 }
 
+/// Acknowledges `deliveries` newest first, as the consumer runtime does (so each waits for
+/// the older ones).
+async fn ack_newest_first(deliveries: Vec<Incoming>) {
+    for incoming in deliveries.into_iter().rev() {
+        incoming.ack().await.unwrap();
+    }
+}
+
 fn number(incoming: &Incoming) -> usize {
     String::from_utf8_lossy(&incoming.body).parse().unwrap()
 }
@@ -87,9 +113,7 @@ async fn assert_left_after_closing(iso: &Isolation, cancel: CancellationToken, e
 #[tokio::test]
 async fn a_batch_published_in_one_call_arrives_in_its_order() {
     let iso = Isolation::new().await.unwrap();
-    let (rabbit, cancel) = broker(&iso).await;
-    rabbit.publish(numbered(600)).await.unwrap();
-    let mut stream = rabbit.consume(QUEUE, 700).await.unwrap();
+    let (_rabbit, cancel, mut stream) = published(&iso, 600, 700).await;
     let got: Vec<usize> = take(&mut stream, 600).await.iter().map(number).collect();
     assert_eq!(got, (0..600).collect::<Vec<_>>());
     cancel.cancel();
@@ -99,17 +123,13 @@ async fn a_batch_published_in_one_call_arrives_in_its_order() {
 #[tokio::test]
 async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
     let iso = Isolation::new().await.unwrap();
-    let (rabbit, cancel) = broker(&iso).await;
-    rabbit.publish(numbered(10)).await.unwrap();
-    let mut stream = rabbit.consume(QUEUE, 50).await.unwrap();
+    let (_rabbit, cancel, mut stream) = published(&iso, 10, 50).await;
     let mut deliveries = take(&mut stream, 10).await;
     // The oldest stays unfinished; the others are acknowledged newest first, as the consumer
     // runtime does, so each waits for the oldest...
     let oldest = deliveries.remove(0);
     assert_eq!(number(&oldest), 0);
-    for incoming in deliveries.into_iter().rev() {
-        incoming.ack().await.unwrap();
-    }
+    ack_newest_first(deliveries).await;
     // ...and goes alone once it waited too long.
     tokio::time::sleep(LONGEST_DEFERRAL * 4).await;
     drop(oldest);
@@ -122,19 +142,13 @@ async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
 #[tokio::test]
 async fn a_batch_acknowledged_newest_first_leaves_the_queue() {
     let iso = Isolation::new().await.unwrap();
-    let (rabbit, cancel) = broker(&iso).await;
-    rabbit.publish(numbered(120)).await.unwrap();
-    let mut stream = rabbit.consume(QUEUE, 200).await.unwrap();
+    let (rabbit, cancel, mut stream) = published(&iso, 120, 200).await;
     // Two batches; the later one is finished first, the earlier one's oldest delivery last.
     let mut first = take(&mut stream, 60).await;
     let second = take(&mut stream, 60).await;
-    for incoming in second.into_iter().rev() {
-        incoming.ack().await.unwrap();
-    }
+    ack_newest_first(second).await;
     let oldest = first.remove(0);
-    for incoming in first.into_iter().rev() {
-        incoming.ack().await.unwrap();
-    }
+    ack_newest_first(first).await;
     oldest.ack().await.unwrap();
     // A requeued delivery comes back; everything acknowledged stays gone.
     rabbit.publish(numbered(1)).await.unwrap();

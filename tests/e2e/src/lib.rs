@@ -16,12 +16,22 @@ pub use test_support::*;
 
 /// Starts the register simulator with the checked-in seed on a free port.
 pub async fn start_register() -> RegisterSim {
-    RegisterSim::start(
-        RegisterSimConfig::with_seed(),
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap()
+    start_register_with(RegisterSimConfig::with_seed()).await
+}
+
+/// Starts the register simulator with `config` on a free port.
+pub async fn start_register_with(config: RegisterSimConfig) -> RegisterSim {
+    RegisterSim::start(config, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// Stops the hub, then the register simulator, and drops the test's vhost and database:
+/// the end of most tests.
+pub async fn stop_all(hub: TestHub, register: RegisterSim, iso: Isolation) {
+    hub.stop().await;
+    register.shutdown();
+    iso.cleanup().await;
 }
 
 /// The hub's settings from the checked-in `config/default.toml`, pointed at this test's
@@ -134,11 +144,16 @@ pub async fn start_synced(
 
 /// The statuses of an application's timeline (`GET /applications/{id}`), oldest first.
 pub fn timeline(application: &serde_json::Value) -> Vec<&str> {
-    application["timeline"]
-        .as_array()
-        .unwrap()
+    strings_at(&application["timeline"], "to")
+}
+
+/// The string at `key` of each object in the JSON array `list`, in order (objects without
+/// one are skipped); panics when `list` is no array.
+pub fn strings_at<'a>(list: &'a serde_json::Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not an array: {list}"))
         .iter()
-        .filter_map(|t| t["to"].as_str())
+        .filter_map(|item| item[key].as_str())
         .collect()
 }
 
@@ -173,6 +188,40 @@ impl TestHub {
 
     pub async fn stop(self) {
         self.hub.shutdown().await;
+    }
+
+    /// Waits (at most `timeout`) until `/readyz` answers 200; `what` names the wait in the
+    /// panic of a timeout.
+    pub async fn wait_ready(&self, timeout: Duration, what: &str) {
+        eventually(timeout, what, || async {
+            self.get("/readyz").await.status() == 200
+        })
+        .await;
+    }
+
+    /// Waits (at most `timeout`) until the metric `name_and_labels` (summed as [`Self::metric`]
+    /// sums it) reaches `at_least`; `what` names the wait in the panic of a timeout.
+    pub async fn wait_metric(
+        &self,
+        timeout: Duration,
+        what: &str,
+        name_and_labels: &str,
+        at_least: f64,
+    ) {
+        eventually(timeout, what, || async {
+            self.metric(name_and_labels).await >= at_least
+        })
+        .await;
+    }
+
+    /// Asserts that the metric `name_and_labels` (summed as [`Self::metric`] sums it) is at
+    /// least `at_least` now.
+    pub async fn assert_metric_at_least(&self, name_and_labels: &str, at_least: f64) {
+        let value = self.metric(name_and_labels).await;
+        assert!(
+            value >= at_least,
+            "{name_and_labels} is {value}, expected at least {at_least}"
+        );
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -211,6 +260,27 @@ impl TestHub {
             .filter(|l| l.starts_with(name_and_labels))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum()
+    }
+}
+
+/// The rows `sql` returns in the test's database once it returns any, polled every 200 ms
+/// for at most `timeout`; none when it never did (the caller's assertion says what it
+/// expected).
+pub async fn rows_within<T>(iso: &Isolation, sql: &str, timeout: Duration) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let mut db = iso.db().await;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let rows: Vec<T> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut db)
+            .await
+            .unwrap();
+        if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
@@ -275,6 +345,32 @@ pub fn assert_valid(message: &Received) {
         message.message_type,
         message.v_code()
     );
+}
+
+/// The types of `messages`, in order.
+pub fn message_types(messages: &[Received]) -> Vec<&str> {
+    messages.iter().map(|m| m.message_type.as_str()).collect()
+}
+
+/// `application` (with id `id`) as the loket's `application.submitted` message over
+/// RabbitMQ: with its metadata.
+pub fn as_submitted(id: &str, application: &serde_json::Value) -> serde_json::Value {
+    let mut submitted = application.clone();
+    submitted["metadata"] = serde_json::json!({
+        "messageId": uuid::Uuid::new_v4().to_string(),
+        "type": "application.submitted",
+        "time": "2026-11-28T10:00:00Z",
+        "source": "loket",
+        "correlationId": id,
+    });
+    submitted
+}
+
+/// Whether one of `messages` is about `v_code` and carries `text` (e.g. its new name).
+pub fn any_about(messages: &[Received], v_code: &str, text: &str) -> bool {
+    messages
+        .iter()
+        .any(|m| m.v_code() == v_code && m.raw.contains(text))
 }
 
 /// The postcodes of a register `vereniging` document, read independently of the hub's code.

@@ -177,6 +177,20 @@ impl Loket {
         self.hub.get_json(path).await
     }
 
+    /// Submits application `id` over RabbitMQ (`hub.applications`), as the loket's
+    /// `application.submitted` with its metadata.
+    async fn submit_over_amqp(&self, id: &str, application: &Value) {
+        publish_raw(
+            &self.iso,
+            "hub.applications",
+            "application.submitted",
+            "application.submitted",
+            &uuid::Uuid::new_v4().to_string(),
+            &serde_json::to_vec(&as_submitted(id, application)).unwrap(),
+        )
+        .await;
+    }
+
     /// Status changes on the loket's queue for one application, in arrival order.
     async fn statuses(&self, id: &str, at_least: usize) -> Vec<Value> {
         let mine = |seen: &[Value]| -> Vec<Value> {
@@ -285,23 +299,8 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
     let loket = Loket::start().await;
 
     // ULDK over RabbitMQ, KIOSK and the insurance over HTTP.
-    let (uldk_id, mut uldk) = application(YOUTH_CLUB, "uldk-tentlening", uldk_fields());
-    uldk["metadata"] = json!({
-        "messageId": uuid::Uuid::new_v4().to_string(),
-        "type": "application.submitted",
-        "time": "2026-11-28T10:00:00Z",
-        "source": "loket",
-        "correlationId": uldk_id,
-    });
-    publish_raw(
-        &loket.iso,
-        "hub.applications",
-        "application.submitted",
-        "application.submitted",
-        &uuid::Uuid::new_v4().to_string(),
-        &serde_json::to_vec(&uldk).unwrap(),
-    )
-    .await;
+    let (uldk_id, uldk) = application(YOUTH_CLUB, "uldk-tentlening", uldk_fields());
+    loket.submit_over_amqp(&uldk_id, &uldk).await;
     let (kiosk_id, kiosk) = application(ARTS_CLUB, "kiosk-projectsubsidie", kiosk_fields(1500.0));
     let (status, answer) = loket.post("/applications", &kiosk).await;
     assert_eq!(status, 202, "{answer}");
@@ -382,21 +381,11 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
     let history = loket
         .get(&format!("/associations/{YOUTH_CLUB}/history?limit=100"))
         .await;
-    let kinds: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|h| h["kind"].as_str())
-        .collect();
+    let kinds = strings_at(&history["items"], "kind");
     assert!(kinds.contains(&"application.goedgekeurd"), "{kinds:?}");
     assert!(kinds.contains(&"application.ingediend"), "{kinds:?}");
     assert!(kinds.contains(&"register.association.changed"), "{kinds:?}");
-    let times: Vec<&str> = history["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|h| h["at"].as_str())
-        .collect();
+    let times = strings_at(&history["items"], "at");
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted, "newest first");
@@ -470,23 +459,7 @@ async fn the_same_application_twice_makes_one_dossier() {
     assert_eq!((first, second), (202, 202), "{a} {b}");
     assert_eq!(a["applicationId"], b["applicationId"]);
     // Also over RabbitMQ, while the first is being handled.
-    let mut queued = body.clone();
-    queued["metadata"] = json!({
-        "messageId": uuid::Uuid::new_v4().to_string(),
-        "type": "application.submitted",
-        "time": "2026-11-28T10:00:00Z",
-        "source": "loket",
-        "correlationId": id,
-    });
-    publish_raw(
-        &loket.iso,
-        "hub.applications",
-        "application.submitted",
-        "application.submitted",
-        &uuid::Uuid::new_v4().to_string(),
-        &serde_json::to_vec(&queued).unwrap(),
-    )
-    .await;
+    loket.submit_over_amqp(&id, &body).await;
     let changes = loket.statuses(&id, 4).await;
     assert_eq!(
         status_names(&changes)
@@ -584,12 +557,7 @@ async fn invalid_input_gets_every_field_error_and_nothing_is_stored() {
         "application/problem+json"
     );
     let problem: Value = response.json().await.unwrap();
-    let fields: Vec<&str> = problem["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = strings_at(&problem["errors"], "field");
     for f in [
         "applicationId",
         "vCode",
@@ -624,12 +592,7 @@ async fn invalid_input_gets_every_field_error_and_nothing_is_stored() {
     let found = loket
         .get("/associations?postcode=9300&hoofdactiviteit=JGDW")
         .await;
-    let v_codes: Vec<&str> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|v| v["vCode"].as_str())
-        .collect();
+    let v_codes = strings_at(&found["items"], "vCode");
     assert!(v_codes.contains(&YOUTH_CLUB), "{v_codes:?}");
     assert!(!v_codes.contains(&SPORTS_CLUB));
     assert!(!found.to_string().contains("\"insz\""));
@@ -737,14 +700,15 @@ fields = [
     );
     assert_valid_changes(&changes);
     assert_eq!(changes[1]["providerReference"], "AALST-JEUGD-2026-0042");
-    eventually(SYNC, "the late transition refused", || async {
-        loket
-            .hub
-            .metric("hub_application_transitions_refused_total")
-            .await
-            >= 1.0
-    })
-    .await;
+    loket
+        .hub
+        .wait_metric(
+            SYNC,
+            "the late transition refused",
+            "hub_application_transitions_refused_total",
+            1.0,
+        )
+        .await;
     let app = loket.get(&format!("/applications/{id}")).await;
     assert_eq!(app["status"], "goedgekeurd");
     loket.stop().await;

@@ -177,9 +177,8 @@ async fn each_municipality_receives_its_territory_and_crossing_notices() {
     assert!(!left.raw.contains(&naam), "not even the name");
 
     let evergem = pilot.take("subscriber.evergem", 2).await;
-    let types: Vec<&str> = evergem.iter().map(|m| m.message_type.as_str()).collect();
     assert_eq!(
-        types,
+        message_types(&evergem),
         ["association.entered-territory", "association.changed"],
         "the notice, then the snapshot"
     );
@@ -207,19 +206,10 @@ async fn each_municipality_receives_its_territory_and_crossing_notices() {
         .patch(&v_code, json!({ "locaties": back }))
         .unwrap();
     let evergem = pilot.take("subscriber.evergem", 1).await;
-    assert_eq!(
-        evergem
-            .iter()
-            .map(|m| m.message_type.as_str())
-            .collect::<Vec<_>>(),
-        ["association.left-territory"]
-    );
+    assert_eq!(message_types(&evergem), ["association.left-territory"]);
     let aalst = pilot.take("subscriber.aalst", 2).await;
     assert_eq!(
-        aalst
-            .iter()
-            .map(|m| m.message_type.as_str())
-            .collect::<Vec<_>>(),
+        message_types(&aalst),
         ["association.entered-territory", "association.changed"]
     );
     pilot.stop().await;
@@ -282,20 +272,12 @@ async fn the_soap_municipality_gets_valid_publications_fout_dead_letters_throttl
     );
 
     // FOUT: dead-lettered at once, with the diagnosis.
-    let mut db = pilot.iso.db().await;
-    let mut dead: Vec<(String, String, String)> = Vec::new();
-    for _ in 0..100 {
-        dead = sqlx::query_as(
-            "SELECT queue, failure, last_error FROM dead_letter WHERE queue = 'hub.deliver.beveren'",
-        )
-        .fetch_all(&mut db)
-        .await
-        .unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let dead: Vec<(String, String, String)> = rows_within(
+        &pilot.iso,
+        "SELECT queue, failure, last_error FROM dead_letter WHERE queue = 'hub.deliver.beveren'",
+        Duration::from_secs(20),
+    )
+    .await;
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0].1, "permanent");
     assert!(dead[0].2.contains("40046"), "{}", dead[0].2);
@@ -388,6 +370,11 @@ fn command(command_id: &str, v_code: &str, kind: &str, data: Value) -> Value {
     json!({ "commandId": command_id, "type": kind, "vCode": v_code, "data": data })
 }
 
+/// A [`command`] with a new command id.
+fn new_command(v_code: &str, kind: &str, data: Value) -> Value {
+    command(&uuid::Uuid::new_v4().to_string(), v_code, kind, data)
+}
+
 async fn send(pilot: &Pilot, municipality: &str, body: &Value) {
     let kind = body["type"].as_str().unwrap_or("unknown");
     publish_raw(
@@ -408,6 +395,12 @@ async fn reply(pilot: &Pilot, municipality: &str) -> Value {
     assert_eq!(replies.len(), 1, "one reply: {replies:?}");
     assert_eq!(replies[0].message_type, "municipality.reply");
     replies[0].body.clone()
+}
+
+/// Sends `body` as `municipality`'s command and takes its one reply.
+async fn ask(pilot: &Pilot, municipality: &str, body: &Value) -> Value {
+    send(pilot, municipality, body).await;
+    reply(pilot, municipality).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -432,8 +425,7 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
         "association.add-contactgegeven",
         json!({ "contactgegeventype": "E-mail", "waarde": "secretariaat@vereniging-aalst.be" }),
     );
-    send(&pilot, "aalst", &add).await;
-    let answer = reply(&pilot, "aalst").await;
+    let answer = ask(&pilot, "aalst", &add).await;
     assert_eq!(answer["outcome"], "accepted", "{answer}");
     assert_eq!(answer["commandId"], id.as_str());
     let new_version = register.version(&v_code).unwrap();
@@ -461,41 +453,31 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
     assert_eq!(aalst.len(), 1);
 
     // The same command again: the stored reply, no second write.
-    send(&pilot, "aalst", &add).await;
-    let again = reply(&pilot, "aalst").await;
+    let again = ask(&pilot, "aalst", &add).await;
     assert_eq!(again, answer, "a duplicate gets the same reply");
     assert_eq!(register.writes().len(), 1, "and has no second effect");
 
     // A stale If-Match: conflicted, nothing changed.
-    let mut stale = command(
-        &uuid::Uuid::new_v4().to_string(),
+    let mut stale = new_command(
         &v_code,
         "association.change-basisgegevens",
         json!({ "korteNaam": "Oud" }),
     );
     stale["expectedVersion"] = json!(version);
-    send(&pilot, "aalst", &stale).await;
-    let answer = reply(&pilot, "aalst").await;
+    let answer = ask(&pilot, "aalst", &stale).await;
     assert_eq!(answer["outcome"], "conflicted", "{answer}");
     assert_eq!(register.version(&v_code), Some(new_version));
 
     // A malformed e-mail: rejected with the field error, never sent to the register.
     let writes_before = register.writes().len();
-    let bad = command(
-        &uuid::Uuid::new_v4().to_string(),
+    let bad = new_command(
         &v_code,
         "association.add-contactgegeven",
         json!({ "contactgegeventype": "E-mail", "waarde": "not-an-email" }),
     );
-    send(&pilot, "aalst", &bad).await;
-    let answer = reply(&pilot, "aalst").await;
+    let answer = ask(&pilot, "aalst", &bad).await;
     assert_eq!(answer["outcome"], "rejected", "{answer}");
-    let fields: Vec<&str> = answer["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields = strings_at(&answer["errors"], "field");
     assert_eq!(fields, ["data.waarde"], "{answer}");
     // Several errors at once: bad vCode, unknown field, wrong type.
     let worse = json!({
@@ -504,15 +486,9 @@ async fn a_correction_from_aalst_reaches_the_register_and_comes_back_through_the
         "vCode": "X123",
         "data": { "naam": 42, "kleur": "blauw" }
     });
-    send(&pilot, "aalst", &worse).await;
-    let answer = reply(&pilot, "aalst").await;
+    let answer = ask(&pilot, "aalst", &worse).await;
     assert_eq!(answer["outcome"], "rejected", "{answer}");
-    let fields: BTreeSet<&str> = answer["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["field"].as_str())
-        .collect();
+    let fields: BTreeSet<&str> = strings_at(&answer["errors"], "field").into_iter().collect();
     for f in ["vCode", "data.naam", "data.kleur"] {
         assert!(fields.contains(f), "{f} missing in {answer}");
     }
@@ -532,8 +508,7 @@ async fn a_command_retried_after_a_timeout_is_applied_once() {
     let v_code = aalst_only_single_location(register);
     // The register applies the first write, then answers after the hub gave up waiting.
     register.delay_write_answers(Duration::from_secs(3));
-    let add = command(
-        &uuid::Uuid::new_v4().to_string(),
+    let add = new_command(
         &v_code,
         "association.add-contactgegeven",
         json!({ "contactgegeventype": "Telefoon", "waarde": "053 12 34 56" }),

@@ -71,7 +71,5 @@ async fn a_test_provider_kind_serves_applications_through_the_running_hub() {
         .to_owned();
     assert_eq!(received[0].vereniging.naam, naam);
 
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }

@@ -37,6 +37,35 @@ fn v_codes(messages: &[Received]) -> Vec<String> {
     v
 }
 
+/// What arrives on `queue` next: at least one message, and whatever follows until it is
+/// quiet.
+async fn next_on(reader: &QueueReader, queue: &str) -> Vec<Received> {
+    reader.take_at_least(queue, 1, SYNC, QUIET).await
+}
+
+/// Asserts that nothing waits on any of `queues`; `why` completes the message.
+async fn assert_nothing_on(reader: &QueueReader, queues: &[&str], why: &str) {
+    for queue in queues {
+        assert!(
+            reader
+                .drain(queue, Duration::from_millis(300))
+                .await
+                .is_empty(),
+            "{queue} {why}"
+        );
+    }
+}
+
+/// How many snapshots of `v_code` the projection holds.
+async fn stored(iso: &Isolation, v_code: &str) -> i64 {
+    let mut db = iso.db().await;
+    sqlx::query_scalar("SELECT count(*) FROM association WHERE vcode = $1")
+        .bind(v_code)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+}
+
 /// An Aalst association that is on no other pilot territory.
 fn one_aalst_only(register: &RegisterSim) -> String {
     aalst_only(register).remove(0)
@@ -77,21 +106,21 @@ async fn initial_sync_projects_everything_and_routes_by_territory_without_insz()
             }
         }
     }
-    assert!(hub.metric("hub_changes_polled_total").await >= register.vcodes().len() as f64);
-    assert!(hub.metric("hub_messages_published_total").await >= register.vcodes().len() as f64);
-    assert!(
-        hub.metric("hub_messages_delivered_total{adapter=\"aalst\"}")
-            .await
-            >= 1.0
-    );
-    assert!(
-        hub.metric("hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}")
-            .await
-            >= 1.0
-    );
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    hub.assert_metric_at_least("hub_changes_polled_total", register.vcodes().len() as f64)
+        .await;
+    hub.assert_metric_at_least(
+        "hub_messages_published_total",
+        register.vcodes().len() as f64,
+    )
+    .await;
+    hub.assert_metric_at_least("hub_messages_delivered_total{adapter=\"aalst\"}", 1.0)
+        .await;
+    hub.assert_metric_at_least(
+        "hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}",
+        1.0,
+    )
+    .await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,9 +131,7 @@ async fn a_rename_produces_exactly_one_message_on_each_matching_queue() {
         .rename(&v_code, "Hernoemde Vereniging Aalst")
         .unwrap();
 
-    let aalst = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let aalst = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(aalst.len(), 1, "{aalst:?}");
     assert_eq!(aalst[0].v_code(), v_code);
     assert_eq!(aalst[0].sequence(), sequence);
@@ -117,18 +144,13 @@ async fn a_rename_produces_exactly_one_message_on_each_matching_queue() {
         serde_json::json!(["basisgegevens"])
     );
     assert_valid(&aalst[0]);
-    for other in ["subscriber.evergem", "subscriber.beveren"] {
-        assert!(
-            reader
-                .drain(other, Duration::from_millis(300))
-                .await
-                .is_empty(),
-            "{other} is not concerned"
-        );
-    }
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    assert_nothing_on(
+        &reader,
+        &["subscriber.evergem", "subscriber.beveren"],
+        "is not concerned",
+    )
+    .await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,12 +171,8 @@ async fn a_restarted_hub_resumes_from_its_checkpoint() {
     assert!(s1 > before && s2 > s1);
 
     let hub = TestHub::start(settings(&iso, &register, &[])).await;
-    let aalst = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
-    let evergem = reader
-        .take_at_least("subscriber.evergem", 1, SYNC, QUIET)
-        .await;
+    let aalst = next_on(&reader, "subscriber.aalst").await;
+    let evergem = next_on(&reader, "subscriber.evergem").await;
     assert_eq!(
         v_codes(&aalst),
         vec![aalst_code.clone()],
@@ -163,19 +181,14 @@ async fn a_restarted_hub_resumes_from_its_checkpoint() {
     assert_eq!(aalst[0].sequence(), s1);
     assert_eq!(v_codes(&evergem), vec![evergem_code]);
     assert_eq!(evergem[0].sequence(), s2);
-    assert!(reader
-        .drain("subscriber.beveren", Duration::from_millis(300))
-        .await
-        .is_empty());
+    assert_nothing_on(&reader, &["subscriber.beveren"], "is not concerned").await;
     let mut db = iso.db().await;
     let checkpoint: i64 = sqlx::query_scalar("SELECT sequence FROM register_checkpoint")
         .fetch_one(&mut db)
         .await
         .unwrap();
     assert_eq!(checkpoint as u64, s2);
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,9 +197,7 @@ async fn a_removed_association_is_announced_to_the_subscribers_that_had_it() {
     let v_code = one_aalst_only(&register);
     register.remove(&v_code).unwrap();
 
-    let aalst = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let aalst = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(aalst.len(), 1);
     assert_eq!(aalst[0].message_type, "association.removed");
     assert_eq!(aalst[0].v_code(), v_code);
@@ -195,25 +206,14 @@ async fn a_removed_association_is_announced_to_the_subscribers_that_had_it() {
         aalst[0].body.get("vereniging").is_none(),
         "a removal carries no association data"
     );
-    for other in ["subscriber.evergem", "subscriber.beveren"] {
-        assert!(
-            reader
-                .drain(other, Duration::from_millis(300))
-                .await
-                .is_empty(),
-            "{other} never had it"
-        );
-    }
-    let mut db = iso.db().await;
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM association WHERE vcode = $1")
-        .bind(&v_code)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(left, 0);
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    assert_nothing_on(
+        &reader,
+        &["subscriber.evergem", "subscriber.beveren"],
+        "never had it",
+    )
+    .await;
+    assert_eq!(stored(&iso, &v_code).await, 0);
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,9 +228,7 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
     let s1 = register
         .rename(&renamed, "Na het kapotte document")
         .unwrap();
-    let got = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let got = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(v_codes(&got), vec![renamed.clone()]);
     assert_eq!(got[0].sequence(), s1);
     let rejections: serde_json::Value = hub.get("/admin/rejections").await.json().await.unwrap();
@@ -241,15 +239,14 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
         first["reason"].as_str().unwrap().contains("does not parse"),
         "{first}"
     );
-    assert!(hub.metric("hub_register_rejections_total").await >= 1.0);
+    hub.assert_metric_at_least("hub_register_rejections_total", 1.0)
+        .await;
 
     // An expired token is replaced.
     let tokens_before = register.stats().token_requests;
     register.expire_tokens();
     let s2 = register.rename(&codes[2], "Na het verlopen token").unwrap();
-    let got = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let got = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(v_codes(&got), vec![codes[2].clone()]);
     assert_eq!(got[0].sequence(), s2);
     assert!(
@@ -260,24 +257,19 @@ async fn malformed_documents_expired_tokens_and_register_outages_are_survived() 
     // A register answering 500 for a while.
     register.fail_next(4, 500);
     let s3 = register.rename(&codes[3], "Na de storing").unwrap();
-    let got = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let got = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(v_codes(&got), vec![codes[3].clone()]);
     assert_eq!(got[0].sequence(), s3);
     assert!(register.stats().faults_served >= 4);
-    assert!(hub.metric("hub_register_errors_total").await >= 1.0);
+    hub.assert_metric_at_least("hub_register_errors_total", 1.0)
+        .await;
 
     // The broken document is fixed by its next change and then flows again.
     let s4 = register.rename(&broken, "Hersteld").unwrap();
-    let got = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let got = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(v_codes(&got), vec![broken]);
     assert_eq!(got[0].sequence(), s4);
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,10 +284,7 @@ async fn readiness_follows_rabbitmq_and_work_resumes_after_it_returns() {
         association_count(&iso).await == total
     })
     .await;
-    eventually(SYNC, "ready", || async {
-        hub.get("/readyz").await.status() == 200
-    })
-    .await;
+    hub.wait_ready(SYNC, "ready").await;
 
     proxy.cut();
     eventually(SYNC, "not ready while RabbitMQ is unreachable", || async {
@@ -323,10 +312,7 @@ async fn readiness_follows_rabbitmq_and_work_resumes_after_it_returns() {
 
     // ...and delivered once the broker is back.
     proxy.restore();
-    eventually(SYNC, "ready again", || async {
-        hub.get("/readyz").await.status() == 200
-    })
-    .await;
+    hub.wait_ready(SYNC, "ready again").await;
     let reader = QueueReader::connect(&iso).await;
     let aalst = reader.drain("subscriber.aalst", QUIET).await;
     let after: Vec<&Received> = aalst
@@ -334,16 +320,12 @@ async fn readiness_follows_rabbitmq_and_work_resumes_after_it_returns() {
         .filter(|m| m.v_code() == v_code && m.sequence() == sequence)
         .collect();
     let got_it = !after.is_empty() || {
-        let more = reader
-            .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-            .await;
+        let more = next_on(&reader, "subscriber.aalst").await;
         more.iter()
             .any(|m| m.v_code() == v_code && m.sequence() == sequence)
     };
     assert!(got_it, "the change made during the outage arrives");
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -376,26 +358,17 @@ async fn a_triggered_resync_removes_what_the_register_no_longer_knows() {
         .await
         .unwrap();
     assert_eq!(response.status(), 202);
-    let aalst = reader
-        .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
-        .await;
+    let aalst = next_on(&reader, "subscriber.aalst").await;
     assert_eq!(aalst.len(), 1, "only the ghost changes: {aalst:?}");
     assert_eq!(aalst[0].message_type, "association.removed");
     assert_eq!(aalst[0].v_code(), ghost);
-    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM association WHERE vcode = $1")
-        .bind(ghost)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
-    assert_eq!(left, 0);
-    assert!(
-        hub.metric("hub_register_passes_total{adapter=\"register\",pass=\"resync\"}")
-            .await
-            >= 1.0
-    );
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    assert_eq!(stored(&iso, ghost).await, 0);
+    hub.assert_metric_at_least(
+        "hub_register_passes_total{adapter=\"register\",pass=\"resync\"}",
+        1.0,
+    )
+    .await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,11 +381,12 @@ async fn a_scheduled_resync_runs_on_its_interval() {
         &[("register.resync_interval", "1s")],
     ))
     .await;
-    eventually(SYNC, "two scheduled resyncs", || async {
-        hub.metric("hub_register_passes_total{adapter=\"register\",pass=\"resync\"}")
-            .await
-            >= 2.0
-    })
+    hub.wait_metric(
+        SYNC,
+        "two scheduled resyncs",
+        "hub_register_passes_total{adapter=\"register\",pass=\"resync\"}",
+        2.0,
+    )
     .await;
     // Resyncs of an unchanged register publish nothing new.
     let total = register.vcodes().len() as i64;
@@ -422,7 +396,5 @@ async fn a_scheduled_resync_runs_on_its_interval() {
         .await
         .unwrap();
     assert_eq!(outbox, total);
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }

@@ -46,11 +46,16 @@ retry = {retry}
 }
 
 async fn register_with(n: usize) -> RegisterSim {
-    let config = RegisterSimConfig {
+    start_register_with(RegisterSimConfig {
         associations: synthetic(n, 7),
         ..RegisterSimConfig::default()
-    };
-    RegisterSim::start(config, "127.0.0.1:0".parse().unwrap())
+    })
+    .await
+}
+
+/// An endpoint simulator on a free port.
+async fn start_endpoint() -> EndpointSim {
+    EndpointSim::start("127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
 }
@@ -133,10 +138,14 @@ impl FiveThousand {
     }
 
     async fn delivered_at_least(&self, n: f64) {
-        eventually(LONG, "a first part delivered", || async {
-            self.hub.metric("hub_messages_delivered_total").await >= n
-        })
-        .await;
+        self.hub
+            .wait_metric(
+                LONG,
+                "a first part delivered",
+                "hub_messages_delivered_total",
+                n,
+            )
+            .await;
     }
 
     /// Waits for every delivery, then checks that each association arrived once in effect;
@@ -164,10 +173,9 @@ async fn five_thousand_changes_survive_a_rabbitmq_restart() {
     // Restart the broker once a part has flowed through.
     run.delivered_at_least(1000.0).await;
     restart_rabbitmq(Duration::from_secs(2));
-    eventually(LONG, "ready again after the restart", || async {
-        run.hub.get("/readyz").await.status() == 200
-    })
-    .await;
+    run.hub
+        .wait_ready(LONG, "ready again after the restart")
+        .await;
 
     let (received, duplicates) = run.all_received_once_in_effect().await;
     eprintln!(
@@ -236,9 +244,7 @@ async fn a_publish_rabbitmq_never_answers_is_retried_on_a_new_connection() {
     })
     .await;
     proxy.cut();
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -246,9 +252,7 @@ async fn poison_and_always_failing_messages_are_dead_lettered_and_the_rest_flow(
     let _shared = BROKER.read().await;
     let iso = Isolation::new().await.unwrap();
     let register = start_register().await;
-    let endpoint = EndpointSim::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let endpoint = start_endpoint().await;
     let codes = register.vcodes();
     let (poison, failing) = (codes[3].clone(), codes[7].clone());
     endpoint.fail_when_body_contains(&format!("\"vCode\":\"{poison}\""), 422);
@@ -272,17 +276,19 @@ async fn poison_and_always_failing_messages_are_dead_lettered_and_the_rest_flow(
     );
     let accepted_by = Instant::now();
     // The poison message is dead-lettered at once, the failing one after its attempts.
-    eventually(LONG, "poison dead-lettered", || async {
-        hub.metric("hub_dead_letters_total{adapter=\"backoffice\",failure=\"permanent\"}")
-            .await
-            >= 1.0
-    })
+    hub.wait_metric(
+        LONG,
+        "poison dead-lettered",
+        "hub_dead_letters_total{adapter=\"backoffice\",failure=\"permanent\"}",
+        1.0,
+    )
     .await;
-    eventually(LONG, "always-failing message dead-lettered", || async {
-        hub.metric("hub_dead_letters_total{adapter=\"backoffice\",failure=\"exhausted\"}")
-            .await
-            >= 1.0
-    })
+    hub.wait_metric(
+        LONG,
+        "always-failing message dead-lettered",
+        "hub_dead_letters_total{adapter=\"backoffice\",failure=\"exhausted\"}",
+        1.0,
+    )
     .await;
     let attempts = |v: &str| {
         endpoint
@@ -399,9 +405,7 @@ async fn a_slow_endpoint_failing_in_bursts_gets_growing_retries_and_bounded_work
     let _shared = BROKER.read().await;
     let iso = Isolation::new().await.unwrap();
     let register = start_register().await;
-    let endpoint = EndpointSim::start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let endpoint = start_endpoint().await;
     let n = register.vcodes().len();
     endpoint.set_delay(Duration::from_millis(50));
     endpoint.fail_next(u32::try_from(n * 3).unwrap(), 503);
@@ -471,9 +475,7 @@ async fn the_same_message_delivered_twice_even_concurrently_has_one_effect() {
     let _shared = BROKER.read().await;
     let iso = Isolation::new().await.unwrap();
     // An empty register: only the injected messages flow.
-    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let register = start_register_with(RegisterSimConfig::default()).await;
     let settings = settings_with_file(&iso, &register, &iso.amqp_url(), Some(ALL_ON_A_QUEUE), &[]);
     // Two replicas compete for the same queue.
     let first = TestHub::start(settings.clone()).await;
@@ -535,9 +537,12 @@ async fn a_hub_stopped_mid_run_returns_its_work_within_the_grace_period() {
         &[("shutdown_grace", "3s")],
     );
     let hub = TestHub::start(settings.clone()).await;
-    eventually(LONG, "a first part delivered", || async {
-        hub.metric("hub_messages_delivered_total").await >= 300.0
-    })
+    hub.wait_metric(
+        LONG,
+        "a first part delivered",
+        "hub_messages_delivered_total",
+        300.0,
+    )
     .await;
 
     // What SIGTERM does (`hub run` waits for the signal, then this).
@@ -574,30 +579,20 @@ async fn a_hub_stopped_mid_run_returns_its_work_within_the_grace_period() {
     received.extend(reader.drain("subscriber.all", QUIET).await);
     let duplicates = assert_each_once_in_effect(&received, &expected);
     eprintln!("stopped in {took:?}; {duplicates} redelivered copies");
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_nobody_wants_lands_in_the_unrouted_queue() {
     let _shared = BROKER.read().await;
     let iso = Isolation::new().await.unwrap();
-    let register = RegisterSim::start(RegisterSimConfig::default(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let register = start_register_with(RegisterSimConfig::default()).await;
     let hub = TestHub::start(settings(&iso, &register, &[])).await;
-    eventually(LONG, "ready", || async {
-        hub.get("/readyz").await.status() == 200
-    })
-    .await;
+    hub.wait_ready(LONG, "ready").await;
     // The topology is declared again, identically, by a second start.
     hub.stop().await;
     let hub = TestHub::start(settings(&iso, &register, &[])).await;
-    eventually(LONG, "ready again", || async {
-        hub.get("/readyz").await.status() == 200
-    })
-    .await;
+    hub.wait_ready(LONG, "ready again").await;
 
     publish_raw(
         &iso,
@@ -623,7 +618,5 @@ async fn a_message_nobody_wants_lands_in_the_unrouted_queue() {
         .await;
     let ids: BTreeSet<&str> = unrouted.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(ids, BTreeSet::from(["m-1", "m-2"]));
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }

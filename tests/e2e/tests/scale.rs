@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hub_tests::{
-    eventually, municipalities_toml, municipality_name, outbox_pending, settings_with_file,
-    Isolation, OwnRabbit, QueueReader, Received, RegisterSim, RegisterSimConfig, TestHub,
+    eventually, message_types, municipalities_toml, municipality_name, outbox_pending,
+    settings_with_file, start_register_with, Isolation, OwnRabbit, QueueReader, Received,
+    RegisterSim, RegisterSimConfig, TestHub,
 };
 use serde_json::json;
 
@@ -32,15 +33,11 @@ impl Scale {
         let iso = Isolation::new().await.unwrap();
         let rabbit = OwnRabbit::start("scale").unwrap();
         let postcodes = partner_sims::flemish_postcodes();
-        let register = RegisterSim::start(
-            RegisterSimConfig {
-                associations: partner_sims::synthetic_over(ASSOCIATIONS, 13, &postcodes),
-                ..RegisterSimConfig::default()
-            },
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .unwrap();
+        let register = start_register_with(RegisterSimConfig {
+            associations: partner_sims::synthetic_over(ASSOCIATIONS, 13, &postcodes),
+            ..RegisterSimConfig::default()
+        })
+        .await;
         Scale {
             iso,
             rabbit,
@@ -51,10 +48,14 @@ impl Scale {
 
     /// A hub with `m` municipalities, plus `extra` TOML.
     async fn hub(&self, m: usize, extra: &str) -> TestHub {
-        let toml = format!(
-            "services = []\n\n{}{extra}",
-            municipalities_toml(m, &self.postcodes)
-        );
+        self.hub_with(&municipalities_toml(m, &self.postcodes), extra)
+            .await
+    }
+
+    /// A hub with the `[[municipalities]]` TOML `municipalities`, plus `extra` TOML, on
+    /// this test's broker, reading the register in batches of 500.
+    async fn hub_with(&self, municipalities: &str, extra: &str) -> TestHub {
+        let toml = format!("services = []\n\n{municipalities}{extra}");
         TestHub::start(settings_with_file(
             &self.iso,
             &self.register,
@@ -192,12 +193,14 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
         "only the two municipalities concerned receive the change"
     );
     let left = take(&reader, &format!("subscriber.{from}")).await;
-    let types: Vec<&str> = left.iter().map(|m| m.message_type.as_str()).collect();
-    assert_eq!(types, ["association.left-territory"], "{from}: {left:?}");
-    let entered = take(&reader, &format!("subscriber.{to}")).await;
-    let types: Vec<&str> = entered.iter().map(|m| m.message_type.as_str()).collect();
     assert_eq!(
-        types,
+        message_types(&left),
+        ["association.left-territory"],
+        "{from}: {left:?}"
+    );
+    let entered = take(&reader, &format!("subscriber.{to}")).await;
+    assert_eq!(
+        message_types(&entered),
         ["association.entered-territory", "association.changed"],
         "{to}: {entered:?}"
     );
@@ -279,18 +282,8 @@ async fn recipients_are_decided_once_per_change_for_300_municipalities() {
 impl Scale {
     /// A hub with the first `m` generated municipalities and `extra` TOML.
     async fn hub_without_last(&self, extra: &str, m: usize) -> TestHub {
-        let toml = format!(
-            "services = []\n\n{}{extra}",
-            municipalities_toml_first(m, MUNICIPALITIES, &self.postcodes)
-        );
-        TestHub::start(settings_with_file(
-            &self.iso,
-            &self.register,
-            &self.rabbit.amqp_url(),
-            Some(&toml),
-            &[("register.batch_size", "500")],
-        ))
-        .await
+        let municipalities = municipalities_toml_first(m, MUNICIPALITIES, &self.postcodes);
+        self.hub_with(&municipalities, extra).await
     }
 }
 

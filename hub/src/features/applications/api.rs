@@ -226,16 +226,16 @@ async fn submit(
 }
 
 // Handlers return early with a finished answer: the large `Err` is the response itself.
+/// A value from the path, or the 400 `title`, `detail` to give instead.
+#[allow(clippy::result_large_err)]
+fn from_path<T: std::str::FromStr>(raw: &str, title: &str, detail: &str) -> Result<T, Response> {
+    raw.parse()
+        .map_err(|_| problem(StatusCode::BAD_REQUEST, title, detail, &[]))
+}
+
 #[allow(clippy::result_large_err)]
 fn application_id(raw: &str) -> Result<Uuid, Response> {
-    raw.parse().map_err(|_| {
-        problem(
-            StatusCode::BAD_REQUEST,
-            "Invalid applicationId",
-            "must be a UUID",
-            &[],
-        )
-    })
+    from_path(raw, "Invalid applicationId", "must be a UUID")
 }
 
 async fn application(State(s): State<ApiState>, Path(raw): Path<String>) -> Response {
@@ -332,8 +332,15 @@ struct SearchQuery {
     offset: Option<i64>,
 }
 
+/// The query read and its page (`limit`, `offset`, as `page_of` finds them; 50 and 0 by
+/// default) checked, or the 400 to give instead.
 #[allow(clippy::result_large_err)]
-fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response> {
+fn paged<Q>(
+    query: Result<Query<Q>, QueryRejection>,
+    page_of: impl Fn(&Q) -> (Option<i64>, Option<i64>),
+) -> Result<(Q, i64, i64), Response> {
+    let Query(q) = query.map_err(|e| invalid_query(&e))?;
+    let (limit, offset) = page_of(&q);
     let limit = limit.unwrap_or(50);
     let offset = offset.unwrap_or(0);
     if !(1..=500).contains(&limit) || offset < 0 {
@@ -344,7 +351,12 @@ fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response>
             &[],
         ));
     }
-    Ok((limit, offset))
+    Ok((q, limit, offset))
+}
+
+#[allow(clippy::result_large_err)]
+fn v_code_of(raw: &str) -> Result<VCode, Response> {
+    from_path(raw, "Invalid vCode", "V followed by 7 digits")
 }
 
 /// A snapshot as the loket may show it: never an INSZ.
@@ -362,18 +374,13 @@ fn without_insz(mut snapshot: Value) -> Value {
     snapshot
 }
 
+// The `Err` is the answer itself (a problem), so that `?` gives it early.
+#[allow(clippy::result_large_err)]
 async fn search(
     State(s): State<ApiState>,
     query: Result<Query<SearchQuery>, QueryRejection>,
-) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return invalid_query(&e),
-    };
-    let (limit, offset) = match page(q.limit, q.offset) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<Response, Response> {
+    let (q, limit, offset) = paged(query, |q| (q.limit, q.offset))?;
     let query = AssociationQuery {
         naam: q.naam.filter(|n| !n.is_empty()),
         postcode: q.postcode.filter(|p| !p.is_empty()),
@@ -381,26 +388,20 @@ async fn search(
         limit,
         offset,
     };
-    match s.applications.store.search(&query).await {
-        Ok(found) => {
-            let items: Vec<Value> = found.into_iter().map(without_insz).collect();
-            Json(json!({ "items": items, "limit": limit, "offset": offset })).into_response()
-        }
-        Err(e) => store_problem(&e),
-    }
+    let found = s
+        .applications
+        .store
+        .search(&query)
+        .await
+        .map_err(|e| store_problem(&e))?;
+    let items: Vec<Value> = found.into_iter().map(without_insz).collect();
+    Ok(Json(json!({ "items": items, "limit": limit, "offset": offset })).into_response())
 }
 
 /// The projection's snapshot of a vCode, or the answer to give instead.
 #[allow(clippy::result_large_err)]
 async fn snapshot(s: &ApiState, raw: &str) -> Result<Vereniging, Response> {
-    let v_code: VCode = raw.parse().map_err(|_| {
-        problem(
-            StatusCode::BAD_REQUEST,
-            "Invalid vCode",
-            "V followed by 7 digits",
-            &[],
-        )
-    })?;
+    let v_code = v_code_of(raw)?;
     match s
         .applications
         .projection
@@ -462,43 +463,103 @@ struct HistoryQuery {
     offset: Option<i64>,
 }
 
+#[allow(clippy::result_large_err)]
 async fn history(
     State(s): State<ApiState>,
     Path(raw): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
-) -> Response {
-    let Query(q) = match query {
-        Ok(q) => q,
-        Err(e) => return invalid_query(&e),
-    };
-    let (limit, offset) = match page(q.limit, q.offset) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let v_code: VCode = match raw.parse() {
-        Ok(v) => v,
-        Err(_) => {
-            return problem(
-                StatusCode::BAD_REQUEST,
-                "Invalid vCode",
-                "V followed by 7 digits",
-                &[],
-            )
-        }
-    };
-    match s
+) -> Result<Response, Response> {
+    let (_, limit, offset) = paged(query, |q| (q.limit, q.offset))?;
+    let v_code = v_code_of(&raw)?;
+    let entries = s
         .applications
         .store
         .history(v_code.as_str(), limit, offset)
         .await
-    {
-        Ok(entries) => Json(json!({
-            "vCode": v_code,
-            "items": entries,
-            "limit": limit,
-            "offset": offset,
-        }))
-        .into_response(),
-        Err(e) => store_problem(&e),
+        .map_err(|e| store_problem(&e))?;
+    Ok(Json(json!({
+        "vCode": v_code,
+        "items": entries,
+        "limit": limit,
+        "offset": offset,
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The status and the `application/problem+json` body of an answer.
+    async fn read(answer: Response) -> (StatusCode, Value) {
+        let status = answer.status();
+        let bytes = axum::body::to_bytes(answer.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        (status, serde_json::from_slice(&bytes).expect("JSON"))
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn page_of(
+        limit: Option<i64>,
+        offset: Option<i64>,
+    ) -> Result<(HistoryQuery, i64, i64), Response> {
+        paged(Ok(Query(HistoryQuery { limit, offset })), |q| {
+            (q.limit, q.offset)
+        })
+    }
+
+    #[tokio::test]
+    async fn a_page_is_50_from_0_unless_given_and_checked() {
+        for (case, limit, offset, expected) in [
+            ("defaults", None, None, (50, 0)),
+            ("given", Some(500), Some(7), (500, 7)),
+        ] {
+            match page_of(limit, offset) {
+                Ok((_, limit, offset)) => assert_eq!((limit, offset), expected, "{case}"),
+                Err(_) => panic!("{case}: refused"),
+            }
+        }
+        for (case, limit, offset) in [
+            ("limit 0", Some(0), None),
+            ("limit 501", Some(501), None),
+            ("a negative offset", None, Some(-1)),
+        ] {
+            let Err(answer) = page_of(limit, offset) else {
+                panic!("{case}: accepted");
+            };
+            let (status, body) = read(answer).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{case}");
+            assert_eq!(body["title"], "Invalid paging", "{case}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_path_value_that_does_not_parse_is_a_400_naming_it() {
+        assert!(v_code_of("V0001001").is_ok());
+        assert!(application_id("0190a5a0-0000-7000-8000-000000000001").is_ok());
+        let refusals = [
+            (
+                "a vCode",
+                v_code_of("X12").err(),
+                "Invalid vCode",
+                "V followed by 7 digits",
+            ),
+            (
+                "an applicationId",
+                application_id("not-a-uuid").err(),
+                "Invalid applicationId",
+                "must be a UUID",
+            ),
+        ];
+        for (case, answer, title, detail) in refusals {
+            let Some(answer) = answer else {
+                panic!("{case}: accepted");
+            };
+            let (status, body) = read(answer).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{case}");
+            assert_eq!(body["title"], title, "{case}");
+            assert_eq!(body["detail"], detail, "{case}");
+        }
     }
 }

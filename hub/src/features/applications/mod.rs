@@ -416,13 +416,7 @@ pub fn validate_submission(body: &Value) -> Vec<FieldError> {
         "applicant",
         "fields",
     ];
-    for key in map.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
-        errors.push(FieldError::new(
-            key,
-            "unknown-field",
-            "not part of an application",
-        ));
-    }
+    unknown_fields(map, &KNOWN, "", "not part of an application", &mut errors);
     match map.get("applicationId") {
         None => errors.push(FieldError::new("applicationId", "required", "missing")),
         Some(v) if v.as_str().and_then(|s| s.parse::<Uuid>().ok()).is_none() => errors.push(
@@ -475,6 +469,23 @@ pub fn validate_submission(body: &Value) -> Vec<FieldError> {
     errors
 }
 
+/// An `unknown-field` error, at `prefix` and the key, for each key of `map` not in `known`.
+fn unknown_fields(
+    map: &Map<String, Value>,
+    known: &[&str],
+    prefix: &str,
+    reason: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+        errors.push(FieldError::new(
+            &format!("{prefix}{key}"),
+            "unknown-field",
+            reason,
+        ));
+    }
+}
+
 fn validate_applicant(a: &Map<String, Value>, errors: &mut Vec<FieldError>) {
     const KNOWN: [&str; 5] = [
         "vertegenwoordigerId",
@@ -483,13 +494,13 @@ fn validate_applicant(a: &Map<String, Value>, errors: &mut Vec<FieldError>) {
         "e-mail",
         "telefoon",
     ];
-    for key in a.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
-        errors.push(FieldError::new(
-            &format!("applicant.{key}"),
-            "unknown-field",
-            "not part of an applicant (no INSZ or other personal data beyond these)",
-        ));
-    }
+    unknown_fields(
+        a,
+        &KNOWN,
+        "applicant.",
+        "not part of an applicant (no INSZ or other personal data beyond these)",
+        errors,
+    );
     for key in ["voornaam", "achternaam"] {
         match a.get(key).and_then(Value::as_str) {
             Some(s) if !s.trim().is_empty() => {}
@@ -830,5 +841,38 @@ impl crate::runtime::relay::Outbox for ApplicationOutbox {
 
     async fn prune(&self, age: Duration) -> Result<u64, StoreError> {
         self.0.prune_outbox(age).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_keys_of_a_submission_and_its_applicant_are_named() {
+        let body = json!({
+            "applicationId": "0190a5a0-0000-7000-8000-000000000001",
+            "vCode": "V0001001",
+            "serviceCode": "uldk-tentlening",
+            "applicant": { "voornaam": "An", "achternaam": "Peeters", "insz": "85071512397" },
+            "fields": {},
+            "extra": true
+        });
+        let unknown: Vec<FieldError> = validate_submission(&body)
+            .into_iter()
+            .filter(|e| e.code == "unknown-field")
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                FieldError::new("extra", "unknown-field", "not part of an application"),
+                FieldError::new(
+                    "applicant.insz",
+                    "unknown-field",
+                    "not part of an applicant (no INSZ or other personal data beyond these)"
+                ),
+            ]
+        );
     }
 }

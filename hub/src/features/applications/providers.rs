@@ -17,10 +17,12 @@ use std::sync::Arc;
 
 use adapter_provider::{Provider, ProviderKind, SettingProblem};
 
+use crate::runtime::registry::{Named, Registry};
+
 /// The kinds a configuration may name.
 #[derive(Clone)]
 pub struct ProviderKinds {
-    kinds: Vec<Arc<dyn AnyKind>>,
+    kinds: Registry<dyn AnyKind>,
 }
 
 impl ProviderKinds {
@@ -34,27 +36,25 @@ impl ProviderKinds {
 
     /// No kinds at all.
     pub fn none() -> Self {
-        ProviderKinds { kinds: Vec::new() }
+        ProviderKinds {
+            kinds: Registry::new(),
+        }
     }
 
     /// These kinds and `kind` (which replaces one of the same name).
     pub fn with<K: ProviderKind>(mut self, kind: K) -> Self {
-        let kind: Arc<dyn AnyKind> = Arc::new(Kind(Arc::new(kind)));
-        match self.kinds.iter().position(|k| k.name() == kind.name()) {
-            Some(i) => self.kinds[i] = kind,
-            None => self.kinds.push(kind),
-        }
+        self.kinds.insert(Arc::new(Kind(Arc::new(kind))));
         self
     }
 
     /// The kinds' names, in list order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.kinds.iter().map(|k| k.name()).collect()
+        self.kinds.names()
     }
 
     /// The kind's place in the list (instances are listed in that order).
     pub(crate) fn position(&self, kind: &str) -> Option<usize> {
-        self.kinds.iter().position(|k| k.name() == kind)
+        self.kinds.position(kind)
     }
 
     /// Instance `name` of `kind` from its settings (the instance's table without `kind`):
@@ -66,7 +66,7 @@ impl ProviderKinds {
         kind: &str,
         settings: config::Value,
     ) -> Option<Result<ProviderInstance, Vec<SettingProblem>>> {
-        let found = self.kinds.iter().find(|k| k.name() == kind)?;
+        let found = self.kinds.get(kind)?;
         Some(
             found
                 .configure(settings)
@@ -87,7 +87,7 @@ impl Default for ProviderKinds {
 
 impl fmt::Debug for ProviderKinds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.names()).finish()
+        self.kinds.fmt(f)
     }
 }
 
@@ -125,8 +125,7 @@ impl fmt::Debug for ProviderInstance {
 }
 
 /// A [`ProviderKind`] with its settings type erased.
-trait AnyKind: Send + Sync {
-    fn name(&self) -> &'static str;
+trait AnyKind: Named + Send + Sync {
     fn configure(
         &self,
         settings: config::Value,
@@ -141,11 +140,13 @@ trait Configured: fmt::Debug + Send + Sync {
 
 struct Kind<K>(Arc<K>);
 
-impl<K: ProviderKind> AnyKind for Kind<K> {
+impl<K: ProviderKind> Named for Kind<K> {
     fn name(&self) -> &'static str {
         self.0.name()
     }
+}
 
+impl<K: ProviderKind> AnyKind for Kind<K> {
     fn configure(
         &self,
         settings: config::Value,

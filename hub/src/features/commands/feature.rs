@@ -15,7 +15,7 @@ use crate::runtime::broker::topology::{
 use crate::runtime::broker::Topology;
 use crate::runtime::consume::Consumer;
 use crate::runtime::store::commands::CommandStore;
-use crate::runtime::{every, Built, Every, Feature, Runtime};
+use crate::runtime::{prune_every, Built, Feature, Runtime};
 
 /// Unsettled commands per municipality: each waits on the register.
 const PREFETCH: u16 = 16;
@@ -95,14 +95,9 @@ impl Built for Running {
             tasks.spawn(consumer.clone().run(cancel.clone()));
         }
         let (store, retention) = (self.store.clone(), self.retention);
-        let prune = every(Every::PRUNING, cancel.clone(), move || {
+        let prune = prune_every(cancel.clone(), "finished register commands", move || {
             let store = store.clone();
-            async move {
-                match store.prune_commands(retention).await {
-                    Ok(0) | Err(_) => {}
-                    Ok(n) => tracing::info!(deleted = n, "pruned finished register commands"),
-                }
-            }
+            async move { store.prune_commands(retention).await }
         });
         tasks.spawn(prune.instrument(info_span!("command_prune")));
     }

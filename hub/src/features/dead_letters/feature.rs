@@ -14,7 +14,7 @@ use crate::runtime::broker::topology::DEAD_LETTERS;
 use crate::runtime::broker::Topology;
 use crate::runtime::management::{Management, ManagementError};
 use crate::runtime::store::dead_letters::DeadLetterStore;
-use crate::runtime::{every, Built, Every, Feature, Routes, Runtime};
+use crate::runtime::{every, prune_every, Built, Every, Feature, Routes, Runtime};
 
 pub struct DeadLetters;
 
@@ -96,14 +96,9 @@ impl Built for Running {
             self.store.clone(),
             self.runtime.settings.database.outbox_retention,
         );
-        let prune = every(Every::PRUNING, cancel.clone(), move || {
+        let prune = prune_every(cancel.clone(), "resolved dead letters", move || {
             let store = store.clone();
-            async move {
-                match store.prune_resolved(retention).await {
-                    Ok(0) | Err(_) => {}
-                    Ok(n) => tracing::info!(deleted = n, "pruned resolved dead letters"),
-                }
-            }
+            async move { store.prune_resolved(retention).await }
         });
         tasks.spawn(prune.instrument(info_span!("dead_letter_prune")));
     }

@@ -78,7 +78,7 @@ async fn dlq_list(
     State(s): State<DlqState>,
     query: Result<Query<DlqQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request("Invalid query", e.body_text()))?;
+    let q = read_query(query)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None | Some("all") => None,
         Some(raw) => Some(DeadLetterStatus::parse(raw).ok_or_else(|| {
@@ -97,9 +97,24 @@ async fn dlq_list(
     Ok(Json(s.dead_letters.list(&filter).await?).into_response())
 }
 
+/// The query string, or a 400 naming what is wrong with it.
+fn read_query<Q>(query: Result<Query<Q>, QueryRejection>) -> Result<Q, Problem> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| Problem::bad_request("Invalid query", e.body_text()))
+}
+
 fn dead_letter_id(path: Result<Path<i64>, PathRejection>) -> Result<i64, Problem> {
     path.map(|Path(id)| id)
         .map_err(|e| Problem::bad_request("Invalid dead letter id", e.body_text()))
+}
+
+/// The dead letter and the operator (`X-Operator`) of a replay or discard.
+fn operator_action(
+    path: Result<Path<i64>, PathRejection>,
+    headers: &HeaderMap,
+) -> Result<(i64, String), Problem> {
+    Ok((dead_letter_id(path)?, required_operator(headers)?))
 }
 
 /// `GET /admin/dlq/{id}`: the dead letter with its properties, headers and body.
@@ -120,8 +135,7 @@ async fn dlq_replay(
     path: Result<Path<i64>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let id = dead_letter_id(path)?;
-    let actor = required_operator(&headers)?;
+    let (id, actor) = operator_action(path, &headers)?;
     let done = super::replay(&*s.broker, &*s.dead_letters, id, &actor).await?;
     Ok(Json(done).into_response())
 }
@@ -132,8 +146,7 @@ async fn dlq_discard(
     path: Result<Path<i64>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let id = dead_letter_id(path)?;
-    let actor = required_operator(&headers)?;
+    let (id, actor) = operator_action(path, &headers)?;
     let done = super::discard(&*s.dead_letters, id, &actor).await?;
     Ok(Json(done).into_response())
 }
@@ -149,7 +162,7 @@ async fn quarantine_list(
     State(s): State<DlqState>,
     query: Result<Query<QuarantineQuery>, QueryRejection>,
 ) -> Result<Response, Problem> {
-    let Query(q) = query.map_err(|e| Problem::bad_request("Invalid query", e.body_text()))?;
+    let q = read_query(query)?;
     let quarantine = s.quarantine.ok_or(ManagementError::NotConfigured)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(quarantine.list(limit).await?).into_response())

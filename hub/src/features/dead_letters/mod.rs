@@ -41,7 +41,7 @@ use crate::runtime::broker::{
 use crate::runtime::consume::{DEAD_LETTERED_AT, FAILURE, ORIGINAL_EXCHANGE, ORIGINAL_ROUTING_KEY};
 use crate::runtime::metrics::Metrics;
 use crate::runtime::store::dead_letters::{
-    DeadLetterStatus, DeadLetterStore, NewDeadLetter, ResolveError, Resolved,
+    DeadLetterStatus, DeadLetterStore, NewDeadLetter, Resolution, ResolveError, Resolved,
 };
 use crate::runtime::store::StoreError;
 
@@ -334,8 +334,7 @@ pub async fn replay(
     id: i64,
     actor: &str,
 ) -> Result<ResolvedLetter, DlqError> {
-    let actor = self::actor(actor)?;
-    let resolution = store.begin_resolve(id).await?;
+    let (actor, resolution) = begin(store, id, actor).await?;
     let letter = resolution.letter().clone();
     let queue = letter.summary.queue.clone();
     let message = Outgoing {
@@ -359,21 +358,9 @@ pub async fn replay(
             )))
         }
     }
-    let detail = json!({
-        "queue": queue,
-        "message_id": letter.summary.message_id,
-        "failure": letter.summary.failure,
-    });
-    resolution
-        .commit(Resolved::Replayed, &actor, detail)
-        .await?;
-    tracing::info!(id, %queue, message_id = ?letter.summary.message_id, %actor, "replayed a dead letter");
-    Ok(ResolvedLetter {
-        id,
-        status: DeadLetterStatus::Replayed,
-        queue,
-        message_id: letter.summary.message_id,
-    })
+    let done = commit(resolution, id, Resolved::Replayed, &actor).await?;
+    tracing::info!(id, queue = %done.queue, message_id = ?done.message_id, %actor, "replayed a dead letter");
+    Ok(done)
 }
 
 /// Marks dead letter `id` `discarded` by `actor` and records `dlq.discard`, in one
@@ -383,23 +370,43 @@ pub async fn discard(
     id: i64,
     actor: &str,
 ) -> Result<ResolvedLetter, DlqError> {
+    let (actor, resolution) = begin(store, id, actor).await?;
+    let done = commit(resolution, id, Resolved::Discarded, &actor).await?;
+    tracing::info!(id, queue = %done.queue, %actor, "discarded a dead letter");
+    Ok(done)
+}
+
+/// The start of a replay or a discard: `actor` checked, then dead letter `id` locked (refused
+/// unless it is `dead`).
+async fn begin(
+    store: &dyn DeadLetterStore,
+    id: i64,
+    actor: &str,
+) -> Result<(String, Box<dyn Resolution>), DlqError> {
     let actor = self::actor(actor)?;
-    let resolution = store.begin_resolve(id).await?;
-    let letter = resolution.letter().clone();
+    Ok((actor, store.begin_resolve(id).await?))
+}
+
+/// The end of a replay or a discard: the dead letter marked `resolved` by `actor`, with the
+/// audit row recording its queue, message id and failure (never its body).
+async fn commit(
+    resolution: Box<dyn Resolution>,
+    id: i64,
+    resolved: Resolved,
+    actor: &str,
+) -> Result<ResolvedLetter, DlqError> {
+    let summary = resolution.letter().summary.clone();
     let detail = json!({
-        "queue": letter.summary.queue,
-        "message_id": letter.summary.message_id,
-        "failure": letter.summary.failure,
+        "queue": summary.queue,
+        "message_id": summary.message_id,
+        "failure": summary.failure,
     });
-    resolution
-        .commit(Resolved::Discarded, &actor, detail)
-        .await?;
-    tracing::info!(id, queue = %letter.summary.queue, %actor, "discarded a dead letter");
+    resolution.commit(resolved, actor, detail).await?;
     Ok(ResolvedLetter {
         id,
-        status: DeadLetterStatus::Discarded,
-        queue: letter.summary.queue,
-        message_id: letter.summary.message_id,
+        status: resolved.status(),
+        queue: summary.queue,
+        message_id: summary.message_id,
     })
 }
 

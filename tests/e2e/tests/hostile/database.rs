@@ -32,17 +32,6 @@ fn kiosk_application(omschrijving: &str) -> (String, Value) {
     (id, body)
 }
 
-fn with_metadata(id: &str, mut body: Value) -> Value {
-    body["metadata"] = json!({
-        "messageId": uuid::Uuid::new_v4().to_string(),
-        "type": "application.submitted",
-        "time": "2026-11-28T10:00:00Z",
-        "source": "loket",
-        "correlationId": id,
-    });
-    body
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nul_in_a_register_document_is_that_documents_rejection_and_later_changes_flow() {
     let f = Fixture::start(None).await;
@@ -123,7 +112,7 @@ async fn a_nul_in_an_application_over_amqp_is_dead_lettered_and_the_next_one_is_
             "hub.applications",
             "application.submitted",
             "application.submitted",
-            &with_metadata(&bad_id, bad),
+            &as_submitted(&bad_id, &bad),
         )
         .await;
     let (good_id, good) = kiosk_application("Kamp voor 34 leden");
@@ -131,16 +120,15 @@ async fn a_nul_in_an_application_over_amqp_is_dead_lettered_and_the_next_one_is_
         "hub.applications",
         "application.submitted",
         "application.submitted",
-        &with_metadata(&good_id, good),
+        &as_submitted(&good_id, &good),
     )
     .await;
 
-    let letter = f.dead_letter(&message_id).await;
-    assert_eq!(letter["failure"], "permanent");
-    assert_eq!(
-        letter["last_error"],
-        format!("fields.omschrijving: {NUL_REASON} (nul-character)")
-    );
+    f.assert_permanent_dead_letter(
+        &message_id,
+        &format!("fields.omschrijving: {NUL_REASON} (nul-character)"),
+    )
+    .await;
     eventually(SYNC, "the next application stored", || async {
         f.count(&format!(
             "SELECT count(*) FROM application WHERE application_id = '{good_id}'"
@@ -248,12 +236,8 @@ async fn a_nul_in_a_municipal_answer_is_dead_lettered_and_the_next_answer_is_app
         &answer("AALST-42"),
     )
     .await;
-    let letter = f.dead_letter(&bad).await;
-    assert_eq!(letter["failure"], "permanent");
-    assert_eq!(
-        letter["last_error"],
-        format!("providerReference: {NUL_REASON}")
-    );
+    f.assert_permanent_dead_letter(&bad, &format!("providerReference: {NUL_REASON}"))
+        .await;
     eventually(SYNC, "the next answer applied", || async {
         let app = f.get(&format!("/applications/{id}")).await;
         app["status"] == "ontvangen" && app["providerReference"] == "AALST-42"

@@ -66,6 +66,14 @@ impl Fixture {
         }
     }
 
+    /// Waits for the dead letter of `message_id` and asserts that it failed permanently with
+    /// `last_error`.
+    pub async fn assert_permanent_dead_letter(&self, message_id: &str, last_error: &str) {
+        let letter = self.dead_letter(message_id).await;
+        assert_eq!(letter["failure"], "permanent", "{letter}");
+        assert_eq!(letter["last_error"], last_error, "{letter}");
+    }
+
     /// Publishes `body` on `exchange` with a new message id, which it returns.
     pub async fn publish(
         &self,

@@ -136,14 +136,7 @@ impl Setup {
             let Some((head, body)) = text.split_once("\r\n\r\n") else {
                 return false;
             };
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length:")
-                        .map(|v| v.trim().to_owned())
-                })
-                .and_then(|v| v.parse::<usize>().ok());
+            let length = header(head, "content-length").and_then(|v| v.parse::<usize>().ok());
             length.is_some_and(|n| body.len() >= n)
         };
         let read_all = async {
@@ -163,14 +156,7 @@ impl Setup {
             .nth(1)
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        let kind = head
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-type:")
-                    .map(|v| v.trim().to_owned())
-            })
-            .unwrap_or_default();
+        let kind = header(head, "content-type").unwrap_or_default();
         (
             status,
             kind,
@@ -225,18 +211,35 @@ impl Setup {
     }
 }
 
+/// The value of header `name` (lower case) in a raw HTTP head, lower-cased.
+fn header(head: &str, name: &str) -> Option<String> {
+    head.lines().find_map(|l| {
+        l.to_ascii_lowercase()
+            .strip_prefix(&format!("{name}:"))
+            .map(|v| v.trim().to_owned())
+    })
+}
+
 fn application(v_code: &str) -> (String, Value) {
     super::fixture::tent_loan(v_code, "Gent")
 }
 
-fn assert_problem(answer: &(u16, String, Value), status: u16, title: &str, detail: &str) {
+/// Asserts that `answer` is the problem `status`, `title` with a detail containing
+/// `detail`; `case` names the request in the messages.
+fn assert_problem(
+    case: &str,
+    answer: &(u16, String, Value),
+    status: u16,
+    title: &str,
+    detail: &str,
+) {
     let (got, kind, body) = answer;
-    assert_eq!(*got, status, "{body}");
-    assert_eq!(kind, "application/problem+json", "{body}");
-    assert_eq!(body["status"], status, "{body}");
-    assert_eq!(body["title"], title, "{body}");
+    assert_eq!(*got, status, "{case}: {body}");
+    assert_eq!(kind, "application/problem+json", "{case}: {body}");
+    assert_eq!(body["status"], status, "{case}: {body}");
+    assert_eq!(body["title"], title, "{case}: {body}");
     let text = body["detail"].as_str().unwrap_or_default();
-    assert!(text.contains(detail), "{detail:?} not in {body}");
+    assert!(text.contains(detail), "{case}: {detail:?} not in {body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,6 +251,7 @@ async fn bad_http_bodies_get_problems_and_the_next_application_is_accepted() {
     // Content-Length (refused before anything is read) or chunked (refused once past it).
     let answer = s.raw_oversize_post(false).await;
     assert_problem(
+        "20 MB with Content-Length",
         &answer,
         413,
         "Request body too large",
@@ -255,37 +259,13 @@ async fn bad_http_bodies_get_problems_and_the_next_application_is_accepted() {
     );
     let answer = s.raw_oversize_post(true).await;
     assert_problem(
+        "20 MB chunked",
         &answer,
         413,
         "Request body too large",
         "larger than 1048576 bytes (http.max_body_bytes; read so far)",
     );
     s.assert_ready().await;
-
-    // Not JSON by its content type: 415, on both JSON routes.
-    let (_, good) = application(YOUTH_CLUB);
-    let text = serde_json::to_vec(&good).unwrap();
-    let answer = s.post("/applications", "text/plain", text.clone()).await;
-    assert_problem(
-        &answer,
-        415,
-        "Unsupported media type",
-        "given: \"text/plain\"",
-    );
-    let (id, _) = application(YOUTH_CLUB);
-    let answer = s
-        .post(
-            &format!("/applications/{id}/withdraw"),
-            "text/xml",
-            b"<x/>".to_vec(),
-        )
-        .await;
-    assert_problem(
-        &answer,
-        415,
-        "Unsupported media type",
-        "given: \"text/xml\"",
-    );
 
     // Malformed UTF-8: 400 with the offset.
     let answer = s
@@ -296,6 +276,7 @@ async fn bad_http_bodies_get_problems_and_the_next_application_is_accepted() {
         )
         .await;
     assert_problem(
+        "malformed UTF-8",
         &answer,
         400,
         "Invalid JSON",
@@ -303,29 +284,55 @@ async fn bad_http_bodies_get_problems_and_the_next_application_is_accepted() {
     );
     assert_eq!(answer.2["errors"][0]["code"], "invalid-json");
 
-    // 10,000 levels of nesting: 400, serde_json stops at its recursion limit.
-    let deep = "[".repeat(10_000).into_bytes();
-    let answer = s.post("/applications", json_type, deep).await;
-    assert_problem(
-        &answer,
-        400,
-        "Invalid JSON",
-        "the body is not valid JSON: recursion limit exceeded",
-    );
-    // application/*+json is JSON too: this one is only invalid as JSON.
-    let answer = s
-        .post(
+    let (_, good) = application(YOUTH_CLUB);
+    let (id, _) = application(YOUTH_CLUB);
+    let withdraw = format!("/applications/{id}/withdraw");
+    // (case, path, content type, body, status, title, detail)
+    let cases = [
+        // Not JSON by its content type: 415, on both JSON routes.
+        (
+            "an application as text/plain",
+            "/applications",
+            "text/plain",
+            serde_json::to_vec(&good).unwrap(),
+            415,
+            "Unsupported media type",
+            "given: \"text/plain\"",
+        ),
+        (
+            "a withdrawal as text/xml",
+            withdraw.as_str(),
+            "text/xml",
+            b"<x/>".to_vec(),
+            415,
+            "Unsupported media type",
+            "given: \"text/xml\"",
+        ),
+        // 10,000 levels of nesting: 400, serde_json stops at its recursion limit.
+        (
+            "10,000 levels of nesting",
+            "/applications",
+            json_type,
+            "[".repeat(10_000).into_bytes(),
+            400,
+            "Invalid JSON",
+            "the body is not valid JSON: recursion limit exceeded",
+        ),
+        // application/*+json is JSON too: this one is only invalid as JSON.
+        (
+            "application/merge-patch+json",
             "/applications",
             "application/merge-patch+json",
             b"{".to_vec(),
-        )
-        .await;
-    assert_problem(
-        &answer,
-        400,
-        "Invalid JSON",
-        "the body is not valid JSON: EOF",
-    );
+            400,
+            "Invalid JSON",
+            "the body is not valid JSON: EOF",
+        ),
+    ];
+    for (case, path, content_type, body, status, title, detail) in cases {
+        let answer = s.post(path, content_type, body).await;
+        assert_problem(case, &answer, status, title, detail);
+    }
 
     // Nothing held up: a good application right after is accepted, the hub ready.
     s.assert_ready().await;
@@ -373,9 +380,7 @@ async fn a_client_stalling_in_its_request_head_is_disconnected() {
     drop(closed);
     assert_eq!(hub.get("/readyz").await.status().as_u16(), 200);
 
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,18 +494,12 @@ async fn an_oversize_register_document_is_rejected_and_later_changes_flow() {
     let renamed = "V0001006";
     s.register.rename(renamed, "Na het grote document").unwrap();
 
-    let mut db = s.iso.db().await;
-    let mut rejections: Vec<(String, i64, String)> = Vec::new();
-    for _ in 0..300 {
-        rejections = sqlx::query_as("SELECT vcode, sequence, reason FROM register_rejection")
-            .fetch_all(&mut db)
-            .await
-            .unwrap();
-        if !rejections.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let rejections: Vec<(String, i64, String)> = rows_within(
+        &s.iso,
+        "SELECT vcode, sequence, reason FROM register_rejection",
+        Duration::from_secs(60),
+    )
+    .await;
     assert_eq!(rejections.len(), 1, "{rejections:?}");
     let (v_code, seq, reason) = &rejections[0];
     assert_eq!(v_code, huge);

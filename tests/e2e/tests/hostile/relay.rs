@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use hub_tests::{eventually, outbox_pending, start_synced};
+use hub_tests::{any_about, eventually, outbox_pending, start_synced, stop_all};
 use serde_json::{json, Value};
 
 const SYNC: Duration = Duration::from_secs(60);
@@ -28,9 +28,7 @@ async fn an_unpublishable_outbox_message_is_set_aside_and_the_rest_flows() {
         .take_at_least("subscriber.aalst", 1, SYNC, QUIET)
         .await;
     assert!(
-        delivered
-            .iter()
-            .any(|m| m.v_code() == "V0001002" && m.raw.contains("Achter het te grote bericht")),
+        any_about(&delivered, "V0001002", "Achter het te grote bericht"),
         "the change behind the refused one is delivered: {delivered:?}"
     );
     assert!(
@@ -60,7 +58,5 @@ async fn an_unpublishable_outbox_message_is_set_aside_and_the_rest_flows() {
     );
     assert_eq!(hub.get("/readyz").await.status(), 200);
 
-    hub.stop().await;
-    register.shutdown();
-    iso.cleanup().await;
+    stop_all(hub, register, iso).await;
 }

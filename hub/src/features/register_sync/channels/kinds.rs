@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use super::Channel;
 use crate::config::{Problem, Problems};
 use crate::runtime::broker::{Broker, Topology};
+use crate::runtime::registry::{Named, Registry};
 
 /// Whose channel is configured.
 #[derive(Debug, Clone, Copy)]
@@ -55,26 +56,28 @@ pub trait ChannelKind: Send + Sync + 'static {
 /// The kinds a configuration may name.
 #[derive(Clone)]
 pub struct ChannelKinds {
-    kinds: Vec<Arc<dyn AnyKind>>,
+    kinds: Registry<dyn AnyKind>,
 }
 
 impl ChannelKinds {
     /// The kinds the hub ships. **The one list a new channel kind is added to.**
     pub fn standard() -> Self {
-        ChannelKinds { kinds: Vec::new() }
-            .with(super::queue::QueueKind)
-            .with(super::http::HttpKind)
-            .with(super::soap::SoapKind)
+        ChannelKinds {
+            kinds: Registry::new(),
+        }
+        .with(super::queue::QueueKind)
+        .with(super::http::HttpKind)
+        .with(super::soap::SoapKind)
     }
 
     fn with<K: ChannelKind>(mut self, kind: K) -> Self {
-        self.kinds.push(Arc::new(Kind(Arc::new(kind))));
+        self.kinds.insert(Arc::new(Kind(Arc::new(kind))));
         self
     }
 
     /// The kinds' names, in list order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.kinds.iter().map(|k| k.name()).collect()
+        self.kinds.names()
     }
 
     /// The channel at key `at` of kind `kind` (a known one) from the rest of its table,
@@ -87,7 +90,7 @@ impl ChannelKinds {
         settings: config::Value,
         owner: Owner<'_>,
     ) -> Option<ChannelInstance> {
-        let found = self.kinds.iter().find(|k| k.name() == kind)?;
+        let found = self.kinds.get(kind)?;
         found.configure(p, at, settings, owner)
     }
 
@@ -102,7 +105,7 @@ impl ChannelKinds {
 
 impl fmt::Debug for ChannelKinds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.names()).finish()
+        self.kinds.fmt(f)
     }
 }
 
@@ -152,8 +155,7 @@ impl fmt::Debug for ChannelInstance {
 }
 
 /// A [`ChannelKind`] with its settings type erased.
-trait AnyKind: Send + Sync {
-    fn name(&self) -> &'static str;
+trait AnyKind: Named + Send + Sync {
     fn configure(
         &self,
         p: &mut Problems,
@@ -172,11 +174,13 @@ trait Configured: fmt::Debug + Send + Sync {
 
 struct Kind<K>(Arc<K>);
 
-impl<K: ChannelKind> AnyKind for Kind<K> {
+impl<K: ChannelKind> Named for Kind<K> {
     fn name(&self) -> &'static str {
         self.0.name()
     }
+}
 
+impl<K: ChannelKind> AnyKind for Kind<K> {
     fn configure(
         &self,
         p: &mut Problems,
