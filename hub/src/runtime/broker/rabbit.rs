@@ -5,7 +5,7 @@
 //! current session, and when it goes away their operations fail and they ask again.
 //! A connection can also go silent without closing (a broker stuck after a restart, a network
 //! that drops packets): a publish waiting longer than `broker.round_trip_timeout` for its
-//! confirms marks the session stalled, the supervisor replaces it, and the streams of the
+//! confirms gives the session up, the supervisor replaces it, and the streams of the
 //! consumers on it end so that they start again on the new one. What those consumers held
 //! unacknowledged RabbitMQ returns to the queue once it gives the old connection up (after two
 //! missed heartbeats; `?heartbeat=` in `broker.url` sets their interval).
@@ -16,7 +16,6 @@
 //! but the one queue it came from (see [`super::topology`]).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,16 +48,16 @@ const PERSISTENT: u8 = 2;
 struct Session {
     connection: Connection,
     publisher: Channel,
-    /// A round trip on this session got no answer in time: the supervisor replaces it.
-    stalled: AtomicBool,
-    /// Cancelled once the supervisor gave the session up: its consumers' streams end then,
-    /// even where the broker never closes them (a connection that went silent).
-    replaced: CancellationToken,
+    /// Cancelled when the session is given up: by a round trip that got no answer in time,
+    /// or by the supervisor once it saw the connection lost. The supervisor then replaces
+    /// it, and the streams of the consumers on it end, even where the broker never closes
+    /// them (a connection that went silent).
+    given_up: CancellationToken,
 }
 
 impl Session {
     fn alive(&self) -> bool {
-        !self.stalled.load(Ordering::Relaxed)
+        !self.given_up.is_cancelled()
             && self.connection.status().connected()
             && self.publisher.status().connected()
     }
@@ -72,7 +71,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(90);
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `operation` on `session`, given up after `timeout` (`broker.round_trip_timeout`), which
-/// marks the session stalled. A connection the broker stopped answering on, or whose loss
+/// gives the session up. A connection the broker stopped answering on, or whose loss
 /// lapin did not notice, would otherwise hold its callers for good.
 async fn within<T>(
     session: &Session,
@@ -83,7 +82,7 @@ async fn within<T>(
     match tokio::time::timeout(timeout, operation).await {
         Ok(result) => result,
         Err(_) => {
-            session.stalled.store(true, Ordering::Relaxed);
+            session.given_up.cancel();
             tracing::warn!(
                 what,
                 timeout_ms = timeout.as_millis() as u64,
@@ -178,7 +177,7 @@ impl RabbitBroker {
                         }
                         _ = wait_until_lost(&session) => {
                             self.session.send_replace(None);
-                            session.replaced.cancel();
+                            session.given_up.cancel();
                             tracing::warn!("lost the RabbitMQ connection; reconnecting");
                             // A stalled connection may still be open: close it, best effort.
                             let closing = session.connection.close(320, "replaced".into());
@@ -218,8 +217,7 @@ impl RabbitBroker {
         Ok(Session {
             connection,
             publisher: channel,
-            stalled: AtomicBool::new(false),
-            replaced: CancellationToken::new(),
+            given_up: CancellationToken::new(),
         })
     }
 
@@ -249,6 +247,7 @@ async fn wait_until_lost(session: &Session) {
                 }
             }
             _ = tick.tick() => {}
+            _ = session.given_up.cancelled() => {}
         }
         if !session.alive() {
             return;
@@ -559,8 +558,8 @@ impl Broker for RabbitBroker {
         let consuming = consume_on(&session.connection, queue, prefetch, |_| {});
         let timeout = self.round_trip_timeout;
         let stream = within(&session, timeout, "starting a consumer", consuming).await?;
-        let replaced = session.replaced.clone().cancelled_owned();
-        Ok(stream.take_until(replaced).boxed())
+        let given_up = session.given_up.clone().cancelled_owned();
+        Ok(stream.take_until(given_up).boxed())
     }
 }
 
@@ -768,7 +767,7 @@ impl Broker for IsolatedConsumer {
         let lost = self.lost.clone();
         let name = queue.to_owned();
         let started = Instant::now();
-        let stream = consume_on(&connection, queue, prefetch, move |e| {
+        let consuming = consume_on(&connection, queue, prefetch, move |e| {
             let reason = loss_reason(e);
             lost.with_label_values(&[&name, reason]).inc();
             if reason == "unparseable_frame" {
@@ -779,10 +778,11 @@ impl Broker for IsolatedConsumer {
                 tracing::warn!(queue = %name, error = %e, "lost the consumer's connection");
             }
         });
-        let stream = tokio::time::timeout(self.main.round_trip_timeout, stream)
-            .await
-            .map_err(|_| unavailable("starting a consumer: no answer in time"))??;
+        let started_consuming = tokio::time::timeout(self.main.round_trip_timeout, consuming).await;
+        // Closed when dropped: also when the consumer could not be started.
         let own = OwnConnection(Some(connection));
+        let stream = started_consuming
+            .map_err(|_| unavailable("starting a consumer: no answer in time"))??;
         let stream = stream
             .map(Some)
             .chain(futures::stream::once(async move {
