@@ -225,8 +225,8 @@ async fn submit(
     }
 }
 
-// Handlers return early with a finished answer: the large `Err` is the response itself.
 /// A value from the path, or the 400 `title`, `detail` to give instead.
+// Handlers return early with a finished answer: the large `Err` is the response itself.
 #[allow(clippy::result_large_err)]
 fn from_path<T: std::str::FromStr>(raw: &str, title: &str, detail: &str) -> Result<T, Response> {
     raw.parse()
@@ -332,15 +332,9 @@ struct SearchQuery {
     offset: Option<i64>,
 }
 
-/// The query read and its page (`limit`, `offset`, as `page_of` finds them; 50 and 0 by
-/// default) checked, or the 400 to give instead.
+/// A page (`limit`, `offset`; 50 and 0 by default) checked, or the 400 to give instead.
 #[allow(clippy::result_large_err)]
-fn paged<Q>(
-    query: Result<Query<Q>, QueryRejection>,
-    page_of: impl Fn(&Q) -> (Option<i64>, Option<i64>),
-) -> Result<(Q, i64, i64), Response> {
-    let Query(q) = query.map_err(|e| invalid_query(&e))?;
-    let (limit, offset) = page_of(&q);
+fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), Response> {
     let limit = limit.unwrap_or(50);
     let offset = offset.unwrap_or(0);
     if !(1..=500).contains(&limit) || offset < 0 {
@@ -351,7 +345,7 @@ fn paged<Q>(
             &[],
         ));
     }
-    Ok((q, limit, offset))
+    Ok((limit, offset))
 }
 
 #[allow(clippy::result_large_err)]
@@ -380,7 +374,8 @@ async fn search(
     State(s): State<ApiState>,
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, Response> {
-    let (q, limit, offset) = paged(query, |q| (q.limit, q.offset))?;
+    let Query(q) = query.map_err(|e| invalid_query(&e))?;
+    let (limit, offset) = page(q.limit, q.offset)?;
     let query = AssociationQuery {
         naam: q.naam.filter(|n| !n.is_empty()),
         postcode: q.postcode.filter(|p| !p.is_empty()),
@@ -469,7 +464,8 @@ async fn history(
     Path(raw): Path<String>,
     query: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Response, Response> {
-    let (_, limit, offset) = paged(query, |q| (q.limit, q.offset))?;
+    let Query(q) = query.map_err(|e| invalid_query(&e))?;
+    let (limit, offset) = page(q.limit, q.offset)?;
     let v_code = v_code_of(&raw)?;
     let entries = s
         .applications
@@ -499,24 +495,14 @@ mod tests {
         (status, serde_json::from_slice(&bytes).expect("JSON"))
     }
 
-    #[allow(clippy::result_large_err)]
-    fn page_of(
-        limit: Option<i64>,
-        offset: Option<i64>,
-    ) -> Result<(HistoryQuery, i64, i64), Response> {
-        paged(Ok(Query(HistoryQuery { limit, offset })), |q| {
-            (q.limit, q.offset)
-        })
-    }
-
     #[tokio::test]
     async fn a_page_is_50_from_0_unless_given_and_checked() {
         for (case, limit, offset, expected) in [
             ("defaults", None, None, (50, 0)),
             ("given", Some(500), Some(7), (500, 7)),
         ] {
-            match page_of(limit, offset) {
-                Ok((_, limit, offset)) => assert_eq!((limit, offset), expected, "{case}"),
+            match page(limit, offset) {
+                Ok((limit, offset)) => assert_eq!((limit, offset), expected, "{case}"),
                 Err(_) => panic!("{case}: refused"),
             }
         }
@@ -525,7 +511,7 @@ mod tests {
             ("limit 501", Some(501), None),
             ("a negative offset", None, Some(-1)),
         ] {
-            let Err(answer) = page_of(limit, offset) else {
+            let Err(answer) = page(limit, offset) else {
                 panic!("{case}: accepted");
             };
             let (status, body) = read(answer).await;
