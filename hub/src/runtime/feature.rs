@@ -118,19 +118,21 @@ impl Every {
 }
 
 /// Runs `prune` on the schedule [`Every::PRUNING`] until `cancel`, logging how many
-/// `what` it deleted when it deleted any. A failure is left for the next round: pruning is
-/// housekeeping, and the store's error is counted where the store is used.
+/// `what` it deleted when it deleted any. A failure is logged and left for the next round:
+/// pruning is housekeeping.
 pub async fn prune_every<F, Fut, E>(cancel: CancellationToken, what: &'static str, mut prune: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<u64, E>>,
+    E: std::fmt::Display,
 {
     every(Every::PRUNING, cancel, move || {
         let pruned = prune();
         async move {
             match pruned.await {
-                Ok(0) | Err(_) => {}
+                Ok(0) => {}
                 Ok(n) => tracing::info!(deleted = n, "pruned {what}"),
+                Err(e) => tracing::warn!(error = %e, "cannot prune {what}"),
             }
         }
     })
