@@ -86,32 +86,6 @@ fn assert_each_once_in_effect(received: &[Received], expected: &BTreeSet<String>
     received.len() - ids.len()
 }
 
-/// Waits until the hub delivered `n` messages; on a timeout, says how far it got and what
-/// its message counters and outbox show (a CI log has nothing else to go on).
-async fn all_delivered(hub: &TestHub, iso: &Isolation, n: f64) {
-    let deadline = Instant::now() + LONG;
-    loop {
-        let delivered = hub.metric("hub_messages_delivered_total").await;
-        if delivered >= n {
-            return;
-        }
-        if Instant::now() > deadline {
-            let metrics = hub.get("/metrics").await.text().await.unwrap_or_default();
-            let counters: Vec<&str> = metrics
-                .lines()
-                .filter(|l| l.starts_with("hub_messages_") || l.starts_with("hub_broker"))
-                .collect();
-            panic!(
-                "{delivered} of {n} delivered after {LONG:?}; outbox pending: {}; ready: {}\n{}",
-                outbox_pending(iso).await,
-                hub.get("/readyz").await.status(),
-                counters.join("\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// A hub syncing a 5,000-association register to one queue subscriber: the load the two
 /// outage tests break things under.
 struct FiveThousand {
@@ -151,17 +125,47 @@ impl FiveThousand {
     /// Waits for every delivery, then checks that each association arrived once in effect;
     /// returns the messages received and how many of them were redelivered copies.
     async fn all_received_once_in_effect(&self) -> (usize, usize) {
-        all_delivered(&self.hub, &self.iso, 5000.0).await;
+        self.all_delivered().await;
         let reader = QueueReader::connect(&self.iso).await;
         let received = reader.drain("subscriber.all", QUIET).await;
         let duplicates = assert_each_once_in_effect(&received, &self.expected);
         (received.len(), duplicates)
     }
 
+    /// Waits until the hub delivered all 5,000; on a timeout, says how far it got and what
+    /// its message counters and outbox show (a CI log has nothing else to go on).
+    async fn all_delivered(&self) {
+        let deadline = Instant::now() + LONG;
+        loop {
+            let delivered = self.hub.metric("hub_messages_delivered_total").await;
+            if delivered >= 5000.0 {
+                return;
+            }
+            if Instant::now() > deadline {
+                let metrics = self
+                    .hub
+                    .get("/metrics")
+                    .await
+                    .text()
+                    .await
+                    .unwrap_or_default();
+                let counters: Vec<&str> = metrics
+                    .lines()
+                    .filter(|l| l.starts_with("hub_messages_") || l.starts_with("hub_broker"))
+                    .collect();
+                panic!(
+                    "{delivered} of 5000 delivered after {LONG:?}; outbox pending: {}; ready: {}\n{}",
+                    outbox_pending(&self.iso).await,
+                    self.hub.get("/readyz").await.status(),
+                    counters.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     async fn stop(self) {
-        self.hub.stop().await;
-        self.register.shutdown();
-        self.iso.cleanup().await;
+        stop_all(self.hub, self.register, self.iso).await;
     }
 }
 
