@@ -1,11 +1,10 @@
 //! [`InsuranceProvider`]: the hub's [`Provider`] for the volunteer insurance, posting the
 //! [`soap`] messages to the service and classifying its answers. The crate's only I/O.
 
-use std::fmt;
 use std::time::Duration;
 
 use adapter_provider::{Decision, Provider, ProviderError, Submitted};
-use adapter_soap::http::{self, chain, PostError};
+use adapter_soap::http::{self, chain, PostError, SoapClient};
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
 use time::OffsetDateTime;
@@ -19,20 +18,10 @@ pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// The volunteer-insurance service (Steunpunt Vrijwilligerswerk) as a [`Provider`]:
 /// `submit` asks for a recognition (`VraagErkenningAan`, decided at once), `status` consults
 /// one (`GeefErkenning`).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct InsuranceProvider {
-    client: reqwest::Client,
-    url: String,
+    endpoint: SoapClient,
     parties: Parties,
-}
-
-impl fmt::Debug for InsuranceProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("InsuranceProvider")
-            .field("url", &self.url)
-            .field("parties", &self.parties)
-            .finish_non_exhaustive()
-    }
 }
 
 impl InsuranceProvider {
@@ -40,14 +29,7 @@ impl InsuranceProvider {
     /// each whole call; `parties` are the hub's and the service's identifications
     /// (`Afzender`/`Ontvanger`). Redirects are not followed. The error names what is wrong.
     pub fn new(url: &str, timeout: Duration, parties: Parties) -> Result<Self, String> {
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("invalid insurance service URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "unsupported insurance service URL scheme {:?}",
-                parsed.scheme()
-            ));
-        }
+        http::http_url(url, "insurance service")?;
         if timeout.is_zero() {
             return Err("the insurance service timeout must be above zero".to_owned());
         }
@@ -56,15 +38,14 @@ impl InsuranceProvider {
             .build()
             .map_err(|e| format!("cannot set up the insurance client: {}", chain(&e)))?;
         Ok(InsuranceProvider {
-            client,
-            url: url.to_owned(),
+            endpoint: SoapClient::new(client, url),
             parties,
         })
     }
 
     /// The service's URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.endpoint.url()
     }
 
     /// Who talks to whom.
@@ -80,14 +61,10 @@ impl InsuranceProvider {
         operation: Operation,
         envelope: String,
     ) -> Result<(u16, String), ProviderError> {
-        let posted = http::post(
-            &self.client,
-            &self.url,
-            operation.soap_action(),
-            envelope,
-            MAX_ANSWER_BYTES,
-        )
-        .await;
+        let posted = self
+            .endpoint
+            .post(operation.soap_action(), envelope, MAX_ANSWER_BYTES)
+            .await;
         posted.map_err(|e| match e {
             PostError::Send(e) => ProviderError::Transient(describe(e)),
             PostError::TooLarge { status, too_large } => {

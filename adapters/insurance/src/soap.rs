@@ -36,8 +36,8 @@ use adapter_provider::{Decision, ProviderError, Submitted};
 use adapter_soap::fault::Fault;
 use adapter_soap::text::{clip, collapse, short, snippet};
 use adapter_soap::xml::{
-    boolean, clean_text, is_xml_char, parse as parse_xml, soap_body, soap_fault, Element,
-    MagdaContext, XmlWriter as Xml,
+    boolean, clean_text, context_referte, is_xml_char, parse as parse_xml, soap_body, soap_fault,
+    Element, MagdaContext, XmlWriter as Xml,
 };
 use contracts::applications::EnrichedApplication;
 use contracts::register::{Adres, Vereniging};
@@ -772,11 +772,7 @@ fn read_response(status: u16, response: &Element, sent: &str) -> Result<Answer, 
             &format!("the Antwoord echoes Referte {echoed}, not {sent}"),
         ));
     }
-    if let Some(context_echo) = repliek
-        .path(&["Context", "Bericht", "Ontvanger", "Referte"])
-        .map(Element::text)
-        .filter(|r| !r.is_empty())
-    {
+    if let Some(context_echo) = context_referte(repliek) {
         if !context_echo.eq_ignore_ascii_case(sent) {
             return Err(not_a_reply(
                 status,

@@ -2,12 +2,11 @@
 //! crate's only I/O; what the envelopes hold and what the answers mean is [`soap`]'s.
 //! Retrying, dead-lettering and the application's state machine are the hub's business.
 
-use std::fmt;
 use std::time::Duration;
 
 use adapter_provider::{Decision, Provider, ProviderError, Submitted};
 use adapter_soap::fault::unreadable_is_transient;
-use adapter_soap::http::{self, chain, PostError};
+use adapter_soap::http::{self, chain, PostError, SoapClient};
 use adapter_soap::text::short;
 use async_trait::async_trait;
 use contracts::applications::EnrichedApplication;
@@ -18,18 +17,9 @@ use crate::soap::{self, Operation};
 pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
 
 /// KIOSK's SOAP endpoint, e.g. `https://kiosk.cjm.vlaanderen.be/Kiosk-01.00/soap/WebService`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct KioskProvider {
-    client: reqwest::Client,
-    url: String,
-}
-
-impl fmt::Debug for KioskProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KioskProvider")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
+    endpoint: SoapClient,
 }
 
 impl KioskProvider {
@@ -37,26 +27,18 @@ impl KioskProvider {
     /// Redirects are not followed (a redirected POST would lose its body): a 3xx is a
     /// permanent failure.
     pub fn new(url: &str, timeout: Duration) -> Result<Self, String> {
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("invalid KIOSK endpoint URL: {e}"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(format!(
-                "unsupported KIOSK endpoint URL scheme {:?}",
-                parsed.scheme()
-            ));
-        }
+        http::http_url(url, "KIOSK endpoint")?;
         let client = http::client_builder(timeout)
             .build()
             .map_err(|e| format!("cannot set up the KIOSK client: {}", chain(&e)))?;
         Ok(KioskProvider {
-            client,
-            url: url.to_owned(),
+            endpoint: SoapClient::new(client, url),
         })
     }
 
     /// The endpoint's URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.endpoint.url()
     }
 
     /// Posts one envelope with `Content-Type` [`soap::CONTENT_TYPE`] and the operation's
@@ -64,14 +46,10 @@ impl KioskProvider {
     /// a failed connection and a connection lost while reading are transient; an answer
     /// larger than [`MAX_REPLY_BYTES`] is not a reply.
     async fn call(&self, op: Operation, envelope: String) -> Result<(u16, String), ProviderError> {
-        let posted = http::post(
-            &self.client,
-            &self.url,
-            op.soap_action(),
-            envelope,
-            MAX_REPLY_BYTES,
-        )
-        .await;
+        let posted = self
+            .endpoint
+            .post(op.soap_action(), envelope, MAX_REPLY_BYTES)
+            .await;
         posted.map_err(|e| match e {
             PostError::Send(e) => ProviderError::Transient(describe(op, e)),
             PostError::TooLarge { status, too_large } => {

@@ -7,7 +7,7 @@ use std::fmt;
 use std::time::Duration;
 
 use adapter_soap::fault::unreadable_is_transient;
-use adapter_soap::http::{self, chain, PostError};
+use adapter_soap::http::{self, chain, PostError, SoapClient};
 
 use crate::soap::{self, Reply, Uitzondering};
 
@@ -59,18 +59,9 @@ impl fmt::Debug for ClientTls {
 }
 
 /// A back office's SOAP endpoint.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SoapEndpoint {
-    client: reqwest::Client,
-    url: String,
-}
-
-impl fmt::Debug for SoapEndpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SoapEndpoint")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
-    }
+    endpoint: SoapClient,
 }
 
 impl SoapEndpoint {
@@ -113,14 +104,13 @@ impl SoapEndpoint {
             .build()
             .map_err(|e| format!("cannot set up the SOAP client: {}", chain(&e)))?;
         Ok(SoapEndpoint {
-            client,
-            url: url.to_owned(),
+            endpoint: SoapClient::new(client, url),
         })
     }
 
     /// The endpoint's URL.
     pub fn url(&self) -> &str {
-        &self.url
+        self.endpoint.url()
     }
 
     /// Posts one envelope (as made by [`soap::request`]) with `Content-Type`
@@ -130,14 +120,10 @@ impl SoapEndpoint {
     /// answer are transient; at most [`MAX_REPLY_BYTES`] of the answer are read.
     pub async fn send(&self, envelope: String) -> Result<Vec<Uitzondering>, SoapError> {
         let referte = soap::request_referte(&envelope);
-        let posted = http::post(
-            &self.client,
-            &self.url,
-            soap::SOAP_ACTION,
-            envelope,
-            MAX_REPLY_BYTES,
-        )
-        .await;
+        let posted = self
+            .endpoint
+            .post(soap::SOAP_ACTION, envelope, MAX_REPLY_BYTES)
+            .await;
         let (status, body) = match posted {
             Ok(answer) => answer,
             Err(PostError::Send(e)) => return Err(SoapError::Transient(describe(e))),

@@ -1,8 +1,9 @@
 //! The one piece of I/O the adapters share: a reqwest client set up the same way for every
-//! SOAP partner, and one SOAP 1.1 `POST` whose answer is read up to a bound. What the answer
-//! means stays with each adapter.
+//! SOAP partner, and one SOAP 1.1 `POST` whose answer is read up to a bound (also as a
+//! partner's [`SoapClient`]). What the answer means stays with each adapter.
 
 use std::error::Error;
+use std::fmt;
 use std::time::Duration;
 
 use adapter_http::{failure_kind, read_limited, ReadError, TooLarge};
@@ -86,6 +87,60 @@ pub async fn post(
     }
 }
 
+/// Checks that `url` is an `http` or `https` URL; the error names the endpoint as `what`
+/// (`invalid KIOSK endpoint URL: …`).
+pub fn http_url(url: &str, what: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("invalid {what} URL: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "unsupported {what} URL scheme {:?}",
+            parsed.scheme()
+        ));
+    }
+    Ok(parsed)
+}
+
+/// A partner's SOAP endpoint: its URL and the client that [`post`]s to it. `Debug` shows the
+/// URL only.
+#[derive(Clone)]
+pub struct SoapClient {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl fmt::Debug for SoapClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SoapClient")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SoapClient {
+    /// `client` (see [`client_builder`]) posting to `url`, which the caller checked.
+    pub fn new(client: reqwest::Client, url: &str) -> Self {
+        SoapClient {
+            client,
+            url: url.to_owned(),
+        }
+    }
+
+    /// The endpoint's URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// [`post`]s one envelope to the endpoint.
+    pub async fn post(
+        &self,
+        soap_action: &str,
+        envelope: String,
+        max_bytes: usize,
+    ) -> Result<(u16, String), PostError> {
+        post(&self.client, &self.url, soap_action, envelope, max_bytes).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +169,21 @@ mod tests {
         );
         assert_eq!(chain(&e), "request failed: dns: no such host");
         assert_eq!(chain(&E("alone", None)), "alone");
+    }
+
+    #[test]
+    fn only_http_and_https_urls_are_endpoints() {
+        assert!(http_url("https://kiosk.example/soap", "KIOSK endpoint").is_ok());
+        assert!(http_url("http://127.0.0.1:8080/", "KIOSK endpoint").is_ok());
+        assert_eq!(
+            http_url("ftp://kiosk.example/", "KIOSK endpoint"),
+            Err("unsupported KIOSK endpoint URL scheme \"ftp\"".to_owned())
+        );
+        let invalid = http_url("kiosk", "KIOSK endpoint").expect_err("not a URL");
+        assert!(
+            invalid.starts_with("invalid KIOSK endpoint URL: "),
+            "{invalid}"
+        );
     }
 
     #[test]

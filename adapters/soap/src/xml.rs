@@ -315,6 +315,11 @@ impl Element {
         self.text.trim()
     }
 
+    /// The trimmed text of the element [`Element::path`] leads to.
+    pub fn path_text(&self, names: &[&str]) -> Option<&str> {
+        self.path(names).map(Element::text)
+    }
+
     /// The trimmed text of the first child `name`; empty when there is none.
     pub fn child_text(&self, name: &str) -> &str {
         self.child(name).map(Element::text).unwrap_or("")
@@ -331,6 +336,14 @@ pub fn soap_body(root: &Element) -> Option<&Element> {
 /// The `soapenv:Fault` in a SOAP `Body`.
 pub fn soap_fault(body: &Element) -> Option<&Element> {
     body.child_qualified(SOAP_ENVELOPE_NAMESPACE, "Fault")
+}
+
+/// The `Referte` a MAGDA `Repliek` echoes in its `Context/Bericht/Ontvanger` (the request's
+/// own `Referte`, returned), when it carries a non-empty one.
+pub fn context_referte(repliek: &Element) -> Option<&str> {
+    repliek
+        .path_text(&["Context", "Bericht", "Ontvanger", "Referte"])
+        .filter(|r| !r.is_empty())
 }
 
 /// [`parse_with`] the [`Limits::DEFAULT`].
@@ -439,6 +452,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_repliek_echoes_its_referte_in_the_context_or_not_at_all() {
+        let echoing = parse(
+            "<Repliek><Context><Bericht><Ontvanger><Referte> r-1 </Referte></Ontvanger>\
+             </Bericht></Context></Repliek>",
+        )
+        .expect("parses");
+        assert_eq!(context_referte(&echoing), Some("r-1"));
+        let empty = parse(
+            "<Repliek><Context><Bericht><Ontvanger><Referte/></Ontvanger></Bericht></Context>\
+             </Repliek>",
+        )
+        .expect("parses");
+        assert_eq!(context_referte(&empty), None);
+        let silent = parse("<Repliek><Context/></Repliek>").expect("parses");
+        assert_eq!(context_referte(&silent), None);
+    }
+
+    #[test]
     fn text_is_escaped_and_unrepresentable_characters_replaced() {
         assert_eq!(escape_text("plain"), "plain");
         assert_eq!(
@@ -503,24 +534,15 @@ mod tests {
             .path(&["Verzoek", "Context", "Bericht"])
             .expect("bericht");
         assert_eq!(bericht.child_text("Type"), "VRAAG");
-        assert_eq!(
-            bericht.path(&["Tijdstip", "Datum"]).map(Element::text),
-            Some("2026-11-03")
-        );
-        assert_eq!(
-            bericht.path(&["Tijdstip", "Tijd"]).map(Element::text),
-            Some("08:15:02.431")
-        );
-        assert_eq!(
-            bericht.path(&["Afzender", "Referte"]).map(Element::text),
-            Some("r-1")
-        );
-        assert_eq!(
-            bericht
-                .path(&["Ontvanger", "Identificatie"])
-                .map(Element::text),
-            Some("partner")
-        );
+        for (path, written) in [
+            (["Tijdstip", "Datum"], "2026-11-03"),
+            (["Tijdstip", "Tijd"], "08:15:02.431"),
+            (["Afzender", "Referte"], "r-1"),
+            (["Afzender", "Identificatie"], "hub"),
+            (["Ontvanger", "Identificatie"], "partner"),
+        ] {
+            assert_eq!(bericht.path_text(&path), Some(written), "{path:?}");
+        }
         let getallen = op.path(&["Verzoek", "Getallen"]).expect("list");
         assert_eq!(getallen.children_named("N").count(), 2);
 
@@ -576,6 +598,8 @@ mod tests {
         );
         assert_eq!(root.children_named("a").count(), 2);
         assert_eq!(root.path(&["b", "c"]).map(Element::text), Some("3"));
+        assert_eq!(root.path_text(&["b", "c"]), Some("3"));
+        assert_eq!(root.path_text(&["b", "z"]), None);
         assert_eq!(root.child_text("z"), "");
         assert!(soap_body(&root).is_none());
     }
