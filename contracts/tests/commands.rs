@@ -23,9 +23,9 @@ use serde_json::{json, Value};
 mod common;
 
 use common::{
-    assert_def_matches, assert_examples_round_trip, assert_invalid, assert_mutation_invalid,
-    assert_properties_described, assert_schema_document, assert_valid, round_trip, strings,
-    Examples, RoundTrip, Schema,
+    assert_def_matches, assert_examples_present, assert_examples_round_trip, assert_invalid,
+    assert_mutation_invalid, assert_properties_described, assert_schema_document, assert_valid,
+    round_trip, strings, Examples, RoundTrip, Schema,
 };
 
 mod cases;
@@ -49,22 +49,14 @@ impl Kind {
             Kind::Reply => "municipality.reply.v1.json",
         }
     }
-
-    fn other(self) -> Kind {
-        match self {
-            Kind::Command => Kind::Reply,
-            Kind::Reply => Kind::Command,
-        }
-    }
 }
 
 impl Schema for Kind {
-    fn schema_value(self) -> Value {
-        let text = match self {
+    fn schema_text(self) -> &'static str {
+        match self {
             Kind::Command => COMMAND_SCHEMA,
             Kind::Reply => REPLY_SCHEMA,
-        };
-        serde_json::from_str(text).expect("schema is JSON")
+        }
     }
 }
 
@@ -72,14 +64,12 @@ impl Schema for Kind {
 impl Examples for Kind {
     const FOLDER: &'static str = "commands";
     const UNNAMED: &'static str = "neither association.* nor reply.*";
+    const KINDS: &'static [Kind] = &[Kind::Command, Kind::Reply];
 
-    fn of_example(name: &str) -> Option<Kind> {
-        if name.starts_with("association.") {
-            Some(Kind::Command)
-        } else if name.starts_with("reply.") {
-            Some(Kind::Reply)
-        } else {
-            None
+    fn prefix(self) -> &'static str {
+        match self {
+            Kind::Command => "association",
+            Kind::Reply => "reply",
         }
     }
 }
@@ -337,20 +327,20 @@ fn every_example_validates_against_its_schema_and_not_the_other() {
             "no example for {t:?}"
         );
     }
-    for name in [
-        "reply.accepted.json",
-        "reply.accepted.no-op.json",
-        "reply.rejected.json",
-        "reply.conflicted.json",
-    ] {
-        assert!(
-            all.iter().any(|(n, _, _)| n == name),
-            "example {name} missing"
-        );
-    }
+    assert_examples_present(
+        &all,
+        &[
+            "reply.accepted.json",
+            "reply.accepted.no-op.json",
+            "reply.rejected.json",
+            "reply.conflicted.json",
+        ],
+    );
     for (name, kind, value) in &all {
         assert_valid(*kind, value, name);
-        assert_invalid(kind.other(), value, name);
+        for other in kind.others() {
+            assert_invalid(other, value, name);
+        }
         if *kind == Kind::Command {
             let t = value["type"].as_str().expect("type");
             assert!(name.starts_with(&format!("{t}.")), "{name}: type {t}");

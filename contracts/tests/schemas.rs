@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 mod common;
 
 use common::{
-    assert_examples_round_trip, assert_invalid, assert_mutation_invalid,
+    assert_examples_present, assert_examples_round_trip, assert_invalid, assert_mutation_invalid,
     assert_properties_described, assert_schema_document, assert_valid, round_trip, Examples,
     RoundTrip, Schema,
 };
@@ -27,13 +27,9 @@ use common::{
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-fn schema_value(t: MessageType) -> Value {
-    serde_json::from_str(contracts::schema(t)).expect("schema is JSON")
-}
-
 impl Schema for MessageType {
-    fn schema_value(self) -> Value {
-        schema_value(self)
+    fn schema_text(self) -> &'static str {
+        contracts::schema(self)
     }
 }
 
@@ -41,11 +37,10 @@ impl Schema for MessageType {
 impl Examples for MessageType {
     const FOLDER: &'static str = "messages";
     const UNNAMED: &'static str = "does not start with a known message type";
+    const KINDS: &'static [MessageType] = &MessageType::ALL;
 
-    fn of_example(file_name: &str) -> Option<MessageType> {
-        MessageType::ALL
-            .into_iter()
-            .find(|t| file_name.starts_with(&format!("{}.", t.as_str())))
+    fn prefix(self) -> &'static str {
+        self.as_str()
     }
 }
 
@@ -135,19 +130,17 @@ fn format_validation_is_switched_on() {
 #[test]
 fn every_example_validates_against_its_schema() {
     let all = MessageType::examples();
-    for name in [
-        "association.changed.json",
-        "association.changed.minimised.json",
-        "association.changed.no-representatives.json",
-        "association.removed.json",
-        "association.entered-territory.json",
-        "association.left-territory.json",
-    ] {
-        assert!(
-            all.iter().any(|(n, _, _)| n == name),
-            "example {name} missing"
-        );
-    }
+    assert_examples_present(
+        &all,
+        &[
+            "association.changed.json",
+            "association.changed.minimised.json",
+            "association.changed.no-representatives.json",
+            "association.removed.json",
+            "association.entered-territory.json",
+            "association.left-territory.json",
+        ],
+    );
     for t in MessageType::ALL {
         assert!(
             all.iter().any(|(_, et, _)| *et == t),
@@ -168,7 +161,7 @@ fn every_example_validates_against_its_schema() {
 fn examples_do_not_validate_against_the_other_schema() {
     // Guards against schemas so loose that any message passes.
     for (name, t, value) in MessageType::examples() {
-        for other in MessageType::ALL.into_iter().filter(|o| *o != t) {
+        for other in t.others() {
             assert_invalid(other, &value, &name);
         }
     }
@@ -265,7 +258,7 @@ fn association_changed_schema_describes_exactly_what_serde_emits() {
         .iter()
         .all(|v| v.insz.is_some()));
     let out = serde_json::to_value(&msg).expect("serialises");
-    let schema = schema_value(MessageType::AssociationChanged);
+    let schema = MessageType::AssociationChanged.schema_value();
     let defs = &schema["$defs"];
     let v = "/vereniging";
     let cases: [(&str, &Value, &str, &[&str]); 12] = [
@@ -350,7 +343,7 @@ fn association_removed_schema_describes_exactly_what_serde_emits() {
         metadata: metadata(MessageType::AssociationRemoved, "V0001021"),
     };
     let out = serde_json::to_value(&msg).expect("serialises");
-    let schema = schema_value(MessageType::AssociationRemoved);
+    let schema = MessageType::AssociationRemoved.schema_value();
     assert_def_matches(&schema, "(top)", &out, &[]);
     assert_def_matches(
         &schema["$defs"]["metadata"],
@@ -370,7 +363,7 @@ fn territory_notice_schemas_describe_exactly_what_serde_emits() {
     ] {
         let notice = TerritoryNotice::for_change(&cause, "aalst", crossing);
         let out = serde_json::to_value(&notice).expect("serialises");
-        let schema = schema_value(t);
+        let schema = t.schema_value();
         assert_def_matches(&schema, "(top)", &out, &[]);
         assert_def_matches(
             &schema["$defs"]["metadata"],
@@ -394,7 +387,7 @@ fn territory_notice_schemas_describe_exactly_what_serde_emits() {
 #[test]
 fn every_schema_shares_the_same_metadata_shape() {
     let shape = |t: MessageType| {
-        let mut m = schema_value(t)["$defs"]["metadata"].clone();
+        let mut m = t.schema_value()["$defs"]["metadata"].clone();
         // Only the type constant and the wording may differ.
         for prop in m["properties"]
             .as_object_mut()
@@ -406,19 +399,19 @@ fn every_schema_shares_the_same_metadata_shape() {
         m["properties"]["type"] = Value::Null;
         m
     };
-    let changed = schema_value(MessageType::AssociationChanged);
+    let changed = MessageType::AssociationChanged.schema_value();
     for t in MessageType::ALL {
         assert_eq!(shape(MessageType::AssociationChanged), shape(t), "{t:?}");
         assert_eq!(
             changed["$defs"]["vCode"]["pattern"],
-            schema_value(t)["$defs"]["vCode"]["pattern"]
+            t.schema_value()["$defs"]["vCode"]["pattern"]
         );
     }
 }
 
 #[test]
 fn enums_match_the_rust_enums() {
-    let schema = schema_value(MessageType::AssociationChanged);
+    let schema = MessageType::AssociationChanged.schema_value();
     let parts = serde_json::to_value(Part::ALL).expect("serialises");
     assert_eq!(
         schema["$defs"]["part"]["enum"], parts,
@@ -436,7 +429,7 @@ fn enums_match_the_rust_enums() {
     }
     for t in MessageType::ALL {
         assert_eq!(
-            schema_value(t)["$defs"]["metadata"]["properties"]["type"]["const"],
+            t.schema_value()["$defs"]["metadata"]["properties"]["type"]["const"],
             serde_json::to_value(t).expect("serialises")
         );
     }

@@ -14,7 +14,13 @@ use serde_json::{json, Value};
 
 /// Something with a checked-in JSON Schema (a message type, a command or a reply, …).
 pub trait Schema: Copy + Debug {
-    fn schema_value(self) -> Value;
+    /// The schema as checked in.
+    fn schema_text(self) -> &'static str;
+
+    fn schema_value(self) -> Value {
+        serde_json::from_str(self.schema_text())
+            .unwrap_or_else(|e| panic!("{self:?}: schema is not JSON: {e}"))
+    }
 }
 
 /// A draft 2020-12 validator for `kind`'s schema, with `format` checked (in 2020-12 `format`
@@ -147,15 +153,33 @@ pub fn examples<K>(
 }
 
 /// A kind whose examples are the `*.json` files of one folder under `examples/`, each
-/// telling its kind by its file name.
-pub trait Examples: Sized {
+/// telling its kind by its file name: `<prefix>.…`.
+pub trait Examples: Copy + PartialEq + 'static {
     /// The folder under `examples/`.
     const FOLDER: &'static str;
     /// Why a file name that tells no kind is refused.
     const UNNAMED: &'static str;
+    /// Every kind.
+    const KINDS: &'static [Self];
+
+    /// What the file name of an example of this kind starts with, before a `.`.
+    fn prefix(self) -> &'static str;
 
     /// The kind of the example called `file_name`.
-    fn of_example(file_name: &str) -> Option<Self>;
+    fn of_example(file_name: &str) -> Option<Self> {
+        Self::KINDS
+            .iter()
+            .copied()
+            .find(|kind| file_name.starts_with(&format!("{}.", kind.prefix())))
+    }
+
+    /// Every kind but this one.
+    fn others(self) -> impl Iterator<Item = Self> {
+        Self::KINDS
+            .iter()
+            .copied()
+            .filter(move |kind| *kind != self)
+    }
 
     /// Every example of [`Self::FOLDER`], with its kind, sorted by name.
     fn examples() -> Vec<(String, Self, Value)> {
@@ -165,6 +189,16 @@ pub trait Examples: Sized {
     /// The example called `name`.
     fn example(name: &str) -> Value {
         find_example(Self::examples(), name)
+    }
+}
+
+/// Each of `names` is among the examples `all`.
+pub fn assert_examples_present<K>(all: &[(String, K, Value)], names: &[&str]) {
+    for name in names {
+        assert!(
+            all.iter().any(|(n, _, _)| n == name),
+            "example {name} missing"
+        );
     }
 }
 
