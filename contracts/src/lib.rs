@@ -7,6 +7,8 @@
 
 pub mod applications;
 pub mod commands;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod ids;
 pub mod json;
 pub mod messages;

@@ -222,13 +222,9 @@ impl TerritoryNotice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::VerenigingDetail;
 
     fn example() -> Vereniging {
-        let raw = include_str!("../examples/register/detail-V0001001.json");
-        serde_json::from_str::<VerenigingDetail>(raw)
-            .expect("example parses")
-            .vereniging
+        crate::fixtures::register_example()
     }
 
     #[test]

@@ -178,49 +178,50 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_declared_length_above_the_limit_is_refused_unread() {
-        let err = read_limited(get(5001, true).await, 5000)
+    /// Reading 5001 bytes with a limit of 5000 fails as too large: how, and its message.
+    async fn one_byte_too_many(with_length: bool) -> (TooLarge, String) {
+        let err = read_limited(get(5001, with_length).await, 5000)
             .await
             .expect_err("too large");
-        assert!(
-            matches!(
-                err,
-                ReadError::TooLarge(TooLarge::Declared {
-                    limit: 5000,
-                    declared: 5001
-                })
-            ),
-            "{err}"
+        let message = err.to_string();
+        match err {
+            ReadError::TooLarge(too_large) => (too_large, message),
+            other => panic!("not refused as too large: {other}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_above_the_limit_is_refused_unread() {
+        let (too_large, message) = one_byte_too_many(true).await;
+        assert_eq!(
+            too_large,
+            TooLarge::Declared {
+                limit: 5000,
+                declared: 5001
+            },
+            "{message}"
         );
         assert_eq!(
-            err.to_string(),
+            message,
             "answer larger than 5000 bytes (Content-Length 5001)"
         );
     }
 
     #[tokio::test]
     async fn a_chunked_body_above_the_limit_is_refused_while_read() {
-        let err = read_limited(get(5001, false).await, 5000)
-            .await
-            .expect_err("too large");
+        let (too_large, message) = one_byte_too_many(false).await;
         // the chunk that passes the limit is the sixth of 1000 bytes
         assert!(
             matches!(
-                err,
-                ReadError::TooLarge(TooLarge::Read {
+                too_large,
+                TooLarge::Read {
                     limit: 5000,
                     read: 5001..=6000
-                })
+                }
             ),
-            "{err}"
+            "{message}"
         );
-        assert!(err
-            .to_string()
-            .starts_with("answer larger than 5000 bytes (refused after "));
-        let ReadError::TooLarge(too_large) = err else {
-            unreachable!()
-        };
+        assert!(message.starts_with("answer larger than 5000 bytes (refused after "));
         assert_eq!(too_large.limit(), 5000);
     }
 

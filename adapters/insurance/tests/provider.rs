@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use adapter_insurance::{InsuranceProvider, Parties};
 use adapter_provider::{Decision, Provider, ProviderError, Submitted};
-use contracts::applications::{Applicant, EnrichedApplication};
-use contracts::register::VerenigingDetail;
-use contracts::Part;
+use contracts::applications::EnrichedApplication;
+use contracts::fixtures;
 use partner_sims::insurance::{InsuranceSim, InsuranceSimConfig};
 use serde_json::json;
 use uuid::Uuid;
@@ -23,33 +22,10 @@ fn parties() -> Parties {
 
 /// A fresh application of the register's example association (VZW, seat 9300 Aalst).
 fn application() -> EnrichedApplication {
-    let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
-    let vereniging = serde_json::from_str::<VerenigingDetail>(raw)
-        .unwrap()
-        .vereniging;
-    EnrichedApplication {
-        application_id: Uuid::new_v4(),
-        service_code: "vrijwilligersverzekering".into(),
-        submitted_at: time::OffsetDateTime::now_utc(),
-        applicant: Applicant {
-            vertegenwoordiger_id: Some(1),
-            voornaam: "An".into(),
-            achternaam: "Peeters".into(),
-            email: "an.peeters@example.be".into(),
-            telefoon: String::new(),
-        },
-        fields: json!({"aantalVrijwilligers": 12, "betaaldPersoneel": false, "geschatteUren": 400})
-            .as_object()
-            .unwrap()
-            .clone(),
-        parts: vec![
-            Part::Basisgegevens,
-            Part::Contactgegevens,
-            Part::Locaties,
-            Part::Sleutels,
-        ],
-        vereniging,
-    }
+    fixtures::application(
+        "vrijwilligersverzekering",
+        json!({"aantalVrijwilligers": 12, "betaaldPersoneel": false, "geschatteUren": 400}),
+    )
 }
 
 fn with_vcode(mut app: EnrichedApplication, v_code: &str) -> EnrichedApplication {

@@ -14,22 +14,24 @@
 //! - the WSDL is well-formed and binds both operations to the XSD.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 use adapter_insurance::soap::{
     self, geef_erkenning, read_answer, read_decision, read_submitted, vraag_erkenning_aan, Answer,
     ErkenningStatus, Operation, Parties, UitzonderingType,
 };
 use adapter_provider::{Decision, ProviderError, Submitted};
+use adapter_soap::fixtures::NOT_SOAP;
 use contracts::applications::{Applicant, EnrichedApplication};
-use contracts::register::{Adres, Contactgegeven, Locatie, VerenigingDetail};
-use contracts::Part;
-use partner_sims::xml_check::{
-    assert_example, libxml_lock, parse_strict, read, workspace, xml_files, XsdCheck,
-};
+use contracts::register::{Adres, Contactgegeven, Locatie};
+use contracts::{fixtures, Part};
+use partner_sims::xml_check::{libxml_lock, parse_strict, read, workspace, XsdCheck};
 use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+#[path = "../../soap/tests/common/contract.rs"]
+mod contract;
+
+use contract::Contract;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -41,19 +43,10 @@ const INSZ: &str = "85071512397";
 
 const XSD: XsdCheck = XsdCheck::in_workspace("contracts/xsd/vrijwilligersverzekering-v1.xsd");
 
-/// `broken`, an edit of the valid envelope `good`, differs from it and does not validate.
-fn assert_edit_invalid(good: &str, broken: &str, what: &str) {
-    assert_ne!(broken, good, "{what}: the edit applies");
-    XSD.assert_invalid(broken, what);
-}
-
-fn examples_dir() -> PathBuf {
-    workspace().join("contracts/examples/insurance")
-}
-
-fn example(name: &str) -> String {
-    read(&examples_dir().join(name))
-}
+const CONTRACT: Contract = Contract {
+    xsd: XSD,
+    examples: "insurance",
+};
 
 fn parties() -> Parties {
     Parties {
@@ -70,31 +63,22 @@ fn sent_at() -> OffsetDateTime {
 /// The register's example association (VZW, seat in 9300 Aalst, KBO number, a
 /// representative with an INSZ) applying for the insurance.
 fn application() -> EnrichedApplication {
-    let raw = read(&workspace().join("contracts/examples/register/detail-V0001001.json"));
-    let vereniging = serde_json::from_str::<VerenigingDetail>(&raw)
-        .expect("example parses")
-        .vereniging;
     EnrichedApplication {
         application_id: APPLICATION_ID.parse().unwrap(),
-        service_code: "vrijwilligersverzekering".into(),
         submitted_at: time::macros::datetime!(2026-03-02 09:30:12 UTC),
         applicant: Applicant {
-            vertegenwoordiger_id: Some(1),
-            voornaam: "An".into(),
-            achternaam: "Peeters".into(),
-            email: "an.peeters@example.be".into(),
             telefoon: "053 21 00 00".into(),
+            ..fixtures::applicant()
         },
-        fields: json!({
-            "aantalVrijwilligers": 35,
-            "betaaldPersoneel": false,
-            "geschatteUren": 900
-        })
-        .as_object()
-        .unwrap()
-        .clone(),
         parts: Part::ALL.to_vec(),
-        vereniging,
+        ..fixtures::application(
+            "vrijwilligersverzekering",
+            json!({
+                "aantalVrijwilligers": 35,
+                "betaaldPersoneel": false,
+                "geschatteUren": 900
+            }),
+        )
     }
 }
 
@@ -407,80 +391,81 @@ fn geef_erkenning_validates_and_refuses_what_is_no_erkenningsnummer() {
 fn broken_requests_do_not_validate() {
     let good = request_of(&application());
     XSD.assert_valid(&good, "the unbroken request");
-    for (from, to, what) in [
-        (
-            "<VCode>V0001001</VCode>",
-            "<VCode>V1001</VCode>",
-            "a bad VCode",
-        ),
-        (
-            "<Naam>VraagErkenningAan</Naam>",
-            "<Naam>GeefErkenning</Naam>",
-            "another operation's Naam",
-        ),
-        (
-            "<Type>VRAAG</Type>",
-            "<Type>ANTWOORD</Type>",
-            "a wrong Type",
-        ),
-        (
-            "<BetaaldPersoneel>false</BetaaldPersoneel>",
-            "<BetaaldPersoneel>nee</BetaaldPersoneel>",
-            "a bad boolean",
-        ),
-        (
-            "<AantalVrijwilligers>35</AantalVrijwilligers>",
-            "<AantalVrijwilligers>0</AantalVrijwilligers>",
-            "no volunteers",
-        ),
-        (
-            "<GeschatteUren>900</GeschatteUren>",
-            "<GeschatteUren>-5</GeschatteUren>",
-            "negative hours",
-        ),
-        (
-            "<Ondernemingsnummer>0417497106</Ondernemingsnummer>",
-            "<Ondernemingsnummer>0417.497.106</Ondernemingsnummer>",
-            "a formatted KBO number",
-        ),
-        (
-            "<Email>an.peeters@example.be</Email>",
-            "<Email>an.peeters</Email>",
-            "a bad e-mail",
-        ),
-        (
-            "<Soort>MAATSCHAPPELIJKE_ZETEL</Soort>",
-            "<Soort>ACTIVITEITEN</Soort>",
-            "an unknown address kind",
-        ),
-        (
-            "<Voornaam>An</Voornaam>",
-            "<Voornaam> An</Voornaam>",
-            "a leading space",
-        ),
-        (
-            "<Voornaam>An</Voornaam>",
-            "<Voornaam>An</Voornaam><Insz>85071512397</Insz>",
-            "an INSZ",
-        ),
-        (
-            "<Postcode>9300</Postcode>\n         <Gemeente>Aalst</Gemeente>",
-            "",
-            "an address without postcode and gemeente",
-        ),
-        (
-            &format!("<Referte>{APPLICATION_ID}</Referte>\n      <Inhoud>"),
-            "<Inhoud>",
-            "a Vraag without Referte",
-        ),
-        (
-            "<Vrijwilligerswerk>",
-            "<Vrijwilligerswerk><Onbekend/>",
-            "an unknown element",
-        ),
-    ] {
-        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
-    }
+    CONTRACT.assert_edits_invalid(
+        &good,
+        &[
+            (
+                "<VCode>V0001001</VCode>",
+                "<VCode>V1001</VCode>",
+                "a bad VCode",
+            ),
+            (
+                "<Naam>VraagErkenningAan</Naam>",
+                "<Naam>GeefErkenning</Naam>",
+                "another operation's Naam",
+            ),
+            (
+                "<Type>VRAAG</Type>",
+                "<Type>ANTWOORD</Type>",
+                "a wrong Type",
+            ),
+            (
+                "<BetaaldPersoneel>false</BetaaldPersoneel>",
+                "<BetaaldPersoneel>nee</BetaaldPersoneel>",
+                "a bad boolean",
+            ),
+            (
+                "<AantalVrijwilligers>35</AantalVrijwilligers>",
+                "<AantalVrijwilligers>0</AantalVrijwilligers>",
+                "no volunteers",
+            ),
+            (
+                "<GeschatteUren>900</GeschatteUren>",
+                "<GeschatteUren>-5</GeschatteUren>",
+                "negative hours",
+            ),
+            (
+                "<Ondernemingsnummer>0417497106</Ondernemingsnummer>",
+                "<Ondernemingsnummer>0417.497.106</Ondernemingsnummer>",
+                "a formatted KBO number",
+            ),
+            (
+                "<Email>an.peeters@example.be</Email>",
+                "<Email>an.peeters</Email>",
+                "a bad e-mail",
+            ),
+            (
+                "<Soort>MAATSCHAPPELIJKE_ZETEL</Soort>",
+                "<Soort>ACTIVITEITEN</Soort>",
+                "an unknown address kind",
+            ),
+            (
+                "<Voornaam>An</Voornaam>",
+                "<Voornaam> An</Voornaam>",
+                "a leading space",
+            ),
+            (
+                "<Voornaam>An</Voornaam>",
+                "<Voornaam>An</Voornaam><Insz>85071512397</Insz>",
+                "an INSZ",
+            ),
+            (
+                "<Postcode>9300</Postcode>\n         <Gemeente>Aalst</Gemeente>",
+                "",
+                "an address without postcode and gemeente",
+            ),
+            (
+                &format!("<Referte>{APPLICATION_ID}</Referte>\n      <Inhoud>"),
+                "<Inhoud>",
+                "a Vraag without Referte",
+            ),
+            (
+                "<Vrijwilligerswerk>",
+                "<Vrijwilligerswerk><Onbekend/>",
+                "an unknown element",
+            ),
+        ],
+    );
     let qualified =
         good.replacen("<Verzoek>", "<vv:Verzoek>", 1)
             .replacen("</Verzoek>", "</vv:Verzoek>", 1);
@@ -515,31 +500,22 @@ fn expected_request(name: &str) -> String {
     }
 }
 
-fn example_files() -> Vec<(String, String)> {
-    xml_files(&examples_dir())
-}
-
 #[test]
 fn request_examples_are_what_the_adapter_sends() {
-    for name in [
+    let requests = [
         "request.vraag-erkenning-aan.xml",
         "request.geef-erkenning.xml",
-    ] {
-        let expected = expected_request(name);
-        assert_example(
-            &examples_dir().join(name),
-            &expected,
-            "REGENERATE_INSURANCE_EXAMPLES",
-            "cargo test -p adapter-insurance --test soap",
-        );
-    }
+    ];
+    CONTRACT.assert_request_examples(
+        requests.map(|name| (name, expected_request(name))),
+        "REGENERATE_INSURANCE_EXAMPLES",
+        "cargo test -p adapter-insurance --test soap",
+    );
 }
 
 #[test]
 fn every_example_validates_and_reads_as_documented() {
-    let files = example_files();
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    for required in [
+    let files = CONTRACT.example_files(&[
         "request.vraag-erkenning-aan.xml",
         "request.geef-erkenning.xml",
         "reply.erkenning.xml",
@@ -547,12 +523,7 @@ fn every_example_validates_and_reads_as_documented() {
         "reply.geef-erkenning.xml",
         "reply.geef-erkenning.ingetrokken.xml",
         "fault.99995.xml",
-    ] {
-        assert!(
-            names.contains(&required),
-            "{required} missing from {names:?}"
-        );
-    }
+    ]);
     for (name, text) in &files {
         if name.starts_with("request.") {
             assert_eq!(&expected_request(name), text, "{name}");
@@ -619,48 +590,50 @@ fn every_example_validates_and_reads_as_documented() {
 
 #[test]
 fn broken_replies_do_not_validate() {
-    let good = example("reply.weigering.xml");
+    let good = CONTRACT.example("reply.weigering.xml");
     XSD.assert_valid(&good, "reply.weigering.xml");
-    for (from, to, what) in [
-        ("<Type>FOUT</Type>", "<Type>ERROR</Type>", "an unknown Type"),
-        (
-            "<Type>ANTWOORD</Type>",
-            "<Type>VRAAG</Type>",
-            "a wrong Bericht/Type",
-        ),
-        (
-            "<Identificatie>VV-101</Identificatie>",
-            "",
-            "an Uitzondering without Identificatie",
-        ),
-        (
-            &format!("<Referte>{APPLICATION_ID}</Referte>\n      <Uitzonderingen>"),
-            "<Uitzonderingen>",
-            "an Antwoord without Referte",
-        ),
-    ] {
-        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
-    }
-    let granted = example("reply.erkenning.xml");
-    for (from, to, what) in [
-        (
-            "<Erkenningsnummer>VV-2026-00042</Erkenningsnummer>",
-            "<Erkenningsnummer>42</Erkenningsnummer>",
-            "a bad erkenningsnummer",
-        ),
-        (
-            "<Status>ACTIEF</Status>",
-            "<Status>OK</Status>",
-            "an unknown status",
-        ),
-        (
-            "<GeldigVanaf>2026-03-02</GeldigVanaf>",
-            "<GeldigVanaf>02/03/2026</GeldigVanaf>",
-            "a bad date",
-        ),
-    ] {
-        assert_edit_invalid(&granted, &granted.replacen(from, to, 1), what);
-    }
+    CONTRACT.assert_edits_invalid(
+        &good,
+        &[
+            ("<Type>FOUT</Type>", "<Type>ERROR</Type>", "an unknown Type"),
+            (
+                "<Type>ANTWOORD</Type>",
+                "<Type>VRAAG</Type>",
+                "a wrong Bericht/Type",
+            ),
+            (
+                "<Identificatie>VV-101</Identificatie>",
+                "",
+                "an Uitzondering without Identificatie",
+            ),
+            (
+                &format!("<Referte>{APPLICATION_ID}</Referte>\n      <Uitzonderingen>"),
+                "<Uitzonderingen>",
+                "an Antwoord without Referte",
+            ),
+        ],
+    );
+    let granted = CONTRACT.example("reply.erkenning.xml");
+    CONTRACT.assert_edits_invalid(
+        &granted,
+        &[
+            (
+                "<Erkenningsnummer>VV-2026-00042</Erkenningsnummer>",
+                "<Erkenningsnummer>42</Erkenningsnummer>",
+                "a bad erkenningsnummer",
+            ),
+            (
+                "<Status>ACTIEF</Status>",
+                "<Status>OK</Status>",
+                "an unknown status",
+            ),
+            (
+                "<GeldigVanaf>2026-03-02</GeldigVanaf>",
+                "<GeldigVanaf>02/03/2026</GeldigVanaf>",
+                "a bad date",
+            ),
+        ],
+    );
 }
 
 #[test]
@@ -708,6 +681,17 @@ fn answer(operation: &str, referte: &str, context: &str, antwoord: &str) -> Stri
     )
 }
 
+/// The service's answer to the example's `VraagErkenningAan`, without a `Context` remark.
+fn submit_answer(antwoord: &str) -> String {
+    answer("VraagErkenningAan", APPLICATION_ID, "", antwoord)
+}
+
+/// The service's answer to a `GeefErkenning` (Referte [`GEEF_REFERTE`]), without a
+/// `Context` remark.
+fn geef_answer(antwoord: &str) -> String {
+    answer("GeefErkenning", GEEF_REFERTE, "", antwoord)
+}
+
 fn erkenning(nummer: &str, v_code: &str, status: &str, extra: &str) -> String {
     format!(
         "<Inhoud><Erkenning><Erkenningsnummer>{nummer}</Erkenningsnummer><VCode>{v_code}</VCode>\
@@ -745,16 +729,11 @@ fn is_permanent<T: std::fmt::Debug>(r: &Result<T, ProviderError>) -> bool {
 #[test]
 fn a_grant_is_approved_with_its_erkenningsnummer_and_keeps_warnings() {
     let referte = format!("<Referte>{APPLICATION_ID}</Referte>");
-    let warned = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!(
-            "{referte}{}{}",
-            erkenning("VV-2026-00007", "V0001001", "ACTIEF", ""),
-            exc("VV-301", "WAARSCHUWING", "Meer dan 1000 uren")
-        ),
-    );
+    let warned = submit_answer(&format!(
+        "{referte}{}{}",
+        erkenning("VV-2026-00007", "V0001001", "ACTIEF", ""),
+        exc("VV-301", "WAARSCHUWING", "Meer dan 1000 uren")
+    ));
     XSD.assert_valid(&warned, "a grant with a warning");
     assert_eq!(
         submitted(200, &warned),
@@ -798,20 +777,15 @@ fn a_grant_is_approved_with_its_erkenningsnummer_and_keeps_warnings() {
 #[test]
 fn a_refusal_is_a_decision_with_every_reason() {
     let referte = format!("<Referte>{APPLICATION_ID}</Referte>");
-    let two = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!(
-            "{referte}<Uitzonderingen>\
+    let two = submit_answer(&format!(
+        "{referte}<Uitzonderingen>\
              <Uitzondering><Identificatie>VV-102</Identificatie><Oorsprong>x</Oorsprong>\
              <Type>FOUT</Type><Diagnose>Zetel met postcode 4000 ligt buiten het Nederlandse \
              taalgebied en Brussel</Diagnose></Uitzondering>\
              <Uitzondering><Identificatie>VV-103</Identificatie><Oorsprong>x</Oorsprong>\
              <Type>fout</Type><Diagnose>Verenigingstype IVZW komt niet in aanmerking</Diagnose>\
              </Uitzondering></Uitzonderingen>"
-        ),
-    );
+    ));
     assert_eq!(
         submitted(200, &two),
         Ok(Submitted {
@@ -841,12 +815,10 @@ fn a_refusal_is_a_decision_with_every_reason() {
         Ok("-".to_owned())
     );
     // Long reasons are kept short.
-    let long = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!("{referte}{}", exc("VV-101", "FOUT", &"lang ".repeat(200))),
-    );
+    let long = submit_answer(&format!(
+        "{referte}{}",
+        exc("VV-101", "FOUT", &"lang ".repeat(200))
+    ));
     match submitted(200, &long) {
         Ok(Submitted {
             decision: Decision::Refused { reason },
@@ -900,14 +872,7 @@ fn failures_are_classified() {
     for status in [400, 401, 403, 404, 301] {
         assert!(is_permanent(&submitted(status, "nope")), "{status}");
     }
-    for garbage in [
-        "",
-        "OK",
-        "<ok/>",
-        "{\"ok\":true}",
-        "<a><b></a>",
-        "<!DOCTYPE x><x/>",
-    ] {
+    for garbage in NOT_SOAP {
         assert!(is_permanent(&submitted(200, garbage)), "{garbage:?}");
     }
     // A FOUT about the call as a whole is not a decision.
@@ -924,56 +889,50 @@ fn failures_are_classified() {
         ),
         other => panic!("{other:?}"),
     }
-    // Answers to another call, or about another organisation.
     let other = "11111111-2222-3333-4444-555555555555";
-    let elsewhere = answer(
-        "VraagErkenningAan",
-        other,
-        "",
-        &format!("<Referte>{other}</Referte>{grant}"),
-    );
-    assert!(is_permanent(&submitted(200, &elsewhere)));
-    let other_org = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!(
-            "{referte}{}",
-            erkenning("VV-2026-00007", "V0009999", "ACTIEF", "")
+    for (what, body) in [
+        (
+            "an answer to another call",
+            answer(
+                "VraagErkenningAan",
+                other,
+                "",
+                &format!("<Referte>{other}</Referte>{grant}"),
+            ),
         ),
-    );
-    assert!(is_permanent(&submitted(200, &other_org)));
-    // The other operation's response, an empty Antwoord, an odd Erkenning.
-    let wrong_op = answer(
-        "GeefErkenning",
-        APPLICATION_ID,
-        "",
-        &format!("{referte}{grant}"),
-    );
-    assert!(is_permanent(&submitted(200, &wrong_op)));
-    let empty = answer("VraagErkenningAan", APPLICATION_ID, "", &referte);
-    assert!(is_permanent(&submitted(200, &empty)));
-    let odd = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!("{referte}{}", erkenning("42", "V0001001", "ACTIEF", "")),
-    );
-    assert!(is_permanent(&submitted(200, &odd)));
-    let unknown_type = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!("{referte}{grant}{}", exc("1", "PROBLEEM", "?")),
-    );
-    assert!(is_permanent(&submitted(200, &unknown_type)));
+        (
+            "an erkenning of another organisation",
+            submit_answer(&format!(
+                "{referte}{}",
+                erkenning("VV-2026-00007", "V0009999", "ACTIEF", "")
+            )),
+        ),
+        (
+            "the other operation's response",
+            answer(
+                "GeefErkenning",
+                APPLICATION_ID,
+                "",
+                &format!("{referte}{grant}"),
+            ),
+        ),
+        ("an empty Antwoord", submit_answer(&referte)),
+        (
+            "an odd Erkenning",
+            submit_answer(&format!(
+                "{referte}{}",
+                erkenning("42", "V0001001", "ACTIEF", "")
+            )),
+        ),
+        (
+            "an unknown Uitzondering type",
+            submit_answer(&format!("{referte}{grant}{}", exc("1", "PROBLEEM", "?"))),
+        ),
+    ] {
+        assert!(is_permanent(&submitted(200, &body)), "{what}");
+    }
     // A grant answered with an error status is not trusted; a refusal is a refusal.
-    let granted = answer(
-        "VraagErkenningAan",
-        APPLICATION_ID,
-        "",
-        &format!("{referte}{grant}"),
-    );
+    let granted = submit_answer(&format!("{referte}{grant}"));
     assert!(is_transient(&submitted(500, &granted)));
     // Reasons are short.
     let long = "x".repeat(5000);
@@ -996,15 +955,10 @@ fn failures_are_classified() {
 fn geef_erkenning_answers_are_decisions() {
     let referte = format!("<Referte>{GEEF_REFERTE}</Referte>");
     let decision = |body: &str| read_decision(200, body, GEEF_REFERTE, "VV-2026-00042");
-    let actief = answer(
-        "GeefErkenning",
-        GEEF_REFERTE,
-        "",
-        &format!(
-            "{referte}{}",
-            erkenning("VV-2026-00042", "V0001001", "ACTIEF", "")
-        ),
-    );
+    let actief = geef_answer(&format!(
+        "{referte}{}",
+        erkenning("VV-2026-00042", "V0001001", "ACTIEF", "")
+    ));
     XSD.assert_valid(&actief, "GeefErkenning ACTIEF");
     assert_eq!(
         decision(&actief),
@@ -1012,30 +966,20 @@ fn geef_erkenning_answers_are_decisions() {
             detail: Some("erkenningsnummer VV-2026-00042".into())
         })
     );
-    let ingetrokken = answer(
-        "GeefErkenning",
-        GEEF_REFERTE,
-        "",
-        &format!(
-            "{referte}{}",
-            erkenning("VV-2026-00042", "V0001001", "INGETROKKEN", "")
-        ),
-    );
+    let ingetrokken = geef_answer(&format!(
+        "{referte}{}",
+        erkenning("VV-2026-00042", "V0001001", "INGETROKKEN", "")
+    ));
     assert_eq!(
         decision(&ingetrokken),
         Ok(Decision::Refused {
             reason: "erkenning VV-2026-00042 ingetrokken".into()
         })
     );
-    let onbekend = answer(
-        "GeefErkenning",
-        GEEF_REFERTE,
-        "",
-        &format!(
-            "{referte}{}",
-            exc("VV-201", "FOUT", "Onbekend erkenningsnummer VV-2026-00042")
-        ),
-    );
+    let onbekend = geef_answer(&format!(
+        "{referte}{}",
+        exc("VV-201", "FOUT", "Onbekend erkenningsnummer VV-2026-00042")
+    ));
     XSD.assert_valid(&onbekend, "GeefErkenning VV-201");
     assert_eq!(
         decision(&onbekend),
@@ -1043,15 +987,10 @@ fn geef_erkenning_answers_are_decisions() {
             "erkenning VV-2026-00042: VV-201: Onbekend erkenningsnummer VV-2026-00042".into()
         ))
     );
-    let other_number = answer(
-        "GeefErkenning",
-        GEEF_REFERTE,
-        "",
-        &format!(
-            "{referte}{}",
-            erkenning("VV-2026-00043", "V0001001", "ACTIEF", "")
-        ),
-    );
+    let other_number = geef_answer(&format!(
+        "{referte}{}",
+        erkenning("VV-2026-00043", "V0001001", "ACTIEF", "")
+    ));
     assert!(is_permanent(&decision(&other_number)));
     assert!(is_transient(&read_decision(
         500,

@@ -776,36 +776,20 @@ fn parse_xml(input: &str) -> Result<Element, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::register::{Contactgegeven, Locatie, VerenigingDetail};
+    use adapter_soap::fixtures::NOT_SOAP;
+    use contracts::fixtures::{self, register_example};
+    use contracts::register::{Contactgegeven, Locatie};
     use serde_json::json;
 
     const APPLICATION_ID: &str = "3f2a9c1e-7b4d-4e8a-9c21-5d6e7f8a9b0c";
 
-    fn vereniging() -> Vereniging {
-        let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
-        serde_json::from_str::<VerenigingDetail>(raw)
-            .expect("example parses")
-            .vereniging
-    }
-
+    /// The example application, fixed in id and time, sharing every part.
     fn application(service_code: &str, fields: Value) -> EnrichedApplication {
         EnrichedApplication {
             application_id: APPLICATION_ID.parse().expect("uuid"),
-            service_code: service_code.to_owned(),
             submitted_at: time::macros::datetime!(2026-11-03 09:15:02.431 +01:00),
-            applicant: Applicant {
-                vertegenwoordiger_id: Some(1),
-                voornaam: "An".into(),
-                achternaam: "Peeters".into(),
-                email: "an.peeters@example.be".into(),
-                telefoon: String::new(),
-            },
-            fields: match fields {
-                Value::Object(m) => m,
-                _ => Map::new(),
-            },
             parts: Part::ALL.to_vec(),
-            vereniging: vereniging(),
+            ..fixtures::application(service_code, fields)
         }
     }
 
@@ -1058,7 +1042,7 @@ mod tests {
 
     #[test]
     fn an_email_the_hub_cannot_vouch_for_is_passed_over() {
-        let mut v = vereniging();
+        let mut v = register_example();
         for c in &mut v.contactgegevens {
             if c.contactgegeventype == "E-mail" {
                 // One `@` with text on both sides (the XSD's minimum), but no domain.
@@ -1078,7 +1062,7 @@ mod tests {
 
     #[test]
     fn the_correspondence_address_and_the_primary_email_win() {
-        let mut v = vereniging();
+        let mut v = register_example();
         let mut correspondentie: Locatie = v.locaties[1].clone();
         correspondentie.locatietype = "Correspondentie".into();
         if let Some(a) = correspondentie.adres.as_mut() {
@@ -1287,14 +1271,8 @@ mod tests {
         for status in [400, 401, 404, 301] {
             permanent(read_status_reply(status, "nope", NR));
         }
-        for garbage in [
-            "",
-            "OK",
-            "<ok/>",
-            "{\"ok\":true}",
-            "<a><b></a>",
-            &envelope(""),
-        ] {
+        let empty = envelope("");
+        for garbage in NOT_SOAP.into_iter().chain([empty.as_str()]) {
             permanent(read_status_reply(200, garbage, NR));
         }
         let ok = status_reply(NR, "<Status>ONTVANGEN</Status>");

@@ -12,19 +12,19 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use adapter_kiosk::soap::{self, Operation};
 use adapter_provider::{Decision, ProviderError, Submitted};
 use contracts::applications::{Applicant, EnrichedApplication};
-use contracts::register::VerenigingDetail;
-use contracts::Part;
-use partner_sims::xml_check::{
-    assert_example, attribute, is, libxml_lock, parse_strict, read, workspace, xml_files, Wsdl,
-    XsdCheck, WSDL_NS, WSDL_SOAP_NS, XS_NS,
-};
+use contracts::{fixtures, Part};
+use partner_sims::xml_check::{attribute, libxml_lock, read, Wsdl, XsdCheck, WSDL_SOAP_NS};
 use serde_json::{json, Value};
 use uuid::Uuid;
+
+#[path = "../../soap/tests/common/contract.rs"]
+mod contract;
+
+use contract::{wsdl_part_elements, Contract};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -37,27 +37,15 @@ const EXAMPLE_DOSSIER: &str = "KIOSK-2026-000123";
 const XSD: XsdCheck =
     XsdCheck::in_workspace("contracts/xsd/kiosk-v1.xsd").with_fault_detail(soap::NAMESPACE, "Fout");
 
-/// `broken`, an edit of the valid envelope `good`, differs from it and does not validate.
-fn assert_edit_invalid(good: &str, broken: &str, what: &str) {
-    assert_ne!(broken, good, "{what}: the edit applies");
-    XSD.assert_invalid(broken, what);
-}
+const CONTRACT: Contract = Contract {
+    xsd: XSD,
+    examples: "kiosk",
+};
 
 /// `xml` with its first element `name` renamed to `new_name`, start and end tag.
 fn rename_first(xml: &str, name: &str, new_name: &str) -> String {
     xml.replacen(&format!("<{name}>"), &format!("<{new_name}>"), 1)
         .replacen(&format!("</{name}>"), &format!("</{new_name}>"), 1)
-}
-
-fn examples_dir() -> PathBuf {
-    workspace().join("contracts/examples/kiosk")
-}
-
-fn register_example() -> contracts::Vereniging {
-    let raw = read(&workspace().join("contracts/examples/register/detail-V0001001.json"));
-    serde_json::from_str::<VerenigingDetail>(&raw)
-        .unwrap()
-        .vereniging
 }
 
 fn fields(v: Value) -> serde_json::Map<String, Value> {
@@ -73,29 +61,21 @@ fn fields(v: Value) -> serde_json::Map<String, Value> {
 fn example_application() -> EnrichedApplication {
     EnrichedApplication {
         application_id: EXAMPLE_APPLICATION.parse().unwrap(),
-        service_code: "kiosk-projectsubsidie".into(),
         submitted_at: time::macros::datetime!(2026-11-03 08:15:02 UTC),
         applicant: Applicant {
-            vertegenwoordiger_id: Some(1),
-            voornaam: "An".into(),
-            achternaam: "Peeters".into(),
-            email: "an.peeters@example.be".into(),
             telefoon: "053 21 00 00".into(),
+            ..fixtures::applicant()
         },
-        fields: fields(json!({
-            "projectnaam": "Zomerconcert in het stadspark",
-            "gevraagdBedrag": 1500,
-            "begindatum": "2027-06-01",
-            "einddatum": "2027-08-31",
-            "omschrijving": "Openluchtconcert met de jeugdharmonie en twee gastkorpsen.",
-        })),
-        parts: vec![
-            Part::Basisgegevens,
-            Part::Contactgegevens,
-            Part::Locaties,
-            Part::Sleutels,
-        ],
-        vereniging: register_example(),
+        ..fixtures::application(
+            "kiosk-projectsubsidie",
+            json!({
+                "projectnaam": "Zomerconcert in het stadspark",
+                "gevraagdBedrag": 1500,
+                "begindatum": "2027-06-01",
+                "einddatum": "2027-08-31",
+                "omschrijving": "Openluchtconcert met de jeugdharmonie en twee gastkorpsen.",
+            }),
+        )
     }
 }
 
@@ -224,78 +204,79 @@ fn no_insz_and_no_representative_is_ever_written() {
 fn broken_requests_do_not_validate() {
     let good = submit(&example_application());
     XSD.assert_valid(&good, "the unbroken request");
-    for (from, to, what) in [
-        (
-            "<Regeling>kiosk-projectsubsidie</Regeling>",
-            "<Regeling>Kiosk Projectsubsidie</Regeling>",
-            "a bad Regeling",
-        ),
-        (
-            "<AanvraagId>0b6a3f4e",
-            "<AanvraagId>xx6a3f4e",
-            "a bad AanvraagId",
-        ),
-        (
-            "<IngediendOp>2026-11-03T08:15:02Z</IngediendOp>",
-            "<IngediendOp>2026-11-03T08:15:02</IngediendOp>",
-            "a moment without time zone",
-        ),
-        (
-            "<VCode>V0001001</VCode>",
-            "<VCode>V1001</VCode>",
-            "a bad VCode",
-        ),
-        (
-            "<KboNummer>0417497106</KboNummer>",
-            "<KboNummer>0417.497.106</KboNummer>",
-            "a formatted KBO number",
-        ),
-        (
-            "<GevraagdBedrag>1500.00</GevraagdBedrag>",
-            "<GevraagdBedrag>1500</GevraagdBedrag>",
-            "an amount without decimals",
-        ),
-        (
-            "<GevraagdBedrag>1500.00</GevraagdBedrag>",
-            "<GevraagdBedrag>0.00</GevraagdBedrag>",
-            "a zero amount",
-        ),
-        (
-            "<GevraagdBedrag>1500.00</GevraagdBedrag>",
-            "<GevraagdBedrag>-1500.00</GevraagdBedrag>",
-            "a negative amount",
-        ),
-        (
-            "<Begindatum>2027-06-01</Begindatum>",
-            "<Begindatum>01/06/2027</Begindatum>",
-            "a bad date",
-        ),
-        ("<Begindatum>2027-06-01</Begindatum>", "", "no Begindatum"),
-        (
-            "<Email>an.peeters@example.be</Email>",
-            "<Email>an.peeters</Email>",
-            "a bad e-mail",
-        ),
-        (
-            "<Voornaam>An</Voornaam>",
-            "<Voornaam> </Voornaam>",
-            "a blank name",
-        ),
-        (
-            "<Voornaam>An</Voornaam>",
-            "<Voornaam>An</Voornaam><Insz>85071512397</Insz>",
-            "an INSZ",
-        ),
-        (
-            "<Projectnaam>",
-            "<Onbekend/><Projectnaam>",
-            "an unknown element",
-        ),
-    ] {
-        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
-    }
+    CONTRACT.assert_edits_invalid(
+        &good,
+        &[
+            (
+                "<Regeling>kiosk-projectsubsidie</Regeling>",
+                "<Regeling>Kiosk Projectsubsidie</Regeling>",
+                "a bad Regeling",
+            ),
+            (
+                "<AanvraagId>0b6a3f4e",
+                "<AanvraagId>xx6a3f4e",
+                "a bad AanvraagId",
+            ),
+            (
+                "<IngediendOp>2026-11-03T08:15:02Z</IngediendOp>",
+                "<IngediendOp>2026-11-03T08:15:02</IngediendOp>",
+                "a moment without time zone",
+            ),
+            (
+                "<VCode>V0001001</VCode>",
+                "<VCode>V1001</VCode>",
+                "a bad VCode",
+            ),
+            (
+                "<KboNummer>0417497106</KboNummer>",
+                "<KboNummer>0417.497.106</KboNummer>",
+                "a formatted KBO number",
+            ),
+            (
+                "<GevraagdBedrag>1500.00</GevraagdBedrag>",
+                "<GevraagdBedrag>1500</GevraagdBedrag>",
+                "an amount without decimals",
+            ),
+            (
+                "<GevraagdBedrag>1500.00</GevraagdBedrag>",
+                "<GevraagdBedrag>0.00</GevraagdBedrag>",
+                "a zero amount",
+            ),
+            (
+                "<GevraagdBedrag>1500.00</GevraagdBedrag>",
+                "<GevraagdBedrag>-1500.00</GevraagdBedrag>",
+                "a negative amount",
+            ),
+            (
+                "<Begindatum>2027-06-01</Begindatum>",
+                "<Begindatum>01/06/2027</Begindatum>",
+                "a bad date",
+            ),
+            ("<Begindatum>2027-06-01</Begindatum>", "", "no Begindatum"),
+            (
+                "<Email>an.peeters@example.be</Email>",
+                "<Email>an.peeters</Email>",
+                "a bad e-mail",
+            ),
+            (
+                "<Voornaam>An</Voornaam>",
+                "<Voornaam> </Voornaam>",
+                "a blank name",
+            ),
+            (
+                "<Voornaam>An</Voornaam>",
+                "<Voornaam>An</Voornaam><Insz>85071512397</Insz>",
+                "an INSZ",
+            ),
+            (
+                "<Projectnaam>",
+                "<Onbekend/><Projectnaam>",
+                "an unknown element",
+            ),
+        ],
+    );
     let qualified = rename_first(&good, "Organisatie", "kiosk:Organisatie");
-    assert_edit_invalid(&good, &qualified, "a qualified child");
+    CONTRACT.assert_edit_invalid(&good, &qualified, "a qualified child");
     let other_ns = good.replace(soap::NAMESPACE, "http://example.be/kiosk/v2");
     XSD.assert_invalid(&other_ns, "another namespace");
     XSD.assert_invalid(&good.replacen("</Aanvrager>", "", 1), "an unclosed element");
@@ -351,27 +332,18 @@ fn request_examples() -> BTreeMap<&'static str, String> {
     ])
 }
 
-fn example_files() -> Vec<(String, String)> {
-    xml_files(&examples_dir())
-}
-
 #[test]
 fn request_examples_are_what_the_adapter_writes() {
-    for (file, expected) in request_examples() {
-        assert_example(
-            &examples_dir().join(file),
-            &expected,
-            "REGENERATE_KIOSK_EXAMPLES",
-            "cargo test -p adapter-kiosk --test kiosk",
-        );
-    }
+    CONTRACT.assert_request_examples(
+        request_examples(),
+        "REGENERATE_KIOSK_EXAMPLES",
+        "cargo test -p adapter-kiosk --test kiosk",
+    );
 }
 
 #[test]
 fn every_example_validates_and_reads_as_documented() {
-    let files = example_files();
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    for required in [
+    let files = CONTRACT.example_files(&[
         "request.dien-aanvraag-in.xml",
         "request.geef-dossier-status.xml",
         "reply.dien-aanvraag-in.xml",
@@ -380,12 +352,7 @@ fn every_example_validates_and_reads_as_documented() {
         "reply.geef-dossier-status.afgewezen.xml",
         "fault.onbekend-dossier.xml",
         "fault.tijdelijk-onbeschikbaar.xml",
-    ] {
-        assert!(
-            names.contains(&required),
-            "{required} missing from {names:?}"
-        );
-    }
+    ]);
     let application: Uuid = EXAMPLE_APPLICATION.parse().unwrap();
     for (name, text) in &files {
         XSD.assert_valid(text, name);
@@ -438,25 +405,26 @@ fn every_example_validates_and_reads_as_documented() {
 
 #[test]
 fn broken_replies_do_not_validate() {
-    let good = read(&examples_dir().join("reply.geef-dossier-status.goedgekeurd.xml"));
+    let good = CONTRACT.example("reply.geef-dossier-status.goedgekeurd.xml");
     XSD.assert_valid(&good, "the unbroken reply");
-    for (from, to, what) in [
-        (
-            "<Status>GOEDGEKEURD</Status>",
-            "<Status>OK</Status>",
-            "an unknown Status",
-        ),
-        (
-            "1500.00</ToegekendBedrag>",
-            "1.500,00</ToegekendBedrag>",
-            "a formatted amount",
-        ),
-    ] {
-        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
-    }
+    CONTRACT.assert_edits_invalid(
+        &good,
+        &[
+            (
+                "<Status>GOEDGEKEURD</Status>",
+                "<Status>OK</Status>",
+                "an unknown Status",
+            ),
+            (
+                "1500.00</ToegekendBedrag>",
+                "1.500,00</ToegekendBedrag>",
+                "a formatted amount",
+            ),
+        ],
+    );
     let renamed = rename_first(&good, "Tijdstip", "Tijd");
-    assert_edit_invalid(&good, &renamed, "a renamed element");
-    let fault = read(&examples_dir().join("fault.onbekend-dossier.xml"));
+    CONTRACT.assert_edit_invalid(&good, &renamed, "a renamed element");
+    let fault = CONTRACT.example("fault.onbekend-dossier.xml");
     XSD.assert_invalid(
         &fault.replace("ONBEKEND_DOSSIER", "ONBEKEND"),
         "an unknown Fout/Code",
@@ -472,7 +440,7 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
     let _guard = libxml_lock();
     let wsdl = Wsdl::load("contracts/wsdl/kiosk-v1.wsdl");
     let root = &wsdl.root;
-    let (wsdl_ns, soap_ns, xs_ns) = (WSDL_NS, WSDL_SOAP_NS, XS_NS);
+    let soap_ns = WSDL_SOAP_NS;
     assert_eq!(attribute(root, "targetNamespace"), soap::NAMESPACE);
     let find = |ns: &str, name: &str| wsdl.find(ns, name);
     wsdl.assert_imports(soap::NAMESPACE, "../xsd/kiosk-v1.xsd", &XSD.path());
@@ -481,12 +449,8 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
         Some(soap::NAMESPACE)
     );
 
-    let parts: Vec<String> = find(wsdl_ns, "part")
-        .iter()
-        .map(|p| attribute(p, "element"))
-        .collect();
     assert_eq!(
-        parts,
+        wsdl_part_elements(&wsdl),
         vec![
             "kiosk:DienAanvraagIn",
             "kiosk:DienAanvraagInResponse",
@@ -516,25 +480,15 @@ fn the_wsdl_binds_both_operations_to_the_xsd() {
     assert!(faults.iter().all(|b| attribute(b, "use") == "literal"));
 
     // The XSD: the namespace, form and version the adapter assumes, its top-level elements.
-    let xsd = parse_strict(&read(&XSD.path())).expect("the XSD is well-formed");
-    let schema = xsd.get_root_element().unwrap();
-    assert_eq!(attribute(&schema, "targetNamespace"), soap::NAMESPACE);
-    assert_eq!(attribute(&schema, "elementFormDefault"), "unqualified");
-    assert_eq!(attribute(&schema, "version"), soap::VERSION);
-    let top_level: Vec<String> = schema
-        .get_child_elements()
-        .iter()
-        .filter(|n| is(n, xs_ns, "element"))
-        .map(|n| attribute(n, "name"))
-        .collect();
-    assert_eq!(
-        top_level,
-        vec![
+    CONTRACT.assert_xsd_declares(
+        soap::NAMESPACE,
+        soap::VERSION,
+        &[
             "DienAanvraagIn",
             "DienAanvraagInResponse",
             "GeefDossierStatus",
             "GeefDossierStatusResponse",
             "Fout",
-        ]
+        ],
     );
 }

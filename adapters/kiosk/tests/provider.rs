@@ -8,41 +8,16 @@ use std::time::Duration;
 
 use adapter_kiosk::KioskProvider;
 use adapter_provider::{Decision, Provider, ProviderError};
-use contracts::applications::{Applicant, EnrichedApplication};
-use contracts::register::VerenigingDetail;
-use contracts::Part;
+use contracts::applications::EnrichedApplication;
+use contracts::fixtures;
 use partner_sims::kiosk::{DossierStatus, KioskSim, KioskSimConfig};
 use serde_json::{json, Value};
-use uuid::Uuid;
 
+/// The example application by An Peeters, but not as a known representative.
 fn application(service_code: &str, fields: Value) -> EnrichedApplication {
-    let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
-    let vereniging = serde_json::from_str::<VerenigingDetail>(raw)
-        .unwrap()
-        .vereniging;
-    EnrichedApplication {
-        application_id: Uuid::new_v4(),
-        service_code: service_code.to_owned(),
-        submitted_at: time::OffsetDateTime::now_utc(),
-        applicant: Applicant {
-            vertegenwoordiger_id: None,
-            voornaam: "An".into(),
-            achternaam: "Peeters".into(),
-            email: "an.peeters@example.be".into(),
-            telefoon: String::new(),
-        },
-        fields: match fields {
-            Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        },
-        parts: vec![
-            Part::Basisgegevens,
-            Part::Contactgegevens,
-            Part::Locaties,
-            Part::Sleutels,
-        ],
-        vereniging,
-    }
+    let mut app = fixtures::application(service_code, fields);
+    app.applicant.vertegenwoordiger_id = None;
+    app
 }
 
 fn project(amount: u64) -> EnrichedApplication {

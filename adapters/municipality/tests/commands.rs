@@ -11,7 +11,7 @@ use adapter_municipality::commands::{
 };
 use adapter_register::beheer::{FieldError, WriteMethod};
 use contracts::commands::{COMMAND_SCHEMA, REPLY_SCHEMA};
-use contracts::{Command, Outcome, ReplyError, Vereniging, VerenigingDetail};
+use contracts::{fixtures, Command, Outcome, ReplyError, Vereniging};
 use serde_json::{json, Value};
 
 #[path = "../../../contracts/tests/cases/malformed_commands.rs"]
@@ -46,9 +46,7 @@ fn parsed(v: &Value) -> Command {
 }
 
 fn snapshot() -> Vereniging {
-    let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
-    let detail: VerenigingDetail = serde_json::from_str(raw).expect("register example");
-    detail.vereniging
+    fixtures::register_example()
 }
 
 /// The (field, code) pairs of a rejected command.
@@ -506,26 +504,10 @@ fn locations_are_checked_field_by_field() {
 
 #[test]
 fn value_checks() {
-    for ok in [
-        "info@harmonie-aalst.be",
-        "an.peeters+bestuur@example.co.uk",
-        "é@voorbeeld.be",
-    ] {
+    for ok in fixtures::VALID_EMAILS {
         assert!(is_email(ok), "{ok}");
     }
-    for bad in [
-        "",
-        "info",
-        "info@",
-        "@harmonie-aalst.be",
-        "info@harmonie-aalst",
-        "info@harmonie-aalst.b",
-        "in fo@harmonie-aalst.be",
-        "info..x@harmonie-aalst.be",
-        "info@@harmonie-aalst.be",
-        "info@harmonie_aalst.be",
-        "info@harmonie-aalst.be2",
-    ] {
+    for bad in fixtures::INVALID_EMAILS {
         assert!(!is_email(bad), "{bad}");
     }
     for ok in [
@@ -691,6 +673,21 @@ fn command(t: &str, data: Value) -> Command {
     }))
 }
 
+/// `command_type` commands with each of `yes` as their data count as already applied to
+/// `v`, with each of `no` not, nor the type's example (`<command_type>.json`).
+fn assert_applied(v: &Vereniging, command_type: &str, yes: &[Value], no: &[Value]) {
+    for data in yes {
+        let c = command(command_type, data.clone());
+        assert!(already_applied(&c, v), "{command_type} {data}");
+    }
+    for data in no {
+        let c = command(command_type, data.clone());
+        assert!(!already_applied(&c, v), "{command_type} {data}");
+    }
+    let example = parsed(&example(&format!("{command_type}.json")));
+    assert!(!already_applied(&example, v), "{command_type}: the example");
+}
+
 #[test]
 fn already_applied_basisgegevens() {
     let v = snapshot();
@@ -708,9 +705,6 @@ fn already_applied_basisgegevens() {
         }),
         json!({"doelgroep": {"minimumleeftijd": 8, "maximumleeftijd": 150}}),
     ];
-    for data in yes {
-        assert!(already_applied(&command(t, data.clone()), &v), "{data}");
-    }
     let no = [
         json!({"naam": "Harmonie Aalst"}),
         json!({"korteNaam": ""}),
@@ -722,13 +716,7 @@ fn already_applied_basisgegevens() {
         json!({"werkingsgebieden": ["NVT"]}),
         json!({"naam": "Koninklijke Harmonie Sint-Cecilia Aalst", "korteNaam": "Harmonie"}),
     ];
-    for data in no {
-        assert!(!already_applied(&command(t, data.clone()), &v), "{data}");
-    }
-    assert!(!already_applied(
-        &parsed(&example("association.change-basisgegevens.json")),
-        &v
-    ));
+    assert_applied(&v, t, &yes, &no);
 
     // Codes are compared as sets.
     let mut v2 = v.clone();
@@ -749,168 +737,79 @@ fn already_applied_basisgegevens() {
 #[test]
 fn already_applied_contacts() {
     let v = snapshot();
-    let add = "association.add-contactgegeven";
-    assert!(already_applied(
-        &command(
-            add,
-            json!({"contactgegeventype": "E-mail", "waarde": "INFO@harmonie-aalst.be"})
-        ),
-        &v
-    ));
-    assert!(already_applied(
-        &command(
-            add,
-            json!({"contactgegeventype": "Website", "waarde": "https://www.harmonie-aalst.be", "beschrijving": "Site"})
-        ),
-        &v
-    ));
-    // Same value, other type; or a value not there.
-    assert!(!already_applied(
-        &command(
-            add,
-            json!({"contactgegeventype": "SocialMedia", "waarde": "https://www.harmonie-aalst.be"})
-        ),
-        &v
-    ));
-    assert!(!already_applied(
-        &parsed(&example("association.add-contactgegeven.json")),
-        &v
-    ));
-
-    let change = "association.change-contactgegeven";
-    assert!(already_applied(
-        &command(
-            change,
-            json!({"contactgegevenId": 1, "beschrijving": "Secretariaat", "isPrimair": true})
-        ),
-        &v
-    ));
-    assert!(already_applied(
-        &command(
-            change,
-            json!({"contactgegevenId": 2, "waarde": "https://www.harmonie-aalst.be"})
-        ),
-        &v
-    ));
-    assert!(!already_applied(
-        &command(change, json!({"contactgegevenId": 1, "isPrimair": false})),
-        &v
-    ));
-    assert!(!already_applied(
-        &command(change, json!({"contactgegevenId": 9, "beschrijving": ""})),
-        &v
-    ));
-    assert!(!already_applied(
-        &parsed(&example("association.change-contactgegeven.json")),
-        &v
-    ));
-
-    let remove = "association.remove-contactgegeven";
-    assert!(already_applied(
-        &command(remove, json!({"contactgegevenId": 3})),
-        &v
-    ));
-    assert!(!already_applied(
-        &command(remove, json!({"contactgegevenId": 2})),
-        &v
-    ));
-    assert!(!already_applied(
-        &parsed(&example("association.remove-contactgegeven.json")),
-        &v
-    ));
+    assert_applied(
+        &v,
+        "association.add-contactgegeven",
+        &[
+            json!({"contactgegeventype": "E-mail", "waarde": "INFO@harmonie-aalst.be"}),
+            json!({"contactgegeventype": "Website", "waarde": "https://www.harmonie-aalst.be", "beschrijving": "Site"}),
+        ],
+        // Same value, other type; or (the example) a value not there.
+        &[json!({"contactgegeventype": "SocialMedia", "waarde": "https://www.harmonie-aalst.be"})],
+    );
+    assert_applied(
+        &v,
+        "association.change-contactgegeven",
+        &[
+            json!({"contactgegevenId": 1, "beschrijving": "Secretariaat", "isPrimair": true}),
+            json!({"contactgegevenId": 2, "waarde": "https://www.harmonie-aalst.be"}),
+        ],
+        &[
+            json!({"contactgegevenId": 1, "isPrimair": false}),
+            json!({"contactgegevenId": 9, "beschrijving": ""}),
+        ],
+    );
+    assert_applied(
+        &v,
+        "association.remove-contactgegeven",
+        &[json!({"contactgegevenId": 3})],
+        &[json!({"contactgegevenId": 2})],
+    );
 }
 
 #[test]
 fn already_applied_locations() {
     let v = snapshot();
-    let add = "association.add-locatie";
     let gent = json!({
         "straatnaam": "Sint-Pietersnieuwstraat", "huisnummer": "41",
         "postcode": "9000", "gemeente": "gent", "land": "België"
     });
-    assert!(already_applied(
-        &command(
-            add,
-            json!({"locatietype": "Activiteiten", "adres": gent.clone()})
-        ),
-        &v
-    ));
-    assert!(already_applied(
-        &command(
-            add,
-            json!({"locatietype": "Activiteiten", "naam": "Andere naam", "adres": gent.clone()})
-        ),
-        &v
-    ));
-    // Same address, other type; another house number; a busnummer that is not there.
-    assert!(!already_applied(
-        &command(
-            add,
-            json!({"locatietype": "Correspondentie", "adres": gent.clone()})
-        ),
-        &v
-    ));
     let mut other = gent.clone();
     other["huisnummer"] = json!("43");
-    assert!(!already_applied(
-        &command(add, json!({"locatietype": "Activiteiten", "adres": other})),
-        &v
-    ));
     let mut bus = gent.clone();
     bus["busnummer"] = json!("2");
-    assert!(!already_applied(
-        &command(add, json!({"locatietype": "Activiteiten", "adres": bus})),
-        &v
-    ));
-    assert!(!already_applied(
-        &parsed(&example("association.add-locatie.json")),
-        &v
-    ));
-
-    let change = "association.change-locatie";
-    assert!(already_applied(
-        &command(
-            change,
-            json!({"locatieId": 2, "naam": "Repetitielokaal", "isPrimair": true})
-        ),
-        &v
-    ));
-    assert!(already_applied(
-        &command(
-            change,
-            json!({"locatieId": 2, "locatietype": "Activiteiten", "adres": gent})
-        ),
-        &v
-    ));
-    assert!(!already_applied(
-        &command(
-            change,
-            json!({"locatieId": 2, "locatietype": "Correspondentie"})
-        ),
-        &v
-    ));
-    assert!(!already_applied(
-        &command(change, json!({"locatieId": 7, "naam": "Repetitielokaal"})),
-        &v
-    ));
-    assert!(!already_applied(
-        &parsed(&example("association.change-locatie.json")),
-        &v
-    ));
-
-    let remove = "association.remove-locatie";
-    assert!(already_applied(
-        &command(remove, json!({"locatieId": 3})),
-        &v
-    ));
-    assert!(!already_applied(
-        &command(remove, json!({"locatieId": 1})),
-        &v
-    ));
-    assert!(!already_applied(
-        &parsed(&example("association.remove-locatie.json")),
-        &v
-    ));
+    assert_applied(
+        &v,
+        "association.add-locatie",
+        &[
+            json!({"locatietype": "Activiteiten", "adres": gent.clone()}),
+            json!({"locatietype": "Activiteiten", "naam": "Andere naam", "adres": gent.clone()}),
+        ],
+        // Same address, other type; another house number; a busnummer that is not there.
+        &[
+            json!({"locatietype": "Correspondentie", "adres": gent.clone()}),
+            json!({"locatietype": "Activiteiten", "adres": other}),
+            json!({"locatietype": "Activiteiten", "adres": bus}),
+        ],
+    );
+    assert_applied(
+        &v,
+        "association.change-locatie",
+        &[
+            json!({"locatieId": 2, "naam": "Repetitielokaal", "isPrimair": true}),
+            json!({"locatieId": 2, "locatietype": "Activiteiten", "adres": gent}),
+        ],
+        &[
+            json!({"locatieId": 2, "locatietype": "Correspondentie"}),
+            json!({"locatieId": 7, "naam": "Repetitielokaal"}),
+        ],
+    );
+    assert_applied(
+        &v,
+        "association.remove-locatie",
+        &[json!({"locatieId": 3})],
+        &[json!({"locatieId": 1})],
+    );
 }
 
 #[test]

@@ -13,22 +13,28 @@
 //! - the WSDL is well-formed and binds the operation to the XSD.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use adapter_municipality::soap::{
     self, classify_reply, classify_reply_to, Parties, Publication, Reply, UitzonderingType,
 };
+use adapter_soap::fixtures::NOT_SOAP;
 use adapter_subscriber::FieldPolicy;
-use contracts::register::{Status, VerenigingDetail};
+use contracts::fixtures;
+use contracts::register::Status;
 use contracts::{
     AssociationChanged, AssociationRemoved, Crossing, MessageType, Metadata, Part, TerritoryNotice,
 };
 use partner_sims::xml_check::{
-    assert_example, attribute, is, libxml_lock, parse_strict, read, workspace, xml_files, Wsdl,
-    XsdCheck, WSDL_NS, WSDL_SOAP_NS, XS_NS,
+    assert_example, attribute, libxml_lock, parse_strict, read, workspace, Wsdl, XsdCheck, WSDL_NS,
+    WSDL_SOAP_NS,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+#[path = "../../soap/tests/common/contract.rs"]
+mod contract;
+
+use contract::{wsdl_part_elements, Contract};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -36,15 +42,10 @@ use uuid::Uuid;
 
 const XSD: XsdCheck = XsdCheck::in_workspace("contracts/xsd/publicatie-v1.xsd");
 
-/// `broken`, an edit of the valid envelope `good`, differs from it and does not validate.
-fn assert_edit_invalid(good: &str, broken: &str, what: &str) {
-    assert_ne!(broken, good, "{what}: the edit applies");
-    XSD.assert_invalid(broken, what);
-}
-
-fn examples_dir() -> PathBuf {
-    workspace().join("contracts/examples/soap")
-}
+const CONTRACT: Contract = Contract {
+    xsd: XSD,
+    examples: "soap",
+};
 
 fn parties() -> Parties {
     Parties {
@@ -73,15 +74,11 @@ fn metadata(message_type: MessageType, v_code: &str) -> Metadata {
 
 /// The register's example association as a first `association.changed` (every part).
 fn register_example() -> AssociationChanged {
-    let raw = read(&workspace().join("contracts/examples/register/detail-V0001001.json"));
-    let vereniging = serde_json::from_str::<VerenigingDetail>(&raw)
-        .expect("example parses")
-        .vereniging;
     AssociationChanged {
         metadata: metadata(MessageType::AssociationChanged, "V0001001"),
         changed_parts: Part::ALL.to_vec(),
         withheld: vec![],
-        vereniging,
+        vereniging: fixtures::register_example(),
     }
 }
 
@@ -218,62 +215,63 @@ fn broken_messages_do_not_validate() {
         "<Inhoud>",
         1,
     );
-    assert_edit_invalid(&good, &without_vraag_referte, "a Vraag without Referte");
+    CONTRACT.assert_edit_invalid(&good, &without_vraag_referte, "a Vraag without Referte");
 
     let bad_vcode = good.replace("<VCode>V0001001</VCode>", "<VCode>V1001</VCode>");
-    assert_edit_invalid(&good, &bad_vcode, "a bad VCode");
+    CONTRACT.assert_edit_invalid(&good, &bad_vcode, "a bad VCode");
     let bad_vereniging_vcode = good.replace("<vCode>V0001001</vCode>", "<vCode>v0001001</vCode>");
-    assert_edit_invalid(&good, &bad_vereniging_vcode, "a bad vereniging/vCode");
+    CONTRACT.assert_edit_invalid(&good, &bad_vereniging_vcode, "a bad vereniging/vCode");
 
-    for (from, to, what) in [
-        (
-            "<Soort>GEWIJZIGD</Soort>",
-            "<Soort>ANDERS</Soort>",
-            "an unknown Soort",
-        ),
-        (
-            "<Deel>locaties</Deel>",
-            "<Deel>adressen</Deel>",
-            "an unknown Deel",
-        ),
-        (
-            "<status>Actief</status>",
-            "<status>Verdwenen</status>",
-            "an unknown status",
-        ),
-        (
-            "<Type>PUBLICATIE</Type>",
-            "<Type>VRAAG</Type>",
-            "a wrong Bericht/Type",
-        ),
-        (
-            "<insz>85071512397</insz>",
-            "<insz>85.07.15-123.97</insz>",
-            "a formatted INSZ",
-        ),
-        (
-            "<startdatum>1998-09-01</startdatum>",
-            "<startdatum>01/09/1998</startdatum>",
-            "a bad date",
-        ),
-        ("<Sequentie>", "<Sequentie>-", "a negative Sequentie"),
-        (
-            "<isPrimair>true</isPrimair>",
-            "<isPrimair>ja</isPrimair>",
-            "a bad boolean",
-        ),
-        (
-            "<naam>Koninklijke",
-            "<onbekend/><naam>Koninklijke",
-            "an unknown element",
-        ),
-    ] {
-        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
-    }
+    CONTRACT.assert_edits_invalid(
+        &good,
+        &[
+            (
+                "<Soort>GEWIJZIGD</Soort>",
+                "<Soort>ANDERS</Soort>",
+                "an unknown Soort",
+            ),
+            (
+                "<Deel>locaties</Deel>",
+                "<Deel>adressen</Deel>",
+                "an unknown Deel",
+            ),
+            (
+                "<status>Actief</status>",
+                "<status>Verdwenen</status>",
+                "an unknown status",
+            ),
+            (
+                "<Type>PUBLICATIE</Type>",
+                "<Type>VRAAG</Type>",
+                "a wrong Bericht/Type",
+            ),
+            (
+                "<insz>85071512397</insz>",
+                "<insz>85.07.15-123.97</insz>",
+                "a formatted INSZ",
+            ),
+            (
+                "<startdatum>1998-09-01</startdatum>",
+                "<startdatum>01/09/1998</startdatum>",
+                "a bad date",
+            ),
+            ("<Sequentie>", "<Sequentie>-", "a negative Sequentie"),
+            (
+                "<isPrimair>true</isPrimair>",
+                "<isPrimair>ja</isPrimair>",
+                "a bad boolean",
+            ),
+            (
+                "<naam>Koninklijke",
+                "<onbekend/><naam>Koninklijke",
+                "an unknown element",
+            ),
+        ],
+    );
     let renamed = good
         .replacen("<e-mail>", "<email>", 1)
         .replacen("</e-mail>", "</email>", 1);
-    assert_edit_invalid(&good, &renamed, "a renamed element");
+    CONTRACT.assert_edit_invalid(&good, &renamed, "a renamed element");
 
     // Namespaced children are not the contract's (children are unqualified).
     let qualified =
@@ -328,16 +326,12 @@ fn expected_request(json_name: &str) -> String {
     }
 }
 
-fn example_files() -> Vec<(String, String)> {
-    xml_files(&examples_dir())
-}
-
 #[test]
 fn request_examples_are_what_the_adapter_sends() {
     for (file, json) in request_examples() {
         let expected = expected_request(json);
         assert_example(
-            &examples_dir().join(file),
+            &CONTRACT.examples_dir().join(file),
             &expected,
             "REGENERATE_SOAP_EXAMPLES",
             &format!("cargo test -p adapter-municipality --test soap; made of {json}"),
@@ -347,20 +341,13 @@ fn request_examples_are_what_the_adapter_sends() {
 
 #[test]
 fn every_example_validates_and_is_classified_as_documented() {
-    let files = example_files();
-    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-    for required in [
+    let files = CONTRACT.example_files(&[
         "request.gewijzigd.xml",
         "request.buiten-gebied.xml",
         "reply.antwoord.xml",
         "reply.fout.xml",
         "fault.99995.xml",
-    ] {
-        assert!(
-            names.contains(&required),
-            "{required} missing from {names:?}"
-        );
-    }
+    ]);
     let referte = "019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07";
     for (name, text) in &files {
         if name.starts_with("request.") {
@@ -402,44 +389,45 @@ fn every_example_validates_and_is_classified_as_documented() {
         }
     }
     // The gewijzigd example is for a receiver without the INSZ grant.
-    let gewijzigd = read(&examples_dir().join("request.gewijzigd.xml"));
+    let gewijzigd = CONTRACT.example("request.gewijzigd.xml");
     assert!(!gewijzigd.contains("<insz>"));
     assert!(gewijzigd.contains(&format!("<Referte>{referte}</Referte>")));
 }
 
 #[test]
 fn broken_replies_do_not_validate() {
-    let good = read(&examples_dir().join("reply.fout.xml"));
+    let good = CONTRACT.example("reply.fout.xml");
     XSD.assert_valid(&good, "reply.fout.xml");
-    for (from, to, what) in [
-        (
-            "<Referte>019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07</Referte>\n      <Uitzonderingen>",
-            "<Uitzonderingen>",
-            "an Antwoord without Referte",
-        ),
-        (
-            "<Type>FOUT</Type>",
-            "<Type>ERROR</Type>",
-            "an unknown Uitzondering Type",
-        ),
-        (
-            "<Type>ANTWOORD</Type>",
-            "<Type>PUBLICATIE</Type>",
-            "a wrong Bericht/Type",
-        ),
-        (
-            "<Identificatie>40046</Identificatie>",
-            "",
-            "an Uitzondering without Identificatie",
-        ),
-        (
-            "<Referte>5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c</Referte>",
-            "<Referte>not-a-guid</Referte>",
-            "a Referte that is not a GUID",
-        ),
-    ] {
-        assert_edit_invalid(&good, &good.replacen(from, to, 1), what);
-    }
+    CONTRACT.assert_edits_invalid(
+        &good,
+        &[
+            (
+                "<Referte>019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07</Referte>\n      <Uitzonderingen>",
+                "<Uitzonderingen>",
+                "an Antwoord without Referte",
+            ),
+            (
+                "<Type>FOUT</Type>",
+                "<Type>ERROR</Type>",
+                "an unknown Uitzondering Type",
+            ),
+            (
+                "<Type>ANTWOORD</Type>",
+                "<Type>PUBLICATIE</Type>",
+                "a wrong Bericht/Type",
+            ),
+            (
+                "<Identificatie>40046</Identificatie>",
+                "",
+                "an Uitzondering without Identificatie",
+            ),
+            (
+                "<Referte>5e4d3c2b-1a09-4f8e-9d7c-6b5a4f3e2d1c</Referte>",
+                "<Referte>not-a-guid</Referte>",
+                "a Referte that is not a GUID",
+            ),
+        ],
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -449,7 +437,7 @@ fn broken_replies_do_not_validate() {
 #[test]
 fn replies_are_classified() {
     let referte = "019a4a2e-5f3c-7a21-9c4e-3b8d2f6e1a07";
-    let antwoord = read(&examples_dir().join("reply.antwoord.xml"));
+    let antwoord = CONTRACT.example("reply.antwoord.xml");
 
     // A FOUT at Repliek (context) level, without Antwoorden.
     let start = antwoord.find("<Antwoorden>").expect("Antwoorden");
@@ -472,7 +460,7 @@ fn replies_are_classified() {
 
     // FOUT at Antwoord level: see every_example_validates_and_is_classified_as_documented;
     // here with a 500 status, as some back offices send it.
-    let fout = read(&examples_dir().join("reply.fout.xml"));
+    let fout = CONTRACT.example("reply.fout.xml");
     assert!(matches!(
         classify_reply_to(500, &fout, referte),
         Reply::Refused(_)
@@ -488,33 +476,27 @@ fn replies_are_classified() {
     ));
 
     // Faults.
-    let fault = read(&examples_dir().join("fault.99995.xml"));
+    let fault = CONTRACT.example("fault.99995.xml");
     assert_eq!(
         classify_reply(500, &fault),
         Reply::Throttled("99995 - Te veel gelijktijdige bevragingen".into())
     );
-    let client = fault.replace("soapenv:Server", "soapenv:Client").replace(
-        "99995 - Te veel gelijktijdige bevragingen",
-        "Ongeldig verzoek",
-    );
-    assert!(matches!(
-        classify_reply(500, &client),
-        Reply::Fault {
-            transient: false,
-            ..
-        }
-    ));
-    let server = fault.replace(
-        "99995 - Te veel gelijktijdige bevragingen",
-        "Databank onbereikbaar",
-    );
-    assert!(matches!(
-        classify_reply(500, &server),
-        Reply::Fault {
-            transient: true,
-            ..
-        }
-    ));
+    // Another fault: a client's is permanent, a server's transient.
+    for (faultcode, faultstring, transient) in [
+        ("soapenv:Client", "Ongeldig verzoek", false),
+        ("soapenv:Server", "Databank onbereikbaar", true),
+    ] {
+        let other = fault
+            .replace("soapenv:Server", faultcode)
+            .replace("99995 - Te veel gelijktijdige bevragingen", faultstring);
+        assert!(
+            matches!(
+                classify_reply(500, &other),
+                Reply::Fault { transient: t, .. } if t == transient
+            ),
+            "{faultcode}: {faultstring}"
+        );
+    }
 
     // No reply at all.
     let html = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head>\
@@ -526,13 +508,7 @@ fn replies_are_classified() {
             ..
         }
     ));
-    for garbage in [
-        "",
-        "OK",
-        "{\"ontvangen\":true}",
-        "<html><body>OK</body></html>",
-        "\u{0}\u{1}",
-    ] {
+    for garbage in NOT_SOAP {
         assert!(
             matches!(
                 classify_reply(200, garbage),
@@ -556,16 +532,12 @@ fn the_wsdl_binds_the_operation_to_the_xsd() {
     let _guard = libxml_lock();
     let wsdl = Wsdl::load("contracts/wsdl/publicatie-v1.wsdl");
     let root = &wsdl.root;
-    let (wsdl_ns, soap_ns, xs_ns) = (WSDL_NS, WSDL_SOAP_NS, XS_NS);
+    let (wsdl_ns, soap_ns) = (WSDL_NS, WSDL_SOAP_NS);
     let find = |ns: &str, name: &str| wsdl.find(ns, name);
     wsdl.assert_imports(soap::NAMESPACE, "../xsd/publicatie-v1.xsd", &XSD.path());
 
-    let parts: Vec<String> = find(wsdl_ns, "part")
-        .iter()
-        .map(|p| attribute(p, "element"))
-        .collect();
     assert_eq!(
-        parts,
+        wsdl_part_elements(&wsdl),
         vec!["pub:OntvangPublicatie", "pub:OntvangPublicatieResponse"]
     );
     assert_eq!(
@@ -583,19 +555,9 @@ fn the_wsdl_binds_the_operation_to_the_xsd() {
     wsdl.assert_document_literal(2);
 
     // The XSD: the namespace and form the adapter assumes, both operation elements.
-    let xsd = parse_strict(&read(&XSD.path())).expect("the XSD is well-formed");
-    let schema = xsd.get_root_element().expect("root");
-    assert_eq!(attribute(&schema, "targetNamespace"), soap::NAMESPACE);
-    assert_eq!(attribute(&schema, "elementFormDefault"), "unqualified");
-    assert_eq!(attribute(&schema, "version"), soap::VERSION);
-    let top_level: Vec<String> = schema
-        .get_child_elements()
-        .iter()
-        .filter(|n| is(n, xs_ns, "element"))
-        .map(|n| attribute(n, "name"))
-        .collect();
-    assert_eq!(
-        top_level,
-        vec!["OntvangPublicatie", "OntvangPublicatieResponse"]
+    CONTRACT.assert_xsd_declares(
+        soap::NAMESPACE,
+        soap::VERSION,
+        &["OntvangPublicatie", "OntvangPublicatieResponse"],
     );
 }

@@ -15,12 +15,15 @@
 //! - [`fault`]: SOAP faults and HTTP statuses classified as transient or permanent, and the
 //!   MAGDA `Uitzondering`s;
 //! - [`text`]: reasons kept short (white space collapsed, at most [`MAX_REASON_CHARS`]);
-//! - `http` (feature `http`, the only I/O): the reqwest client every adapter builds and one
-//!   SOAP `POST` with a bounded answer.
+//! - `http` (feature `http`, the only I/O): the reqwest client every adapter builds, one
+//!   SOAP `POST` with a bounded answer, and a partner's endpoint (`SoapClient`) posting it;
+//! - `fixtures` (feature `fixtures`): what the adapters' tests feed every SOAP reader.
 //!
 //! Everything but `http` is pure: no I/O, no clock, no dependency on the hub's contracts.
 
 pub mod fault;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod text;

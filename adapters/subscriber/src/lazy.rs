@@ -241,14 +241,10 @@ impl<'a> LazyChanged<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::register::VerenigingDetail;
-    use contracts::{AssociationChanged, MessageType, Territory};
+    use contracts::{fixtures, AssociationChanged, MessageType, Territory};
 
     fn message(edit: impl FnOnce(&mut contracts::Vereniging)) -> AssociationChanged {
-        let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
-        let mut vereniging = serde_json::from_str::<VerenigingDetail>(raw)
-            .expect("example parses")
-            .vereniging;
+        let mut vereniging = fixtures::register_example();
         edit(&mut vereniging);
         AssociationChanged {
             metadata: Metadata {

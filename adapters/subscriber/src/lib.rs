@@ -168,14 +168,10 @@ impl FieldPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use contracts::register::VerenigingDetail;
-    use contracts::{MessageType, Metadata, Part};
+    use contracts::{fixtures, MessageType, Metadata, Part};
 
     fn message() -> AssociationChanged {
-        let raw = include_str!("../../../contracts/examples/register/detail-V0001001.json");
-        let vereniging = serde_json::from_str::<VerenigingDetail>(raw)
-            .expect("example parses")
-            .vereniging;
+        let vereniging = fixtures::register_example();
         AssociationChanged {
             metadata: Metadata {
                 message_id: Default::default(),
@@ -243,24 +239,21 @@ mod tests {
         assert_eq!(out.withheld, vec![WITHHELD_INSZ.to_owned()]);
     }
 
+    /// Every personal data granted.
+    const GRANTED: FieldPolicy = FieldPolicy {
+        insz: true,
+        vertegenwoordigers: true,
+    };
+
     #[test]
     fn granted_policy_keeps_insz() {
-        let policy = FieldPolicy {
-            insz: true,
-            vertegenwoordigers: true,
-        };
-        let out = policy.apply(message());
+        let out = GRANTED.apply(message());
         assert_eq!(
             out.vereniging.vertegenwoordigers[0].insz.as_deref(),
             Some("85071512397")
         );
         assert!(out.withheld.is_empty());
     }
-
-    const GRANTED: FieldPolicy = FieldPolicy {
-        insz: true,
-        vertegenwoordigers: true,
-    };
 
     /// The example with a second representative, whose INSZ is `second`.
     fn two_representatives(second: &str) -> AssociationChanged {
@@ -324,11 +317,11 @@ mod tests {
 
     #[test]
     fn no_representatives_policy_removes_all_personal_data() {
-        let policy = FieldPolicy {
-            insz: false,
+        let no_representatives = FieldPolicy {
             vertegenwoordigers: false,
+            ..FieldPolicy::default()
         };
-        let out = policy.apply(message());
+        let out = no_representatives.apply(message());
         let json = serde_json::to_string(&out).expect("serialises");
         assert!(out.vereniging.vertegenwoordigers.is_empty());
         assert!(!json.contains("Peeters"));

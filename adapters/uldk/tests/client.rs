@@ -15,18 +15,22 @@ use partner_sims::uldk::{UldkSim, UldkSimConfig, UldkStatus};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn fast() -> UldkSimConfig {
-    UldkSimConfig {
-        treatment_after: Duration::from_millis(100),
-        decision_after: Duration::from_millis(200),
+/// A ULDK simulator that starts treating a reservation after `treatment_after` and decides
+/// it after `decision_after`.
+async fn sim_deciding(treatment_after: Duration, decision_after: Duration) -> UldkSim {
+    let config = UldkSimConfig {
+        treatment_after,
+        decision_after,
         ..UldkSimConfig::default()
-    }
-}
-
-async fn sim() -> UldkSim {
-    UldkSim::start(fast(), "127.0.0.1:0".parse().unwrap())
+    };
+    UldkSim::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
+}
+
+/// A simulator that decides fast (treated after 100 ms, decided after 200 ms).
+async fn sim() -> UldkSim {
+    sim_deciding(Duration::from_millis(100), Duration::from_millis(200)).await
 }
 
 fn provider(base: &str) -> UldkProvider {
@@ -125,16 +129,7 @@ async fn a_retry_after_the_association_changed_is_the_same_reservation() {
 
 #[tokio::test]
 async fn passes_the_statuses_in_between() {
-    let sim = UldkSim::start(
-        UldkSimConfig {
-            treatment_after: Duration::from_millis(400),
-            decision_after: Duration::from_secs(30),
-            ..UldkSimConfig::default()
-        },
-        "127.0.0.1:0".parse().unwrap(),
-    )
-    .await
-    .unwrap();
+    let sim = sim_deciding(Duration::from_millis(400), Duration::from_secs(30)).await;
     let p = provider(&sim.base_url());
     let s = p.submit(&fresh_application()).await.unwrap();
     assert_eq!(p.status(&s.reference).await.unwrap(), Decision::Received);
