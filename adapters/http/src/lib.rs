@@ -20,6 +20,9 @@
 //! [`failure_kind`] names a request that got no answer at all in the same words for every
 //! adapter.
 
+#[cfg(feature = "fixtures")]
+pub mod fixtures;
+
 use bytes::{Bytes, BytesMut};
 
 /// The largest answer the hub reads whole by default: a register detail document, a beheer

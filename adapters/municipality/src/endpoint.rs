@@ -181,7 +181,7 @@ mod tests {
     use crate::soap::{Parties, Publication, UitzonderingType};
     use contracts::{AssociationRemoved, MessageType, Metadata};
     use std::sync::Arc;
-    use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
     use tokio::net::TcpListener;
     use tokio::sync::mpsc;
 
@@ -244,32 +244,9 @@ mod tests {
         mut stream: S,
         answer: &(dyn Fn(&str) -> String + Send + Sync),
     ) -> Option<Seen> {
-        let mut data = Vec::new();
-        let mut buf = [0u8; 8192];
-        let head_end = loop {
-            let n = stream.read(&mut buf).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            data.extend_from_slice(&buf[..n]);
-            if let Some(i) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-        };
-        let head = String::from_utf8_lossy(&data[..head_end]).to_lowercase();
-        let length: usize = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        while data.len() < head_end + length {
-            let n = stream.read(&mut buf).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            data.extend_from_slice(&buf[..n]);
-        }
-        let body = String::from_utf8_lossy(&data[head_end..]).into_owned();
+        let (head, body) = adapter_http::fixtures::read_request(&mut stream).await?;
+        let head = head.to_lowercase();
+        let body = String::from_utf8_lossy(&body).into_owned();
         stream.write_all(answer(&body).as_bytes()).await.ok()?;
         stream.shutdown().await.ok()?;
         Some(Seen { head, body })

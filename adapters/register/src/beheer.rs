@@ -259,19 +259,23 @@ mod tests {
         });
         let (detail, errors) = parse_problem(body.to_string().as_bytes());
         assert_eq!(detail, "Er zijn 2 validatiefouten.");
-        let got: Vec<(&str, &str)> = errors
+        // Every error whole: its field, its code and its reason.
+        let got: Vec<(&str, &str, &str)> = errors
             .iter()
-            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .map(|e| (e.field.as_str(), e.code.as_str(), e.reason.as_str()))
             .collect();
         assert_eq!(
             got,
             [
-                ("contactgegeven.foo", "unknownField"),
-                ("contactgegeven.waarde", "invalidFormat"),
-                ("contactgegeven.waarde", "duplicate"),
+                (
+                    "contactgegeven.foo",
+                    "unknownField",
+                    "Het veld 'foo' is onbekend."
+                ),
+                ("contactgegeven.waarde", "invalidFormat", "geen e-mailadres"),
+                ("contactgegeven.waarde", "duplicate", "bestaat al"),
             ]
         );
-        assert_eq!(errors[1].reason, "geen e-mailadres");
     }
 
     #[test]

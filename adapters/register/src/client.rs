@@ -437,7 +437,7 @@ mod tests {
     use std::sync::{Arc, Mutex as StdMutex};
 
     use serde_json::json;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
     use uuid::Uuid;
 
@@ -557,19 +557,7 @@ mod tests {
     }
 
     async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<Seen> {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let head_end = loop {
-            let n = conn.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                return None;
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i;
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let (head, body) = adapter_http::fixtures::read_request(conn).await?;
         let mut lines = head.split("\r\n");
         let mut first = lines.next()?.split(' ');
         let (method, path) = (first.next()?.to_owned(), first.next()?.to_owned());
@@ -577,19 +565,6 @@ mod tests {
             .filter_map(|l| l.split_once(':'))
             .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
             .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = buf[head_end + 4..].to_vec();
-        while body.len() < len {
-            let n = conn.read(&mut chunk).await.ok()?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
         Some(Seen {
             method,
             path,
