@@ -34,10 +34,6 @@ pub struct VCode(String);
 impl VCode {
     pub const LOWEST: u32 = 1001;
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
     /// The numeric part (`V0001001` → 1001).
     pub fn number(&self) -> u32 {
         self.0[1..].parse().unwrap_or_default()
@@ -68,20 +64,13 @@ impl FromStr for VCode {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Postcode(String);
 
-impl Postcode {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl FromStr for Postcode {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if is_digits(s, 4) {
-            Ok(Postcode(s.to_owned()))
-        } else {
-            Err(IdError::Postcode(s.to_owned()))
+        if !is_digits(s, 4) {
+            return Err(IdError::Postcode(s.to_owned()));
         }
+        Ok(Postcode(s.to_owned()))
     }
 }
 
@@ -90,21 +79,14 @@ impl FromStr for Postcode {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OvoCode(String);
 
-impl OvoCode {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl FromStr for OvoCode {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let digits = s.strip_prefix("OVO").unwrap_or_default();
-        if is_digits(digits, 6) {
-            Ok(OvoCode(s.to_owned()))
-        } else {
-            Err(IdError::OvoCode(s.to_owned()))
+        if !is_digits(digits, 6) {
+            return Err(IdError::OvoCode(s.to_owned()));
         }
+        Ok(OvoCode(s.to_owned()))
     }
 }
 
@@ -118,12 +100,6 @@ pub struct Email(String);
 
 /// The longest e-mail address.
 pub const MAX_EMAIL_LEN: usize = 254;
-
-impl Email {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl FromStr for Email {
     type Err = IdError;
@@ -164,12 +140,6 @@ impl FromStr for Email {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct KboNumber(String);
 
-impl KboNumber {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl FromStr for KboNumber {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -189,12 +159,6 @@ impl FromStr for KboNumber {
 /// 2000, where `2` is prefixed before the check). Personal data: never log it.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Insz(String);
-
-impl Insz {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 impl fmt::Debug for Insz {
     // Personal data: keep it out of logs and panics.
@@ -234,6 +198,18 @@ fn mod97_matches(body: &str, check: &str) -> bool {
         _ => false,
     }
 }
+
+/// `as_str`, the checked value, for every identifier.
+macro_rules! as_str {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    )*};
+}
+as_str!(VCode, Postcode, OvoCode, Email, KboNumber, Insz);
 
 macro_rules! string_serde {
     ($($t:ty),*) => {$(
