@@ -10,7 +10,7 @@
 //! is checked), a key written with escapes, anything that does not parse.
 
 use contracts::{Metadata, Part};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -71,25 +71,8 @@ struct Objects<'a>(Vec<Fields<'a>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Objects<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Array;
-        impl<'de> Visitor<'de> for Array {
-            type Value = Objects<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an array of objects or null")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Objects<'de>, E> {
-                Ok(Objects(Vec::new()))
-            }
-            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<Objects<'de>, S::Error> {
-                let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<Fields<'de>>()? {
-                    items.push(item);
-                }
-                Ok(Objects(items))
-            }
-        }
-        let Objects(items) = d.deserialize_any(Array)?;
-        Ok(Objects(items))
+        let items = Option::<Vec<Fields<'a>>>::deserialize(d)?;
+        Ok(Objects(items.unwrap_or_default()))
     }
 }
 
@@ -265,6 +248,21 @@ mod tests {
 
     fn json(bytes: &[u8]) -> serde_json::Value {
         serde_json::from_slice(bytes).expect("JSON")
+    }
+
+    #[test]
+    fn a_list_of_objects_may_be_null_but_nothing_else() {
+        let objects = |raw: &'static str| serde_json::from_str::<Objects<'static>>(raw);
+        assert_eq!(objects("null").map(|o| o.0.len()).ok(), Some(0));
+        let two = objects(r#"[{"a": 1, "b": [2]}, {}]"#).expect("an array of objects");
+        let keys: Vec<Vec<&str>> = two
+            .0
+            .iter()
+            .map(|f| f.0.iter().map(|(k, _)| *k).collect())
+            .collect();
+        assert_eq!(keys, [vec!["a", "b"], vec![]]);
+        assert!(objects(r#"{"a": 1}"#).is_err());
+        assert!(objects("[1]").is_err());
     }
 
     /// What the lazy reader writes equals what the full path writes, for every policy it
