@@ -907,18 +907,18 @@ mod tests {
         }) else {
             unreachable!()
         };
+        // Each problem once, in the fields' order; a field KIOSK does not know is ignored.
         let errors = aanvraag("kiosk-projectsubsidie", &fields).expect_err("garbage");
-        let joined = errors.join("\n");
-        for named in [
-            "projectnaam: must be a string, not a number",
-            "gevraagdBedrag: \"duizend\" is not a decimal amount",
-            "begindatum: \"01/06/2027\" is not a date yyyy-mm-dd",
-            "einddatum: required for kiosk-projectsubsidie",
-            "omschrijving: must be a string, not an array",
-        ] {
-            assert!(joined.contains(named), "{named} missing from\n{joined}");
-        }
-        assert!(!joined.contains("nietVanKiosk"));
+        assert_eq!(
+            errors,
+            [
+                "projectnaam: must be a string, not a number",
+                "gevraagdBedrag: \"duizend\" is not a decimal amount",
+                "begindatum: \"01/06/2027\" is not a date yyyy-mm-dd",
+                "einddatum: required for kiosk-projectsubsidie",
+                "omschrijving: must be a string, not an array",
+            ]
+        );
 
         let Value::Object(fields) = json!({
             "projectnaam": "  ",
