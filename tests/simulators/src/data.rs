@@ -6,6 +6,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
 
+use crate::ordered::{ADRES_FIELDS, LIST_MEMBERS};
+
 /// The register's fixed list of `hoofdactiviteitenVerenigingsloket` (code, naam), as in
 /// `Informatievlaanderen/association-registry` (`HoofdactiviteitVerenigingsloket`).
 pub const HOOFDACTIVITEITEN: [(&str, &str); 21] = [
@@ -45,16 +47,6 @@ pub(crate) const LOCATIE_TYPES: [&str; 3] = [
     "Correspondentie",
     "Activiteiten",
     "Maatschappelijke zetel volgens KBO",
-];
-
-/// The members of an `adres`, in the register's order.
-pub(crate) const ADRES_FIELDS: [&str; 6] = [
-    "straatnaam",
-    "huisnummer",
-    "busnummer",
-    "postcode",
-    "gemeente",
-    "land",
 ];
 
 /// A code-list concept as the register writes it: a `skos:Concept` of `scheme`.
@@ -150,17 +142,7 @@ pub fn validate_vereniging(v: &Value) -> Result<(), Vec<String>> {
     {
         err("naam is empty".into());
     }
-    for k in [
-        "contactgegevens",
-        "locaties",
-        "vertegenwoordigers",
-        "hoofdactiviteitenVerenigingsloket",
-        "werkingsgebieden",
-        "sleutels",
-        "relaties",
-        "lidmaatschappen",
-        "erkenningen",
-    ] {
+    for &k in LIST_MEMBERS {
         if !o.get(k).is_some_and(Value::is_array) {
             err(format!("{k} is not an array"));
         }
