@@ -153,6 +153,16 @@ impl Default for InsuranceSimConfig {
     }
 }
 
+impl InsuranceSimConfig {
+    /// The defaults with the SOAP endpoint at `path`.
+    pub fn with_path(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
 pub use crate::soap_kit::UitzonderingType;
 
 /// One `Uitzondering` the simulator answered (its `Oorsprong` is the identity).

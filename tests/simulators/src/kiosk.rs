@@ -152,6 +152,16 @@ impl Default for KioskSimConfig {
     }
 }
 
+impl KioskSimConfig {
+    /// The defaults with the SOAP endpoint at `path`.
+    pub fn with_path(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
 /// `Status` of a dossier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
