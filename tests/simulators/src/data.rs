@@ -73,35 +73,31 @@ pub fn normalize_vcode(s: &str) -> Option<String> {
     (rest.len() == 7 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| format!("V{rest}"))
 }
 
-fn digits(s: &str) -> String {
-    s.chars()
+/// The number and the two check digits of `s` when it has `len` digits after stripping `.`,
+/// `-` and spaces.
+fn number_and_check(s: &str, len: usize) -> Option<(u64, u64)> {
+    let d: String = s
+        .chars()
         .filter(|c| !matches!(c, '.' | '-' | ' '))
-        .collect()
+        .collect();
+    if d.len() != len || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (number, check) = d.split_at(len - 2);
+    Some((number.parse().ok()?, check.parse().ok()?))
 }
 
 /// INSZ: 11 digits (after stripping `.`, `-`, spaces); `97 - (first9 % 97) == last2`, or the
 /// same with `2` prefixed to the first 9 digits (births from 2000).
 pub fn insz_is_valid(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 11 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let (Ok(first9), Ok(check)) = (d[..9].parse::<u64>(), d[9..].parse::<u64>()) else {
-        return false;
-    };
-    97 - first9 % 97 == check || 97 - (2_000_000_000 + first9) % 97 == check
+    number_and_check(s, 11).is_some_and(|(first9, check)| {
+        97 - first9 % 97 == check || 97 - (2_000_000_000 + first9) % 97 == check
+    })
 }
 
-/// KBO number: 10 digits (after stripping `.`, spaces); `97 - (first8 % 97) == last2`.
+/// KBO number: 10 digits (after stripping `.`, `-`, spaces); `97 - (first8 % 97) == last2`.
 pub fn kbo_is_valid(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 10 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let (Ok(first8), Ok(check)) = (d[..8].parse::<u64>(), d[8..].parse::<u64>()) else {
-        return false;
-    };
-    97 - first8 % 97 == check
+    number_and_check(s, 10).is_some_and(|(first8, check)| 97 - first8 % 97 == check)
 }
 
 pub(crate) fn is_date(s: &str) -> bool {

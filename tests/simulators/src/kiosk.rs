@@ -50,11 +50,8 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! use partner_sims::kiosk::{KioskSim, KioskSimConfig};
 //! use std::time::Duration;
-//! let config = KioskSimConfig {
-//!     treatment_after: Duration::from_millis(100),
-//!     decision_after: Duration::from_millis(200),
-//!     ..KioskSimConfig::default()
-//! };
+//! let config =
+//!     KioskSimConfig::with_timing(Duration::from_millis(100), Duration::from_millis(200));
 //! let sim = KioskSim::start(config, "127.0.0.1:0").await?;
 //! sim.refuse_when_body_contains("V0001002", "De vereniging is niet erkend.");
 //! // ... point the hub's KIOSK provider at sim.url() ...
@@ -153,6 +150,16 @@ impl Default for KioskSimConfig {
 }
 
 impl KioskSimConfig {
+    /// The defaults with dossiers in treatment after `treatment_after` and decided after
+    /// `decision_after`.
+    pub fn with_timing(treatment_after: Duration, decision_after: Duration) -> Self {
+        Self {
+            treatment_after,
+            decision_after,
+            ..Self::default()
+        }
+    }
+
     /// The defaults with the SOAP endpoint at `path`.
     pub fn with_path(path: &str) -> Self {
         Self {
