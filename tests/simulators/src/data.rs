@@ -1102,18 +1102,18 @@ mod tests {
 
     #[test]
     fn vcode_normalisation() {
-        assert_eq!(normalize_vcode("v0001001").as_deref(), Some("V0001001"));
-        assert_eq!(normalize_vcode("V0001001").as_deref(), Some("V0001001"));
-        for bad in [
-            "",
-            "V",
-            "V000100",
-            "V00010011",
-            "X0001001",
-            "V00O1001",
-            "V０001001",
+        for (given, normalized) in [
+            ("v0001001", Some("V0001001")),
+            ("V0001001", Some("V0001001")),
+            ("", None),
+            ("V", None),
+            ("V000100", None),
+            ("V00010011", None),
+            ("X0001001", None),
+            ("V00O1001", None),
+            ("V０001001", None),
         ] {
-            assert_eq!(normalize_vcode(bad), None, "{bad}");
+            assert_eq!(normalize_vcode(given).as_deref(), normalized, "{given}");
         }
     }
 
@@ -1123,14 +1123,11 @@ mod tests {
         let first9 = 901_020_097u64;
         let good = format!("{first9:09}{:02}", 97 - first9 % 97);
         assert!(insz_is_valid(&good));
-        let formatted = format!(
-            "{}.{}.{}-{}.{}",
-            &good[..2],
-            &good[2..4],
-            &good[4..6],
-            &good[6..9],
-            &good[9..]
-        );
+        // yy.mm.dd-sss.cc: the separators inserted from the right
+        let mut formatted = good.clone();
+        for (at, separator) in [(9, '.'), (6, '-'), (4, '.'), (2, '.')] {
+            formatted.insert(at, separator);
+        }
         assert!(insz_is_valid(&formatted));
         // born in 2005: the check uses 2 prefixed
         let first9 = 50_101_123u64;

@@ -1,6 +1,6 @@
 //! What every simulator shares: the HTTP server lifecycle (bind, port 0 allowed; serve until
-//! shut down or dropped; wait for the end) and [`SimHandle`], the type of every simulator's
-//! handle.
+//! shut down or dropped; wait for the end), [`SimHandle`], the type of every simulator's
+//! handle, and [`Recorded`], the state of every simulator that records its requests.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
