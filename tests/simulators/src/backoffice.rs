@@ -77,7 +77,7 @@ use tokio_util::sync::CancellationToken;
 use crate::control::{
     self, burst, error_status, header_str, take_one, ControlJson, InFlightCounter,
 };
-use crate::server::{Recording, SimHandle, Simulator};
+use crate::server::{Recorded, SimHandle, Simulator};
 use crate::soap_kit::{
     self, child, envelope, escape, html_error, path, text, texts, XmlNode, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -320,25 +320,9 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
-/// What the back-office simulator keeps behind its lock.
-#[derive(Default)]
-pub struct BackOfficeState {
-    requests: Vec<RecordedSoapRequest>,
-    behaviour: Behaviour,
-    /// The `Referte`s accepted so far (answered and not given up by the client).
-    received: HashSet<String>,
-}
-
-impl Recording for BackOfficeState {
-    type Request = RecordedSoapRequest;
-    type Behaviour = Behaviour;
-    fn requests(&self) -> &[RecordedSoapRequest] {
-        &self.requests
-    }
-    fn behaviour(&self) -> &Behaviour {
-        &self.behaviour
-    }
-}
+/// What the back-office simulator keeps behind its lock: the requests, the behaviour and (its
+/// books) the `Referte`s accepted so far (answered and not given up by the client).
+pub type BackOfficeState = Recorded<RecordedSoapRequest, Behaviour, HashSet<String>>;
 
 impl BackOfficeState {
     /// The answer to a request, and whether it is a duplicate. Infrastructure in front of the
@@ -386,7 +370,7 @@ impl BackOfficeState {
             kind,
             diagnose: rule.diagnose,
         };
-        if let Some(referte) = request.referte().filter(|r| self.received.contains(*r)) {
+        if let Some(referte) = request.referte().filter(|r| self.books.contains(*r)) {
             let rule = UitzonderingRule {
                 code: DUPLICATE_CODE.to_owned(),
                 diagnose: format!("Publicatie met referte {referte} werd al ontvangen"),
@@ -892,7 +876,7 @@ async fn receive(
             r.is_accepted().then(|| r.referte.clone()).flatten()
         });
         if let Some(referte) = accepted_referte {
-            state.received.insert(referte);
+            state.books.insert(referte);
         }
     }
     soap_kit::answer(answer.status(), content_type_out, response)

@@ -78,10 +78,11 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::data::{
-    concept, is_date, normalize_vcode, werkingsgebied_naam, ADRES_FIELDS, CONTACT_TYPES,
-    HOOFDACTIVITEITEN, LOCATIE_TYPES,
+    concept, is_date, normalize_vcode, werkingsgebied_naam, CONTACT_TYPES, HOOFDACTIVITEITEN,
+    LOCATIE_TYPES,
 };
 use crate::http::{json_response, problem, unauthorized, AppState};
+use crate::ordered::ADRES_FIELDS;
 use crate::state::IdHighWater;
 
 /// One beheer request as the simulator received it (see [`crate::RegisterSim::writes`]).
@@ -113,28 +114,46 @@ const MAX_BODY: usize = 1024 * 1024;
 // ---------------------------------------------------------------------------------------------
 // routes and the guard
 
+/// The lists the beheer API manages one entry at a time: (kind, add, change, remove).
+type ListOps = (&'static str, Op, fn(String) -> Op, fn(String) -> Op);
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/verenigingen/{vcode}", patch(on(Op::Basisgegevens, "")))
-        .route("/v1/verenigingen/{vcode}/stop", post(on(Op::Stop, "/stop")))
+    let lists: [ListOps; 2] = [
+        (
+            "contactgegevens",
+            Op::AddContact,
+            Op::ChangeContact,
+            Op::RemoveContact,
+        ),
+        (
+            "locaties",
+            Op::AddLocatie,
+            Op::ChangeLocatie,
+            Op::RemoveLocatie,
+        ),
+    ];
+    let router = Router::new()
         .route(
-            "/v1/verenigingen/{vcode}/contactgegevens",
-            post(on(Op::AddContact, "/contactgegevens")),
+            "/v1/verenigingen/{vcode}",
+            patch(on(Op::Basisgegevens, String::new())),
         )
         .route(
-            "/v1/verenigingen/{vcode}/contactgegevens/{id}",
-            patch(on_one(Op::ChangeContact, "contactgegevens"))
-                .delete(on_one(Op::RemoveContact, "contactgegevens")),
-        )
-        .route(
-            "/v1/verenigingen/{vcode}/locaties",
-            post(on(Op::AddLocatie, "/locaties")),
-        )
-        .route(
-            "/v1/verenigingen/{vcode}/locaties/{id}",
-            patch(on_one(Op::ChangeLocatie, "locaties"))
-                .delete(on_one(Op::RemoveLocatie, "locaties")),
-        )
+            "/v1/verenigingen/{vcode}/stop",
+            post(on(Op::Stop, "/stop".to_owned())),
+        );
+    lists
+        .into_iter()
+        .fold(router, |router, (kind, add, change, remove)| {
+            router
+                .route(
+                    &format!("/v1/verenigingen/{{vcode}}/{kind}"),
+                    post(on(add, format!("/{kind}"))),
+                )
+                .route(
+                    &format!("/v1/verenigingen/{{vcode}}/{kind}/{{id}}"),
+                    patch(on_one(change, kind)).delete(on_one(remove, kind)),
+                )
+        })
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -252,7 +271,7 @@ type Answer = std::future::Ready<Response>;
 /// The handler of `op` on `/v1/verenigingen/{vcode}{suffix}`.
 fn on(
     op: Op,
-    suffix: &'static str,
+    suffix: String,
 ) -> impl Fn(State<AppState>, Path<String>, Command) -> Answer + Clone + Send + Sync + 'static {
     move |State(s), Path(vcode), c| {
         let instance = format!("/v1/verenigingen/{vcode}{suffix}");
@@ -728,7 +747,7 @@ pub(crate) fn apply(
     match op {
         Op::Basisgegevens => basisgegevens_cmd(&mut errs, body, doc, today),
         Op::Stop => stop_cmd(&mut errs, body, doc, today),
-        Op::AddContact => add_contact_cmd(&mut errs, body, doc, ids),
+        Op::AddContact => add_contact_cmd(&mut errs, body, doc, &mut ids.contactgegeven),
         Op::ChangeContact(id) => {
             let i = find(doc, "contactgegevens", "contactgegevenId", id).ok_or_else(|| {
                 Refusal::NotFound(format!("Het contactgegeven {id} werd niet gevonden."))
@@ -743,7 +762,7 @@ pub(crate) fn apply(
                 list.remove(i);
             }
         }
-        Op::AddLocatie => add_locatie_cmd(&mut errs, body, doc, ids),
+        Op::AddLocatie => add_locatie_cmd(&mut errs, body, doc, &mut ids.locatie),
         Op::ChangeLocatie(id) => {
             let i = find(doc, "locaties", "locatieId", id)
                 .ok_or_else(|| Refusal::NotFound(format!("De locatie {id} werd niet gevonden.")))?;
@@ -1057,6 +1076,14 @@ fn same_waarde(a: &Value, b: &str) -> bool {
         .is_some_and(|a| a.trim().eq_ignore_ascii_case(b.trim()))
 }
 
+/// The entries of `list` but the one at `skip` (the entry being changed, if any).
+fn except(list: &[Value], skip: Option<usize>) -> impl Iterator<Item = &Value> {
+    list.iter()
+        .enumerate()
+        .filter(move |(i, _)| Some(*i) != skip)
+        .map(|(_, v)| v)
+}
+
 /// Duplicate and primary checks of a contact against the others (`skip`: its own index).
 fn check_contact_rules(
     errs: &mut Errors,
@@ -1066,13 +1093,7 @@ fn check_contact_rules(
     waarde: &str,
     primair: bool,
 ) {
-    let others = || {
-        others
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| Some(*i) != skip)
-            .map(|(_, c)| c)
-    };
+    let others = || except(others, skip);
     if others().any(|c| c["contactgegeventype"] == typ && same_waarde(&c["waarde"], waarde)) {
         errs.add(
             "contactgegeven.waarde",
@@ -1089,12 +1110,8 @@ fn check_contact_rules(
     }
 }
 
-fn add_contact_cmd(
-    errs: &mut Errors,
-    body: &Value,
-    doc: &mut Map<String, Value>,
-    ids: &mut IdHighWater,
-) {
+/// Adds a contactgegeven; `ids` is the highest `contactgegevenId` ever handed out.
+fn add_contact_cmd(errs: &mut Errors, body: &Value, doc: &mut Map<String, Value>, ids: &mut u64) {
     let p = "contactgegeven";
     let Some(c) = wrapped(errs, body, p, &CONTACT_FIELDS) else {
         return;
@@ -1131,12 +1148,7 @@ fn add_contact_cmd(
     if !errs.is_empty() {
         return;
     }
-    let id = next_id(
-        doc,
-        "contactgegevens",
-        "contactgegevenId",
-        &mut ids.contactgegeven,
-    );
+    let id = next_id(doc, "contactgegevens", "contactgegevenId", ids);
     let Some(contacts) = list_mut(doc, "contactgegevens") else {
         return;
     };
@@ -1249,10 +1261,10 @@ fn check_locatietype(errs: &mut Errors, t: &str) -> bool {
 /// required member must end up non-empty and the postcode 4 digits.
 fn merge_adres(errs: &mut Errors, v: &Value, into: &mut Map<String, Value>) {
     let p = "locatie.adres";
-    let Some(a) = object(errs, p, v, &ADRES_FIELDS) else {
+    let Some(a) = object(errs, p, v, ADRES_FIELDS) else {
         return;
     };
-    for k in ADRES_FIELDS {
+    for &k in ADRES_FIELDS {
         if let Some(s) = string(errs, p, a, k) {
             into.insert(k.into(), Value::String(s.trim().to_owned()));
         }
@@ -1303,13 +1315,7 @@ fn location_key(l: &Value) -> Vec<String> {
 
 /// Correspondentie, primary and duplicate checks of `loc` against the others.
 fn check_locatie_rules(errs: &mut Errors, others: &[Value], skip: Option<usize>, loc: &Value) {
-    let others = || {
-        others
-            .iter()
-            .enumerate()
-            .filter(move |(i, _)| Some(*i) != skip)
-            .map(|(_, l)| l)
-    };
+    let others = || except(others, skip);
     if loc["locatietype"] == CORRESPONDENTIE
         && others().any(|l| l["locatietype"] == CORRESPONDENTIE)
     {
@@ -1336,12 +1342,8 @@ fn check_locatie_rules(errs: &mut Errors, others: &[Value], skip: Option<usize>,
     }
 }
 
-fn add_locatie_cmd(
-    errs: &mut Errors,
-    body: &Value,
-    doc: &mut Map<String, Value>,
-    ids: &mut IdHighWater,
-) {
+/// Adds a locatie; `ids` is the highest `locatieId` ever handed out.
+fn add_locatie_cmd(errs: &mut Errors, body: &Value, doc: &mut Map<String, Value>, ids: &mut u64) {
     let p = "locatie";
     let Some(l) = wrapped(errs, body, p, &LOCATIE_FIELDS) else {
         return;
@@ -1376,7 +1378,7 @@ fn add_locatie_cmd(
     if !errs.is_empty() {
         return;
     }
-    let id = next_id(doc, "locaties", "locatieId", &mut ids.locatie);
+    let id = next_id(doc, "locaties", "locatieId", ids);
     loc["locatieId"] = json!(id);
     if let Some(locaties) = list_mut(doc, "locaties") {
         locaties.push(loc);

@@ -6,6 +6,8 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 use time::macros::format_description;
 
+use crate::ordered::{ADRES_FIELDS, LIST_MEMBERS};
+
 /// The register's fixed list of `hoofdactiviteitenVerenigingsloket` (code, naam), as in
 /// `Informatievlaanderen/association-registry` (`HoofdactiviteitVerenigingsloket`).
 pub const HOOFDACTIVITEITEN: [(&str, &str); 21] = [
@@ -47,16 +49,6 @@ pub(crate) const LOCATIE_TYPES: [&str; 3] = [
     "Maatschappelijke zetel volgens KBO",
 ];
 
-/// The members of an `adres`, in the register's order.
-pub(crate) const ADRES_FIELDS: [&str; 6] = [
-    "straatnaam",
-    "huisnummer",
-    "busnummer",
-    "postcode",
-    "gemeente",
-    "land",
-];
-
 /// A code-list concept as the register writes it: a `skos:Concept` of `scheme`.
 pub(crate) fn concept(scheme: &str, code: &str, naam: &str) -> Value {
     json!({
@@ -81,35 +73,31 @@ pub fn normalize_vcode(s: &str) -> Option<String> {
     (rest.len() == 7 && rest.bytes().all(|b| b.is_ascii_digit())).then(|| format!("V{rest}"))
 }
 
-fn digits(s: &str) -> String {
-    s.chars()
+/// The number and the two check digits of `s` when it has `len` digits after stripping `.`,
+/// `-` and spaces.
+fn number_and_check(s: &str, len: usize) -> Option<(u64, u64)> {
+    let d: String = s
+        .chars()
         .filter(|c| !matches!(c, '.' | '-' | ' '))
-        .collect()
+        .collect();
+    if d.len() != len || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (number, check) = d.split_at(len - 2);
+    Some((number.parse().ok()?, check.parse().ok()?))
 }
 
 /// INSZ: 11 digits (after stripping `.`, `-`, spaces); `97 - (first9 % 97) == last2`, or the
 /// same with `2` prefixed to the first 9 digits (births from 2000).
 pub fn insz_is_valid(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 11 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let (Ok(first9), Ok(check)) = (d[..9].parse::<u64>(), d[9..].parse::<u64>()) else {
-        return false;
-    };
-    97 - first9 % 97 == check || 97 - (2_000_000_000 + first9) % 97 == check
+    number_and_check(s, 11).is_some_and(|(first9, check)| {
+        97 - first9 % 97 == check || 97 - (2_000_000_000 + first9) % 97 == check
+    })
 }
 
-/// KBO number: 10 digits (after stripping `.`, spaces); `97 - (first8 % 97) == last2`.
+/// KBO number: 10 digits (after stripping `.`, `-`, spaces); `97 - (first8 % 97) == last2`.
 pub fn kbo_is_valid(s: &str) -> bool {
-    let d = digits(s);
-    if d.len() != 10 || !d.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let (Ok(first8), Ok(check)) = (d[..8].parse::<u64>(), d[8..].parse::<u64>()) else {
-        return false;
-    };
-    97 - first8 % 97 == check
+    number_and_check(s, 10).is_some_and(|(first8, check)| 97 - first8 % 97 == check)
 }
 
 pub(crate) fn is_date(s: &str) -> bool {
@@ -150,17 +138,7 @@ pub fn validate_vereniging(v: &Value) -> Result<(), Vec<String>> {
     {
         err("naam is empty".into());
     }
-    for k in [
-        "contactgegevens",
-        "locaties",
-        "vertegenwoordigers",
-        "hoofdactiviteitenVerenigingsloket",
-        "werkingsgebieden",
-        "sleutels",
-        "relaties",
-        "lidmaatschappen",
-        "erkenningen",
-    ] {
+    for &k in LIST_MEMBERS {
         if !o.get(k).is_some_and(Value::is_array) {
             err(format!("{k} is not an array"));
         }
@@ -1124,18 +1102,18 @@ mod tests {
 
     #[test]
     fn vcode_normalisation() {
-        assert_eq!(normalize_vcode("v0001001").as_deref(), Some("V0001001"));
-        assert_eq!(normalize_vcode("V0001001").as_deref(), Some("V0001001"));
-        for bad in [
-            "",
-            "V",
-            "V000100",
-            "V00010011",
-            "X0001001",
-            "V00O1001",
-            "V０001001",
+        for (given, normalized) in [
+            ("v0001001", Some("V0001001")),
+            ("V0001001", Some("V0001001")),
+            ("", None),
+            ("V", None),
+            ("V000100", None),
+            ("V00010011", None),
+            ("X0001001", None),
+            ("V00O1001", None),
+            ("V０001001", None),
         ] {
-            assert_eq!(normalize_vcode(bad), None, "{bad}");
+            assert_eq!(normalize_vcode(given).as_deref(), normalized, "{given}");
         }
     }
 
@@ -1145,14 +1123,11 @@ mod tests {
         let first9 = 901_020_097u64;
         let good = format!("{first9:09}{:02}", 97 - first9 % 97);
         assert!(insz_is_valid(&good));
-        let formatted = format!(
-            "{}.{}.{}-{}.{}",
-            &good[..2],
-            &good[2..4],
-            &good[4..6],
-            &good[6..9],
-            &good[9..]
-        );
+        // yy.mm.dd-sss.cc: the separators inserted from the right
+        let mut formatted = good.clone();
+        for (at, separator) in [(9, '.'), (6, '-'), (4, '.'), (2, '.')] {
+            formatted.insert(at, separator);
+        }
         assert!(insz_is_valid(&formatted));
         // born in 2005: the check uses 2 prefixed
         let first9 = 50_101_123u64;

@@ -37,7 +37,7 @@ use serde_json::{json, Value};
 use crate::control::{
     self, burst, header_str, take_one, valid_status, ControlJson, InFlightCounter,
 };
-use crate::server::{Recording, SimHandle, Simulator};
+use crate::server::{Recorded, SimHandle, Simulator};
 
 /// One request to `POST /messages`, as the simulator saw it.
 #[derive(Debug, Clone)]
@@ -81,23 +81,8 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
-/// What the endpoint simulator keeps behind its lock.
-#[derive(Default)]
-pub struct EndpointState {
-    requests: Vec<RecordedRequest>,
-    behaviour: Behaviour,
-}
-
-impl Recording for EndpointState {
-    type Request = RecordedRequest;
-    type Behaviour = Behaviour;
-    fn requests(&self) -> &[RecordedRequest] {
-        &self.requests
-    }
-    fn behaviour(&self) -> &Behaviour {
-        &self.behaviour
-    }
-}
+/// What the endpoint simulator keeps behind its lock: the requests and the behaviour.
+pub type EndpointState = Recorded<RecordedRequest, Behaviour>;
 
 impl EndpointState {
     /// The status for a request: a pending burst first (consuming one), then the

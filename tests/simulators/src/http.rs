@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
-use axum::extract::{Form, MatchedPath, Path, Query, Request, State};
+use axum::extract::{Form, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -500,17 +501,54 @@ fn json_body(
         .map_err(|e| Box::new(invalid_body(e.body_text(), instance)))
 }
 
-/// A control API change made with the request's JSON body: the 400 problem of a body that is
-/// not JSON, else what [`bumped`] answers for the change.
-fn change_with_body(
-    vcode: &str,
-    body: Result<Json<Value>, JsonRejection>,
-    instance: &str,
-    change: impl FnOnce(Value) -> Result<Bump, SimError>,
-) -> Response {
-    match json_body(body, instance) {
-        Ok(body) => bumped(vcode, change(body), instance),
-        Err(r) => *r,
+/// What a `/_sim/verenigingen/{vcode}…` handler works on: the state, the vCode as given and
+/// the `instance` of its problem answers (the route with the vCode filled in).
+struct SimTarget {
+    shared: AppState,
+    vcode: String,
+    instance: String,
+}
+
+impl FromRequestParts<AppState> for SimTarget {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Path(vcode) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let route = parts
+            .extensions
+            .get::<MatchedPath>()
+            .map_or("/_sim/verenigingen/{vcode}", MatchedPath::as_str);
+        Ok(Self {
+            shared: state.clone(),
+            instance: route.replace("{vcode}", &vcode),
+            vcode,
+        })
+    }
+}
+
+impl SimTarget {
+    /// What [`bumped`] answers for `change` of the association.
+    fn change(
+        &self,
+        change: impl FnOnce(&mut RegisterState, &str) -> Result<Bump, SimError>,
+    ) -> Response {
+        let r = change(&mut self.shared.lock(), &self.vcode);
+        bumped(&self.vcode, r, &self.instance)
+    }
+
+    /// A change made with the request's JSON body: the 400 problem of a body that is not JSON,
+    /// else what [`SimTarget::change`] answers.
+    fn change_with_body(
+        &self,
+        body: Result<Json<Value>, JsonRejection>,
+        change: impl FnOnce(&mut RegisterState, &str, Value) -> Result<Bump, SimError>,
+    ) -> Response {
+        match json_body(body, &self.instance) {
+            Ok(body) => self.change(|state, vcode| change(state, vcode, body)),
+            Err(r) => *r,
+        }
     }
 }
 
@@ -518,8 +556,12 @@ async fn sim_list(State(shared): State<AppState>) -> Response {
     Json(shared.lock().vcodes()).into_response()
 }
 
-async fn sim_get(State(shared): State<AppState>, Path(vcode): Path<String>) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}");
+async fn sim_get(target: SimTarget) -> Response {
+    let SimTarget {
+        shared,
+        vcode,
+        instance,
+    } = target;
     let st = shared.lock();
     match normalize_vcode(&vcode) {
         None => sim_error(SimError::InvalidVCode(vcode), &instance),
@@ -530,41 +572,20 @@ async fn sim_get(State(shared): State<AppState>, Path(vcode): Path<String>) -> R
     }
 }
 
-async fn sim_put(
-    State(shared): State<AppState>,
-    Path(vcode): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}");
-    change_with_body(&vcode, body, &instance, |body| {
-        shared.lock().put(body, Some(&vcode))
-    })
+async fn sim_put(target: SimTarget, body: Result<Json<Value>, JsonRejection>) -> Response {
+    target.change_with_body(body, |state, vcode, body| state.put(body, Some(vcode)))
 }
 
-async fn sim_patch(
-    State(shared): State<AppState>,
-    Path(vcode): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}");
-    change_with_body(&vcode, body, &instance, |body| {
-        shared.lock().patch(&vcode, &body)
-    })
+async fn sim_patch(target: SimTarget, body: Result<Json<Value>, JsonRejection>) -> Response {
+    target.change_with_body(body, |state, vcode, body| state.patch(vcode, &body))
 }
 
-async fn sim_delete(State(shared): State<AppState>, Path(vcode): Path<String>) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}");
-    let r = shared.lock().remove(&vcode);
-    bumped(&vcode, r, &instance)
+async fn sim_delete(target: SimTarget) -> Response {
+    target.change(RegisterState::remove)
 }
 
-async fn sim_stop(
-    State(shared): State<AppState>,
-    Path(vcode): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}/stop");
-    let body = match json_body(body, &instance) {
+async fn sim_stop(target: SimTarget, body: Result<Json<Value>, JsonRejection>) -> Response {
+    let body = match json_body(body, &target.instance) {
         Ok(b) => b,
         Err(r) => return *r,
     };
@@ -575,16 +596,13 @@ async fn sim_stop(
     let valid = einddatum.len() == 10
         && time::Date::parse(einddatum, format_description!("[year]-[month]-[day]")).is_ok();
     if !valid {
-        return invalid_body("expected {\"einddatum\": \"yyyy-MM-dd\"}", &instance);
+        return invalid_body("expected {\"einddatum\": \"yyyy-MM-dd\"}", &target.instance);
     }
-    let r = shared.lock().stop(&vcode, einddatum);
-    bumped(&vcode, r, &instance)
+    target.change(|state, vcode| state.stop(vcode, einddatum))
 }
 
-async fn sim_malformed(State(shared): State<AppState>, Path(vcode): Path<String>) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}/malformed");
-    let r = shared.lock().make_malformed(&vcode);
-    bumped(&vcode, r, &instance)
+async fn sim_malformed(target: SimTarget) -> Response {
+    target.change(RegisterState::make_malformed)
 }
 
 #[derive(Debug, Deserialize)]
@@ -592,17 +610,11 @@ struct HugeBody {
     bytes: usize,
 }
 
-async fn sim_huge(
-    State(shared): State<AppState>,
-    Path(vcode): Path<String>,
-    body: Result<Json<HugeBody>, JsonRejection>,
-) -> Response {
-    let instance = format!("/_sim/verenigingen/{vcode}/huge");
+async fn sim_huge(target: SimTarget, body: Result<Json<HugeBody>, JsonRejection>) -> Response {
     let Ok(Json(HugeBody { bytes })) = body else {
-        return invalid_body("expected {\"bytes\": n}", &instance);
+        return invalid_body("expected {\"bytes\": n}", &target.instance);
     };
-    let r = shared.lock().make_huge(&vcode, bytes);
-    bumped(&vcode, r, &instance)
+    target.change(|state, vcode| state.make_huge(vcode, bytes))
 }
 
 #[derive(Debug, Deserialize)]

@@ -75,7 +75,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::control::{self, burst, error_status, header_str, millis, take_one, ControlJson};
-use crate::server::{Recording, SimHandle, Simulator};
+use crate::server::{Recorded, SimHandle, Simulator};
 use crate::soap_kit::{
     self, child, escape, html_error, text, HTML_CONTENT_TYPE, XML_CONTENT_TYPE as XML,
 };
@@ -149,6 +149,16 @@ impl Default for InsuranceSimConfig {
             path: DEFAULT_PATH.to_owned(),
             xsd: default_xsd_path(),
             decision_delay: Duration::from_millis(200),
+        }
+    }
+}
+
+impl InsuranceSimConfig {
+    /// The defaults with the SOAP endpoint at `path`.
+    pub fn with_path(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            ..Self::default()
         }
     }
 }
@@ -374,26 +384,18 @@ pub struct Behaviour {
     pub delay_ms: u64,
 }
 
-/// What the volunteer-insurance simulator keeps behind its lock.
-pub struct SimState {
-    requests: Vec<InsuranceRequest>,
-    behaviour: Behaviour,
+/// What the volunteer-insurance simulator keeps behind its lock: the requests, the behaviour
+/// and the recognitions.
+pub type SimState = Recorded<InsuranceRequest, Behaviour, Recognitions>;
+
+/// The recognitions the volunteer-insurance simulator granted, and its decisions.
+#[derive(Default)]
+pub struct Recognitions {
     recognitions: Vec<Recognition>,
     /// The decided answer per `Referte` (lower case) of `VraagErkenningAan`.
     decided: HashMap<String, Answer>,
     /// The serial number of the last erkenningsnummer issued.
     serial: u32,
-}
-
-impl Recording for SimState {
-    type Request = InsuranceRequest;
-    type Behaviour = Behaviour;
-    fn requests(&self) -> &[InsuranceRequest] {
-        &self.requests
-    }
-    fn behaviour(&self) -> &Behaviour {
-        &self.behaviour
-    }
 }
 
 impl SimState {
@@ -402,6 +404,7 @@ impl SimState {
     fn withdraw(&mut self, nummer: &str, reden: &str) -> Option<Recognition> {
         let today = datum(OffsetDateTime::now_utc().date());
         let r = self
+            .books
             .recognitions
             .iter_mut()
             .find(|r| r.erkenningsnummer == nummer)?;
@@ -452,11 +455,11 @@ impl SimState {
             Some(GEEF_ERKENNING) => (self.look_up(request), false),
             _ => {
                 let referte = request.referte().unwrap_or_default().to_ascii_lowercase();
-                if let Some(answer) = self.decided.get(&referte) {
+                if let Some(answer) = self.books.decided.get(&referte) {
                     return (answer.clone(), true);
                 }
                 let answer = self.grant_or_refuse(request);
-                self.decided.insert(referte, answer.clone());
+                self.books.decided.insert(referte, answer.clone());
                 (answer, false)
             }
         }
@@ -465,6 +468,7 @@ impl SimState {
     fn look_up(&self, request: &Inspected) -> Answer {
         let nummer = request.erkenningsnummer.as_deref().unwrap_or_default();
         if self
+            .books
             .recognitions
             .iter()
             .any(|r| r.erkenningsnummer == nummer)
@@ -505,6 +509,7 @@ impl SimState {
             ));
         }
         if let Some(existing) = self
+            .books
             .recognitions
             .iter()
             .find(|r| r.v_code == v_code && r.status == RecognitionStatus::Actief)
@@ -522,10 +527,10 @@ impl SimState {
                 uitzonderingen,
             };
         }
-        self.serial += 1;
+        self.books.serial += 1;
         let today = OffsetDateTime::now_utc().date();
-        let erkenningsnummer = format!("VV-{:04}-{:05}", today.year(), self.serial % 100_000);
-        self.recognitions.push(Recognition {
+        let erkenningsnummer = format!("VV-{:04}-{:05}", today.year(), self.books.serial % 100_000);
+        self.books.recognitions.push(Recognition {
             erkenningsnummer: erkenningsnummer.clone(),
             v_code,
             referte: request.referte().unwrap_or_default().to_owned(),
@@ -653,13 +658,7 @@ impl InsuranceSim {
             started: Instant::now(),
             config,
             validator,
-            state: Mutex::new(SimState {
-                requests: Vec::new(),
-                behaviour,
-                recognitions: Vec::new(),
-                decided: HashMap::new(),
-                serial: 0,
-            }),
+            state: Mutex::new(SimState::new(behaviour)),
         });
         Self::serve(addr, shared, router).await
     }
@@ -712,7 +711,7 @@ impl InsuranceSim {
 
     /// The recognitions granted, in the order they were granted (in their current state).
     pub fn recognitions(&self) -> Vec<Recognition> {
-        self.state().recognitions.clone()
+        self.state().books.recognitions.clone()
     }
 
     /// The `VraagErkenningAan` requests the service decided ([`InsuranceRequest::is_submission`]):
@@ -936,6 +935,7 @@ fn render(
             uitzonderingen,
         } => {
             let recognition = state
+                .books
                 .recognitions
                 .iter()
                 .find(|r| &r.erkenningsnummer == erkenningsnummer);
@@ -1083,7 +1083,7 @@ async fn list_requests(State(shared): State<AppState>) -> Json<Value> {
 }
 
 async fn list_recognitions(State(shared): State<AppState>) -> Json<Vec<Recognition>> {
-    Json(shared.state().recognitions.clone())
+    Json(shared.state().books.recognitions.clone())
 }
 
 #[derive(Debug, Deserialize)]

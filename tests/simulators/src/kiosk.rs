@@ -50,11 +50,8 @@
 //! # async fn demo() -> std::io::Result<()> {
 //! use partner_sims::kiosk::{KioskSim, KioskSimConfig};
 //! use std::time::Duration;
-//! let config = KioskSimConfig {
-//!     treatment_after: Duration::from_millis(100),
-//!     decision_after: Duration::from_millis(200),
-//!     ..KioskSimConfig::default()
-//! };
+//! let config =
+//!     KioskSimConfig::with_timing(Duration::from_millis(100), Duration::from_millis(200));
 //! let sim = KioskSim::start(config, "127.0.0.1:0").await?;
 //! sim.refuse_when_body_contains("V0001002", "De vereniging is niet erkend.");
 //! // ... point the hub's KIOSK provider at sim.url() ...
@@ -79,7 +76,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::control::{self, burst, error_status, header_str, take_one, ControlJson};
-use crate::server::{Recording, SimHandle, Simulator};
+use crate::server::{Recorded, SimHandle, Simulator};
 use crate::soap_kit::{
     self, envelope, escape_controls as escape, html_error, text, HTML_CONTENT_TYPE,
     XML_CONTENT_TYPE as XML,
@@ -148,6 +145,26 @@ impl Default for KioskSimConfig {
             regelingen: REGELINGEN.iter().map(|r| (*r).to_owned()).collect(),
             path: DEFAULT_PATH.to_owned(),
             xsd: default_xsd_path(),
+        }
+    }
+}
+
+impl KioskSimConfig {
+    /// The defaults with dossiers in treatment after `treatment_after` and decided after
+    /// `decision_after`.
+    pub fn with_timing(treatment_after: Duration, decision_after: Duration) -> Self {
+        Self {
+            treatment_after,
+            decision_after,
+            ..Self::default()
+        }
+    }
+
+    /// The defaults with the SOAP endpoint at `path`.
+    pub fn with_path(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            ..Self::default()
         }
     }
 }
@@ -365,28 +382,19 @@ impl DossierRecord {
     }
 }
 
-/// What the KIOSK simulator keeps behind its lock.
+/// What the KIOSK simulator keeps behind its lock: the requests, the behaviour and the
+/// dossiers.
+pub type KioskState = Recorded<KioskRequest, Behaviour, Dossiers>;
+
+/// The dossiers the KIOSK simulator opened.
 #[derive(Default)]
-pub struct KioskState {
-    requests: Vec<KioskRequest>,
-    behaviour: Behaviour,
+pub struct Dossiers {
     dossiers: Vec<DossierRecord>,
     /// Lower-cased `AanvraagId` → index in `dossiers`.
     by_application: HashMap<String, usize>,
     /// Dossiernummer → index in `dossiers`.
     by_number: HashMap<String, usize>,
     last_number: u32,
-}
-
-impl Recording for KioskState {
-    type Request = KioskRequest;
-    type Behaviour = Behaviour;
-    fn requests(&self) -> &[KioskRequest] {
-        &self.requests
-    }
-    fn behaviour(&self) -> &Behaviour {
-        &self.behaviour
-    }
 }
 
 impl KioskState {
@@ -421,17 +429,17 @@ impl KioskState {
             Some(DIEN_AANVRAAG_IN) => {
                 let application_id = request.application_id.clone().unwrap_or_default();
                 let key = application_id.to_ascii_lowercase();
-                if let Some(&i) = self.by_application.get(&key) {
+                if let Some(&i) = self.books.by_application.get(&key) {
                     return (
-                        KioskAnswer::Dossier(self.dossiers[i].view(config, now)),
+                        KioskAnswer::Dossier(self.books.dossiers[i].view(config, now)),
                         true,
                     );
                 }
-                self.last_number += 1;
+                self.books.last_number += 1;
                 let nummer = format!(
                     "KIOSK-{:04}-{:06}",
                     now_wall.year().clamp(0, 9999),
-                    self.last_number % 1_000_000
+                    self.books.last_number % 1_000_000
                 );
                 let regeling = request.regeling.clone().unwrap_or_default();
                 let decided = self.decision(config, &regeling, request, raw);
@@ -446,17 +454,17 @@ impl KioskState {
                     decided,
                 };
                 let answer = KioskAnswer::Dossier(record.view(config, now));
-                self.dossiers.push(record);
-                let i = self.dossiers.len() - 1;
-                self.by_application.insert(key, i);
-                self.by_number.insert(nummer, i);
+                self.books.dossiers.push(record);
+                let i = self.books.dossiers.len() - 1;
+                self.books.by_application.insert(key, i);
+                self.books.by_number.insert(nummer, i);
                 (answer, false)
             }
             _ => {
                 let nummer = request.dossiernummer.clone().unwrap_or_default();
-                match self.by_number.get(&nummer) {
+                match self.books.by_number.get(&nummer) {
                     Some(&i) => (
-                        KioskAnswer::Dossier(self.dossiers[i].view(config, now)),
+                        KioskAnswer::Dossier(self.books.dossiers[i].view(config, now)),
                         false,
                     ),
                     None => (
@@ -624,6 +632,7 @@ impl KioskSim {
         let now = Instant::now();
         let config = &self.shared.config;
         self.state()
+            .books
             .dossiers
             .iter()
             .map(|d| d.view(config, now))
@@ -635,13 +644,14 @@ impl KioskSim {
         let now = Instant::now();
         let config = &self.shared.config;
         let state = self.state();
-        let i = *state.by_number.get(dossiernummer)?;
-        state.dossiers.get(i).map(|d| d.view(config, now))
+        let i = *state.books.by_number.get(dossiernummer)?;
+        state.books.dossiers.get(i).map(|d| d.view(config, now))
     }
 
     /// Waits until at least `n` dossiers were opened; false after `timeout`.
     pub async fn wait_for_submissions(&self, n: usize, timeout: Duration) -> bool {
-        self.wait_until(timeout, |s| s.dossiers.len() >= n).await
+        self.wait_until(timeout, |s| s.books.dossiers.len() >= n)
+            .await
     }
 }
 
@@ -981,6 +991,7 @@ async fn list_dossiers(State(shared): State<AppState>) -> Json<Value> {
     let now = Instant::now();
     let state = shared.state();
     let list: Vec<Value> = state
+        .books
         .dossiers
         .iter()
         .map(|d| dossier_json(&d.view(&shared.config, now)))

@@ -1,10 +1,57 @@
 //! Serializes a `serde_json::Value` with object members in the register's order (`vCode`
 //! first, …) instead of serde_json's alphabetical order, without turning on serde_json's
 //! `preserve_order` feature for the whole workspace. Unknown members follow, alphabetically.
+//! The orders of a `vereniging` and an `adres` also say which members the seed's validation and
+//! the beheer API check ([`LIST_MEMBERS`], [`ADRES_FIELDS`]).
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+/// The members of a `vereniging` in the register's order; its lists close it, from
+/// `contactgegevens` on ([`LIST_MEMBERS`]).
+const VERENIGING: [&str; 21] = [
+    "@id",
+    "@type",
+    "vCode",
+    "verenigingstype",
+    "naam",
+    "roepnaam",
+    "korteNaam",
+    "korteBeschrijving",
+    "startdatum",
+    "einddatum",
+    "status",
+    "doelgroep",
+    "contactgegevens",
+    "locaties",
+    "vertegenwoordigers",
+    "hoofdactiviteitenVerenigingsloket",
+    "werkingsgebieden",
+    "sleutels",
+    "relaties",
+    "lidmaatschappen",
+    "erkenningen",
+];
+
+/// The members of a `vereniging` that are lists, in the register's order.
+pub(crate) const LIST_MEMBERS: &[&str] = VERENIGING.split_at(12).1;
+
+/// The members of an `adres` in the register's order: `@id` and `@type`, then
+/// [`ADRES_FIELDS`].
+const ADRES: [&str; 8] = [
+    "@id",
+    "@type",
+    "straatnaam",
+    "huisnummer",
+    "busnummer",
+    "postcode",
+    "gemeente",
+    "land",
+];
+
+/// The members of an `adres` that make the address, in the register's order.
+pub(crate) const ADRES_FIELDS: &[&str] = ADRES.split_at(2).1;
 
 fn order_for(ctx: &str) -> &'static [&'static str] {
     match ctx {
@@ -28,29 +75,7 @@ fn order_for(ctx: &str) -> &'static [&'static str] {
             "instance",
             "count",
         ],
-        "vereniging" => &[
-            "@id",
-            "@type",
-            "vCode",
-            "verenigingstype",
-            "naam",
-            "roepnaam",
-            "korteNaam",
-            "korteBeschrijving",
-            "startdatum",
-            "einddatum",
-            "status",
-            "doelgroep",
-            "contactgegevens",
-            "locaties",
-            "vertegenwoordigers",
-            "hoofdactiviteitenVerenigingsloket",
-            "werkingsgebieden",
-            "sleutels",
-            "relaties",
-            "lidmaatschappen",
-            "erkenningen",
-        ],
+        "vereniging" => &VERENIGING,
         "verenigingstype" => &["code", "naam"],
         "doelgroep" => &["@id", "@type", "minimumleeftijd", "maximumleeftijd"],
         "contactgegevens" => &[
@@ -73,16 +98,7 @@ fn order_for(ctx: &str) -> &'static [&'static str] {
             "adres",
             "adresId",
         ],
-        "adres" => &[
-            "@id",
-            "@type",
-            "straatnaam",
-            "huisnummer",
-            "busnummer",
-            "postcode",
-            "gemeente",
-            "land",
-        ],
+        "adres" => &ADRES,
         "adresId" => &["broncode", "bronwaarde"],
         "vertegenwoordigers" => &[
             "@id",
@@ -175,6 +191,13 @@ pub(crate) fn to_string(value: &Value, ctx: &str) -> String {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn the_lists_close_a_vereniging() {
+        assert_eq!(super::LIST_MEMBERS.len(), 9);
+        assert_eq!(super::LIST_MEMBERS.first(), Some(&"contactgegevens"));
+        assert_eq!(super::ADRES_FIELDS.first(), Some(&"straatnaam"));
+    }
 
     #[test]
     fn register_order() {

@@ -9,28 +9,32 @@ use std::net::SocketAddr;
 
 use crate::insurance::{InsuranceSim, InsuranceSimConfig};
 use crate::kiosk::{KioskSim, KioskSimConfig};
-use crate::server::SimHandle;
+use crate::server::{SimHandle, Simulator};
 use crate::uldk::{UldkSim, UldkSimConfig};
 
 /// A running provider simulator, whatever its kind.
+#[derive(Debug)]
 pub struct ProviderSim {
     url: String,
-    stop: Box<dyn Fn() + Send + Sync>,
+    sim: Box<dyn Running>,
 }
 
-impl std::fmt::Debug for ProviderSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderSim")
-            .field("url", &self.url)
-            .finish_non_exhaustive()
+/// A simulator's handle with its kind left out: what a [`ProviderSim`] needs of it.
+trait Running: std::fmt::Debug + Send + Sync {
+    fn shutdown(&self);
+}
+
+impl<S: Simulator> Running for SimHandle<S> {
+    fn shutdown(&self) {
+        SimHandle::shutdown(self);
     }
 }
 
 impl ProviderSim {
-    fn new<S: Send + Sync + 'static>(url: String, sim: SimHandle<S>) -> Self {
+    fn new<S: Simulator>(url: String, sim: SimHandle<S>) -> Self {
         ProviderSim {
             url,
-            stop: Box::new(move || sim.shutdown()),
+            sim: Box::new(sim),
         }
     }
 
@@ -41,7 +45,7 @@ impl ProviderSim {
 
     /// Stops it (idempotent); dropping it stops it too.
     pub fn shutdown(&self) {
-        (self.stop)();
+        self.sim.shutdown();
     }
 }
 
@@ -61,11 +65,7 @@ pub async fn start(kind: &str, url: &str) -> Option<std::io::Result<ProviderSim>
 
 async fn start_kiosk(url: &str) -> std::io::Result<ProviderSim> {
     let (addr, path) = split(url)?;
-    let config = KioskSimConfig {
-        path: path.to_owned(),
-        ..KioskSimConfig::default()
-    };
-    let sim = KioskSim::start(config, addr).await?;
+    let sim = KioskSim::start(KioskSimConfig::with_path(path), addr).await?;
     Ok(ProviderSim::new(sim.url(), sim))
 }
 
@@ -83,11 +83,7 @@ async fn start_uldk(url: &str) -> std::io::Result<ProviderSim> {
 
 async fn start_insurance(url: &str) -> std::io::Result<ProviderSim> {
     let (addr, path) = split(url)?;
-    let config = InsuranceSimConfig {
-        path: path.to_owned(),
-        ..InsuranceSimConfig::default()
-    };
-    let sim = InsuranceSim::start(config, addr).await?;
+    let sim = InsuranceSim::start(InsuranceSimConfig::with_path(path), addr).await?;
     Ok(ProviderSim::new(sim.url(), sim))
 }
 

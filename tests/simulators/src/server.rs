@@ -1,6 +1,6 @@
 //! What every simulator shares: the HTTP server lifecycle (bind, port 0 allowed; serve until
-//! shut down or dropped; wait for the end) and [`SimHandle`], the type of every simulator's
-//! handle.
+//! shut down or dropped; wait for the end), [`SimHandle`], the type of every simulator's
+//! handle, and [`Recorded`], the state of every simulator that records its requests.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,6 +43,46 @@ pub trait Recording {
     fn requests(&self) -> &[Self::Request];
     /// The current behaviour.
     fn behaviour(&self) -> &Self::Behaviour;
+}
+
+/// The state of a simulator that records the requests it receives and has a behaviour tests
+/// set: those two, and what else it keeps (`books`: dossiers, recognitions, …; `()` for
+/// none). Every such simulator's state is one of these, so [`Recording`] is written once.
+pub struct Recorded<R, B, K = ()> {
+    /// Every request so far, in arrival order.
+    pub(crate) requests: Vec<R>,
+    /// What `GET /_sim/behaviour` shows.
+    pub(crate) behaviour: B,
+    /// The rest of the simulator's state.
+    pub(crate) books: K,
+}
+
+impl<R, B, K: Default> Recorded<R, B, K> {
+    /// No requests yet, empty books, and `behaviour`.
+    pub(crate) fn new(behaviour: B) -> Self {
+        Self {
+            requests: Vec::new(),
+            behaviour,
+            books: K::default(),
+        }
+    }
+}
+
+impl<R, B: Default, K: Default> Default for Recorded<R, B, K> {
+    fn default() -> Self {
+        Self::new(B::default())
+    }
+}
+
+impl<R: Clone, B: Clone, K> Recording for Recorded<R, B, K> {
+    type Request = R;
+    type Behaviour = B;
+    fn requests(&self) -> &[R] {
+        &self.requests
+    }
+    fn behaviour(&self) -> &B {
+        &self.behaviour
+    }
 }
 
 impl<S> Clone for SimHandle<S> {

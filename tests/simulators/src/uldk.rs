@@ -81,7 +81,7 @@ use serde_json::{json, Value};
 use time::{Date, Month};
 
 use crate::control::{self, header_str, valid_status};
-use crate::server::{Recording, SimHandle, Simulator};
+use crate::server::{Recorded, SimHandle, Simulator};
 
 /// Where the request schema is read from when the simulator starts.
 pub const RESERVATION_SCHEMA_PATH: &str = concat!(
@@ -308,33 +308,35 @@ impl Entry {
     }
 }
 
-/// What the ULDK simulator keeps behind its lock.
-#[derive(Default)]
-pub struct SimState {
-    requests: Vec<UldkRequest>,
+/// What the ULDK simulator keeps behind its lock: the requests, the behaviour and the
+/// reservations.
+pub type SimState = Recorded<UldkRequest, UldkBehaviour, Reservations>;
+
+/// The reservations the ULDK simulator made.
+pub struct Reservations {
     reservations: Vec<Entry>,
     by_key: HashMap<String, usize>,
     by_id: HashMap<String, usize>,
     next_id: u32,
-    behaviour: UldkBehaviour,
 }
 
-impl Recording for SimState {
-    type Request = UldkRequest;
-    type Behaviour = UldkBehaviour;
-    fn requests(&self) -> &[UldkRequest] {
-        &self.requests
-    }
-    fn behaviour(&self) -> &UldkBehaviour {
-        &self.behaviour
+impl Default for Reservations {
+    /// None yet; the first gets [`FIRST_ID`].
+    fn default() -> Self {
+        Self {
+            reservations: Vec::new(),
+            by_key: HashMap::new(),
+            by_id: HashMap::new(),
+            next_id: FIRST_ID,
+        }
     }
 }
 
 impl SimState {
     /// Moves every undecided reservation on, in the order they were made.
     fn advance(&mut self, now: Instant, config: &UldkSimConfig) {
-        for i in 0..self.reservations.len() {
-            let entry = &self.reservations[i];
+        for i in 0..self.books.reservations.len() {
+            let entry = &self.books.reservations[i];
             if entry.public.status.is_decided() {
                 continue;
             }
@@ -342,13 +344,13 @@ impl SimState {
             if age >= config.decision_after {
                 self.decide(i, config);
             } else if age >= config.treatment_after {
-                self.reservations[i].public.status = UldkStatus::InBehandeling;
+                self.books.reservations[i].public.status = UldkStatus::InBehandeling;
             }
         }
     }
 
     fn decide(&mut self, i: usize, config: &UldkSimConfig) {
-        let entry = &self.reservations[i];
+        let entry = &self.books.reservations[i];
         let asked = &entry.asked;
         let refusal = self
             .behaviour
@@ -367,7 +369,7 @@ impl SimState {
         } else {
             let (want_s, want_p) = capped_by_members(asked);
             let (mut used_s, mut used_p) = (0u64, 0u64);
-            for (j, other) in self.reservations.iter().enumerate() {
+            for (j, other) in self.books.reservations.iter().enumerate() {
                 if j == i || !other.overlaps(asked) {
                     continue;
                 }
@@ -385,7 +387,7 @@ impl SimState {
                 Ok((s, p))
             }
         };
-        let entry = &mut self.reservations[i];
+        let entry = &mut self.books.reservations[i];
         match outcome {
             Ok((s, p)) => {
                 let mut tenten = Vec::new();
@@ -515,10 +517,7 @@ impl UldkSim {
             config,
             validator,
             started: Instant::now(),
-            state: Mutex::new(SimState {
-                next_id: FIRST_ID,
-                ..SimState::default()
-            }),
+            state: Mutex::new(SimState::default()),
         });
         Self::serve(addr, shared, router).await
     }
@@ -587,6 +586,7 @@ impl UldkSim {
     /// Every reservation, in the order they were made, as they stand now.
     pub fn reservations(&self) -> Vec<UldkReservation> {
         self.state()
+            .books
             .reservations
             .iter()
             .map(|e| e.public.clone())
@@ -596,8 +596,8 @@ impl UldkSim {
     /// One reservation as it stands now.
     pub fn reservation(&self, reservatie_id: &str) -> Option<UldkReservation> {
         let state = self.state();
-        let i = *state.by_id.get(reservatie_id)?;
-        state.reservations.get(i).map(|e| e.public.clone())
+        let i = *state.books.by_id.get(reservatie_id)?;
+        state.books.reservations.get(i).map(|e| e.public.clone())
     }
 
     /// The `POST`s that made a reservation (valid, not a replay), in arrival order.
@@ -965,9 +965,9 @@ async fn create(State(shared): State<AppState>, headers: HeaderMap, raw: Bytes) 
             problem(*status, kind, detail, RESERVATIONS, errors)
         } else {
             let key = key.unwrap_or_default().trim().to_ascii_lowercase();
-            match state.by_key.get(&key).copied() {
+            match state.books.by_key.get(&key).copied() {
                 Some(i) => {
-                    let existing = &state.reservations[i].public;
+                    let existing = &state.books.reservations[i].public;
                     record.reservatie_id = Some(existing.reservatie_id.clone());
                     if same_request(&existing.body, &checked.body) {
                         record.duplicate = true;
@@ -1027,7 +1027,7 @@ fn make(
             &[],
         );
     };
-    if state.next_id > 999_999 {
+    if state.books.next_id > 999_999 {
         return problem(
             StatusCode::INSUFFICIENT_STORAGE,
             "no-more-ids",
@@ -1036,8 +1036,8 @@ fn make(
             &[],
         );
     }
-    let reservatie_id = format!("R-{:06}", state.next_id);
-    state.next_id += 1;
+    let reservatie_id = format!("R-{:06}", state.books.next_id);
+    state.books.next_id += 1;
     let public = UldkReservation {
         reservatie_id: reservatie_id.clone(),
         aanvraag_id: key.clone(),
@@ -1048,15 +1048,15 @@ fn make(
         reden: None,
     };
     let response = reservation_response(StatusCode::CREATED, &public, padding);
-    let index = state.reservations.len();
-    state.reservations.push(Entry {
+    let index = state.books.reservations.len();
+    state.books.reservations.push(Entry {
         public,
         raw: String::from_utf8_lossy(raw).into_owned(),
         asked,
         allocated: None,
     });
-    state.by_key.insert(key, index);
-    state.by_id.insert(reservatie_id.clone(), index);
+    state.books.by_key.insert(key, index);
+    state.books.by_id.insert(reservatie_id.clone(), index);
     record.reservatie_id = Some(reservatie_id);
     response
 }
@@ -1072,9 +1072,10 @@ async fn read(State(shared): State<AppState>, Path(id): Path<String>) -> Respons
             fault_response(status, kind, &path)
         } else {
             match state
+                .books
                 .by_id
                 .get(&id)
-                .and_then(|i| state.reservations.get(*i))
+                .and_then(|i| state.books.reservations.get(*i))
             {
                 Some(entry) => {
                     found = Some(entry.public.reservatie_id.clone());
@@ -1167,6 +1168,7 @@ async fn list_reservations(State(shared): State<AppState>) -> Response {
     let mut state = shared.lock();
     state.advance(Instant::now(), &shared.config);
     let list: Vec<Value> = state
+        .books
         .reservations
         .iter()
         .map(|e| {

@@ -674,15 +674,20 @@ async fn twenty_parallel_requests_are_all_validated() {
     assert_eq!(sim.in_flight(), 0);
 }
 
-#[tokio::test]
-async fn start_fails_when_the_xsd_is_missing_or_broken() {
+/// Why the simulator does not start with the XSD at `xsd`.
+async fn start_error(xsd: std::path::PathBuf) -> std::io::Error {
     let config = BackOfficeSimConfig {
-        xsd: "/nonexistent/publicatie-v1.xsd".into(),
+        xsd,
         ..BackOfficeSimConfig::default()
     };
-    let e = BackOfficeSim::start(config, "127.0.0.1:0")
+    BackOfficeSim::start(config, "127.0.0.1:0")
         .await
-        .unwrap_err();
+        .unwrap_err()
+}
+
+#[tokio::test]
+async fn start_fails_when_the_xsd_is_missing_or_broken() {
+    let e = start_error("/nonexistent/publicatie-v1.xsd".into()).await;
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
 
     let broken =
@@ -692,13 +697,7 @@ async fn start_fails_when_the_xsd_is_missing_or_broken() {
         "<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:element/></xs:schema>",
     )
     .unwrap();
-    let config = BackOfficeSimConfig {
-        xsd: broken.clone(),
-        ..BackOfficeSimConfig::default()
-    };
-    let e = BackOfficeSim::start(config, "127.0.0.1:0")
-        .await
-        .unwrap_err();
+    let e = start_error(broken.clone()).await;
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
     let _ = std::fs::remove_file(broken);
 }

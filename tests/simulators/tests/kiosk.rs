@@ -46,11 +46,10 @@ fn geef_dossier_status(nummer: &str) -> String {
 }
 
 async fn start(treatment_ms: u64, decision_ms: u64) -> KioskSim {
-    let config = KioskSimConfig {
-        treatment_after: Duration::from_millis(treatment_ms),
-        decision_after: Duration::from_millis(decision_ms),
-        ..KioskSimConfig::default()
-    };
+    let config = KioskSimConfig::with_timing(
+        Duration::from_millis(treatment_ms),
+        Duration::from_millis(decision_ms),
+    );
     KioskSim::start(config, "127.0.0.1:0").await.unwrap()
 }
 
