@@ -108,6 +108,22 @@ impl Part {
         Part::Erkenningen,
     ];
 
+    /// The part's name as in `changedParts` (its serde name, and the XSDs' `DeelType`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Basisgegevens => "basisgegevens",
+            Part::Contactgegevens => "contactgegevens",
+            Part::Locaties => "locaties",
+            Part::Vertegenwoordigers => "vertegenwoordigers",
+            Part::HoofdactiviteitenVerenigingsloket => "hoofdactiviteitenVerenigingsloket",
+            Part::Werkingsgebieden => "werkingsgebieden",
+            Part::Sleutels => "sleutels",
+            Part::Relaties => "relaties",
+            Part::Lidmaatschappen => "lidmaatschappen",
+            Part::Erkenningen => "erkenningen",
+        }
+    }
+
     /// The parts that differ between two snapshots of the same association; all parts when
     /// there was no earlier snapshot.
     pub fn changed(old: Option<&Vereniging>, new: &Vereniging) -> Vec<Part> {
@@ -225,6 +241,14 @@ mod tests {
 
     fn example() -> Vereniging {
         crate::fixtures::register_example()
+    }
+
+    #[test]
+    fn a_parts_name_is_its_wire_name() {
+        for part in Part::ALL {
+            let wire = serde_json::to_string(&part).expect("a part serialises");
+            assert_eq!(wire, format!("\"{}\"", part.as_str()));
+        }
     }
 
     #[test]

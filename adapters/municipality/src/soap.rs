@@ -27,9 +27,7 @@ use adapter_soap::xml::{
     MagdaContext, XmlWriter as Xml,
 };
 use contracts::register::{Status, Vereniging};
-use contracts::{
-    AssociationChanged, AssociationRemoved, MessageType, Metadata, Part, TerritoryNotice,
-};
+use contracts::{AssociationChanged, AssociationRemoved, MessageType, Metadata, TerritoryNotice};
 use time::OffsetDateTime;
 
 /// Namespace of the operation elements (`OntvangPublicatie`, `OntvangPublicatieResponse`).
@@ -184,7 +182,7 @@ fn write_envelope(
             if !m.changed_parts.is_empty() {
                 x.start("GewijzigdeDelen")?;
                 for part in &m.changed_parts {
-                    x.text("Deel", part_name(*part))?;
+                    x.text("Deel", part.as_str())?;
                 }
                 x.end("GewijzigdeDelen")?;
             }
@@ -313,22 +311,6 @@ fn write_vereniging(x: &mut Xml, v: &Vereniging) -> io::Result<()> {
     })?;
 
     x.end("vereniging")
-}
-
-/// The part names as in the JSON messages' `changedParts` (and the XSD's `DeelType`).
-fn part_name(part: Part) -> &'static str {
-    match part {
-        Part::Basisgegevens => "basisgegevens",
-        Part::Contactgegevens => "contactgegevens",
-        Part::Locaties => "locaties",
-        Part::Vertegenwoordigers => "vertegenwoordigers",
-        Part::HoofdactiviteitenVerenigingsloket => "hoofdactiviteitenVerenigingsloket",
-        Part::Werkingsgebieden => "werkingsgebieden",
-        Part::Sleutels => "sleutels",
-        Part::Relaties => "relaties",
-        Part::Lidmaatschappen => "lidmaatschappen",
-        Part::Erkenningen => "erkenningen",
-    }
 }
 
 fn status_name(status: Status) -> &'static str {

@@ -19,6 +19,8 @@ use crate::{FieldPolicy, Selector, WITHHELD_INSZ, WITHHELD_VERTEGENWOORDIGERS};
 /// An `association.changed`, its snapshot borrowed from the message body.
 pub struct LazyChanged<'a> {
     pub metadata: Metadata,
+    /// The body's length: about what the copy takes.
+    body_len: usize,
     metadata_raw: &'a RawValue,
     pub changed_parts: Vec<Part>,
     withheld: Vec<String>,
@@ -54,7 +56,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
                 f.write_str("an object")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Fields<'de>, M::Error> {
-                let mut fields = Vec::new();
+                // Room for a snapshot's keys (about 20), so that the list is not regrown.
+                let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(32));
                 while let Some(key) = map.next_key::<&'de str>()? {
                     fields.push((key, map.next_value::<&'de RawValue>()?));
                 }
@@ -105,10 +108,10 @@ fn list<'a, T: Deserialize<'a>>(raw: Option<&'a RawValue>) -> Option<Vec<T>> {
 
 /// Writes `"key":`. A key borrowed from the body holds no escape (serde_json borrows only
 /// those), so it is written as it stood.
-fn push_key(out: &mut String, key: &str) {
-    out.push('"');
-    out.push_str(key);
-    out.push_str("\":");
+fn push_key(out: &mut Vec<u8>, key: &str) {
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
 }
 
 /// Whether [`LazyChanged::render`] writes what `policy` lets through: every policy but one
@@ -120,7 +123,10 @@ pub fn covers(policy: &FieldPolicy) -> bool {
 impl<'a> LazyChanged<'a> {
     /// `None` when the body is not one this reader covers (the full path decides then).
     pub fn parse(body: &'a [u8]) -> Option<LazyChanged<'a>> {
-        let envelope: Envelope<'a> = serde_json::from_slice(body).ok()?;
+        // Checked as UTF-8 once, whole: read from a `&str`, serde_json does not check each
+        // string and raw value again.
+        let text = std::str::from_utf8(body).ok()?;
+        let envelope: Envelope<'a> = serde_json::from_str(text).ok()?;
         let metadata: Metadata = serde_json::from_str(envelope.metadata.get()).ok()?;
         let field = |name: &str| {
             envelope
@@ -147,6 +153,7 @@ impl<'a> LazyChanged<'a> {
         };
         Some(LazyChanged {
             metadata,
+            body_len: body.len(),
             metadata_raw: envelope.metadata,
             changed_parts: envelope.changed_parts,
             withheld: envelope.withheld,
@@ -170,54 +177,67 @@ impl<'a> LazyChanged<'a> {
         if !covers(policy) {
             return None;
         }
-        let mut withheld = self.withheld.clone();
-        withheld.push(
-            if policy.vertegenwoordigers {
-                WITHHELD_INSZ
-            } else {
-                WITHHELD_VERTEGENWOORDIGERS
+        let withheld_now = if policy.vertegenwoordigers {
+            WITHHELD_INSZ
+        } else {
+            WITHHELD_VERTEGENWOORDIGERS
+        };
+        let withheld: Vec<&str> = self
+            .withheld
+            .iter()
+            .map(String::as_str)
+            .chain([withheld_now])
+            .collect();
+        // The copy is about as long as the message (a few bytes more for `withheld`).
+        let mut out = Vec::with_capacity(self.body_len + 64);
+        out.extend_from_slice(b"{\"metadata\":");
+        out.extend_from_slice(self.metadata_raw.get().as_bytes());
+        out.extend_from_slice(b",\"changedParts\":");
+        // Part names hold nothing to escape.
+        out.push(b'[');
+        for (i, part) in changed_parts.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
             }
-            .to_owned(),
-        );
-        let mut out = String::with_capacity(self.metadata_raw.get().len() + 4096);
-        out.push_str("{\"metadata\":");
-        out.push_str(self.metadata_raw.get());
-        out.push_str(",\"changedParts\":");
-        out.push_str(&serde_json::to_string(changed_parts).ok()?);
-        out.push_str(",\"withheld\":");
-        out.push_str(&serde_json::to_string(&withheld).ok()?);
-        out.push_str(",\"vereniging\":{");
+            out.push(b'"');
+            out.extend_from_slice(part.as_str().as_bytes());
+            out.push(b'"');
+        }
+        out.push(b']');
+        out.extend_from_slice(b",\"withheld\":");
+        serde_json::to_writer(&mut out, &withheld).ok()?;
+        out.extend_from_slice(b",\"vereniging\":{");
         for (i, (key, raw)) in self.vereniging.0.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                out.push(b',');
             }
             push_key(&mut out, key);
             if *key != "vertegenwoordigers" {
-                out.push_str(raw.get());
+                out.extend_from_slice(raw.get().as_bytes());
             } else if !policy.vertegenwoordigers {
-                out.push_str("[]");
+                out.extend_from_slice(b"[]");
             } else {
-                out.push('[');
+                out.push(b'[');
                 for (j, rep) in self.representatives.0.iter().enumerate() {
                     if j > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    out.push('{');
+                    out.push(b'{');
                     let kept = rep.0.iter().filter(|(k, _)| *k != "insz");
                     for (n, (k, v)) in kept.enumerate() {
                         if n > 0 {
-                            out.push(',');
+                            out.push(b',');
                         }
                         push_key(&mut out, k);
-                        out.push_str(v.get());
+                        out.extend_from_slice(v.get().as_bytes());
                     }
-                    out.push('}');
+                    out.push(b'}');
                 }
-                out.push(']');
+                out.push(b']');
             }
         }
-        out.push_str("}}");
-        Some(out.into_bytes())
+        out.extend_from_slice(b"}}");
+        Some(out)
     }
 }
 

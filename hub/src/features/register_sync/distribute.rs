@@ -293,7 +293,8 @@ impl Distributor {
         let mut plan = Plan {
             index: item.index,
             v_code: item.parsed.metadata().v_code.clone(),
-            deliveries: Vec::new(),
+            // At most a territory notice and the snapshot.
+            deliveries: Vec::with_capacity(2),
         };
         let territory = self.subscriber.municipality.is_some();
         let notice = |m: &Metadata, crossing| {

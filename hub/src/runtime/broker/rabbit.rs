@@ -370,30 +370,32 @@ pub fn queue_arguments(q: &QueueSpec) -> FieldTable {
     args
 }
 
-fn to_amqp(p: &Properties) -> BasicProperties {
+/// The AMQP properties of a message the hub publishes; taken by value, so that its strings
+/// move into lapin's instead of being copied.
+fn to_amqp(p: Properties) -> BasicProperties {
     let mut headers = FieldTable::default();
     // `x-` headers are the broker's (x-death, x-first-death-*, x-delivery-count and the
     // flattened DEATH_* ones): they describe an earlier delivery and are never republished.
-    for (key, value) in p.headers.iter().filter(|(k, _)| !k.starts_with("x-")) {
+    for (key, value) in p.headers.into_iter().filter(|(k, _)| !k.starts_with("x-")) {
         let value = match value {
-            HeaderValue::Text(s) => AMQPValue::LongString(s.as_str().into()),
-            HeaderValue::Int(i) => AMQPValue::LongLongInt(*i),
+            HeaderValue::Text(s) => AMQPValue::LongString(s.into()),
+            HeaderValue::Int(i) => AMQPValue::LongLongInt(i),
         };
-        headers.insert(key.as_str().into(), value);
+        headers.insert(key.into(), value);
     }
     let mut props = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_delivery_mode(PERSISTENT)
         .with_app_id("verenigingsloket-hub".into())
         .with_headers(headers);
-    if let Some(id) = &p.message_id {
-        props = props.with_message_id(id.as_str().into());
+    if let Some(id) = p.message_id {
+        props = props.with_message_id(id.into());
     }
-    if let Some(t) = &p.message_type {
-        props = props.with_type(t.as_str().into());
+    if let Some(t) = p.message_type {
+        props = props.with_type(t.into());
     }
-    if let Some(c) = &p.correlation_id {
-        props = props.with_correlation_id(c.as_str().into());
+    if let Some(c) = p.correlation_id {
+        props = props.with_correlation_id(c.into());
     }
     if let Some(ts) = p.timestamp {
         props = props.with_timestamp(ts);
@@ -493,7 +495,7 @@ impl Broker for RabbitBroker {
             )));
         }
         let session = self.current().await;
-        let publishing = publish_on(&session, &messages);
+        let publishing = publish_on(&session, messages);
         within(&session, self.round_trip_timeout, "publishing", publishing).await
     }
 
@@ -564,20 +566,30 @@ impl Broker for RabbitBroker {
 }
 
 /// Publishes `messages` on the session's confirming channel and waits for their confirms.
-async fn publish_on(session: &Session, messages: &[Outgoing]) -> Result<(), BrokerError> {
+async fn publish_on(session: &Session, messages: Vec<Outgoing>) -> Result<(), BrokerError> {
     let options = BasicPublishOptions {
         mandatory: true,
         ..Default::default()
     };
-    let mut sends: Vec<_> = messages
-        .iter()
-        .map(|m| {
+    // The routing keys stay for the errors; the rest moves into lapin's types.
+    let mut keys = Vec::with_capacity(messages.len());
+    let mut bodies = Vec::with_capacity(messages.len());
+    let mut heads = Vec::with_capacity(messages.len());
+    for m in messages {
+        keys.push(m.routing_key.clone());
+        bodies.push(m.body);
+        heads.push((m.exchange, m.routing_key, to_amqp(m.properties)));
+    }
+    let mut sends: Vec<_> = heads
+        .into_iter()
+        .zip(&bodies)
+        .map(|((exchange, routing_key, properties), body)| {
             Box::pin(maybe_done(session.publisher.basic_publish(
-                m.exchange.as_str().into(),
-                m.routing_key.as_str().into(),
+                exchange.into(),
+                routing_key.into(),
                 options,
-                &m.body,
-                to_amqp(&m.properties),
+                body,
+                properties,
             )))
         })
         .collect();
@@ -589,14 +601,14 @@ async fn publish_on(session: &Session, messages: &[Outgoing]) -> Result<(), Brok
         let _ = futures::poll!(send.as_mut());
     }
     join_all(sends.iter_mut().map(|send| send.as_mut())).await;
-    let mut confirms = Vec::with_capacity(messages.len());
-    for (send, m) in sends.iter_mut().zip(messages) {
+    let mut confirms = Vec::with_capacity(keys.len());
+    for (send, key) in sends.iter_mut().zip(&keys) {
         let confirm = send
             .as_mut()
             .take_output()
             .ok_or_else(|| unavailable("a publish did not complete"))?
             .map_err(publish_error)?;
-        confirms.push((confirm, &m.routing_key));
+        confirms.push((confirm, key));
     }
     for (confirm, key) in confirms {
         match confirm.await.map_err(publish_error)? {
@@ -647,8 +659,8 @@ async fn consume_on(
             futures::future::ready(delivery.ok().map(|d| {
                 acks.delivered(d.delivery_tag);
                 Incoming {
-                    exchange: d.exchange.to_string(),
-                    routing_key: d.routing_key.to_string(),
+                    exchange: d.exchange.into(),
+                    routing_key: d.routing_key.into(),
                     redelivered: d.redelivered,
                     properties: from_amqp(&d.properties),
                     body: d.data,
@@ -971,7 +983,7 @@ mod tests {
         assert_eq!(received.header_int(DEATH_TIME), Some(1_740_830_000));
         assert_eq!(received.header_int(DEATH_COUNT), Some(1));
 
-        let sent = to_amqp(&received);
+        let sent = to_amqp(received);
         let headers = sent.headers().clone().unwrap_or_default();
         let names: Vec<&str> = headers.inner().keys().map(|k| k.as_str()).collect();
         assert_eq!(names, vec!["vCode"]);

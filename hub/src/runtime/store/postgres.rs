@@ -535,7 +535,6 @@ impl DeliveryTx for PgDeliveryTx {
         .fetch_all(&mut *self.tx)
         .await?;
         let mut out = Vec::with_capacity(proposals.len());
-        let mut done = HashSet::new();
         for row in applied {
             let code: String = row.try_get("vcode")?;
             let inserted: bool = row.try_get("inserted")?;
@@ -549,19 +548,20 @@ impl DeliveryTx for PgDeliveryTx {
                     in_scope: in_scope.unwrap_or(false),
                 })
             };
-            done.insert(code.clone());
             out.push(Advance {
                 v_code: parse_v_code(&code)?,
                 applied: true,
                 previous,
             });
         }
-        let skipped: Vec<&str> = codes
-            .iter()
-            .copied()
-            .filter(|c| !done.contains(*c))
-            .collect();
-        if !skipped.is_empty() {
+        // Usually every proposal applied; only otherwise are the others read back.
+        if out.len() < codes.len() {
+            let done: HashSet<&str> = out.iter().map(|a| a.v_code.as_str()).collect();
+            let skipped: Vec<&str> = codes
+                .iter()
+                .copied()
+                .filter(|c| !done.contains(*c))
+                .collect();
             let rows = sqlx::query(
                 "SELECT vcode, sequence, in_scope FROM delivery_state
                  WHERE subscriber = $1 AND vcode = ANY($2)",

@@ -78,19 +78,17 @@ pub struct QueueChannel {
 #[async_trait]
 impl Channel for QueueChannel {
     async fn deliver(&self, plans: &[Plan]) -> Result<Vec<Result<(), Failure>>, Failure> {
-        let outgoing: Vec<Outgoing> = plans
-            .iter()
-            .flat_map(|p| &p.deliveries)
-            .filter_map(|outbound| {
-                let body = outbound.json()?;
-                Some(Outgoing {
+        let mut outgoing = Vec::with_capacity(plans.iter().map(|p| p.deliveries.len()).sum());
+        for outbound in plans.iter().flat_map(|p| &p.deliveries) {
+            if let Some(body) = outbound.json() {
+                outgoing.push(Outgoing {
                     exchange: SUBSCRIBERS.to_owned(),
                     routing_key: self.subscriber.clone(),
                     properties: properties_for(outbound.metadata()),
                     body,
-                })
-            })
-            .collect();
+                });
+            }
+        }
         if !outgoing.is_empty() {
             self.broker.publish(outgoing).await.map_err(|e| match e {
                 BrokerError::Unavailable(m) => Failure::Unavailable(m),
