@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::Channel;
 use crate::config::{Problem, Problems};
 use crate::runtime::broker::{Broker, Topology};
-use crate::runtime::registry::{Named, Registry};
+use crate::runtime::registry::Registry;
 
 /// Whose channel is configured.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,13 @@ pub struct Owner<'a> {
     pub name: &'a str,
     /// A municipality's OVO code (`None` for a generic subscriber).
     pub ovo_code: Option<&'a str>,
+}
+
+/// What a channel is built with: whose it is (the subscriber's name) and the hub's broker.
+#[derive(Clone, Copy)]
+pub struct Wiring<'a> {
+    pub owner: &'a str,
+    pub broker: &'a Arc<dyn Broker>,
 }
 
 /// A kind of subscriber channel.
@@ -48,8 +55,7 @@ pub trait ChannelKind: Send + Sync + 'static {
     fn build(
         &self,
         settings: &Self::Settings,
-        owner: &str,
-        broker: &Arc<dyn Broker>,
+        wiring: Wiring<'_>,
     ) -> Result<Arc<dyn Channel>, String>;
 }
 
@@ -71,7 +77,8 @@ impl ChannelKinds {
     }
 
     fn with<K: ChannelKind>(mut self, kind: K) -> Self {
-        self.kinds.insert(Arc::new(Kind(Arc::new(kind))));
+        self.kinds
+            .insert(kind.name(), Arc::new(Kind(Arc::new(kind))));
         self
     }
 
@@ -90,7 +97,7 @@ impl ChannelKinds {
         settings: config::Value,
         owner: Owner<'_>,
     ) -> Option<ChannelInstance> {
-        let found = self.kinds.get(kind)?;
+        let (_, found) = self.kinds.get(kind)?;
         found.configure(p, at, settings, owner)
     }
 
@@ -120,12 +127,13 @@ pub struct ChannelInstance {
 impl ChannelInstance {
     /// A channel of `kind` with settings it accepted.
     pub fn new<K: ChannelKind>(kind: K, settings: K::Settings) -> ChannelInstance {
+        ChannelInstance::of(Arc::new(kind), settings)
+    }
+
+    fn of<K: ChannelKind>(kind: Arc<K>, settings: K::Settings) -> ChannelInstance {
         ChannelInstance {
             kind: kind.name(),
-            configured: Arc::new(Instance {
-                kind: Arc::new(kind),
-                settings,
-            }),
+            configured: Arc::new(Instance { kind, settings }),
         }
     }
 
@@ -155,7 +163,7 @@ impl fmt::Debug for ChannelInstance {
 }
 
 /// A [`ChannelKind`] with its settings type erased.
-trait AnyKind: Named + Send + Sync {
+trait AnyKind: Send + Sync {
     fn configure(
         &self,
         p: &mut Problems,
@@ -174,12 +182,6 @@ trait Configured: fmt::Debug + Send + Sync {
 
 struct Kind<K>(Arc<K>);
 
-impl<K: ChannelKind> Named for Kind<K> {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-}
-
 impl<K: ChannelKind> AnyKind for Kind<K> {
     fn configure(
         &self,
@@ -196,13 +198,7 @@ impl<K: ChannelKind> AnyKind for Kind<K> {
             }
             return None;
         }
-        Some(ChannelInstance {
-            kind: self.0.name(),
-            configured: Arc::new(Instance {
-                kind: self.0.clone(),
-                settings,
-            }),
-        })
+        Some(ChannelInstance::of(self.0.clone(), settings))
     }
 }
 
@@ -217,7 +213,7 @@ impl<K: ChannelKind> Configured for Instance<K> {
     }
 
     fn build(&self, owner: &str, broker: &Arc<dyn Broker>) -> Result<Arc<dyn Channel>, String> {
-        self.kind.build(&self.settings, owner, broker)
+        self.kind.build(&self.settings, Wiring { owner, broker })
     }
 
     fn settings(&self) -> &dyn Any {
