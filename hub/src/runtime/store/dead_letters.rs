@@ -192,7 +192,7 @@ pub struct DeadLetterFilter {
 }
 
 /// One row of the audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct OperatorAction {
     pub id: i64,
     pub actor: String,
@@ -535,25 +535,13 @@ impl DeadLetterStore for PgStore {
     }
 
     async fn actions(&self, limit: u32) -> Result<Vec<OperatorAction>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, actor, action, target, detail, at FROM operator_action
              ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OperatorAction {
-                    id: row.try_get("id")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    target: row.try_get("target")?,
-                    detail: row.try_get("detail")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 
