@@ -117,11 +117,11 @@ impl fmt::Debug for ChannelKinds {
 }
 
 /// A subscriber's channel: of a known kind, its settings checked.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ChannelInstance {
     /// Its kind's [`ChannelKind::name`].
     pub kind: &'static str,
-    configured: Arc<dyn Configured>,
+    settings: Arc<dyn Configured>,
 }
 
 impl ChannelInstance {
@@ -133,32 +133,23 @@ impl ChannelInstance {
     fn of<K: ChannelKind>(kind: Arc<K>, settings: K::Settings) -> ChannelInstance {
         ChannelInstance {
             kind: kind.name(),
-            configured: Arc::new(Instance { kind, settings }),
+            settings: Arc::new(Instance { kind, settings }),
         }
     }
 
     /// Declares the queues the channel needs.
     pub fn declare(&self, owner: &str, topology: &mut Topology) {
-        self.configured.declare(owner, topology);
+        self.settings.declare(owner, topology);
     }
 
     /// The channel, ready to deliver.
     pub fn build(&self, owner: &str, broker: &Arc<dyn Broker>) -> Result<Arc<dyn Channel>, String> {
-        self.configured.build(owner, broker)
+        self.settings.build(owner, broker)
     }
 
     /// The settings, when they are of type `T` (the kind's `Settings`).
     pub fn settings<T: 'static>(&self) -> Option<&T> {
-        self.configured.settings().downcast_ref()
-    }
-}
-
-impl fmt::Debug for ChannelInstance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChannelInstance")
-            .field("kind", &self.kind)
-            .field("settings", &self.configured)
-            .finish()
+        self.settings.as_any().downcast_ref()
     }
 }
 
@@ -177,7 +168,7 @@ trait AnyKind: Send + Sync {
 trait Configured: fmt::Debug + Send + Sync {
     fn declare(&self, owner: &str, topology: &mut Topology);
     fn build(&self, owner: &str, broker: &Arc<dyn Broker>) -> Result<Arc<dyn Channel>, String>;
-    fn settings(&self) -> &dyn Any;
+    fn as_any(&self) -> &dyn Any;
 }
 
 struct Kind<K>(Arc<K>);
@@ -216,7 +207,7 @@ impl<K: ChannelKind> Configured for Instance<K> {
         self.kind.build(&self.settings, Wiring { owner, broker })
     }
 
-    fn settings(&self) -> &dyn Any {
+    fn as_any(&self) -> &dyn Any {
         &self.settings
     }
 }
