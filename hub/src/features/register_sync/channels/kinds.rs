@@ -59,10 +59,14 @@ pub trait ChannelKind: Send + Sync + 'static {
     ) -> Result<Arc<dyn Channel>, String>;
 }
 
+/// A kind's reading of one channel's table, its settings type erased (see [`configure`]).
+type Configure =
+    dyn Fn(&mut Problems, &str, config::Value, Owner<'_>) -> Option<ChannelInstance> + Send + Sync;
+
 /// The kinds a configuration may name.
 #[derive(Clone)]
 pub struct ChannelKinds {
-    kinds: Registry<dyn AnyKind>,
+    kinds: Registry<Configure>,
 }
 
 impl ChannelKinds {
@@ -77,8 +81,11 @@ impl ChannelKinds {
     }
 
     fn with<K: ChannelKind>(mut self, kind: K) -> Self {
-        self.kinds
-            .insert(kind.name(), Arc::new(Kind(Arc::new(kind))));
+        let name = kind.name();
+        let kind = Arc::new(kind);
+        let read: Arc<Configure> =
+            Arc::new(move |p, at, settings, owner| configure(&kind, p, at, settings, owner));
+        self.kinds.insert(name, read);
         self
     }
 
@@ -97,8 +104,8 @@ impl ChannelKinds {
         settings: config::Value,
         owner: Owner<'_>,
     ) -> Option<ChannelInstance> {
-        let (_, found) = self.kinds.get(kind)?;
-        found.configure(p, at, settings, owner)
+        let (_, read) = self.kinds.get(kind)?;
+        read(p, at, settings, owner)
     }
 
     /// The channel of a subscriber that names none: its own queue.
@@ -153,17 +160,6 @@ impl ChannelInstance {
     }
 }
 
-/// A [`ChannelKind`] with its settings type erased.
-trait AnyKind: Send + Sync {
-    fn configure(
-        &self,
-        p: &mut Problems,
-        at: &str,
-        settings: config::Value,
-        owner: Owner<'_>,
-    ) -> Option<ChannelInstance>;
-}
-
 /// One channel's checked settings, with the kind that reads them.
 trait Configured: fmt::Debug + Send + Sync {
     fn declare(&self, owner: &str, topology: &mut Topology);
@@ -171,26 +167,24 @@ trait Configured: fmt::Debug + Send + Sync {
     fn as_any(&self) -> &dyn Any;
 }
 
-struct Kind<K>(Arc<K>);
-
-impl<K: ChannelKind> AnyKind for Kind<K> {
-    fn configure(
-        &self,
-        p: &mut Problems,
-        at: &str,
-        settings: config::Value,
-        owner: Owner<'_>,
-    ) -> Option<ChannelInstance> {
-        let mut settings: K::Settings = p.collect(at, settings)?;
-        let problems = self.0.validate(&mut settings, owner);
-        if !problems.is_empty() {
-            for problem in problems {
-                p.push(format!("{at}.{}", problem.key), problem.message);
-            }
-            return None;
+/// The channel of `kind` at key `at` from the rest of its table, its settings checked by the
+/// kind; `None` when it has problems (reported to `p`).
+fn configure<K: ChannelKind>(
+    kind: &Arc<K>,
+    p: &mut Problems,
+    at: &str,
+    settings: config::Value,
+    owner: Owner<'_>,
+) -> Option<ChannelInstance> {
+    let mut settings: K::Settings = p.collect(at, settings)?;
+    let problems = kind.validate(&mut settings, owner);
+    if !problems.is_empty() {
+        for problem in problems {
+            p.push(format!("{at}.{}", problem.key), problem.message);
         }
-        Some(ChannelInstance::of(self.0.clone(), settings))
+        return None;
     }
+    Some(ChannelInstance::of(kind.clone(), settings))
 }
 
 struct Instance<K: ChannelKind> {
