@@ -420,6 +420,32 @@ pub struct Problem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigErrors(pub Vec<Problem>);
 
+impl ConfigErrors {
+    /// Each problem as (key, message), in the order found.
+    pub fn problems(&self) -> Vec<(&str, &str)> {
+        self.0
+            .iter()
+            .map(|p| (p.key.as_str(), p.message.as_str()))
+            .collect()
+    }
+
+    /// The message of the first problem at `key` ("" when there is none).
+    pub fn message(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|p| p.key == key)
+            .map_or("", |p| p.message.as_str())
+    }
+
+    /// Those of `keys` that no problem is at.
+    pub fn unreported<'k>(&self, keys: &[&'k str]) -> Vec<&'k str> {
+        keys.iter()
+            .copied()
+            .filter(|key| !self.0.iter().any(|p| p.key == *key))
+            .collect()
+    }
+}
+
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{} configuration problem(s):", self.0.len())?;
@@ -1246,16 +1272,14 @@ mod tests {
             ("register.colour", "blue"),
         ]))
         .expect_err("invalid");
-        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
-        for key in [
+        let unreported = err.unreported(&[
             "http.listen",
             "broker.prefetch",
             "register.poll_interval",
             "register.base_url",
             "register.colour",
-        ] {
-            assert!(keys.contains(&key), "{key} not reported in {err}");
-        }
+        ]);
+        assert!(unreported.is_empty(), "{unreported:?} missing from {err}");
     }
 
     #[test]
@@ -1346,17 +1370,15 @@ territory = {}
 "#,
         )
         .expect_err("invalid");
-        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
-        for key in [
+        let unreported = err.unreported(&[
             "municipalities[0].ovo_code",
             "municipalities[0].territory.postcodes",
             "municipalities[0].territory.werkingsgebieden",
             "municipalities[0].channel.tls",
             "municipalities[1].name",
             "municipalities[1].territory",
-        ] {
-            assert!(keys.contains(&key), "{key} not reported in {err}");
-        }
+        ]);
+        assert!(unreported.is_empty(), "{unreported:?} missing from {err}");
     }
 
     #[test]
@@ -1437,8 +1459,7 @@ kind = 3
 "#,
         )
         .expect_err("invalid");
-        let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
-        for key in [
+        let unreported = err.unreported(&[
             "register.colour",
             "providers.kiosk.url",
             "providers.uldk.timeout",
@@ -1447,25 +1468,20 @@ kind = 3
             "providers.nameless.kind",
             "providers.Grote",
             "providers.odd.kind",
-        ] {
-            assert!(keys.contains(&key), "{key} not reported in {err}");
-        }
-        let message = |key: &str| {
-            err.0
-                .iter()
-                .find(|p| p.key == key)
-                .map(|p| p.message.clone())
-                .unwrap_or_default()
-        };
+        ]);
+        assert!(unreported.is_empty(), "{unreported:?} missing from {err}");
         assert_eq!(
-            message("providers.magda.kind"),
+            err.message("providers.magda.kind"),
             "unknown provider kind \"magda\": expected one of kiosk, uldk, insurance"
         );
         assert_eq!(
-            message("providers.nameless.kind"),
+            err.message("providers.nameless.kind"),
             "missing: one of kiosk, uldk, insurance"
         );
-        assert!(message("providers.insurance").contains("colour"), "{err}");
+        assert!(
+            err.message("providers.insurance").contains("colour"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1505,13 +1521,6 @@ data = ["basisgegevens"]
         );
     }
 
-    fn problems(err: &ConfigErrors) -> Vec<(&str, &str)> {
-        err.0
-            .iter()
-            .map(|p| (p.key.as_str(), p.message.as_str()))
-            .collect()
-    }
-
     #[test]
     fn an_unknown_key_is_refused_with_its_path() {
         let err = with_file(
@@ -1535,7 +1544,7 @@ territory = { postcodes = ["9000"], colour = "red" }
 "#,
         )
         .expect_err("unknown keys");
-        let mut problems = problems(&err);
+        let mut problems = err.problems();
         problems.sort();
         assert_eq!(
             problems,
@@ -1572,7 +1581,7 @@ channel = { kind = "http", url = "ftp://x", timeout = "soon" }
 "#,
         )
         .expect_err("invalid");
-        let problems = problems(&err);
+        let problems = err.problems();
         for expected in [
             (
                 "broker.prefetch",
@@ -1622,7 +1631,7 @@ data = ["basisgegevens"]
 "#,
         )
         .expect_err("invalid");
-        let problems = problems(&err);
+        let problems = err.problems();
         for expected in [
             ("subscribers[0].selector", "missing"),
             ("municipalities[0].ovo_code", "missing"),

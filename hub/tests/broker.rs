@@ -37,21 +37,22 @@ async fn broker(iso: &Isolation) -> (Arc<RabbitBroker>, CancellationToken) {
     (rabbit, cancel)
 }
 
-/// A broker (see [`broker`]) that published `n` numbered messages to [`QUEUE`], and a
-/// consumer of the queue with `prefetch`.
+/// A test's own vhost with a broker (see [`broker`]) that published `n` numbered messages
+/// to [`QUEUE`], and a consumer of the queue with `prefetch`.
 async fn published(
-    iso: &Isolation,
     n: usize,
     prefetch: u16,
 ) -> (
+    Isolation,
     Arc<RabbitBroker>,
     CancellationToken,
     BoxStream<'static, Incoming>,
 ) {
-    let (rabbit, cancel) = broker(iso).await;
+    let iso = Isolation::new().await.unwrap();
+    let (rabbit, cancel) = broker(&iso).await;
     rabbit.publish(numbered(n)).await.unwrap();
     let stream = rabbit.consume(QUEUE, prefetch).await.unwrap();
-    (rabbit, cancel, stream)
+    (iso, rabbit, cancel, stream)
 }
 
 fn numbered(n: usize) -> Vec<Outgoing> {
@@ -112,8 +113,7 @@ async fn assert_left_after_closing(iso: &Isolation, cancel: CancellationToken, e
 
 #[tokio::test]
 async fn a_batch_published_in_one_call_arrives_in_its_order() {
-    let iso = Isolation::new().await.unwrap();
-    let (_rabbit, cancel, mut stream) = published(&iso, 600, 700).await;
+    let (iso, _rabbit, cancel, mut stream) = published(600, 700).await;
     let got: Vec<usize> = take(&mut stream, 600).await.iter().map(number).collect();
     assert_eq!(got, (0..600).collect::<Vec<_>>());
     cancel.cancel();
@@ -122,8 +122,7 @@ async fn a_batch_published_in_one_call_arrives_in_its_order() {
 
 #[tokio::test]
 async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
-    let iso = Isolation::new().await.unwrap();
-    let (_rabbit, cancel, mut stream) = published(&iso, 10, 50).await;
+    let (iso, _rabbit, cancel, mut stream) = published(10, 50).await;
     let mut deliveries = take(&mut stream, 10).await;
     // The oldest stays unfinished; the others are acknowledged newest first, as the consumer
     // runtime does, so each waits for the oldest...
@@ -141,8 +140,7 @@ async fn acknowledgements_never_settle_an_older_unfinished_delivery() {
 
 #[tokio::test]
 async fn a_batch_acknowledged_newest_first_leaves_the_queue() {
-    let iso = Isolation::new().await.unwrap();
-    let (rabbit, cancel, mut stream) = published(&iso, 120, 200).await;
+    let (iso, rabbit, cancel, mut stream) = published(120, 200).await;
     // Two batches; the later one is finished first, the earlier one's oldest delivery last.
     let mut first = take(&mut stream, 60).await;
     let second = take(&mut stream, 60).await;

@@ -22,7 +22,7 @@ use lapin::options::{BasicGetOptions, BasicNackOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use serde_json::Value;
-use test_support::{eventually_some, Isolation, WAIT};
+use test_support::{eventually_some, http_answer, Isolation, WAIT};
 
 async fn channel(iso: &Isolation) -> (Connection, lapin::Channel) {
     let connection = Connection::connect(&iso.amqp_url(), ConnectionProperties::default())
@@ -86,15 +86,7 @@ impl Http {
         if let Some(o) = operator {
             request = request.header("X-Operator", o);
         }
-        let r = request.send().await.unwrap();
-        let status = r.status().as_u16();
-        let content_type = r
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        (status, content_type, r.json().await.unwrap_or(Value::Null))
+        http_answer(request.send().await.unwrap()).await
     }
 }
 

@@ -122,27 +122,20 @@ volume = 11
         &kinds,
     )
     .unwrap_err();
-    let keys: Vec<&str> = err.0.iter().map(|p| p.key.as_str()).collect();
-    for key in [
+    let unreported = err.unreported(&[
         "register.colour",
         "providers.echo.verdict",
         "providers.echo.prefix",
         "providers.loud",
-    ] {
-        assert!(keys.contains(&key), "{key} not reported in {err}");
-    }
+    ]);
+    assert!(unreported.is_empty(), "{unreported:?} missing from {err}");
 }
 
 #[test]
 fn without_the_kind_its_instances_are_refused() {
     let err = load(ECHO, &ProviderKinds::standard()).unwrap_err();
-    let problems: Vec<(&str, &str)> = err
-        .0
-        .iter()
-        .map(|p| (p.key.as_str(), p.message.as_str()))
-        .collect();
     assert_eq!(
-        problems,
+        err.problems(),
         [(
             "providers.echo.kind",
             "unknown provider kind \"test\": expected one of kiosk, uldk, insurance"

@@ -263,22 +263,22 @@ impl TestHub {
     }
 }
 
-/// The rows `sql` returns in the test's database once it returns any, polled every 200 ms
-/// for at most `timeout`; none when it never did (the caller's assertion says what it
-/// expected).
-pub async fn rows_within<T>(iso: &Isolation, sql: &str, timeout: Duration) -> Vec<T>
+/// The one row `sql` returns in the test's database once it returns any, polled every 200 ms
+/// for at most `timeout`; fails unless it then returns exactly one.
+pub async fn one_row_within<T>(iso: &Isolation, sql: &str, timeout: Duration) -> T
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + std::fmt::Debug,
 {
     let mut db = iso.db().await;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let rows: Vec<T> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        let mut rows: Vec<T> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .fetch_all(&mut db)
             .await
             .unwrap();
         if !rows.is_empty() || tokio::time::Instant::now() >= deadline {
-            return rows;
+            assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+            return rows.remove(0);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

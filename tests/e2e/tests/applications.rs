@@ -177,6 +177,14 @@ impl Loket {
         self.hub.get_json(path).await
     }
 
+    /// Submits `application` over HTTP (`POST /applications`), asserts it was accepted (202)
+    /// and returns the answer.
+    async fn submit(&self, application: &Value) -> Value {
+        let (status, answer) = self.post("/applications", application).await;
+        assert_eq!(status, 202, "{answer}");
+        answer
+    }
+
     /// Submits application `id` over RabbitMQ (`hub.applications`), as the loket's
     /// `application.submitted` with its metadata.
     async fn submit_over_amqp(&self, id: &str, application: &Value) {
@@ -302,16 +310,14 @@ async fn each_provider_gets_the_application_in_its_format_and_its_decision_retur
     let (uldk_id, uldk) = application(YOUTH_CLUB, "uldk-tentlening", uldk_fields());
     loket.submit_over_amqp(&uldk_id, &uldk).await;
     let (kiosk_id, kiosk) = application(ARTS_CLUB, "kiosk-projectsubsidie", kiosk_fields(1500.0));
-    let (status, answer) = loket.post("/applications", &kiosk).await;
-    assert_eq!(status, 202, "{answer}");
+    let answer = loket.submit(&kiosk).await;
     assert_eq!(answer["location"], format!("/applications/{kiosk_id}"));
     let (insurance_id, insurance) = application(
         YOUTH_CLUB_WITH_ADDRESS,
         "vrijwilligersverzekering",
         insurance_fields(false),
     );
-    let (status, answer) = loket.post("/applications", &insurance).await;
-    assert_eq!(status, 202, "{answer}");
+    loket.submit(&insurance).await;
 
     for (id, provider) in [
         (&uldk_id, "uldk"),
@@ -397,8 +403,7 @@ async fn an_ineligible_application_is_refused_with_reasons_and_never_reaches_the
     let loket = Loket::start().await;
     // ULDK for a sports club.
     let (id, body) = application(SPORTS_CLUB, "uldk-tentlening", uldk_fields());
-    let (status, answer) = loket.post("/applications", &body).await;
-    assert_eq!(status, 202, "{answer}");
+    let answer = loket.submit(&body).await;
     assert_eq!(answer["status"], "afgewezen");
     let changes = loket.statuses(&id, 2).await;
     assert_eq!(status_names(&changes), ["ingediend", "afgewezen"]);
@@ -421,8 +426,7 @@ async fn an_ineligible_application_is_refused_with_reasons_and_never_reaches_the
         "vrijwilligersverzekering",
         insurance_fields(false),
     );
-    let (status, answer) = loket.post("/applications", &body).await;
-    assert_eq!(status, 202, "{answer}");
+    let answer = loket.submit(&body).await;
     assert_eq!(answer["status"], "afgewezen");
     let changes = loket.statuses(&id, 2).await;
     let reason = changes[1]["reason"].as_str().unwrap_or_default();
@@ -488,8 +492,7 @@ async fn a_provider_that_is_down_gets_the_application_when_back_and_refusals_are
     let loket = Loket::start().await;
     loket.partners.kiosk.set_down(true);
     let (id, body) = application(ARTS_CLUB, "kiosk-projectsubsidie", kiosk_fields(1200.0));
-    let (status, _) = loket.post("/applications", &body).await;
-    assert_eq!(status, 202);
+    loket.submit(&body).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(loket.partners.kiosk.submissions().is_empty());
     assert!(
@@ -513,8 +516,7 @@ async fn a_provider_that_is_down_gets_the_application_when_back_and_refusals_are
         "vrijwilligersverzekering",
         insurance_fields(true),
     );
-    let (status, _) = loket.post("/applications", &body).await;
-    assert_eq!(status, 202);
+    loket.submit(&body).await;
     let changes = loket.statuses(&id, 3).await;
     assert_eq!(
         status_names(&changes),
@@ -607,8 +609,7 @@ async fn a_withdrawn_application_stays_withdrawn() {
     let loket = Loket::start().await;
     // A slow KIOSK: the association withdraws before the decision.
     let (id, body) = application(ARTS_CLUB, "kiosk-projectsubsidie", kiosk_fields(500.0));
-    let (status, _) = loket.post("/applications", &body).await;
-    assert_eq!(status, 202);
+    loket.submit(&body).await;
     let (status, answer) = loket
         .post(
             &format!("/applications/{id}/withdraw"),
@@ -653,8 +654,7 @@ fields = [
         "aalst-jeugdsubsidie",
         json!({ "werkjaar": "2026-2027", "aantalLeden": 34 }),
     );
-    let (status, answer) = loket.post("/applications", &body).await;
-    assert_eq!(status, 202, "{answer}");
+    loket.submit(&body).await;
     // Aalst receives the enriched application on its own queue.
     let received = loket
         .reader

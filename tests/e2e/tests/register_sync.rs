@@ -106,20 +106,18 @@ async fn initial_sync_projects_everything_and_routes_by_territory_without_insz()
             }
         }
     }
-    hub.assert_metric_at_least("hub_changes_polled_total", register.vcodes().len() as f64)
-        .await;
-    hub.assert_metric_at_least(
-        "hub_messages_published_total",
-        register.vcodes().len() as f64,
-    )
-    .await;
-    hub.assert_metric_at_least("hub_messages_delivered_total{adapter=\"aalst\"}", 1.0)
-        .await;
-    hub.assert_metric_at_least(
-        "hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}",
-        1.0,
-    )
-    .await;
+    let changes = register.vcodes().len() as f64;
+    for (metric, at_least) in [
+        ("hub_changes_polled_total", changes),
+        ("hub_messages_published_total", changes),
+        ("hub_messages_delivered_total{adapter=\"aalst\"}", 1.0),
+        (
+            "hub_stage_duration_seconds_count{stage=\"register_fetch_detail\"}",
+            1.0,
+        ),
+    ] {
+        hub.assert_metric_at_least(metric, at_least).await;
+    }
     stop_all(hub, register, iso).await;
 }
 

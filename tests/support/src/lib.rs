@@ -10,6 +10,7 @@
 //! - [`QueueReader`] and [`publish_raw`]: raw AMQP, independent of the hub's broker code.
 //! - [`eventually`] and [`eventually_some`]: waiting for a condition, with a deadline;
 //!   [`WAIT`], the hub's own tests' deadline.
+//! - [`http_answer`]: an HTTP response as tests compare it.
 //! - [`echo::EchoKind`]: a provider kind defined outside the hub.
 
 #![allow(clippy::unwrap_used)]
@@ -195,6 +196,20 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// An HTTP response as tests compare it: the status, the content type ("" without one) and
+/// the body as JSON (`Null` when it is not JSON).
+pub async fn http_answer(response: reqwest::Response) -> (u16, String, serde_json::Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.json().await.unwrap_or(serde_json::Value::Null);
+    (status, content_type, body)
 }
 
 /// One message taken off a subscriber's queue.

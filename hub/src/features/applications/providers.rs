@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use adapter_provider::{Provider, ProviderKind, SettingProblem};
 
-use crate::runtime::registry::{Named, Registry};
+use crate::runtime::registry::Registry;
 
 /// The kinds a configuration may name.
 #[derive(Clone)]
@@ -43,7 +43,8 @@ impl ProviderKinds {
 
     /// These kinds and `kind` (which replaces one of the same name).
     pub fn with<K: ProviderKind>(mut self, kind: K) -> Self {
-        self.kinds.insert(Arc::new(Kind(Arc::new(kind))));
+        self.kinds
+            .insert(kind.name(), Arc::new(Kind(Arc::new(kind))));
         self
     }
 
@@ -66,16 +67,12 @@ impl ProviderKinds {
         kind: &str,
         settings: config::Value,
     ) -> Option<Result<ProviderInstance, Vec<SettingProblem>>> {
-        let found = self.kinds.get(kind)?;
-        Some(
-            found
-                .configure(settings)
-                .map(|configured| ProviderInstance {
-                    name: name.to_owned(),
-                    kind: found.name(),
-                    configured,
-                }),
-        )
+        let (kind, found) = self.kinds.get(kind)?;
+        Some(found.configure(settings).map(|settings| ProviderInstance {
+            name: name.to_owned(),
+            kind,
+            settings,
+        }))
     }
 }
 
@@ -92,40 +89,30 @@ impl fmt::Debug for ProviderKinds {
 }
 
 /// One configured provider: `[providers.<name>]`, of a known kind, its settings checked.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ProviderInstance {
     /// What services name (`provider = "<name>"`); also names its queue
     /// `hub.provider.<name>`.
     pub name: String,
     /// Its kind's [`ProviderKind::name`].
     pub kind: &'static str,
-    configured: Arc<dyn Configured>,
+    settings: Arc<dyn Configured>,
 }
 
 impl ProviderInstance {
     /// The instance's adapter.
     pub fn build(&self) -> Result<Arc<dyn Provider>, String> {
-        self.configured.build()
+        self.settings.build()
     }
 
     /// The HTTP endpoint it calls, if its kind has one.
     pub fn endpoint(&self) -> Option<&str> {
-        self.configured.endpoint()
-    }
-}
-
-impl fmt::Debug for ProviderInstance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProviderInstance")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("settings", &self.configured)
-            .finish()
+        self.settings.endpoint()
     }
 }
 
 /// A [`ProviderKind`] with its settings type erased.
-trait AnyKind: Named + Send + Sync {
+trait AnyKind: Send + Sync {
     fn configure(
         &self,
         settings: config::Value,
@@ -139,12 +126,6 @@ trait Configured: fmt::Debug + Send + Sync {
 }
 
 struct Kind<K>(Arc<K>);
-
-impl<K: ProviderKind> Named for Kind<K> {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-}
 
 impl<K: ProviderKind> AnyKind for Kind<K> {
     fn configure(

@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::runtime::http::{operator, Missing, Problem};
-use crate::runtime::store::dead_letters::DeadLetterStore;
+use crate::runtime::store::dead_letters::{DeadLetterStore, NewAction};
 use crate::runtime::store::Store;
 
 #[derive(Clone)]
@@ -57,7 +57,12 @@ async fn resync(State(s): State<AdminState>, headers: HeaderMap) -> Result<Respo
         Err(Missing::Invalid(e)) => return Err(Problem::bad_request("Invalid X-Operator", e)),
     };
     s.audit
-        .record_action(&actor, "resync", "register", json!({}))
+        .record_action(NewAction {
+            actor: &actor,
+            action: "resync",
+            target: "register",
+            detail: json!({}),
+        })
         .await
         // Every operator action is recorded: none without its audit row.
         .map_err(|e| Problem {

@@ -61,7 +61,7 @@ pub struct TransitionRow {
 }
 
 /// A message to publish once the transaction that recorded it commits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct OutboxEntry {
     pub exchange: String,
     pub routing_key: String,
@@ -71,9 +71,10 @@ pub struct OutboxEntry {
     pub body: Vec<u8>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PendingEntry {
     pub id: i64,
+    #[sqlx(flatten)]
     pub entry: OutboxEntry,
 }
 
@@ -124,7 +125,7 @@ pub enum Moved {
 }
 
 /// One line of an association's administrative history.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     /// `register.association.changed`, `register.association.removed`, `delivery`,
@@ -410,28 +411,13 @@ impl ApplicationStore for PgStore {
     }
 
     async fn pending_outbox(&self, limit: i64) -> Result<Vec<PendingEntry>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, exchange, routing_key, message_type, message_id, correlation_id, body
                FROM application_outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PendingEntry {
-                    id: r.try_get("id")?,
-                    entry: OutboxEntry {
-                        exchange: r.try_get("exchange")?,
-                        routing_key: r.try_get("routing_key")?,
-                        message_type: r.try_get("message_type")?,
-                        message_id: r.try_get("message_id")?,
-                        correlation_id: r.try_get("correlation_id")?,
-                        body: r.try_get("body")?,
-                    },
-                })
-            })
-            .collect()
+        .await?)
     }
 
     async fn mark_published(&self, ids: &[i64]) -> Result<(), StoreError> {
@@ -481,7 +467,7 @@ impl ApplicationStore for PgStore {
         limit: i64,
         offset: i64,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT kind, at, detail FROM (
                  SELECT 'register.' || kind AS kind, at, detail || jsonb_build_object('sequence', sequence) AS detail
                    FROM association_history WHERE v_code = $1
@@ -502,15 +488,6 @@ impl ApplicationStore for PgStore {
         .bind(limit)
         .bind(offset)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(HistoryEntry {
-                    kind: r.try_get("kind")?,
-                    at: r.try_get("at")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }

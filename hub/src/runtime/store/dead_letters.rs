@@ -191,8 +191,20 @@ pub struct DeadLetterFilter {
     pub offset: u64,
 }
 
+/// An operator action to add to the audit trail.
+#[derive(Debug)]
+pub struct NewAction<'a> {
+    /// Who did it (`X-Operator`).
+    pub actor: &'a str,
+    /// What was done (e.g. `replay`, `resync`).
+    pub action: &'a str,
+    /// What it was done to (e.g. a dead letter, `register`).
+    pub target: &'a str,
+    pub detail: Value,
+}
+
 /// One row of the audit trail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct OperatorAction {
     pub id: i64,
     pub actor: String,
@@ -251,13 +263,7 @@ pub trait DeadLetterStore: Send + Sync {
         Ok(letter)
     }
     /// Records an operator action that is not a dead letter's resolution (e.g. `resync`).
-    async fn record_action(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        detail: Value,
-    ) -> Result<(), StoreError>;
+    async fn record_action(&self, action: NewAction<'_>) -> Result<(), StoreError>;
     /// The audit trail, newest first.
     async fn actions(&self, limit: u32) -> Result<Vec<OperatorAction>, StoreError>;
     /// Dead letters still waiting for an operator.
@@ -386,18 +392,15 @@ fn letter_query(lock: bool) -> String {
 
 async fn insert_action(
     conn: &mut sqlx::PgConnection,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: Value,
+    action: NewAction<'_>,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO operator_action (actor, action, target, detail) VALUES ($1, $2, $3, $4)",
     )
-    .bind(no_nul(actor))
-    .bind(action)
-    .bind(no_nul(target))
-    .bind(no_nul_json(detail))
+    .bind(no_nul(action.actor))
+    .bind(action.action)
+    .bind(no_nul(action.target))
+    .bind(no_nul_json(action.detail))
     .execute(conn)
     .await?;
     Ok(())
@@ -430,7 +433,13 @@ impl Resolution for PgResolution {
         .bind(no_nul(actor))
         .execute(&mut *self.tx)
         .await?;
-        insert_action(&mut self.tx, actor, resolved.action(), &target(id), detail).await?;
+        let action = NewAction {
+            actor,
+            action: resolved.action(),
+            target: &target(id),
+            detail,
+        };
+        insert_action(&mut self.tx, action).await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -505,15 +514,9 @@ impl DeadLetterStore for PgStore {
         Ok(Box::new(PgResolution { tx, letter }))
     }
 
-    async fn record_action(
-        &self,
-        actor: &str,
-        action: &str,
-        target: &str,
-        detail: Value,
-    ) -> Result<(), StoreError> {
+    async fn record_action(&self, action: NewAction<'_>) -> Result<(), StoreError> {
         let mut conn = self.pool().acquire().await?;
-        insert_action(&mut conn, actor, action, target, detail).await
+        insert_action(&mut conn, action).await
     }
 
     async fn unresolved(&self) -> Result<u64, StoreError> {
@@ -535,25 +538,13 @@ impl DeadLetterStore for PgStore {
     }
 
     async fn actions(&self, limit: u32) -> Result<Vec<OperatorAction>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, actor, action, target, detail, at FROM operator_action
              ORDER BY id DESC LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OperatorAction {
-                    id: row.try_get("id")?,
-                    actor: row.try_get("actor")?,
-                    action: row.try_get("action")?,
-                    target: row.try_get("target")?,
-                    detail: row.try_get("detail")?,
-                    at: row.try_get("at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 

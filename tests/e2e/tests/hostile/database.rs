@@ -14,22 +14,30 @@ const NUL_REASON: &str = "contains U+0000 (NUL), which the hub cannot store";
 /// V0001001: a feitelijke vereniging doing youth work (JGDW) in Aalst.
 const YOUTH_CLUB: &str = "V0001001";
 
-fn kiosk_application(omschrijving: &str) -> (String, Value) {
+/// An application of [`YOUTH_CLUB`] for `service_code` with these fields: its id and body.
+fn application(service_code: &str, fields: Value) -> (String, Value) {
     let id = uuid::Uuid::new_v4().to_string();
     let body = json!({
         "applicationId": id,
         "vCode": YOUTH_CLUB,
-        "serviceCode": "kiosk-projectsubsidie",
+        "serviceCode": service_code,
         "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
-        "fields": {
+        "fields": fields
+    });
+    (id, body)
+}
+
+fn kiosk_application(omschrijving: &str) -> (String, Value) {
+    application(
+        "kiosk-projectsubsidie",
+        json!({
             "projectnaam": "Zomerkamp 2027",
             "gevraagdBedrag": 1200.0,
             "begindatum": "2027-07-01",
             "einddatum": "2027-07-31",
             "omschrijving": omschrijving
-        }
-    });
-    (id, body)
+        }),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,8 +85,7 @@ async fn a_nul_in_a_register_document_is_that_documents_rejection_and_later_chan
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].v_code(), bad);
     assert_eq!(got[0].body["vereniging"]["naam"], "Chiro Aalst");
-    f.assert_ready().await;
-    f.stop().await;
+    f.stop_ready().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -99,8 +106,7 @@ async fn a_nul_in_an_application_over_http_is_a_400_naming_the_field_and_nothing
     assert_eq!(status, 202, "{answer}");
     assert_eq!(answer["applicationId"], id.as_str());
     assert_eq!(f.count("SELECT count(*) FROM application").await, 1);
-    f.assert_ready().await;
-    f.stop().await;
+    f.stop_ready().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,8 +144,7 @@ async fn a_nul_in_an_application_over_amqp_is_dead_lettered_and_the_next_one_is_
     })
     .await;
     assert_eq!(f.count("SELECT count(*) FROM application").await, 1);
-    f.assert_ready().await;
-    f.stop().await;
+    f.stop_ready().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,21 +204,16 @@ async fn a_nul_in_a_command_is_rejected_with_the_field_and_the_next_command_is_a
         "only the good command reaches the register"
     );
     assert!(format!("{:?}", writes[0].body).contains("chiro-aalst.example.be"));
-    f.assert_ready().await;
-    f.stop().await;
+    f.stop_ready().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nul_in_a_municipal_answer_is_dead_lettered_and_the_next_answer_is_applied() {
     let f = Fixture::start(None).await;
-    let id = uuid::Uuid::new_v4().to_string();
-    let body = json!({
-        "applicationId": id,
-        "vCode": YOUTH_CLUB,
-        "serviceCode": "aalst-jeugdsubsidie",
-        "applicant": { "voornaam": "An", "achternaam": "Peeters", "e-mail": "an.peeters@example.be" },
-        "fields": { "werkjaar": "2026-2027", "aantalLeden": 34 }
-    });
+    let (id, body) = application(
+        "aalst-jeugdsubsidie",
+        json!({ "werkjaar": "2026-2027", "aantalLeden": 34 }),
+    );
     let (status, answer) = f.post("/applications", &body).await;
     assert_eq!(status, 202, "{answer}");
     f.reader
@@ -243,8 +243,7 @@ async fn a_nul_in_a_municipal_answer_is_dead_lettered_and_the_next_answer_is_app
         app["status"] == "ontvangen" && app["providerReference"] == "AALST-42"
     })
     .await;
-    f.assert_ready().await;
-    f.stop().await;
+    f.stop_ready().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,7 +284,6 @@ async fn a_nul_in_a_provider_answer_is_stored_without_it_and_the_application_is_
         app["status"] == "goedgekeurd"
     })
     .await;
-    f.assert_ready().await;
-    f.stop().await;
+    f.stop_ready().await;
     uldk.shutdown();
 }

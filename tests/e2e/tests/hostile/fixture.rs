@@ -109,6 +109,13 @@ impl Fixture {
         self.register.shutdown();
         self.iso.cleanup().await;
     }
+
+    /// Asserts the hub is still ready, then stops: the end of a test whose hub must go on
+    /// throughout.
+    pub async fn stop_ready(self) {
+        self.assert_ready().await;
+        self.stop().await;
+    }
 }
 
 /// An application of `v_code` to borrow three tents for 34 members, fetched at `plaats`:

@@ -8,11 +8,10 @@ use adapter_subscriber::http::{HttpEndpoint, PostError, PostHeaders};
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::kinds::{ChannelKind, Owner};
-use super::{each_message, url_problem, Channel, DEFAULT_TIMEOUT};
+use super::kinds::{ChannelKind, Owner, Wiring};
+use super::{each_message, url_problem, Channel};
 use crate::config::{de, Problem};
 use crate::features::register_sync::distribute::Plan;
-use crate::runtime::broker::Broker;
 use crate::runtime::consume::Failure;
 
 /// `kind = "http"`: one JSON `POST` per message.
@@ -24,12 +23,8 @@ pub struct HttpKind;
 pub struct HttpSettings {
     pub url: String,
     /// Per request.
-    #[serde(default = "default_timeout", deserialize_with = "de::duration")]
+    #[serde(default = "super::default_timeout", deserialize_with = "de::duration")]
     pub timeout: Duration,
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_TIMEOUT
 }
 
 impl ChannelKind for HttpKind {
@@ -43,12 +38,7 @@ impl ChannelKind for HttpKind {
         url_problem(&settings.url).into_iter().collect()
     }
 
-    fn build(
-        &self,
-        settings: &HttpSettings,
-        _owner: &str,
-        _broker: &Arc<dyn Broker>,
-    ) -> Result<Arc<dyn Channel>, String> {
+    fn build(&self, settings: &HttpSettings, _: Wiring<'_>) -> Result<Arc<dyn Channel>, String> {
         Ok(Arc::new(HttpChannel {
             endpoint: HttpEndpoint::new(&settings.url, settings.timeout)?,
         }))

@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use super::Channel;
 use crate::config::{Problem, Problems};
 use crate::runtime::broker::{Broker, Topology};
-use crate::runtime::registry::{Named, Registry};
+use crate::runtime::registry::Registry;
 
 /// Whose channel is configured.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +25,13 @@ pub struct Owner<'a> {
     pub name: &'a str,
     /// A municipality's OVO code (`None` for a generic subscriber).
     pub ovo_code: Option<&'a str>,
+}
+
+/// What a channel is built with: whose it is (the subscriber's name) and the hub's broker.
+#[derive(Clone, Copy)]
+pub struct Wiring<'a> {
+    pub owner: &'a str,
+    pub broker: &'a Arc<dyn Broker>,
 }
 
 /// A kind of subscriber channel.
@@ -48,15 +55,18 @@ pub trait ChannelKind: Send + Sync + 'static {
     fn build(
         &self,
         settings: &Self::Settings,
-        owner: &str,
-        broker: &Arc<dyn Broker>,
+        wiring: Wiring<'_>,
     ) -> Result<Arc<dyn Channel>, String>;
 }
+
+/// A kind's reading of one channel's table, its settings type erased (see [`configure`]).
+type Configure =
+    dyn Fn(&mut Problems, &str, config::Value, Owner<'_>) -> Option<ChannelInstance> + Send + Sync;
 
 /// The kinds a configuration may name.
 #[derive(Clone)]
 pub struct ChannelKinds {
-    kinds: Registry<dyn AnyKind>,
+    kinds: Registry<Configure>,
 }
 
 impl ChannelKinds {
@@ -71,7 +81,11 @@ impl ChannelKinds {
     }
 
     fn with<K: ChannelKind>(mut self, kind: K) -> Self {
-        self.kinds.insert(Arc::new(Kind(Arc::new(kind))));
+        let name = kind.name();
+        let kind = Arc::new(kind);
+        let read: Arc<Configure> =
+            Arc::new(move |p, at, settings, owner| configure(&kind, p, at, settings, owner));
+        self.kinds.insert(name, read);
         self
     }
 
@@ -90,8 +104,8 @@ impl ChannelKinds {
         settings: config::Value,
         owner: Owner<'_>,
     ) -> Option<ChannelInstance> {
-        let found = self.kinds.get(kind)?;
-        found.configure(p, at, settings, owner)
+        let (_, read) = self.kinds.get(kind)?;
+        read(p, at, settings, owner)
     }
 
     /// The channel of a subscriber that names none: its own queue.
@@ -110,100 +124,67 @@ impl fmt::Debug for ChannelKinds {
 }
 
 /// A subscriber's channel: of a known kind, its settings checked.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ChannelInstance {
     /// Its kind's [`ChannelKind::name`].
     pub kind: &'static str,
-    configured: Arc<dyn Configured>,
+    settings: Arc<dyn Configured>,
 }
 
 impl ChannelInstance {
     /// A channel of `kind` with settings it accepted.
     pub fn new<K: ChannelKind>(kind: K, settings: K::Settings) -> ChannelInstance {
+        ChannelInstance::of(Arc::new(kind), settings)
+    }
+
+    fn of<K: ChannelKind>(kind: Arc<K>, settings: K::Settings) -> ChannelInstance {
         ChannelInstance {
             kind: kind.name(),
-            configured: Arc::new(Instance {
-                kind: Arc::new(kind),
-                settings,
-            }),
+            settings: Arc::new(Instance { kind, settings }),
         }
     }
 
     /// Declares the queues the channel needs.
     pub fn declare(&self, owner: &str, topology: &mut Topology) {
-        self.configured.declare(owner, topology);
+        self.settings.declare(owner, topology);
     }
 
     /// The channel, ready to deliver.
     pub fn build(&self, owner: &str, broker: &Arc<dyn Broker>) -> Result<Arc<dyn Channel>, String> {
-        self.configured.build(owner, broker)
+        self.settings.build(owner, broker)
     }
 
     /// The settings, when they are of type `T` (the kind's `Settings`).
     pub fn settings<T: 'static>(&self) -> Option<&T> {
-        self.configured.settings().downcast_ref()
+        self.settings.as_any().downcast_ref()
     }
-}
-
-impl fmt::Debug for ChannelInstance {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChannelInstance")
-            .field("kind", &self.kind)
-            .field("settings", &self.configured)
-            .finish()
-    }
-}
-
-/// A [`ChannelKind`] with its settings type erased.
-trait AnyKind: Named + Send + Sync {
-    fn configure(
-        &self,
-        p: &mut Problems,
-        at: &str,
-        settings: config::Value,
-        owner: Owner<'_>,
-    ) -> Option<ChannelInstance>;
 }
 
 /// One channel's checked settings, with the kind that reads them.
 trait Configured: fmt::Debug + Send + Sync {
     fn declare(&self, owner: &str, topology: &mut Topology);
     fn build(&self, owner: &str, broker: &Arc<dyn Broker>) -> Result<Arc<dyn Channel>, String>;
-    fn settings(&self) -> &dyn Any;
+    fn as_any(&self) -> &dyn Any;
 }
 
-struct Kind<K>(Arc<K>);
-
-impl<K: ChannelKind> Named for Kind<K> {
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
-}
-
-impl<K: ChannelKind> AnyKind for Kind<K> {
-    fn configure(
-        &self,
-        p: &mut Problems,
-        at: &str,
-        settings: config::Value,
-        owner: Owner<'_>,
-    ) -> Option<ChannelInstance> {
-        let mut settings: K::Settings = p.collect(at, settings)?;
-        let problems = self.0.validate(&mut settings, owner);
-        if !problems.is_empty() {
-            for problem in problems {
-                p.push(format!("{at}.{}", problem.key), problem.message);
-            }
-            return None;
+/// The channel of `kind` at key `at` from the rest of its table, its settings checked by the
+/// kind; `None` when it has problems (reported to `p`).
+fn configure<K: ChannelKind>(
+    kind: &Arc<K>,
+    p: &mut Problems,
+    at: &str,
+    settings: config::Value,
+    owner: Owner<'_>,
+) -> Option<ChannelInstance> {
+    let mut settings: K::Settings = p.collect(at, settings)?;
+    let problems = kind.validate(&mut settings, owner);
+    if !problems.is_empty() {
+        for problem in problems {
+            p.push(format!("{at}.{}", problem.key), problem.message);
         }
-        Some(ChannelInstance {
-            kind: self.0.name(),
-            configured: Arc::new(Instance {
-                kind: self.0.clone(),
-                settings,
-            }),
-        })
+        return None;
     }
+    Some(ChannelInstance::of(kind.clone(), settings))
 }
 
 struct Instance<K: ChannelKind> {
@@ -217,10 +198,10 @@ impl<K: ChannelKind> Configured for Instance<K> {
     }
 
     fn build(&self, owner: &str, broker: &Arc<dyn Broker>) -> Result<Arc<dyn Channel>, String> {
-        self.kind.build(&self.settings, owner, broker)
+        self.kind.build(&self.settings, Wiring { owner, broker })
     }
 
-    fn settings(&self) -> &dyn Any {
+    fn as_any(&self) -> &dyn Any {
         &self.settings
     }
 }

@@ -10,7 +10,7 @@ mod kinds;
 pub mod queue;
 pub mod soap;
 
-pub use kinds::{ChannelInstance, ChannelKind, ChannelKinds, Owner};
+pub use kinds::{ChannelInstance, ChannelKind, ChannelKinds, Owner, Wiring};
 
 use std::future::Future;
 
@@ -36,6 +36,11 @@ pub trait Channel: Send + Sync {
 
 /// The timeout of an HTTP or SOAP channel that sets none.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// [`DEFAULT_TIMEOUT`], as the HTTP and SOAP settings' serde default.
+fn default_timeout() -> std::time::Duration {
+    DEFAULT_TIMEOUT
+}
 
 /// A problem with `url` (at key `url`), unless it is `http://` or `https://`.
 fn url_problem(url: &str) -> Option<crate::config::Problem> {

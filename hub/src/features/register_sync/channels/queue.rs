@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use contracts::Metadata;
 use serde::Deserialize;
 
-use super::kinds::{ChannelKind, Owner};
+use super::kinds::{ChannelKind, Owner, Wiring};
 use super::Channel;
 use crate::config::Problem;
 use crate::features::register_sync::distribute::Plan;
@@ -56,15 +56,10 @@ impl ChannelKind for QueueKind {
         topology.add_queue(&settings.queue, vec![Binding::key(SUBSCRIBERS, owner)]);
     }
 
-    fn build(
-        &self,
-        _settings: &QueueSettings,
-        owner: &str,
-        broker: &Arc<dyn Broker>,
-    ) -> Result<Arc<dyn Channel>, String> {
+    fn build(&self, _: &QueueSettings, wiring: Wiring<'_>) -> Result<Arc<dyn Channel>, String> {
         Ok(Arc::new(QueueChannel {
-            broker: broker.clone(),
-            subscriber: owner.to_owned(),
+            broker: wiring.broker.clone(),
+            subscriber: wiring.owner.to_owned(),
         }))
     }
 }

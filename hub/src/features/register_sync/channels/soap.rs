@@ -11,11 +11,10 @@ use adapter_municipality::soap::{self, Parties};
 use async_trait::async_trait;
 use serde::Deserialize;
 
-use super::kinds::{ChannelKind, Owner};
-use super::{each_message, url_problem, Channel, DEFAULT_TIMEOUT};
+use super::kinds::{ChannelKind, Owner, Wiring};
+use super::{each_message, url_problem, Channel};
 use crate::config::{de, Problem};
 use crate::features::register_sync::distribute::Plan;
-use crate::runtime::broker::Broker;
 use crate::runtime::consume::Failure;
 
 /// The `Afzender` of the hub's SOAP publications unless a channel sets `sender`.
@@ -32,7 +31,7 @@ pub struct SoapKind;
 pub struct SoapSettings {
     pub url: String,
     /// Per request.
-    #[serde(default = "default_timeout", deserialize_with = "de::duration")]
+    #[serde(default = "super::default_timeout", deserialize_with = "de::duration")]
     pub timeout: Duration,
     /// `Afzender/Identificatie`: the hub; empty in the configuration: [`DEFAULT_SENDER`].
     #[serde(default)]
@@ -57,10 +56,6 @@ pub struct ClientTlsFiles {
     pub private_key: PathBuf,
     /// An extra root to trust for the back office's server certificate, PEM.
     pub ca: Option<PathBuf>,
-}
-
-fn default_timeout() -> Duration {
-    DEFAULT_TIMEOUT
 }
 
 impl ChannelKind for SoapKind {
@@ -90,12 +85,7 @@ impl ChannelKind for SoapKind {
         problems
     }
 
-    fn build(
-        &self,
-        settings: &SoapSettings,
-        _owner: &str,
-        _broker: &Arc<dyn Broker>,
-    ) -> Result<Arc<dyn Channel>, String> {
+    fn build(&self, settings: &SoapSettings, _: Wiring<'_>) -> Result<Arc<dyn Channel>, String> {
         let tls = settings.tls.as_ref().map(read_tls).transpose()?;
         Ok(Arc::new(SoapChannel {
             endpoint: SoapEndpoint::new(&settings.url, settings.timeout, tls.as_ref())?,
