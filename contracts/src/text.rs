@@ -4,7 +4,7 @@
 //! Input from a partner is checked with [`nul_paths`] before it is stored, so the one bad
 //! field is named in the error and nothing else is held up; text the hub keeps only for
 //! people to read (a provider's reason, a dead letter's headers) goes through
-//! [`without_nul`] instead.
+//! [`without_nul`] instead, and is kept short with [`truncate`].
 
 use serde_json::Value;
 
@@ -52,6 +52,15 @@ fn walk(value: &Value, path: String, found: &mut Vec<String>) {
     }
 }
 
+/// `s` cut to at most `max` characters, with `…` added where it was cut (for a reason or a
+/// detail that goes into a header or a log line).
+pub fn truncate(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
 /// `s` with every U+0000 replaced by U+FFFD.
 pub fn without_nul(s: &str) -> String {
     s.replace('\0', &REPLACEMENT.to_string())
@@ -61,6 +70,13 @@ pub fn without_nul(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn truncate_cuts_at_a_character_and_says_so() {
+        assert_eq!(truncate("kort", 10), "kort");
+        assert_eq!(truncate("precies", 7), "precies");
+        assert_eq!(truncate("één twee", 3), "één…");
+    }
 
     #[test]
     fn every_string_and_key_with_a_nul_is_named_by_its_path() {

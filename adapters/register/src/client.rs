@@ -261,7 +261,7 @@ impl RegisterClient {
                 return Err(RegisterError::Status {
                     status: status.as_u16(),
                     what,
-                    detail: truncate(&detail, 300),
+                    detail: contracts::text::truncate(&detail, 300),
                 });
             }
             return Ok(response);
@@ -352,7 +352,7 @@ async fn write_outcome(response: reqwest::Response) -> Result<WriteOutcome, Regi
             Err(RegisterError::Status {
                 status: status.as_u16(),
                 what: "write",
-                detail: truncate(&detail, 300),
+                detail: contracts::text::truncate(&detail, 300),
             })
         }
     }
@@ -421,13 +421,6 @@ fn without_url(e: reqwest::Error) -> String {
     match e.url() {
         Some(url) => format!("{kind} ({}{})", url.host_str().unwrap_or(""), url.path()),
         None => kind.to_owned(),
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
     }
 }
 

@@ -207,7 +207,9 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
             let mut outcomes = outcomes.into_iter();
             let mut unavailable = Vec::new();
             let mut reason = String::new();
-            let mut settling = Vec::new();
+            // In the batch's order; a failed delivery's settlement is decided below.
+            let mut settled = Vec::with_capacity(pending.len());
+            let mut failed = Vec::new();
             for incoming in pending {
                 // A handler owes one outcome per delivery; a missing one is held, not lost.
                 let missing = || Outcome::Failed(Failure::Unavailable("no outcome".into()));
@@ -216,14 +218,31 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                         reason = r;
                         unavailable.push(incoming);
                     }
-                    other => settling.push(async move {
-                        let settlement = self.settle(&incoming, other).await;
-                        (incoming, settlement)
-                    }),
+                    Outcome::Done => settled.push((incoming, Settlement::Ack)),
+                    Outcome::Duplicate => {
+                        self.metrics
+                            .duplicates
+                            .with_label_values(&[&self.adapter])
+                            .inc();
+                        settled.push((incoming, Settlement::Ack));
+                    }
+                    Outcome::Failed(failure) => {
+                        failed.push((settled.len(), failure));
+                        // Until its retry or dead letter is confirmed.
+                        settled.push((incoming, Settlement::Requeue));
+                    }
                 }
             }
             // Retry and dead-letter copies are round trips to the broker: overlap them.
-            let settled = futures::future::join_all(settling).await;
+            let decided = futures::future::join_all(
+                failed
+                    .iter()
+                    .map(|(at, failure)| self.settle(&settled[*at].0, failure.clone())),
+            )
+            .await;
+            for ((at, _), settlement) in failed.iter().zip(decided) {
+                settled[*at].1 = settlement;
+            }
             // Newest first: the transport can then fold the batch's acknowledgements into
             // one (see `broker::acks`).
             for (incoming, settlement) in settled.into_iter().rev() {
@@ -254,20 +273,12 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
         }
     }
 
-    /// What follows an outcome, short of the acknowledgement itself: a retry or dead-letter
+    /// What follows a failure, short of the acknowledgement itself: a retry or dead-letter
     /// copy is published (and confirmed) first; if that fails, the delivery goes back.
-    async fn settle(&self, incoming: &Incoming, outcome: Outcome) -> Settlement {
-        let label = [self.adapter.as_str()];
-        match outcome {
-            Outcome::Done => Settlement::Ack,
-            Outcome::Duplicate => {
-                self.metrics.duplicates.with_label_values(&label).inc();
-                Settlement::Ack
-            }
-            Outcome::Failed(Failure::Permanent(reason)) => {
-                self.dead_letter(incoming, "permanent", &reason).await
-            }
-            Outcome::Failed(Failure::Transient(reason)) => {
+    async fn settle(&self, incoming: &Incoming, failure: Failure) -> Settlement {
+        match failure {
+            Failure::Permanent(reason) => self.dead_letter(incoming, "permanent", &reason).await,
+            Failure::Transient(reason) => {
                 let attempt = attempts_so_far(incoming) + 1;
                 if attempt >= self.retry.max_attempts {
                     self.dead_letter(incoming, "exhausted", &reason).await
@@ -275,7 +286,7 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                     self.retry_later(incoming, attempt, &reason).await
                 }
             }
-            Outcome::Failed(Failure::Unavailable(_)) => Settlement::Requeue,
+            Failure::Unavailable(_) => Settlement::Requeue,
         }
     }
 
@@ -285,7 +296,7 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
         let mut properties = incoming.properties.clone();
         properties.set_text(ORIGIN_QUEUE, self.queue.clone());
         properties.set_int(ATTEMPT, i64::from(attempt));
-        properties.set_text(LAST_ERROR, truncate(reason, 500));
+        properties.set_text(LAST_ERROR, contracts::text::truncate(reason, 500));
         remember_first_routing(&mut properties, incoming);
         let message_id = properties.message_id.clone().unwrap_or_default();
         let retry = Outgoing {
@@ -319,7 +330,7 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
         let attempts = attempts_so_far(incoming) + 1;
         properties.set_text(ORIGIN_QUEUE, self.queue.clone());
         properties.set_int(ATTEMPT, i64::from(attempts));
-        properties.set_text(LAST_ERROR, truncate(reason, 2000));
+        properties.set_text(LAST_ERROR, contracts::text::truncate(reason, 2000));
         properties.set_text(FAILURE, failure);
         remember_first_routing(&mut properties, incoming);
         let now = time::OffsetDateTime::now_utc()
@@ -387,13 +398,6 @@ pub fn pick_tier(tiers: &[Duration], delay: Duration) -> Duration {
         .max()
         .or_else(|| tiers.first().copied())
         .unwrap_or(topology::SHORTEST_TIER)
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
 }
 
 #[cfg(test)]
