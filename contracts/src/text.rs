@@ -73,9 +73,14 @@ mod tests {
 
     #[test]
     fn truncate_cuts_at_a_character_and_says_so() {
-        assert_eq!(truncate("kort", 10), "kort");
-        assert_eq!(truncate("precies", 7), "precies");
-        assert_eq!(truncate("één twee", 3), "één…");
+        let cases = [
+            ("kort", 10, "kort"),
+            ("precies", 7, "precies"),
+            ("één twee", 3, "één…"),
+        ];
+        for (text, max, expected) in cases {
+            assert_eq!(truncate(text, max), expected, "{text:?} to {max}");
+        }
     }
 
     #[test]

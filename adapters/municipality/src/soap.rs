@@ -523,7 +523,7 @@ mod tests {
     fn changed() -> AssociationChanged {
         AssociationChanged {
             metadata: metadata(MessageType::AssociationChanged),
-            changed_parts: vec![Part::Basisgegevens, Part::Locaties],
+            changed_parts: vec![contracts::Part::Basisgegevens, contracts::Part::Locaties],
             withheld: vec![],
             vereniging: fixtures::register_example(),
         }

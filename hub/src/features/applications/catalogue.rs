@@ -1940,18 +1940,7 @@ required = true
             json!(["vertegenwoordigers"]),
             json!(["basisgegevens", "vertegenwoordigers", "sleutels"]),
             json!([]),
-            json!([
-                "basisgegevens",
-                "contactgegevens",
-                "locaties",
-                "vertegenwoordigers",
-                "hoofdactiviteitenVerenigingsloket",
-                "werkingsgebieden",
-                "sleutels",
-                "relaties",
-                "lidmaatschappen",
-                "erkenningen"
-            ]),
+            json!(Part::ALL.map(Part::as_str)),
         ] {
             let s = service(json!({"code": "s", "name": "S", "provider": "kiosk", "data": data}));
             let out = enrich(&s, &submitted("s", &v), &v);

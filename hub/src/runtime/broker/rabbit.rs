@@ -507,26 +507,15 @@ impl Broker for RabbitBroker {
             .create_channel()
             .await
             .map_err(unavailable)?;
-        let options = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
-        let declared = channel
-            .queue_declare(queue.into(), options, FieldTable::default())
-            .await
-            .map_err(unavailable)?;
+        let depth = ready_messages(&channel, queue).await.map_err(unavailable)?;
         let _ = channel.close(200, "depth read".into()).await;
-        Ok(declared.message_count())
+        Ok(depth)
     }
 
     /// One channel for the whole sweep (with hundreds of subscribers the hub has a thousand
     /// queues); a queue that is gone closes it, and the sweep goes on on a new one.
     async fn queue_depths(&self, queues: &[String]) -> Vec<(String, u32)> {
         let session = self.current().await;
-        let options = QueueDeclareOptions {
-            passive: true,
-            ..Default::default()
-        };
         let mut depths = Vec::with_capacity(queues.len());
         let mut channel: Option<Channel> = None;
         for queue in queues {
@@ -537,11 +526,8 @@ impl Broker for RabbitBroker {
                     Err(_) => break,
                 },
             };
-            if let Ok(declared) = open
-                .queue_declare(queue.as_str().into(), options, FieldTable::default())
-                .await
-            {
-                depths.push((queue.clone(), declared.message_count()));
+            if let Ok(depth) = ready_messages(&open, queue).await {
+                depths.push((queue.clone(), depth));
             }
             channel = Some(open);
         }
@@ -563,6 +549,19 @@ impl Broker for RabbitBroker {
         let given_up = session.given_up.clone().cancelled_owned();
         Ok(stream.take_until(given_up).boxed())
     }
+}
+
+/// The messages ready in the existing queue `queue`, by a passive declare on `channel` (which
+/// RabbitMQ closes if the queue is gone).
+pub async fn ready_messages(channel: &Channel, queue: &str) -> Result<u32, lapin::Error> {
+    let options = QueueDeclareOptions {
+        passive: true,
+        ..Default::default()
+    };
+    let declared = channel
+        .queue_declare(queue.into(), options, FieldTable::default())
+        .await?;
+    Ok(declared.message_count())
 }
 
 /// Publishes `messages` on the session's confirming channel and waits for their confirms.

@@ -279,17 +279,11 @@ async fn declare_quorum(
 
 /// Messages ready in an existing queue (passive declare).
 async fn depth(channel: &Channel, name: &str) -> anyhow::Result<u32> {
-    let options = QueueDeclareOptions {
-        passive: true,
-        ..Default::default()
-    };
-    let queue = channel
-        .queue_declare(name.into(), options, FieldTable::default())
+    hub::runtime::broker::rabbit::ready_messages(channel, name)
         .await
         .with_context(|| {
             format!("reading the depth of {name} (a lost connection, e.g. RabbitMQ restarted by another test, ends the run)")
-        })?;
-    Ok(queue.message_count())
+        })
 }
 
 fn confirmed(confirmation: Confirmation) -> anyhow::Result<()> {
