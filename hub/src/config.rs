@@ -61,6 +61,13 @@ pub struct Settings {
     pub shutdown_grace: Duration,
 }
 
+impl Settings {
+    /// The subscribers that are municipalities (with a territory, commands and replies).
+    pub fn municipalities(&self) -> impl Iterator<Item = &SubscriberSettings> {
+        self.subscribers.iter().filter(|s| s.municipality.is_some())
+    }
+}
+
 /// `[http]`.
 #[derive(Debug, Clone, SmartDefault, Deserialize)]
 #[serde(default, deny_unknown_fields)]

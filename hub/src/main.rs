@@ -171,11 +171,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::CheckConfig(args) => match load(&args) {
             Ok(s) => {
-                let municipalities = s
-                    .subscribers
-                    .iter()
-                    .filter(|s| s.municipality.is_some())
-                    .count();
+                let municipalities = s.municipalities().count();
                 println!(
                     "configuration is valid ({} subscriber(s), {municipalities} of them municipalities; {} service(s); providers: {})",
                     s.subscribers.len(),

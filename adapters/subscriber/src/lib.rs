@@ -31,8 +31,11 @@ pub enum Selector {
 
 impl Selector {
     pub fn matches(&self, vereniging: &Vereniging) -> bool {
-        let gebieden = vereniging.werkingsgebieden.iter().map(|w| w.code.as_str());
-        self.matches_codes(vereniging.postcodes().into_iter(), gebieden)
+        match self {
+            Selector::Territory(territory) => territory.matches(vereniging),
+            // Only a territory looks at the werkingsgebieden.
+            _ => self.matches_codes(vereniging.postcodes().into_iter(), std::iter::empty()),
+        }
     }
 
     /// [`Selector::matches`] for an association known only by its locations' postcodes and

@@ -373,6 +373,25 @@ pub fn any_about(messages: &[Received], v_code: &str, text: &str) -> bool {
         .any(|m| m.v_code() == v_code && m.raw.contains(text))
 }
 
+/// Takes what arrives on `queue` (at least one message within `within`, then until `quiet`
+/// passes without another) and asserts that one is about `v_code` and contains `text`;
+/// returns everything taken.
+pub async fn assert_arrives(
+    reader: &QueueReader,
+    queue: &str,
+    v_code: &str,
+    text: &str,
+    within: std::time::Duration,
+    quiet: std::time::Duration,
+) -> Vec<Received> {
+    let taken = reader.take_at_least(queue, 1, within, quiet).await;
+    assert!(
+        any_about(&taken, v_code, text),
+        "no message about {v_code} with {text:?} on {queue}: {taken:?}"
+    );
+    taken
+}
+
 /// The postcodes of a register `vereniging` document, read independently of the hub's code.
 pub fn postcodes_of(vereniging: &serde_json::Value) -> Vec<String> {
     vereniging["locaties"]

@@ -30,11 +30,7 @@ impl Feature for Commands {
     fn declare(&self, settings: &Settings, topology: &mut Topology) {
         topology.add_exchange(COMMANDS, ExchangeKind::Topic);
         topology.add_exchange(REPLIES, ExchangeKind::Direct);
-        for s in settings
-            .subscribers
-            .iter()
-            .filter(|s| s.municipality.is_some())
-        {
+        for s in settings.municipalities() {
             topology.add_consumer_queue(
                 &command_queue(&s.name),
                 ConsumedBy {
