@@ -25,15 +25,17 @@ wait_for() {
     done
 }
 wait_for "into hub.deliver"
-callgrind_control -i on "$pid" >/dev/null
+callgrind_control -i on "$pid" >/dev/null 2>&1
 wait_for "  raw:"
-callgrind_control -d raw "$pid" >/dev/null
+callgrind_control -d raw "$pid" >/dev/null 2>&1
 wait_for "  hub:"
-callgrind_control -d hub "$pid" >/dev/null
-callgrind_control -i off "$pid" >/dev/null
+callgrind_control -d hub "$pid" >/dev/null 2>&1
+callgrind_control -i off "$pid" >/dev/null 2>&1
 wait "$pid"
 for pass in raw:1 hub:2; do
-    total=$(callgrind_annotate "$out/cg.out.${pass#*:}" | grep -m1 "PROGRAM TOTALS" | awk '{print $1}' | tr -d ,)
+    # awk reads to the end: closing the pipe early would fail the pipeline (pipefail).
+    total=$(callgrind_annotate "$out/cg.out.${pass#*:}" |
+        awk '/PROGRAM TOTALS/ && !found { gsub(",", "", $1); print $1; found = 1 }')
     echo "${pass%:*} $n $total"
 done
 rm -rf "$out"
