@@ -71,13 +71,9 @@ impl SoapEndpoint {
     /// redirected POST would lose its body). The error names what is wrong, never key
     /// material.
     pub fn new(url: &str, timeout: Duration, tls: Option<&ClientTls>) -> Result<Self, String> {
-        let parsed =
-            reqwest::Url::parse(url).map_err(|e| format!("invalid SOAP endpoint URL: {e}"))?;
-        match parsed.scheme() {
-            "https" => {}
-            "http" if tls.is_none() => {}
-            "http" => return Err("a client certificate needs an https endpoint URL".to_owned()),
-            other => return Err(format!("unsupported SOAP endpoint URL scheme {other:?}")),
+        let parsed = http::http_url(url, "SOAP endpoint")?;
+        if parsed.scheme() == "http" && tls.is_some() {
+            return Err("a client certificate needs an https endpoint URL".to_owned());
         }
         let mut builder = http::client_builder(timeout);
         if let Some(tls) = tls {

@@ -234,14 +234,16 @@ impl<H: BatchHandler + ?Sized> Consumer<H> {
                 }
             }
             // Retry and dead-letter copies are round trips to the broker: overlap them.
+            let (positions, failures): (Vec<usize>, Vec<Failure>) = failed.into_iter().unzip();
             let decided = futures::future::join_all(
-                failed
+                positions
                     .iter()
-                    .map(|(at, failure)| self.settle(&settled[*at].0, failure.clone())),
+                    .zip(failures)
+                    .map(|(&at, failure)| self.settle(&settled[at].0, failure)),
             )
             .await;
-            for ((at, _), settlement) in failed.iter().zip(decided) {
-                settled[*at].1 = settlement;
+            for (at, settlement) in positions.into_iter().zip(decided) {
+                settled[at].1 = settlement;
             }
             // Newest first: the transport can then fold the batch's acknowledgements into
             // one (see `broker::acks`).

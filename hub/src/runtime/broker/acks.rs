@@ -98,17 +98,11 @@ impl<A> AckBook<A> {
     /// One `multiple` frame for the deferred acknowledgements older than every unsettled
     /// delivery, if there are any.
     fn covered(&mut self) -> Option<Frame<A>> {
-        // Mostly nothing is (an older delivery of the batch is unsettled): say so without
-        // splitting the map.
         let oldest_deferred = *self.deferred.keys().next()?;
-        if self
-            .unsettled
-            .first()
-            .is_some_and(|&oldest_unsettled| oldest_unsettled < oldest_deferred)
-        {
-            return None;
-        }
         let newer = match self.unsettled.first() {
+            // Mostly so (an older delivery of the batch is unsettled): nothing is covered,
+            // and the map need not be split.
+            Some(&oldest_unsettled) if oldest_unsettled < oldest_deferred => return None,
             Some(&oldest_unsettled) => self.deferred.split_off(&oldest_unsettled),
             None => BTreeMap::new(),
         };

@@ -570,22 +570,23 @@ async fn publish_on(session: &Session, messages: Vec<Outgoing>) -> Result<(), Br
         mandatory: true,
         ..Default::default()
     };
-    // The routing keys stay for the errors; the rest moves into lapin's types.
+    // The routing keys and bodies stay here (for the errors, and lapin borrows the body);
+    // the exchange and the properties move into lapin's types.
     let mut keys = Vec::with_capacity(messages.len());
     let mut bodies = Vec::with_capacity(messages.len());
     let mut heads = Vec::with_capacity(messages.len());
     for m in messages {
-        keys.push(m.routing_key.clone());
+        keys.push(m.routing_key);
         bodies.push(m.body);
-        heads.push((m.exchange, m.routing_key, to_amqp(m.properties)));
+        heads.push((m.exchange, to_amqp(m.properties)));
     }
     let mut sends: Vec<_> = heads
         .into_iter()
-        .zip(&bodies)
-        .map(|((exchange, routing_key, properties), body)| {
+        .zip(keys.iter().zip(&bodies))
+        .map(|((exchange, properties), (key, body))| {
             Box::pin(maybe_done(session.publisher.basic_publish(
                 exchange.into(),
-                routing_key.into(),
+                key.as_str().into(),
                 options,
                 body,
                 properties,
